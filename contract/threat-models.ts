@@ -1,0 +1,115 @@
+// Threat models on the wire: ThreatModelInput (POST/PUT), ThreatModel, TMListItem and the list envelope.
+import { Type, type Static } from 'typebox';
+import {
+  Authorization,
+  AuthorizationInput,
+  DateTime,
+  ISSUE_URI,
+  Metadata,
+  MULTILINE_TEXT,
+  NO_CONTROL,
+  Nullable,
+  Paging,
+  User,
+  Uuid,
+} from './common.ts';
+
+export const FRAMEWORKS = ['CIA', 'STRIDE', 'LINDDUN', 'DIE', 'PLOT4ai'] as const;
+
+export const ThreatModelInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256, pattern: NO_CONTROL }),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: MULTILINE_TEXT }))),
+    threat_model_framework: Type.Optional(Nullable(Type.String({ maxLength: 30, pattern: '^[A-Za-z0-9_-]*$' }))),
+    authorization: Type.Optional(Type.Array(AuthorizationInput, { maxItems: 1000 })),
+    metadata: Type.Optional(Nullable(Type.Array(Metadata, { maxItems: 100 }))),
+    issue_uri: Type.Optional(Nullable(Type.String({ maxLength: 1000, pattern: ISSUE_URI }))),
+    is_confidential: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type ThreatModelInput = Static<typeof ThreatModelInput>;
+
+/** Embedded children are described by their own resources; here they pass through as objects. */
+const Children = Type.Array(Type.Record(Type.String(), Type.Unknown()));
+
+export const ThreatModel = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  description: Type.Optional(Nullable(Type.String())),
+  owner: User,
+  created_by: User,
+  threat_model_framework: Type.String(),
+  authorization: Type.Array(Authorization),
+  metadata: Type.Array(Metadata),
+  issue_uri: Type.Optional(Nullable(Type.String())),
+  status: Type.String(),
+  status_updated: DateTime,
+  alias: Type.Integer(),
+  security_reviewer: Type.Optional(Nullable(User)),
+  project_id: Type.Optional(Nullable(Uuid)),
+  is_confidential: Type.Boolean(),
+  created_at: DateTime,
+  modified_at: DateTime,
+  deleted_at: Type.Optional(Nullable(DateTime)),
+  version: Type.Integer(),
+  threats: Children,
+  diagrams: Children,
+  documents: Children,
+  repositories: Children,
+  notes: Children,
+  assets: Children,
+});
+export type ThreatModel = Static<typeof ThreatModel>;
+
+export const TMListItem = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  description: Type.Optional(Nullable(Type.String())),
+  created_at: DateTime,
+  modified_at: DateTime,
+  owner: User,
+  created_by: User,
+  threat_model_framework: Type.String(),
+  document_count: Type.Integer(),
+  repo_count: Type.Integer(),
+  diagram_count: Type.Integer(),
+  threat_count: Type.Integer(),
+  asset_count: Type.Integer(),
+  note_count: Type.Integer(),
+  issue_uri: Type.Optional(Nullable(Type.String())),
+  status: Type.String(),
+  status_updated: DateTime,
+  security_reviewer: Type.Optional(Nullable(User)),
+  deleted_at: Type.Optional(Nullable(DateTime)),
+  alias: Type.Integer(),
+  is_confidential: Type.Boolean(),
+  version: Type.Integer(),
+});
+export type TMListItem = Static<typeof TMListItem>;
+
+export const ListThreatModelsResponse = Type.Object({
+  threat_models: Type.Array(TMListItem),
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+});
+
+const DateFilter = Type.Optional(Type.String({ maxLength: 64 }));
+export const ListThreatModelsQuery = Type.Object({
+  ...Paging,
+  owner: Type.Optional(Type.String({ maxLength: 256 })),
+  name: Type.Optional(Type.String({ maxLength: 256 })),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  issue_uri: Type.Optional(Type.String({ maxLength: 1000 })),
+  status: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Array(Type.String({ maxLength: 128 }), { maxItems: 50 })])),
+  security_reviewer: Type.Optional(Type.String({ maxLength: 256 })),
+  created_after: DateFilter,
+  created_before: DateFilter,
+  modified_after: DateFilter,
+  modified_before: DateFilter,
+  status_updated_after: DateFilter,
+  status_updated_before: DateFilter,
+  include_deleted: Type.Optional(Type.Boolean()),
+});
+export type ListThreatModelsQuery = Static<typeof ListThreatModelsQuery>;

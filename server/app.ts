@@ -1,0 +1,130 @@
+// Assembles the Fastify app from its parts. main.ts listens with it; tests drive it in-process.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { AppContext } from './context.ts';
+import { registerBodyParsing } from './http/body.ts';
+import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from './http/errors.ts';
+import { registerSecurity } from './http/security.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { registerAuthentication } from './auth/authenticate.ts';
+import { authRoutes } from './auth/routes.ts';
+import { systemRoutes } from './http/system-routes.ts';
+import { threatModelRoutes } from './resources/threat-models/routes.ts';
+import { UUID_RE } from '../contract/common.ts';
+
+registerAjvFormats();
+
+/** Paths reachable without a token even when no route matches (so they answer 404, not 401). */
+const PUBLIC_PREFIXES = ['/.well-known/', '/oauth2/', '/saml/', '/static/', '/assets/'];
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_PATH_PARAM = 200;
+
+export interface AppOptions {
+  logger?: Logger | false;
+  /** Extra route plugins (later issues: sub-resources, collaboration, web app). */
+  plugins?: ((app: FastifyInstance, ctx: AppContext) => void | Promise<void>)[];
+}
+
+export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const app = Fastify({
+    loggerInstance: opts.logger || undefined,
+    logger: opts.logger === undefined ? false : undefined,
+    // Our own onResponse hook writes one line per request; Fastify's two lines would repeat it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: config.server.trustProxy,
+    routerOptions: { maxParamLength: 512, ignoreDuplicateSlashes: false },
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    },
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    ...(config.server.tls.enabled
+      ? {
+          https: {
+            cert: readFileSync(config.server.tls.certFile),
+            key: readFileSync(config.server.tls.keyFile),
+            minVersion: 'TLSv1.2',
+            servername: config.server.tls.subjectName,
+          },
+        }
+      : {}),
+  } as FastifyServerOptions);
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  // Unknown paths: 401 first for private ones (as the reference), then 405 when another method
+  // exists for the path, else 404.
+  const routePatterns: { re: RegExp; methods: Set<string> }[] = [];
+  app.addHook('onRoute', (route) => {
+    const re = new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}/?$`);
+    const existing = routePatterns.find((p) => p.re.source === re.source);
+    const methods = [route.method].flat().map((m) => m.toUpperCase());
+    if (existing) methods.forEach((m) => existing.methods.add(m));
+    else routePatterns.push({ re, methods: new Set(methods) });
+  });
+
+  await app.register(fastifyCookie);
+  registerErrorHandling(app);
+  registerSecurity(app, config);
+  registerBodyParsing(app);
+  registerOpenApi(app, { title: 'TMI (Threat Modeling Improved) API', version: config.version });
+
+  // Path ids are checked before authentication, as the reference does (400 invalid_id first).
+  app.addHook('onRequest', async (request) => {
+    const params = request.params as Record<string, string> | undefined;
+    if (!params) return;
+    for (const [name, value] of Object.entries(params)) {
+      if (value.length > MAX_PATH_PARAM) throw badRequest(`Path parameter ${name} is too long`, 'invalid_id');
+      if ((name === 'id' || name.endsWith('_id')) && !UUID_RE.test(value)) {
+        throw badRequest(`Invalid UUID format for parameter: ${name}`, 'invalid_id');
+      }
+    }
+  });
+
+  registerAuthentication(app, ctx.authenticator);
+
+  // One structured line per request: id, user, method, route, status, latency. No query values
+  // (they may carry codes or tickets), no headers (they carry tokens).
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        req_id: request.id,
+        user: request.principal ? `${request.principal.provider}:${request.principal.providerId}` : undefined,
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        path: request.url.split('?')[0],
+        status: reply.statusCode,
+        latency_ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    if (!PUBLIC_PREFIXES.some((p) => path.startsWith(p))) await ctx.authenticator.authenticate(request);
+    const allowed = new Set<string>();
+    for (const p of routePatterns) if (p.re.test(path)) p.methods.forEach((m) => allowed.add(m));
+    if (allowed.size > 0) {
+      if (allowed.has('GET')) allowed.add('HEAD');
+      allowed.add('OPTIONS');
+      reply.header('allow', [...allowed].sort().join(', '));
+      return sendError(reply, new ApiError(405, 'method_not_allowed', `Method ${request.method} is not allowed on ${path}`));
+    }
+    return sendError(reply, notFound(`No resource at ${path}`));
+  });
+
+  systemRoutes(app, ctx);
+  authRoutes(app, ctx);
+  threatModelRoutes(app, ctx);
+  for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
+
+  await app.ready();
+  return app;
+}

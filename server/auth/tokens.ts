@@ -1,0 +1,109 @@
+// Access tokens: JWTs signed with jose (HS256, RS256 or ES256 from config), with the reference's
+// claims plus `sid`, the refresh session they belong to (so a session can be revoked as a whole).
+import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { calculateJwkThumbprint, exportJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import type { Config, SigningMethod } from '../config.ts';
+
+export interface AccessClaims extends JWTPayload {
+  sub: string;
+  email: string;
+  email_verified?: boolean;
+  name: string;
+  idp: string;
+  groups?: string[];
+  tmi_is_administrator?: boolean;
+  tmi_is_security_reviewer?: boolean;
+  auth_time?: number;
+  sid?: string;
+  jti: string;
+  exp: number;
+}
+
+export interface TokenSubject {
+  provider: string;
+  providerUserId: string;
+  email: string;
+  emailVerified: boolean;
+  name: string;
+  groups: string[];
+  isAdministrator: boolean;
+  isSecurityReviewer: boolean;
+}
+
+export class TokenService {
+  private constructor(
+    readonly method: SigningMethod,
+    private readonly signingKey: KeyObject | Uint8Array,
+    private readonly verifyKey: KeyObject | Uint8Array,
+    readonly keyId: string | undefined,
+    readonly publicJwk: JWK | undefined,
+    readonly issuer: string,
+    readonly ttlSeconds: number,
+  ) {}
+
+  static async create(config: Config): Promise<TokenService> {
+    const issuer = new URL(config.oauth.callbackUrl).origin;
+    const { signingMethod: method, expirationSeconds } = config.jwt;
+    if (method === 'HS256') {
+      const secret = new TextEncoder().encode(config.jwt.secret);
+      return new TokenService(method, secret, secret, undefined, undefined, issuer, expirationSeconds);
+    }
+    const privateKey = createPrivateKey(readFileSync(config.jwt.privateKeyFile));
+    const publicKey = config.jwt.publicKeyFile ? createPublicKey(readFileSync(config.jwt.publicKeyFile)) : createPublicKey(privateKey);
+    const expectedType = method === 'RS256' ? 'rsa' : 'ec';
+    if (privateKey.asymmetricKeyType !== expectedType) {
+      throw new Error(`TMI_JWT_PRIVATE_KEY_FILE: ${method} needs an ${expectedType.toUpperCase()} key, got ${privateKey.asymmetricKeyType}`);
+    }
+    if (method === 'ES256' && privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new Error('TMI_JWT_PRIVATE_KEY_FILE: ES256 needs a P-256 key');
+    }
+    const jwk = await exportJWK(publicKey);
+    const kid = config.jwt.keyId || (await calculateJwkThumbprint(jwk));
+    const publicJwk: JWK = { ...jwk, kid, alg: method, use: 'sig', key_ops: ['verify'] };
+    return new TokenService(method, privateKey, publicKey, kid, publicJwk, issuer, expirationSeconds);
+  }
+
+  async sign(subject: TokenSubject, opts: { sessionId: string; authTime: number }): Promise<{ token: string; claims: AccessClaims }> {
+    const now = Math.floor(Date.now() / 1000);
+    const claims: AccessClaims = {
+      email: subject.email,
+      ...(subject.emailVerified ? { email_verified: true } : {}),
+      name: subject.name,
+      idp: subject.provider,
+      ...(subject.groups.length ? { groups: subject.groups } : {}),
+      tmi_is_administrator: subject.isAdministrator,
+      tmi_is_security_reviewer: subject.isSecurityReviewer,
+      auth_time: opts.authTime,
+      sid: opts.sessionId,
+      iss: this.issuer,
+      sub: subject.providerUserId,
+      aud: [this.issuer],
+      exp: now + this.ttlSeconds,
+      nbf: now,
+      iat: now,
+      jti: randomUUID(),
+    };
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: this.method, typ: 'JWT', ...(this.keyId ? { kid: this.keyId } : {}) })
+      .sign(this.signingKey);
+    return { token, claims };
+  }
+
+  /** Verifies signature, algorithm, issuer, audience and lifetime; throws on any failure. */
+  async verify(token: string): Promise<AccessClaims> {
+    const { payload } = await jwtVerify(token, this.verifyKey, {
+      algorithms: [this.method],
+      issuer: this.issuer,
+      audience: this.issuer,
+    });
+    if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.idp !== 'string') {
+      throw new Error('token lacks required claims');
+    }
+    return payload as AccessClaims;
+  }
+
+  jwks(): { keys: JWK[] } {
+    return { keys: this.publicJwk ? [this.publicJwk] : [] };
+  }
+}

@@ -1,0 +1,82 @@
+// HTTP for /threat_models and /threat_models/{id}: validation by schema, then the service.
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { principalOf } from '../../auth/authenticate.ts';
+import type { AppContext } from '../../context.ts';
+import { JSON_PATCH_TYPES } from '../../http/body.ts';
+import { noContent } from '../../http/errors.ts';
+import { ErrorBody, JsonPatchDocument, ThreatModelIdParams } from '../../../contract/common.ts';
+import { ListThreatModelsQuery, ListThreatModelsResponse, ThreatModel, ThreatModelInput } from '../../../contract/threat-models.ts';
+import { readIfMatch, setEtag } from '../common/if-match.ts';
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const tags = ['Threat Models'];
+
+export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const svc = ctx.threatModels;
+  const requireIfMatch = ctx.config.server.requireIfMatch;
+
+  r.get(
+    '/threat_models',
+    { schema: { tags, operationId: 'listThreatModels', querystring: ListThreatModelsQuery, response: { 200: ListThreatModelsResponse, ...errors } } },
+    async (request) => {
+      const p = principalOf(request);
+      return svc.list(p, request.query, () => ctx.users.isAdministrator(p.userUuid, p.groups, p.provider, ctx.config.auth.administrators));
+    },
+  );
+
+  r.post(
+    '/threat_models',
+    { schema: { tags, operationId: 'createThreatModel', body: ThreatModelInput, response: { 201: ThreatModel, ...errors } } },
+    async (request, reply) => {
+      const tm = await svc.create(principalOf(request), request.body);
+      setEtag(reply, tm.version);
+      return reply.code(201).header('location', `/threat_models/${tm.id}`).send(tm);
+    },
+  );
+
+  r.get(
+    '/threat_models/:threat_model_id',
+    { schema: { tags, operationId: 'getThreatModel', params: ThreatModelIdParams, response: { 200: ThreatModel, ...errors } } },
+    async (request, reply) => {
+      const tm = await svc.get(principalOf(request), request.params.threat_model_id);
+      setEtag(reply, tm.version);
+      return tm;
+    },
+  );
+
+  r.put(
+    '/threat_models/:threat_model_id',
+    { schema: { tags, operationId: 'updateThreatModel', params: ThreatModelIdParams, body: ThreatModelInput, response: { 200: ThreatModel, ...errors } } },
+    async (request, reply) => {
+      const tm = await svc.replace(principalOf(request), request.params.threat_model_id, request.body, readIfMatch(request, requireIfMatch));
+      setEtag(reply, tm.version);
+      return tm;
+    },
+  );
+
+  r.patch(
+    '/threat_models/:threat_model_id',
+    {
+      config: { consumes: JSON_PATCH_TYPES },
+      schema: { tags, operationId: 'patchThreatModel', params: ThreatModelIdParams, body: JsonPatchDocument, response: { 200: ThreatModel, ...errors } },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const reviewer = (await ctx.users.builtInMemberships(p.userUuid)).isSecurityReviewer;
+      const tm = await svc.patch(p, request.params.threat_model_id, request.body, readIfMatch(request, requireIfMatch), reviewer);
+      setEtag(reply, tm.version);
+      return tm;
+    },
+  );
+
+  r.delete(
+    '/threat_models/:threat_model_id',
+    { schema: { tags, operationId: 'deleteThreatModel', params: ThreatModelIdParams, response: errors } },
+    async (request, reply) => {
+      await svc.remove(principalOf(request), request.params.threat_model_id);
+      return noContent(reply);
+    },
+  );
+}

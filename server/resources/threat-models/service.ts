@@ -1,0 +1,426 @@
+// Threat-model use cases: list, create, read, replace, patch, delete, and the access check that
+// every child resource goes through (accessTo).
+import { randomUUID } from 'node:crypto';
+import { Compile } from 'typebox/compile';
+import { Type } from 'typebox';
+import type { Db, Queryable } from '../../store/db.ts';
+import type { Principal } from '../../auth/authenticate.ts';
+import { BUILT_IN_GROUPS, type UserService } from '../../auth/users.ts';
+import { authorize, effectiveRole, ROLE_RANK, type AccessSubject, type Action, type Role } from '../../authz/index.ts';
+import { badRequest, conflict, forbidden, notFound } from '../../http/errors.ts';
+import type { AuthorizationInput, JsonPatchDocument, Metadata } from '../../../contract/common.ts';
+import { AuthorizationInput as AuthorizationInputSchema, Metadata as MetadataSchema, Nullable, User as UserSchema, Uuid } from '../../../contract/common.ts';
+import { ThreatModelInput as ThreatModelInputSchema, type ListThreatModelsQuery, type ThreatModel, type ThreatModelInput, type TMListItem } from '../../../contract/threat-models.ts';
+import { checkPrecondition, type Precondition } from '../common/if-match.ts';
+import { applyJsonPatch } from '../common/json-patch.ts';
+import { recordAudit, type Actor } from '../common/audit.ts';
+import * as store from './store.ts';
+
+export type ThreatModelJson = ThreatModel;
+
+/** Children embedded in a threat model (threats, diagrams, ...), supplied by their resources. */
+export type ChildrenLoader = (q: Queryable, threatModelId: string) => Promise<Record<string, unknown[]>>;
+
+const EMBEDDED_KEYS = ['threats', 'diagrams', 'documents', 'repositories', 'notes', 'assets'] as const;
+
+export function subjectOf(p: Principal): AccessSubject {
+  return { userUuid: p.userUuid, provider: p.provider, groups: p.groups };
+}
+
+export function actorOf(p: Principal): Actor {
+  return { email: p.email, provider: p.provider, providerId: p.providerId, name: p.name };
+}
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+
+/** The wire form of an access entry: the principal and role, nothing internal. */
+function wireAccess(a: store.AccessRow) {
+  return {
+    principal_type: a.principal_type,
+    provider: a.provider,
+    provider_id: a.provider_id,
+    display_name: a.display_name ?? a.provider_id,
+    ...(a.email ? { email: a.email } : {}),
+    role: a.role,
+  };
+}
+
+function present(row: store.ThreatModelRow, children: Record<string, unknown[]>): ThreatModelJson {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    owner: row.owner,
+    created_by: row.created_by,
+    threat_model_framework: row.threat_model_framework,
+    authorization: row.access.map(wireAccess),
+    metadata: row.metadata,
+    issue_uri: row.issue_uri,
+    status: row.status,
+    status_updated: iso(row.status_updated),
+    alias: row.alias,
+    security_reviewer: row.security_reviewer,
+    project_id: row.project_id,
+    is_confidential: row.is_confidential,
+    created_at: iso(row.created_at),
+    modified_at: iso(row.modified_at),
+    ...(row.deleted_at ? { deleted_at: iso(row.deleted_at) } : {}),
+    version: row.version,
+    ...Object.fromEntries(EMBEDDED_KEYS.map((k) => [k, children[k] ?? []])),
+  } as ThreatModelJson;
+}
+
+/** What a PATCH may produce: the writable fields, checked after the patch is applied. */
+const PatchedThreatModel = Compile(
+  Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1F]*$' }),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: '^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$' }))),
+    threat_model_framework: Type.Optional(Nullable(Type.String({ maxLength: 30, pattern: '^[A-Za-z0-9_-]*$' }))),
+    issue_uri: ThreatModelInputSchema.properties.issue_uri,
+    metadata: Type.Optional(Nullable(Type.Array(MetadataSchema, { maxItems: 100 }))),
+    authorization: Type.Optional(Nullable(Type.Array(Type.Object({ ...AuthorizationInputSchema.properties }), { maxItems: 1000 }))),
+    status: Type.Optional(Type.String({ maxLength: 128, pattern: '^[^\\x00-\\x1F]*$' })),
+    project_id: Type.Optional(Nullable(Type.Union([Uuid, Type.Literal('')]))),
+    owner: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 500 }), Type.Object({ ...UserSchema.properties, display_name: Type.Optional(Type.String()), email: Type.Optional(Type.String()) })])),
+    security_reviewer: Type.Optional(Nullable(Type.Object({ provider: Type.String(), provider_id: Type.String({ minLength: 1 }) }))),
+  }),
+);
+
+function firstError(check: typeof PatchedThreatModel, value: unknown): string {
+  const e = [...check.Errors(value)][0];
+  return e ? `${e.instancePath || '/'} ${e.message}` : 'invalid';
+}
+
+function dateFilter(name: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(d.getTime())) {
+    throw badRequest(`Invalid ${name}: expected an RFC 3339 date-time such as 2024-01-31T12:00:00Z`);
+  }
+  return d;
+}
+
+const userKey = (provider: string, providerId: string) => `user\u0000${provider}\u0000${providerId}`;
+const groupKey = (provider: string, name: string) => `group\u0000${provider}\u0000${name}`;
+
+export class ThreatModelService {
+  private childrenLoader: ChildrenLoader = async () => ({});
+
+  constructor(
+    private readonly db: Db,
+    private readonly users: UserService,
+  ) {}
+
+  /** Sub-resources register how their rows are embedded in a threat model. */
+  setChildrenLoader(loader: ChildrenLoader): void {
+    this.childrenLoader = loader;
+  }
+
+  /**
+   * The gate for the threat model and all its children: 404 when it does not exist (or is deleted,
+   * unless `includeDeleted`), 403 when the caller's role is too low for the action.
+   */
+  async accessTo(p: Principal, id: string, action: Action, opts: { includeDeleted?: boolean; q?: Queryable } = {}) {
+    const ctx = await store.findAccessContext(opts.q ?? this.db, id);
+    if (!ctx || (ctx.deleted_at && !opts.includeDeleted)) throw notFound('Threat model not found');
+    const role = effectiveRole(ctx, subjectOf(p));
+    authorize(role, action);
+    return { ctx, role: role as Role };
+  }
+
+  async list(p: Principal, query: ListThreatModelsQuery, isAdministrator: () => Promise<boolean>) {
+    const limit = query.limit ?? 20;
+    const offset = query.offset ?? 0;
+    if (query.include_deleted && !(await isAdministrator())) {
+      throw forbidden('The include_deleted parameter requires admin role');
+    }
+    if (query.security_reviewer && /^[a-z]+:/.test(query.security_reviewer) && !['is:null', 'is:notnull'].includes(query.security_reviewer)) {
+      throw badRequest('security_reviewer supports a text to search for, is:null or is:notnull');
+    }
+    const statuses = (Array.isArray(query.status) ? query.status : query.status ? [query.status] : [])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const dates: store.ListFilters['dates'] = [];
+    for (const [param, column, op] of [
+      ['created_after', 'created_at', '>='],
+      ['created_before', 'created_at', '<='],
+      ['modified_after', 'modified_at', '>='],
+      ['modified_before', 'modified_at', '<='],
+      ['status_updated_after', 'status_updated', '>='],
+      ['status_updated_before', 'status_updated', '<='],
+    ] as const) {
+      const value = dateFilter(param, query[param]);
+      if (value) dates.push({ column, op, value });
+    }
+    const { rows, total } = await store.listThreatModels(
+      this.db,
+      subjectOf(p),
+      {
+        owner: query.owner,
+        name: query.name,
+        description: query.description,
+        issueUri: query.issue_uri,
+        statuses,
+        securityReviewer: query.security_reviewer,
+        dates,
+        includeDeleted: Boolean(query.include_deleted),
+      },
+      limit,
+      offset,
+    );
+    const items = rows.map((r) => {
+      const out: Record<string, unknown> = { ...r };
+      for (const k of ['created_at', 'modified_at', 'status_updated', 'deleted_at'] as const) out[k] = iso(r[k] as Date | null);
+      if (out.deleted_at === null) delete out.deleted_at;
+      return out;
+    });
+    return { threat_models: items as unknown as TMListItem[], total, limit, offset };
+  }
+
+  async get(p: Principal, id: string): Promise<ThreatModelJson> {
+    const row = await store.findThreatModel(this.db, id);
+    if (!row || row.deleted_at) throw notFound('Threat model not found');
+    authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'read');
+    return present(row, await this.childrenLoader(this.db, id));
+  }
+
+  /** Resolves entries to stored ids; duplicates are 400; the owner always keeps an owner entry first. */
+  private async resolveAuthorization(q: Queryable, entries: AuthorizationInput[], ownerUuid: string, mode: 'strict' | 'last-wins') {
+    const seen = new Map<string, store.ResolvedEntry>();
+    for (const e of entries) {
+      if (e.provider === '*') throw badRequest('Authorization entries need a concrete provider, not "*"', 'validation_failed');
+      if (e.provider_id.length > 255) throw badRequest('Authorization provider_id is too long (at most 255 characters)');
+      const isEveryone = e.principal_type === 'group' && e.provider_id === 'everyone';
+      const provider = isEveryone ? 'tmi' : e.provider;
+      const key = e.principal_type === 'user' ? userKey(provider, e.provider_id) : groupKey(provider, e.provider_id);
+      if (seen.has(key) && mode === 'strict') throw badRequest(`Duplicate authorization subject: ${e.provider_id}`);
+      const uuid =
+        e.principal_type === 'user'
+          ? await this.users.resolvePrincipal(q, provider, e.provider_id)
+          : isEveryone
+            ? BUILT_IN_GROUPS.everyone
+            : await store.ensureGroup(q, provider, e.provider_id);
+      seen.set(key, { subjectType: e.principal_type, uuid, role: e.role });
+    }
+    const resolved = [...seen.values()].filter((e) => !(e.subjectType === 'user' && e.uuid === ownerUuid));
+    return [{ subjectType: 'user' as const, uuid: ownerUuid, role: 'owner' as const }, ...resolved];
+  }
+
+  async create(p: Principal, input: ThreatModelInput): Promise<ThreatModelJson> {
+    const id = randomUUID();
+    const at = new Date();
+    const confidential = input.is_confidential ?? false;
+    await this.db.tx(async (q) => {
+      await store.insertThreatModel(q, {
+        id,
+        name: input.name,
+        description: input.description ?? null,
+        framework: input.threat_model_framework || 'STRIDE',
+        issueUri: input.issue_uri || null,
+        isConfidential: confidential,
+        ownerUuid: p.userUuid,
+        at,
+      });
+      const entries = await this.resolveAuthorization(q, input.authorization ?? [], p.userUuid, 'strict');
+      // The reference's automatic entries: reviewers own every model, automation writes to it.
+      const auto: store.ResolvedEntry[] = [
+        { subjectType: 'group', uuid: confidential ? BUILT_IN_GROUPS.confidentialProjectReviewers : BUILT_IN_GROUPS.securityReviewers, role: 'owner' },
+        { subjectType: 'group', uuid: BUILT_IN_GROUPS.tmiAutomation, role: 'writer' },
+      ];
+      for (const a of auto) if (!entries.some((e) => e.subjectType === a.subjectType && e.uuid === a.uuid)) entries.push(a);
+      await store.replaceAccess(q, id, entries);
+      await store.replaceMetadata(q, 'threat_model', id, dedupeMetadata(input.metadata ?? []), at);
+      const row = await store.findThreatModel(q, id);
+      await recordAudit(q, { threatModelId: id, objectType: 'threat_model', objectId: id, version: 1, changeType: 'created', actor: actorOf(p), summary: 'Threat model created', snapshot: present(row!, {}) }, at);
+    });
+    return this.getUnchecked(id);
+  }
+
+  private async getUnchecked(id: string): Promise<ThreatModelJson> {
+    const row = await store.findThreatModel(this.db, id);
+    if (!row) throw notFound('Threat model not found');
+    return present(row, await this.childrenLoader(this.db, id));
+  }
+
+  async replace(p: Principal, id: string, input: ThreatModelInput, pre: Precondition): Promise<ThreatModelJson> {
+    return this.write(p, id, pre, 'updated', async (q, row, role) => {
+      const next = {
+        name: input.name,
+        description: input.description ?? null,
+        framework: input.threat_model_framework || 'STRIDE',
+        issueUri: input.issue_uri || null,
+        status: row.status,
+        ownerUuid: row.owner_uuid,
+        securityReviewerUuid: row.security_reviewer_uuid,
+        projectId: row.project_id,
+      };
+      return { next, authorization: input.authorization, metadata: input.metadata ?? undefined, role };
+    });
+  }
+
+  async patch(p: Principal, id: string, ops: JsonPatchDocument, pre: Precondition, isSecurityReviewer: boolean): Promise<ThreatModelJson> {
+    return this.write(p, id, pre, 'patched', async (q, row, role) => {
+      const current: Record<string, unknown> = { ...present(row, {}) };
+      for (const k of EMBEDDED_KEYS) delete current[k];
+      const ownerOnly = (field: string) => () => {
+        if (role !== 'owner') throw forbidden(`Field '${field}' may only be modified by the resource owner`);
+      };
+      const reviewerOnly = (field: string) => () => {
+        if (!isSecurityReviewer && !(field === 'security_reviewer' && role === 'owner')) {
+          throw forbidden(`Field '${field}' may only be modified by a security reviewer or a service account`);
+        }
+      };
+      const patched = applyJsonPatch(current, ops, {
+        writable: ['name', 'description', 'issue_uri', 'metadata', 'threat_model_framework', 'project_id'],
+        guarded: {
+          owner: ownerOnly('owner'),
+          authorization: ownerOnly('authorization'),
+          status: reviewerOnly('status'),
+          security_reviewer: reviewerOnly('security_reviewer'),
+        },
+      }) as Record<string, unknown>;
+      const candidate = {
+        name: patched.name,
+        description: patched.description ?? null,
+        threat_model_framework: patched.threat_model_framework ?? null,
+        issue_uri: patched.issue_uri ?? null,
+        metadata: patched.metadata ?? [],
+        authorization: (patched.authorization as Record<string, unknown>[] | null | undefined)?.map(({ display_name: _d, email: _e, ...rest }) => rest) ?? [],
+        status: patched.status,
+        project_id: patched.project_id ?? null,
+        owner: patched.owner,
+        security_reviewer: patched.security_reviewer ?? null,
+      };
+      if (!PatchedThreatModel.Check(candidate)) {
+        throw badRequest(`The patched threat model is invalid: ${firstError(PatchedThreatModel, candidate)}`, 'validation_failed');
+      }
+      // Owner may only clear the reviewer (reviewerOnly lets the owner through for that field).
+      if (!isSecurityReviewer && candidate.security_reviewer !== null && JSON.stringify(candidate.security_reviewer) !== JSON.stringify(row.security_reviewer)) {
+        throw forbidden("Field 'security_reviewer' may only be modified by a security reviewer or a service account");
+      }
+      let ownerUuid = row.owner_uuid;
+      if (JSON.stringify(candidate.owner) !== JSON.stringify(row.owner)) {
+        const o = candidate.owner as string | { provider: string; provider_id: string };
+        ownerUuid = typeof o === 'string' ? await this.users.resolvePrincipal(q, 'tmi', o) : await this.users.resolvePrincipal(q, o.provider, o.provider_id);
+      }
+      let reviewerUuid = row.security_reviewer_uuid;
+      const rv = candidate.security_reviewer as { provider: string; provider_id: string } | null;
+      if (rv === null) reviewerUuid = null;
+      else if (JSON.stringify(rv) !== JSON.stringify(row.security_reviewer)) reviewerUuid = await this.users.resolvePrincipal(q, rv.provider, rv.provider_id);
+      const authorizationChanged = ops.some((op) => op.path.startsWith('/authorization') || op.from?.startsWith('/authorization'));
+      const metadataChanged = ops.some((op) => op.path.startsWith('/metadata') || op.from?.startsWith('/metadata'));
+      return {
+        next: {
+          name: candidate.name as string,
+          description: (candidate.description as string | null) ?? null,
+          framework: (candidate.threat_model_framework as string | null) || 'STRIDE',
+          issueUri: (candidate.issue_uri as string | null) || null,
+          status: (candidate.status as string | undefined) ?? row.status,
+          ownerUuid,
+          securityReviewerUuid: reviewerUuid,
+          projectId: (candidate.project_id as string | null) || null,
+        },
+        authorization: authorizationChanged ? (candidate.authorization as AuthorizationInput[]) : undefined,
+        authorizationMode: 'last-wins' as const,
+        metadata: metadataChanged ? (candidate.metadata as Metadata[]) : undefined,
+        role,
+      };
+    });
+  }
+
+  /** The common path of PUT and PATCH: lock, authorize, check version and rules, write, audit. */
+  private async write(
+    p: Principal,
+    id: string,
+    pre: Precondition,
+    change: 'updated' | 'patched',
+    plan: (
+      q: Queryable,
+      row: store.ThreatModelRow,
+      role: Role,
+    ) => Promise<{
+      next: store.ThreatModelChanges;
+      authorization?: AuthorizationInput[];
+      authorizationMode?: 'strict' | 'last-wins';
+      metadata?: Metadata[];
+      role: Role;
+    }>,
+  ): Promise<ThreatModelJson> {
+    const at = new Date();
+    await this.db.tx(async (q) => {
+      const row = await store.findThreatModel(q, id, { forUpdate: true });
+      if (!row || row.deleted_at) throw notFound('Threat model not found');
+      const role = effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p));
+      authorize(role, 'write');
+      checkPrecondition(pre, row.version);
+      const { next, authorization, authorizationMode, metadata } = await plan(q, row, role!);
+
+      const ownerChanged = next.ownerUuid !== row.owner_uuid;
+      if (ownerChanged && role !== 'owner') throw forbidden('Only the owner can change ownership or authorization');
+      let entries: store.ResolvedEntry[] = row.access.map((a) => ({
+        subjectType: a.subject_type,
+        uuid: (a.subject_type === 'user' ? a.user_uuid : a.group_uuid)!,
+        role: a.role,
+      }));
+      if (authorization) {
+        const proposed = await this.resolveAuthorization(q, authorization, next.ownerUuid, authorizationMode ?? 'strict');
+        if (!sameEntries(proposed, entries, next.ownerUuid) && role !== 'owner') {
+          throw forbidden('Only the owner can change ownership or authorization');
+        }
+        entries = proposed;
+      }
+      if (ownerChanged) {
+        // The previous owner keeps owner access; the new owner's entry leads the list.
+        entries = entries.filter((e) => !(e.subjectType === 'user' && (e.uuid === next.ownerUuid || e.uuid === row.owner_uuid)));
+        entries.unshift({ subjectType: 'user', uuid: next.ownerUuid, role: 'owner' }, { subjectType: 'user', uuid: row.owner_uuid, role: 'owner' });
+      }
+      if (next.securityReviewerUuid && next.securityReviewerUuid !== row.security_reviewer_uuid) {
+        // A newly assigned reviewer gets (or is upgraded to) an owner entry.
+        entries = entries.filter((e) => !(e.subjectType === 'user' && e.uuid === next.securityReviewerUuid));
+        entries.push({ subjectType: 'user', uuid: next.securityReviewerUuid, role: 'owner' });
+      } else if (next.securityReviewerUuid) {
+        const kept = entries.find((e) => e.subjectType === 'user' && e.uuid === next.securityReviewerUuid);
+        if (next.securityReviewerUuid !== next.ownerUuid && (!kept || ROLE_RANK[kept.role] < ROLE_RANK.owner)) {
+          throw conflict('Cannot change role for security reviewer; first unassign them as security reviewer');
+        }
+      }
+      await store.updateThreatModel(q, id, next, at);
+      await store.replaceAccess(q, id, entries);
+      if (metadata) await store.replaceMetadata(q, 'threat_model', id, dedupeMetadata(metadata), at);
+      const after = await store.findThreatModel(q, id);
+      await recordAudit(
+        q,
+        { threatModelId: id, objectType: 'threat_model', objectId: id, version: after!.version, changeType: change, actor: actorOf(p), summary: `Threat model ${change}`, snapshot: present(after!, {}) },
+        at,
+      );
+    });
+    return this.getUnchecked(id);
+  }
+
+  async remove(p: Principal, id: string): Promise<void> {
+    const at = new Date();
+    await this.db.tx(async (q) => {
+      const row = await store.findThreatModel(q, id, { forUpdate: true });
+      if (!row || row.deleted_at) throw notFound('Threat model not found');
+      authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'delete');
+      await store.softDeleteThreatModel(q, id, at);
+      await recordAudit(q, { threatModelId: id, objectType: 'threat_model', objectId: id, version: row.version, changeType: 'deleted', actor: actorOf(p), summary: 'Threat model deleted' }, at);
+    });
+  }
+}
+
+function sameEntries(a: store.ResolvedEntry[], b: store.ResolvedEntry[], ownerUuid: string): boolean {
+  const norm = (list: store.ResolvedEntry[]) =>
+    list
+      .filter((e) => !(e.subjectType === 'user' && e.uuid === ownerUuid))
+      .map((e) => `${e.subjectType}:${e.uuid}:${e.role}`)
+      .sort()
+      .join('|');
+  return norm(a) === norm(b);
+}
+
+/** Later entries win for a repeated key, as a client editing a list would expect. */
+function dedupeMetadata(items: Metadata[]): Metadata[] {
+  return [...new Map(items.map((m) => [m.key, m])).values()];
+}

@@ -1,0 +1,260 @@
+// SQL for threat models and their access lists. Every value is a bound parameter.
+import type { Queryable } from '../../store/db.ts';
+import type { AccessEntry, AccessSubject, Role } from '../../authz/index.ts';
+import type { Metadata } from '../../../contract/common.ts';
+
+/** A user as the wire shows it, built in SQL from a users row aliased `u`. */
+const userJson = (u: string) =>
+  `json_build_object('principal_type', 'user', 'provider', ${u}.provider, 'provider_id', coalesce(${u}.provider_user_id, ${u}.email),
+     'display_name', ${u}.name, 'email', ${u}.email)`;
+
+/** The access list with both the wire fields and the internal user id used by authz/. */
+export const ACCESS_LIST_SQL = `coalesce((
+  SELECT json_agg(json_build_object(
+    'principal_type', a.subject_type,
+    'subject_type', a.subject_type,
+    'user_uuid', a.user_uuid,
+    'group_uuid', a.group_uuid,
+    'provider', coalesce(u.provider, g.provider),
+    'provider_id', coalesce(u.provider_user_id, u.email, g.group_name),
+    'display_name', coalesce(u.name, g.name, g.group_name),
+    'email', u.email,
+    'role', a.role) ORDER BY a.position)
+  FROM threat_model_access a
+  LEFT JOIN users u ON u.internal_uuid = a.user_uuid
+  LEFT JOIN groups g ON g.internal_uuid = a.group_uuid
+  WHERE a.threat_model_id = tm.id), '[]'::json)`;
+
+export const metadataListSql = (entityType: string, idColumn: string) => `coalesce((
+  SELECT json_agg(json_build_object('key', m.key, 'value', m.value) ORDER BY m.key)
+  FROM metadata m WHERE m.entity_type = '${entityType}' AND m.entity_id = ${idColumn}), '[]'::json)`;
+
+export interface AccessRow extends AccessEntry {
+  principal_type: 'user' | 'group';
+  group_uuid: string | null;
+  display_name: string | null;
+  email: string | null;
+}
+
+export interface ThreatModelRow {
+  id: string;
+  name: string;
+  description: string | null;
+  threat_model_framework: string;
+  issue_uri: string | null;
+  status: string;
+  status_updated: Date;
+  alias: number;
+  is_confidential: boolean;
+  project_id: string | null;
+  created_at: Date;
+  modified_at: Date;
+  deleted_at: Date | null;
+  version: number;
+  owner_uuid: string;
+  security_reviewer_uuid: string | null;
+  owner: Record<string, string>;
+  created_by: Record<string, string>;
+  security_reviewer: Record<string, string> | null;
+  access: AccessRow[];
+  metadata: Metadata[];
+}
+
+const THREAT_MODEL_SELECT = `
+  SELECT tm.id, tm.name, tm.description, tm.threat_model_framework, tm.issue_uri, tm.status, tm.status_updated, tm.alias,
+         tm.is_confidential, tm.project_id, tm.created_at, tm.modified_at, tm.deleted_at, tm.version, tm.owner_uuid,
+         tm.security_reviewer_uuid,
+         ${userJson('o')} AS owner, ${userJson('c')} AS created_by,
+         CASE WHEN r.internal_uuid IS NULL THEN NULL ELSE ${userJson('r')} END AS security_reviewer,
+         ${ACCESS_LIST_SQL} AS access,
+         ${metadataListSql('threat_model', 'tm.id')} AS metadata
+  FROM threat_models tm
+  JOIN users o ON o.internal_uuid = tm.owner_uuid
+  JOIN users c ON c.internal_uuid = tm.created_by_uuid
+  LEFT JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid`;
+
+export async function findThreatModel(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<ThreatModelRow | null> {
+  if (opts.forUpdate) await q.query('SELECT 1 FROM threat_models WHERE id = $1 FOR UPDATE', [id]);
+  const rows = await q.query<ThreatModelRow>(`${THREAT_MODEL_SELECT} WHERE tm.id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** Just enough of a threat model to decide access to it or to one of its children. */
+export interface AccessContext {
+  id: string;
+  owner_uuid: string;
+  deleted_at: Date | null;
+  access: AccessEntry[];
+}
+
+export async function findAccessContext(q: Queryable, id: string): Promise<AccessContext | null> {
+  const rows = await q.query<AccessContext>(
+    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, ${ACCESS_LIST_SQL} AS access FROM threat_models tm WHERE tm.id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export interface NewThreatModel {
+  id: string;
+  name: string;
+  description: string | null;
+  framework: string;
+  issueUri: string | null;
+  isConfidential: boolean;
+  ownerUuid: string;
+  at: Date;
+}
+
+export async function insertThreatModel(q: Queryable, t: NewThreatModel): Promise<void> {
+  await q.query(
+    `INSERT INTO threat_models (id, name, description, threat_model_framework, issue_uri, status, status_updated, is_confidential,
+       owner_uuid, created_by_uuid, created_at, modified_at)
+     VALUES ($1, $2, $3, $4, $5, 'not_started', $6, $7, $8, $8, $6, $6)`,
+    [t.id, t.name, t.description, t.framework, t.issueUri, t.at, t.isConfidential, t.ownerUuid],
+  );
+}
+
+export interface ThreatModelChanges {
+  name: string;
+  description: string | null;
+  framework: string;
+  issueUri: string | null;
+  status: string;
+  ownerUuid: string;
+  securityReviewerUuid: string | null;
+  projectId: string | null;
+}
+
+export async function updateThreatModel(q: Queryable, id: string, c: ThreatModelChanges, at: Date): Promise<void> {
+  await q.query(
+    `UPDATE threat_models SET name = $2, description = $3, threat_model_framework = $4, issue_uri = $5,
+       status_updated = CASE WHEN status IS DISTINCT FROM $6 THEN $10 ELSE status_updated END, status = $6,
+       owner_uuid = $7, security_reviewer_uuid = $8, project_id = $9, modified_at = $10, version = version + 1
+     WHERE id = $1`,
+    [id, c.name, c.description, c.framework, c.issueUri, c.status, c.ownerUuid, c.securityReviewerUuid, c.projectId, at],
+  );
+}
+
+/** An access entry resolved to internal ids, ready to store. */
+export interface ResolvedEntry {
+  subjectType: 'user' | 'group';
+  uuid: string;
+  role: Role;
+}
+
+export async function replaceAccess(q: Queryable, tmId: string, entries: ResolvedEntry[]): Promise<void> {
+  await q.query('DELETE FROM threat_model_access WHERE threat_model_id = $1', [tmId]);
+  if (entries.length === 0) return;
+  await q.query(
+    `INSERT INTO threat_model_access (threat_model_id, position, subject_type, user_uuid, group_uuid, role)
+     SELECT $1, e.ord - 1, e.subject_type,
+            CASE WHEN e.subject_type = 'user' THEN e.uuid END, CASE WHEN e.subject_type = 'group' THEN e.uuid END, e.role
+     FROM unnest($2::text[], $3::uuid[], $4::text[]) WITH ORDINALITY AS e(subject_type, uuid, role, ord)`,
+    [tmId, entries.map((e) => e.subjectType), entries.map((e) => e.uuid), entries.map((e) => e.role)],
+  );
+}
+
+export async function ensureGroup(q: Queryable, provider: string, groupName: string): Promise<string> {
+  const rows = await q.query<{ internal_uuid: string }>(
+    `INSERT INTO groups (internal_uuid, provider, group_name, name) VALUES (gen_random_uuid(), $1, $2, $2)
+     ON CONFLICT (provider, group_name) DO UPDATE SET provider = EXCLUDED.provider RETURNING internal_uuid`,
+    [provider, groupName],
+  );
+  return rows[0]!.internal_uuid;
+}
+
+export async function replaceMetadata(q: Queryable, entityType: string, entityId: string, items: Metadata[], at: Date): Promise<void> {
+  await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2', [entityType, entityId]);
+  if (items.length === 0) return;
+  await q.query(
+    `INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
+     SELECT $1, $2, k, v, $5, $5 FROM unnest($3::text[], $4::text[]) AS m(k, v)`,
+    [entityType, entityId, items.map((m) => m.key), items.map((m) => m.value), at],
+  );
+}
+
+export const CHILD_TABLES = ['threats', 'diagrams', 'assets', 'documents', 'notes', 'repositories'] as const;
+
+/** Soft-deletes a threat model and, with the same timestamp, its live children. */
+export async function softDeleteThreatModel(q: Queryable, id: string, at: Date): Promise<void> {
+  await q.query('UPDATE threat_models SET deleted_at = $2, modified_at = $2 WHERE id = $1', [id, at]);
+  for (const table of CHILD_TABLES) {
+    await q.query(`UPDATE ${table} SET deleted_at = $2 WHERE threat_model_id = $1 AND deleted_at IS NULL`, [id, at]);
+  }
+}
+
+/** SQL condition: the caller ($1 user id, $2 provider, $3 groups) can read threat model `tm`. */
+export const READABLE_BY_CALLER = `(tm.owner_uuid = $1 OR EXISTS (
+  SELECT 1 FROM threat_model_access a LEFT JOIN groups g ON g.internal_uuid = a.group_uuid
+  WHERE a.threat_model_id = tm.id AND (
+    a.user_uuid = $1
+    OR (g.provider = 'tmi' AND g.group_name = 'everyone')
+    OR (g.group_name = ANY($3::text[]) AND (g.provider = 'tmi' OR g.provider = $2)))))`;
+
+export interface ListFilters {
+  owner?: string;
+  name?: string;
+  description?: string;
+  issueUri?: string;
+  statuses?: string[];
+  securityReviewer?: string;
+  dates: { column: 'created_at' | 'modified_at' | 'status_updated'; op: '>=' | '<='; value: Date }[];
+  includeDeleted: boolean;
+}
+
+const likeArg = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export async function listThreatModels(
+  q: Queryable,
+  who: AccessSubject,
+  f: ListFilters,
+  limit: number,
+  offset: number,
+): Promise<{ rows: Record<string, unknown>[]; total: number }> {
+  const params: unknown[] = [who.userUuid, who.provider, who.groups];
+  const where = [READABLE_BY_CALLER];
+  const arg = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (!f.includeDeleted) where.push('tm.deleted_at IS NULL');
+  if (f.owner) where.push(`(o.email ILIKE ${arg(likeArg(f.owner))} OR o.name ILIKE $${params.length})`);
+  if (f.name) where.push(`tm.name ILIKE ${arg(likeArg(f.name))}`);
+  if (f.description) where.push(`tm.description ILIKE ${arg(likeArg(f.description))}`);
+  if (f.issueUri) where.push(`tm.issue_uri ILIKE ${arg(likeArg(f.issueUri))}`);
+  if (f.statuses?.length) where.push(`lower(tm.status) = ANY(${arg(f.statuses.map((s) => s.toLowerCase()))}::text[])`);
+  if (f.securityReviewer === 'is:null') where.push('tm.security_reviewer_uuid IS NULL');
+  else if (f.securityReviewer === 'is:notnull') where.push('tm.security_reviewer_uuid IS NOT NULL');
+  else if (f.securityReviewer) where.push(`(r.email ILIKE ${arg(likeArg(f.securityReviewer))} OR r.name ILIKE $${params.length})`);
+  for (const d of f.dates) where.push(`tm.${d.column} ${d.op} ${arg(d.value)}`);
+  const from = `FROM threat_models tm
+    JOIN users o ON o.internal_uuid = tm.owner_uuid
+    JOIN users c ON c.internal_uuid = tm.created_by_uuid
+    LEFT JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid
+    WHERE ${where.join(' AND ')}`;
+  const count = (table: string) =>
+    `(SELECT count(*)::int FROM ${table} x WHERE x.threat_model_id = tm.id AND x.deleted_at IS NULL)`;
+  const limitArg = arg(limit);
+  const offsetArg = arg(offset);
+  const rows = await q.query<Record<string, unknown> & { total: number }>(
+    `SELECT tm.id, tm.name, tm.description, tm.created_at, tm.modified_at, tm.threat_model_framework, tm.issue_uri, tm.status,
+            tm.status_updated, tm.deleted_at, tm.alias, tm.is_confidential, tm.version,
+            ${userJson('o')} AS owner, ${userJson('c')} AS created_by,
+            CASE WHEN r.internal_uuid IS NULL THEN NULL ELSE ${userJson('r')} END AS security_reviewer,
+            ${count('documents')} AS document_count, ${count('repositories')} AS repo_count, ${count('diagrams')} AS diagram_count,
+            ${count('threats')} AS threat_count, ${count('assets')} AS asset_count, ${count('notes')} AS note_count,
+            count(*) OVER ()::int AS total
+     ${from}
+     ORDER BY tm.created_at DESC, tm.id
+     LIMIT ${limitArg} OFFSET ${offsetArg}`,
+    params,
+  );
+  let total = rows[0]?.total ?? 0;
+  if (rows.length === 0 && offset > 0) {
+    // The window count is empty past the last page; count separately so `total` stays right.
+    const c = await q.query<{ total: number }>(`SELECT count(*)::int AS total ${from}`, params.slice(0, -2));
+    total = c[0]?.total ?? 0;
+  }
+  return { rows: rows.map(({ total: _t, ...rest }) => rest), total };
+}

@@ -1,0 +1,196 @@
+// One SQL dialect (PostgreSQL) on two back ends: PGlite (embedded default) and pooled `pg`.
+// Every query is parameterised; nothing in this module builds SQL from values.
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PGlite as PGliteType } from '@electric-sql/pglite';
+import pg from 'pg';
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs fn in one transaction; rolls back when it throws. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+// bigint (int8) and numeric come back as strings from `pg`; our ids are UUIDs and our counters fit
+// in a double, so parse them as numbers on both back ends (see ARCHITECTURE "known traps").
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+class PostgresDb implements Db {
+  readonly kind = 'postgres' as const;
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    const res = await this.pool.query(text, params as unknown[]);
+    return res.rows as T[];
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn({
+        query: async <R>(text: string, params: unknown[] = []) => (await client.query(text, params as unknown[])).rows as R[],
+        exec: async (script: string) => {
+          await client.query(script);
+        },
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+class PgliteDb implements Db {
+  readonly kind = 'pglite' as const;
+  constructor(
+    private readonly pglite: PGliteType,
+    private readonly releaseLock: () => void,
+  ) {}
+
+  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    const res = await this.pglite.query<T>(text, params);
+    return res.rows;
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.pglite.transaction(async (t) =>
+      fn({
+        query: async <R>(text: string, params: unknown[] = []) => (await t.query<R>(text, params)).rows,
+        exec: async (script: string) => {
+          await t.exec(script);
+        },
+      }),
+    );
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pglite.exec(script);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.pglite.close();
+    } finally {
+      this.releaseLock();
+    }
+  }
+
+  /** A gzip dump of the whole database, used by the tests' migrated template. */
+  async dump(): Promise<Blob> {
+    return (await this.pglite.dumpDataDir('gzip')) as Blob;
+  }
+}
+
+export class DataDirLockedError extends Error {}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** PGlite has no lock of its own: two processes on one folder would corrupt it. */
+function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const lockFile = path.join(dir, 'tmi.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(lockFile, 'utf8').trim());
+      if (holder && holder !== process.pid && pidAlive(holder)) {
+        throw new DataDirLockedError(
+          `the data folder ${dir} is in use by another TMI process (pid ${holder}); stop it, or set TMI_DATA_DIR to another folder`,
+        );
+      }
+      rmSync(lockFile, { force: true }); // stale lock from a process that died
+    }
+  }
+  throw new DataDirLockedError(`could not lock the data folder ${dir}`);
+}
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  poolMax?: number;
+  /** PGlite folder; ignored with databaseUrl. Omit for an in-memory database (tests). */
+  dataDir?: string;
+  /** A PGlite dump to start from (tests' migrated template). */
+  loadDump?: Blob;
+}
+
+export async function openDb(opts: OpenOptions): Promise<Db> {
+  let db: Db;
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax ?? 10 });
+    pool.on('error', () => undefined); // idle-client errors surface on the next query instead
+    db = new PostgresDb(pool);
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const pgDir = opts.dataDir ? path.join(opts.dataDir, 'pglite') : undefined;
+    const release = opts.dataDir ? lockDataDir(opts.dataDir) : () => undefined;
+    try {
+      const instance = new PGlite({ dataDir: pgDir, loadDataDir: opts.loadDump });
+      await instance.waitReady;
+      db = new PgliteDb(instance, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+  await migrate(db);
+  return db;
+}
+
+export async function dumpPglite(db: Db): Promise<Blob> {
+  if (!(db instanceof PgliteDb)) throw new Error('only a PGlite database can be dumped');
+  return db.dump();
+}
+
+/** Forward-only SQL migrations, applied in file-name order, each in its own transaction. */
+export async function migrate(db: Db): Promise<void> {
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
+  await db.tx(async (q) => {
+    // Several instances may start at once against one PostgreSQL: serialise their migrations.
+    await q.query('SELECT pg_advisory_xact_lock(74627301)');
+    await q.query('CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const done = new Set((await q.query<{ id: string }>('SELECT id FROM schema_migrations')).map((r) => r.id));
+    for (const file of files) {
+      if (done.has(file)) continue;
+      await q.exec(readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8'));
+      await q.query('INSERT INTO schema_migrations (id) VALUES ($1)', [file]);
+    }
+  });
+}

@@ -1,0 +1,187 @@
+// Short-lived state that every server instance must see (OAuth state, PKCE codes, refresh sessions,
+// revocations, tickets) and the pub/sub bus. Redis when TMI_REDIS_URL is set; otherwise the
+// database (so the embedded default keeps sessions across restarts) and an in-process bus.
+import { EventEmitter } from 'node:events';
+import { Redis } from 'ioredis';
+import type { Db } from './db.ts';
+
+export interface KeyValueStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Sets only when absent; true when it was set. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /** Reads and deletes in one step, so a value can be consumed once only. */
+  take(key: string): Promise<string | null>;
+  del(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type BusHandler = (message: string) => void;
+
+export interface Bus {
+  publish(channel: string, message: string): Promise<void>;
+  /** Returns a function that unsubscribes. */
+  subscribe(channel: string, handler: BusHandler): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface SharedState {
+  kv: KeyValueStore;
+  bus: Bus;
+  kind: 'redis' | 'embedded';
+  close(): Promise<void>;
+}
+
+class DbKeyValueStore implements KeyValueStore {
+  private sweeper: NodeJS.Timeout;
+  constructor(private readonly db: Db) {
+    this.sweeper = setInterval(() => void db.query('DELETE FROM kv WHERE expires_at < now()').catch(() => undefined), 60_000);
+    this.sweeper.unref();
+  }
+  async get(key: string) {
+    const rows = await this.db.query<{ value: string }>('SELECT value FROM kv WHERE key = $1 AND expires_at > now()', [key]);
+    return rows[0]?.value ?? null;
+  }
+  async set(key: string, value: string, ttl: number) {
+    await this.db.query(
+      `INSERT INTO kv (key, value, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
+      [key, value, ttl],
+    );
+  }
+  async setIfAbsent(key: string, value: string, ttl: number) {
+    const rows = await this.db.query(
+      `INSERT INTO kv (key, value, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+         WHERE kv.expires_at <= now()
+       RETURNING key`,
+      [key, value, ttl],
+    );
+    return rows.length === 1;
+  }
+  async take(key: string) {
+    const rows = await this.db.query<{ value: string; live: boolean }>(
+      'DELETE FROM kv WHERE key = $1 RETURNING value, expires_at > now() AS live',
+      [key],
+    );
+    return rows[0]?.live ? rows[0].value : null;
+  }
+  async del(key: string) {
+    await this.db.query('DELETE FROM kv WHERE key = $1', [key]);
+  }
+  async close() {
+    clearInterval(this.sweeper);
+  }
+}
+
+class InProcessBus implements Bus {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  async publish(channel: string, message: string) {
+    // Deliver asynchronously, as Redis would, so publishers never re-enter their subscribers.
+    queueMicrotask(() => this.emitter.emit(channel, message));
+  }
+  async subscribe(channel: string, handler: BusHandler) {
+    this.emitter.on(channel, handler);
+    return async () => {
+      this.emitter.off(channel, handler);
+    };
+  }
+  async close() {
+    this.emitter.removeAllListeners();
+  }
+}
+
+class RedisKeyValueStore implements KeyValueStore {
+  constructor(private readonly redis: Redis) {}
+  get(key: string) {
+    return this.redis.get(key);
+  }
+  async set(key: string, value: string, ttl: number) {
+    await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttl)));
+  }
+  async setIfAbsent(key: string, value: string, ttl: number) {
+    return (await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttl)), 'NX')) === 'OK';
+  }
+  take(key: string) {
+    return this.redis.getdel(key);
+  }
+  async del(key: string) {
+    await this.redis.del(key);
+  }
+  async close() {}
+}
+
+class RedisBus implements Bus {
+  private readonly handlers = new Map<string, Set<BusHandler>>();
+  constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+  ) {
+    sub.on('message', (channel: string, message: string) => {
+      for (const h of this.handlers.get(channel) ?? []) h(message);
+    });
+  }
+  async publish(channel: string, message: string) {
+    await this.pub.publish(channel, message);
+  }
+  async subscribe(channel: string, handler: BusHandler) {
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.sub.subscribe(channel);
+    }
+    set.add(handler);
+    return async () => {
+      const s = this.handlers.get(channel);
+      if (!s) return;
+      s.delete(handler);
+      if (s.size === 0) {
+        this.handlers.delete(channel);
+        await this.sub.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+  async close() {
+    this.handlers.clear();
+  }
+}
+
+export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPrefix?: string }): Promise<SharedState> {
+  if (!opts.redisUrl) {
+    const kv = new DbKeyValueStore(opts.db);
+    const bus = new InProcessBus();
+    return {
+      kv,
+      bus,
+      kind: 'embedded',
+      close: async () => {
+        await kv.close();
+        await bus.close();
+      },
+    };
+  }
+  const redisOptions = { keyPrefix: opts.keyPrefix, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
+  const main = new Redis(opts.redisUrl, redisOptions);
+  // A subscriber connection cannot run other commands; channels are not prefixed by ioredis, so
+  // prefix them ourselves to keep test runs and deployments sharing one Redis apart.
+  const sub = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await Promise.all([main.connect(), sub.connect()]);
+  const prefix = opts.keyPrefix ?? '';
+  const inner = new RedisBus(main, sub);
+  const bus: Bus = {
+    publish: (c, m) => inner.publish(prefix + c, m),
+    subscribe: (c, h) => inner.subscribe(prefix + c, h),
+    close: () => inner.close(),
+  };
+  return {
+    kv: new RedisKeyValueStore(main),
+    bus,
+    kind: 'redis',
+    close: async () => {
+      await bus.close();
+      sub.disconnect();
+      await main.quit().catch(() => main.disconnect());
+    },
+  };
+}
