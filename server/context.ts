@@ -7,6 +7,7 @@ import { SessionService } from './auth/sessions.ts';
 import { UserService } from './auth/users.ts';
 import { Authenticator } from './auth/authenticate.ts';
 import { ThreatModelService } from './resources/threat-models/service.ts';
+import { FamilyRegistry } from './resources/families.ts';
 
 export interface AppContext {
   config: Config;
@@ -17,6 +18,8 @@ export interface AppContext {
   users: UserService;
   authenticator: Authenticator;
   threatModels: ThreatModelService;
+  /** Child resources of a threat model; each resource registers itself when its routes are added. */
+  families: FamilyRegistry;
   close(): Promise<void>;
 }
 
@@ -45,7 +48,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     );
     const users = new UserService(db);
     const authenticator = new Authenticator(tokens, sessions, users);
-    const threatModels = new ThreatModelService(db, users);
+    const families = new FamilyRegistry();
+    const threatModels = new ThreatModelService(db, users, families);
     const sharedState = shared;
     return {
       config,
@@ -56,6 +60,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       users,
       authenticator,
       threatModels,
+      families,
       async close() {
         await sharedState.close();
         if (!opts.db) await db.close();

@@ -14,12 +14,10 @@ import { ThreatModelInput as ThreatModelInputSchema, type ListThreatModelsQuery,
 import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type Actor } from '../common/audit.ts';
+import type { FamilyRegistry } from '../families.ts';
 import * as store from './store.ts';
 
 export type ThreatModelJson = ThreatModel;
-
-/** Children embedded in a threat model (threats, diagrams, ...), supplied by their resources. */
-export type ChildrenLoader = (q: Queryable, threatModelId: string) => Promise<Record<string, unknown[]>>;
 
 const EMBEDDED_KEYS = ['threats', 'diagrams', 'documents', 'repositories', 'notes', 'assets'] as const;
 
@@ -104,17 +102,11 @@ const userKey = (provider: string, providerId: string) => `user\u0000${provider}
 const groupKey = (provider: string, name: string) => `group\u0000${provider}\u0000${name}`;
 
 export class ThreatModelService {
-  private childrenLoader: ChildrenLoader = async () => ({});
-
   constructor(
     private readonly db: Db,
     private readonly users: UserService,
+    private readonly families: FamilyRegistry,
   ) {}
-
-  /** Sub-resources register how their rows are embedded in a threat model. */
-  setChildrenLoader(loader: ChildrenLoader): void {
-    this.childrenLoader = loader;
-  }
 
   /**
    * The gate for the threat model and all its children: 404 when it does not exist (or is deleted,
@@ -182,7 +174,7 @@ export class ThreatModelService {
     const row = await store.findThreatModel(this.db, id);
     if (!row || row.deleted_at) throw notFound('Threat model not found');
     authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'read');
-    return present(row, await this.childrenLoader(this.db, id));
+    return present(row, await this.families.embedded(this.db, id));
   }
 
   /** Resolves entries to stored ids; duplicates are 400; the owner always keeps an owner entry first. */
@@ -240,7 +232,7 @@ export class ThreatModelService {
   private async getUnchecked(id: string): Promise<ThreatModelJson> {
     const row = await store.findThreatModel(this.db, id);
     if (!row) throw notFound('Threat model not found');
-    return present(row, await this.childrenLoader(this.db, id));
+    return present(row, await this.families.embedded(this.db, id));
   }
 
   async replace(p: Principal, id: string, input: ThreatModelInput, pre: Precondition): Promise<ThreatModelJson> {
