@@ -15,6 +15,8 @@ export interface TestApp {
   app: FastifyInstance;
   ctx: AppContext;
   config: Config;
+  /** Prefix of this app's Redis keys; a second instance on the same prefix shares its flows. */
+  redisKeyPrefix: string;
   close(): Promise<void>;
 }
 
@@ -35,12 +37,14 @@ export async function startTestApp(env: Record<string, string> = {}, opts: AppOp
   const db = config.database.url
     ? await openDb({ databaseUrl: config.database.url, poolMax: 4 })
     : await openDb({ loadDump: new Blob([readFileSync(process.env.TMI_TEST_PGLITE_TEMPLATE!)]) });
-  const ctx = await createContext(config, { db, redisKeyPrefix: `tmi-test:${randomBytes(6).toString('hex')}:` });
+  const redisKeyPrefix = `tmi-test:${randomBytes(6).toString('hex')}:`;
+  const ctx = await createContext(config, { db, redisKeyPrefix });
   const app = await buildApp(ctx, opts);
   return {
     app,
     ctx,
     config,
+    redisKeyPrefix,
     async close() {
       await app.close();
       await ctx.close();

@@ -48,22 +48,28 @@ export class OAuthProvider implements IdentityProvider {
     this.configuration ??= (async () => {
       const auth = oidc.ClientSecretPost(this.cfg.clientSecret);
       const options = this.allowInsecure ? { execute: [oidc.allowInsecureRequests] } : undefined;
+      let c: oidc.Configuration;
       if (this.cfg.issuer && !this.cfg.authorizationUrl) {
-        return oidc.discovery(new URL(this.cfg.issuer), this.cfg.clientId, undefined, auth, options);
+        c = await oidc.discovery(new URL(this.cfg.issuer), this.cfg.clientId, undefined, auth, options);
+      } else {
+        c = new oidc.Configuration(
+          {
+            issuer: this.cfg.issuer || new URL(this.cfg.authorizationUrl).origin,
+            authorization_endpoint: this.cfg.authorizationUrl,
+            token_endpoint: this.cfg.tokenUrl,
+            userinfo_endpoint: this.cfg.userinfoUrl || undefined,
+            jwks_uri: this.cfg.jwksUrl || undefined,
+          },
+          this.cfg.clientId,
+          undefined,
+          auth,
+        );
+        if (this.allowInsecure) oidc.allowInsecureRequests(c);
       }
-      const c = new oidc.Configuration(
-        {
-          issuer: this.cfg.issuer || new URL(this.cfg.authorizationUrl).origin,
-          authorization_endpoint: this.cfg.authorizationUrl,
-          token_endpoint: this.cfg.tokenUrl,
-          userinfo_endpoint: this.cfg.userinfoUrl || undefined,
-          jwks_uri: this.cfg.jwksUrl || undefined,
-        },
-        this.cfg.clientId,
-        undefined,
-        auth,
-      );
-      if (this.allowInsecure) oidc.allowInsecureRequests(c);
+      // Verify ID token signatures against the provider's published keys, not only the claims:
+      // a token endpoint reached over plain HTTP (development) or a misrouted proxy must not be
+      // able to hand us an identity of its choosing.
+      if (this.isOidc && c.serverMetadata().jwks_uri) oidc.enableNonRepudiationChecks(c);
       return c;
     })().catch((err: unknown) => {
       this.configuration = undefined; // retry discovery on the next sign-in
