@@ -14,6 +14,7 @@ import { registerAuthentication } from './auth/authenticate.ts';
 import { authRoutes } from './auth/routes.ts';
 import { systemRoutes } from './http/system-routes.ts';
 import { threatModelRoutes } from './resources/threat-models/routes.ts';
+import { diagramRoutes } from './resources/diagrams/routes.ts';
 import { UUID_RE } from '../contract/common.ts';
 
 registerAjvFormats();
@@ -123,6 +124,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   systemRoutes(app, ctx);
   authRoutes(app, ctx);
   threatModelRoutes(app, ctx);
+  diagramRoutes(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
 
   await app.ready();

@@ -16,6 +16,7 @@ import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type Actor } from '../common/audit.ts';
 import type { FamilyRegistry } from '../families.ts';
 import * as store from './store.ts';
+import { threatModelHasActiveSession } from '../diagrams/store.ts';
 
 export type ThreatModelJson = ThreatModel;
 
@@ -396,6 +397,9 @@ export class ThreatModelService {
       const row = await store.findThreatModel(q, id, { forUpdate: true });
       if (!row || row.deleted_at) throw notFound('Threat model not found');
       authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'delete');
+      if (await threatModelHasActiveSession(q, id)) {
+        throw conflict('Cannot delete threat model while a collaboration session is active on one of its diagrams');
+      }
       await store.softDeleteThreatModel(q, id, at);
       await recordAudit(q, { threatModelId: id, objectType: 'threat_model', objectId: id, version: row.version, changeType: 'deleted', actor: actorOf(p), summary: 'Threat model deleted' }, at);
     });

@@ -1,0 +1,77 @@
+// The one set of cell rules, used by REST (PUT/PATCH) and by live collaboration: a cell is a Node
+// (by shape) or an Edge (flow), checked against the contract and normalised to its stored form —
+// flat geometry, `parent: null` when unset, unknown X6 properties dropped (as the reference).
+import { Compile } from 'typebox/compile';
+import { Edge, MAX_CELL_BYTES, Node, NODE_SHAPES, type CellJson } from '../../../contract/diagrams.ts';
+
+const NodeCheck = Compile(Node);
+const EdgeCheck = Compile(Edge);
+const NODE_SHAPE_SET = new Set<string>(NODE_SHAPES);
+
+export class CellError extends Error {
+  constructor(
+    readonly cellId: string | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const NODE_KEYS = ['angle', 'attrs', 'ports', 'children', 'data'] as const;
+const EDGE_KEYS = ['source', 'target', 'attrs', 'labels', 'vertices', 'router', 'connector', 'defaultLabel', 'data'] as const;
+
+function firstError(check: typeof NodeCheck | typeof EdgeCheck, value: unknown): string {
+  const e = [...check.Errors(value)][0];
+  return e ? `${e.instancePath || '/'} ${e.message}` : 'is invalid';
+}
+
+/** Checks one cell and returns its stored form; throws CellError with a readable reason. */
+export function normalizeCell(raw: unknown, where = 'cell'): CellJson {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CellError(null, `${where} must be an object`);
+  const c = raw as Record<string, unknown>;
+  const id = typeof c.id === 'string' ? c.id : null;
+  const shape = c.shape;
+  if (typeof shape !== 'string') throw new CellError(id, `${where}: shape is required`);
+  if (NODE_SHAPE_SET.has(shape)) {
+    if (!NodeCheck.Check(c)) throw new CellError(id, `${where} (${shape}) ${firstError(NodeCheck, c)}`);
+    let x: number, y: number, width: number, height: number;
+    const pos = c.position as { x: number; y: number } | undefined;
+    const size = c.size as { width: number; height: number } | undefined;
+    if (pos && size) {
+      ({ x, y } = pos);
+      ({ width, height } = size);
+    } else if ([c.x, c.y, c.width, c.height].every((v) => typeof v === 'number')) {
+      [x, y, width, height] = [c.x, c.y, c.width, c.height] as number[];
+    } else {
+      throw new CellError(id, `${where} (${shape}) needs its geometry: position and size, or x, y, width and height`);
+    }
+    const out: Record<string, unknown> = { id: c.id, shape, x, y, width, height };
+    for (const k of NODE_KEYS) if (c[k] !== undefined) out[k] = c[k];
+    out.parent = typeof c.parent === 'string' && c.parent !== '' ? c.parent : null;
+    return checkSize(out as CellJson, where);
+  }
+  if (shape === 'flow') {
+    if (!EdgeCheck.Check(c)) throw new CellError(id, `${where} (flow) ${firstError(EdgeCheck, c)}`);
+    const out: Record<string, unknown> = { id: c.id, shape };
+    for (const k of EDGE_KEYS) if (c[k] !== undefined) out[k] = c[k];
+    return checkSize(out as CellJson, where);
+  }
+  throw new CellError(id, `${where}: unknown shape '${shape.slice(0, 64)}'; expected one of ${[...NODE_SHAPES, 'flow'].join(', ')}`);
+}
+
+function checkSize(cell: CellJson, where: string): CellJson {
+  if (JSON.stringify(cell).length > MAX_CELL_BYTES) throw new CellError(cell.id, `${where} is larger than ${MAX_CELL_BYTES} bytes`);
+  return cell;
+}
+
+/** Checks a whole cells array: every cell valid, ids unique (case-insensitively, as UUIDs). */
+export function normalizeCells(raw: unknown[]): CellJson[] {
+  const seen = new Set<string>();
+  return raw.map((r, i) => {
+    const cell = normalizeCell(r, `cells[${i}]`);
+    const key = cell.id.toLowerCase();
+    if (seen.has(key)) throw new CellError(cell.id, `cells[${i}]: duplicate cell id ${cell.id}`);
+    seen.add(key);
+    return cell;
+  });
+}
