@@ -22,13 +22,15 @@ export const REDACT_PATHS = [
   '*.jwt',
 ];
 
-export function createLogger(config: Pick<Config, 'log'>): Logger {
+/** `destination` replaces the default outputs (stdout, log file); tests use it to read the lines. */
+export function createLogger(config: Pick<Config, 'log'>, destination?: pino.DestinationStream): Logger {
   const options = {
     level: config.log.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: 'tmi' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if (destination) return pino(options, destination);
   const streams: pino.StreamEntry[] = [];
   if (process.stdout.isTTY) {
     try {

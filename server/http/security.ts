@@ -45,7 +45,6 @@ export function registerSecurity(app: FastifyInstance, config: Config): void {
 
     const origin = request.headers.origin;
     if (origin) {
-      reply.header('vary', 'Origin');
       const normalised = origin.replace(/\/+$/, '');
       if (config.cors.reflectAnyOrigin || allowed.has(normalised)) {
         reply.header('access-control-allow-origin', origin);
@@ -59,6 +58,15 @@ export function registerSecurity(app: FastifyInstance, config: Config): void {
       reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     }
+  });
+
+  // The answer depends on Origin whenever one was sent; handlers may set their own Vary (content
+  // negotiation), so merge rather than set, at the last moment.
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.headers.origin) return;
+    const current = reply.getHeader('vary');
+    const values = (Array.isArray(current) ? current.join(',') : String(current ?? '')).split(',').map((v) => v.trim()).filter(Boolean);
+    if (!values.some((v) => v.toLowerCase() === 'origin' || v === '*')) reply.header('vary', [...values, 'Origin'].join(', '));
   });
 }
 
