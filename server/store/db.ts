@@ -116,19 +116,36 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Folders this process holds, so a second open in the same process is refused too. */
+const heldDataDirs = new Set<string>();
+
 /** PGlite has no lock of its own: two processes on one folder would corrupt it. */
 function lockDataDir(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
+  const key = path.resolve(dir);
   const lockFile = path.join(dir, 'tmi.lock');
+  if (heldDataDirs.has(key)) {
+    throw new DataDirLockedError(`the data folder ${dir} is already open in this TMI process; set TMI_DATA_DIR to another folder`);
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockFile, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(lockFile, { force: true });
+      heldDataDirs.add(key);
+      return () => {
+        heldDataDirs.delete(key);
+        // Remove the lock only while it is still ours.
+        try {
+          if (Number(readFileSync(lockFile, 'utf8').trim()) === process.pid) rmSync(lockFile, { force: true });
+        } catch {
+          /* already gone */
+        }
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(lockFile, 'utf8').trim());
+      // Our own pid in a lock we do not hold is stale: a container restarted with the same pid.
       if (holder && holder !== process.pid && pidAlive(holder)) {
         throw new DataDirLockedError(
           `the data folder ${dir} is in use by another TMI process (pid ${holder}); stop it, or set TMI_DATA_DIR to another folder`,

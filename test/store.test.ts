@@ -1,0 +1,115 @@
+// The store: PGlite's data-folder lock (a second open refuses clearly; a stale lock is taken over),
+// and the shared key-value store and bus on whichever back end the suite runs on.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataDirLockedError, openDb, type Db } from '../server/store/db.ts';
+import { openSharedState, type SharedState } from '../server/store/shared-state.ts';
+
+const folder = () => mkdtempSync(path.join(tmpdir(), 'tmi-store-'));
+
+describe('PGlite data folder lock', () => {
+  it('refuses a second open of the same folder with a clear message, and releases the lock on close', async () => {
+    const dir = folder();
+    const db = await openDb({ dataDir: dir });
+    try {
+      const lock = path.join(dir, 'tmi.lock');
+      expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
+      await db.query('CREATE TABLE kept (v text)');
+      await db.query('INSERT INTO kept VALUES ($1)', ['survives a restart']);
+      const second = openDb({ dataDir: dir });
+      await expect(second).rejects.toBeInstanceOf(DataDirLockedError);
+      await expect(second).rejects.toThrow(`the data folder ${dir} is already open in this TMI process; set TMI_DATA_DIR to another folder`);
+    } finally {
+      await db.close();
+    }
+    expect(existsSync(path.join(dir, 'tmi.lock'))).toBe(false);
+    const again = await openDb({ dataDir: dir });
+    try {
+      expect(await again.query('SELECT v FROM kept')).toEqual([{ v: 'survives a restart' }]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('refuses a folder locked by another live process, naming its pid', async () => {
+    const dir = folder();
+    // The parent of this test process is alive for as long as the test runs.
+    writeFileSync(path.join(dir, 'tmi.lock'), String(process.ppid));
+    const attempt = openDb({ dataDir: dir });
+    await expect(attempt).rejects.toBeInstanceOf(DataDirLockedError);
+    await expect(attempt).rejects.toThrow(
+      `the data folder ${dir} is in use by another TMI process (pid ${process.ppid}); stop it, or set TMI_DATA_DIR to another folder`,
+    );
+    expect(readFileSync(path.join(dir, 'tmi.lock'), 'utf8')).toBe(String(process.ppid));
+  });
+
+  it('takes over a stale lock left by a process that died', async () => {
+    const dir = folder();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(path.join(dir, 'tmi.lock'), String(dead));
+    const db = await openDb({ dataDir: dir });
+    try {
+      expect(readFileSync(path.join(dir, 'tmi.lock'), 'utf8')).toBe(String(process.pid));
+      expect(await db.query<{ one: number }>('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+    expect(existsSync(path.join(dir, 'tmi.lock'))).toBe(false);
+  });
+});
+
+describe(`shared state (${process.env.TMI_TEST_REDIS_URL ? 'Redis' : 'database + in-process bus'})`, () => {
+  let db: Db;
+  let a: SharedState;
+  let b: SharedState;
+  beforeAll(async () => {
+    db = process.env.TMI_TEST_DATABASE_URL
+      ? await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 2 })
+      : await openDb({ loadDump: new Blob([readFileSync(process.env.TMI_TEST_PGLITE_TEMPLATE!)]) });
+    const keyPrefix = `tmi-test:${randomBytes(6).toString('hex')}:`;
+    a = await openSharedState({ redisUrl: process.env.TMI_TEST_REDIS_URL, db, keyPrefix });
+    b = await openSharedState({ redisUrl: process.env.TMI_TEST_REDIS_URL, db, keyPrefix });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.close();
+  });
+
+  it('hands a value to exactly one taker, across instances', async () => {
+    await a.kv.set('code:1', 'v', 60);
+    const results = await Promise.all([a.kv.take('code:1'), b.kv.take('code:1'), a.kv.take('code:1')]);
+    expect(results.filter((r) => r === 'v')).toHaveLength(1);
+    expect(await b.kv.get('code:1')).toBeNull();
+  });
+
+  it('sets only when absent, and expired values count as absent', async () => {
+    expect(await a.kv.setIfAbsent('state:1', 'first', 60)).toBe(true);
+    expect(await b.kv.setIfAbsent('state:1', 'second', 60)).toBe(false);
+    expect(await b.kv.get('state:1')).toBe('first');
+    await a.kv.set('short', 'x', 1);
+    expect(await b.kv.get('short')).toBe('x');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await b.kv.get('short')).toBeNull();
+    expect(await b.kv.take('short')).toBeNull();
+    expect(await a.kv.setIfAbsent('short', 'again', 60)).toBe(true);
+    await a.kv.del('short');
+    expect(await b.kv.get('short')).toBeNull();
+  });
+
+  it('delivers published messages to subscribers, and stops after unsubscribe', async () => {
+    const got: string[] = [];
+    const listener = b.kind === 'redis' ? b : a; // the in-process bus reaches only its own process
+    const off = await listener.bus.subscribe('chan', (m) => got.push(m));
+    await a.bus.publish('chan', 'one');
+    await new Promise((r) => setTimeout(r, 100));
+    await off();
+    await a.bus.publish('chan', 'two');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual(['one']);
+  });
+});
