@@ -14,6 +14,7 @@ import { registerAuthentication } from './auth/authenticate.ts';
 import { authRoutes } from './auth/routes.ts';
 import { systemRoutes } from './http/system-routes.ts';
 import { threatModelRoutes } from './resources/threat-models/routes.ts';
+import { webRoutes } from './http/web.ts';
 import { diagramRoutes } from './resources/diagrams/routes.ts';
 import { UUID_RE } from '../contract/common.ts';
 
@@ -28,6 +29,8 @@ export interface AppOptions {
   logger?: Logger | false;
   /** Extra route plugins (later issues: sub-resources, collaboration, web app). */
   plugins?: ((app: FastifyInstance, ctx: AppContext) => void | Promise<void>)[];
+  /** Where the built web app lives (default web/dist); tests use a fixture. */
+  webDistDir?: string;
 }
 
 export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -126,6 +129,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   threatModelRoutes(app, ctx);
   diagramRoutes(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
+  webRoutes(app, { distDir: opts.webDistDir });
 
   await app.ready();
   return app;

@@ -1,0 +1,21 @@
+// Builds the browser app in web/ into web/dist (served by server/http/web.ts).
+// JSX is compiled by Vite's built-in transformer (no React plugin needed; no fast refresh in dev).
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  root: 'web',
+  base: '/',
+  publicDir: false,
+  oxc: { jsx: { runtime: 'automatic' } },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    sourcemap: false,
+    // The DFD editor (X6) is one lazily loaded chunk on purpose; it is larger than Vite's default hint.
+    chunkSizeWarningLimit: 1200,
+    // No inline scripts or module-preload polyfill: the CSP allows scripts from 'self' only.
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+  },
+});

@@ -1,0 +1,107 @@
+// The typed HTTP client of the app: same-origin fetch with the HttpOnly session cookies, one retry
+// after a silent refresh on 401, and errors turned into sentences a user understands.
+
+export interface ErrorBody {
+  error?: string;
+  error_description?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly description: string,
+  ) {
+    super(friendlyMessage(status, code, description));
+  }
+}
+
+/** What a person should read for an API failure: the cause in plain words, then the server's detail. */
+export function friendlyMessage(status: number, code: string, description: string): string {
+  const detail = description ? ` (${description})` : '';
+  if (status === 0) return 'The server cannot be reached. Check your connection and try again.';
+  if (status === 400) return `The server did not accept this: ${description || code}`;
+  if (status === 401) return 'Your session has ended. Please sign in again.';
+  if (status === 403) return `You do not have permission to do this${detail}.`;
+  if (status === 404) return `This item does not exist any more; it may have been deleted${detail}.`;
+  if (status === 409) return `Someone else changed this at the same time, or it is locked by a live session. Reload and try again${detail}.`;
+  if (status === 413) return 'This is too large for the server.';
+  if (status === 415) return 'The server did not understand the request format.';
+  if (status === 429) return 'Too many requests in a short time. Wait a moment and try again.';
+  if (status === 501) return 'The server does not support this yet.';
+  if (status >= 500) return `The server had a problem and could not finish. Try again in a moment${detail}.`;
+  return `Request failed (${status})${detail}`;
+}
+
+type RefreshHook = () => Promise<boolean>;
+let refreshHook: RefreshHook | undefined;
+/** The session module installs its refresh here, so any call can recover from an expired token. */
+export function onUnauthorized(hook: RefreshHook): void {
+  refreshHook = hook;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Content type for the body; JSON by default. */
+  contentType?: string;
+  ifMatch?: string;
+  /** Do not try a refresh on 401 (used by the refresh itself). */
+  noRetry?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  if (opts.ifMatch) headers['if-match'] = opts.ifMatch;
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      signal: opts.signal,
+    });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', '');
+  }
+  if (res.status === 401 && !opts.noRetry && refreshHook && (await refreshHook())) {
+    return request<T>(method, path, { ...opts, noRetry: true });
+  }
+  if (!res.ok) {
+    let body: ErrorBody = {};
+    try {
+      body = (await res.json()) as ErrorBody;
+    } catch {
+      /* not JSON: keep the status only */
+    }
+    throw new ApiError(res.status, body.error ?? 'error', body.error_description ?? '');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export const api = {
+  get: <T>(path: string, signal?: AbortSignal) => request<T>('GET', path, { signal }),
+  post: <T>(path: string, body?: unknown) => request<T>('POST', path, { body: body ?? {} }),
+  put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }),
+  patch: <T>(path: string, ops: JsonPatchOp[]) => request<T>('PATCH', path, { body: ops, contentType: 'application/json-patch+json' }),
+  del: (path: string) => request<void>('DELETE', path),
+};
+
+export interface JsonPatchOp {
+  op: 'add' | 'remove' | 'replace';
+  path: string;
+  value?: unknown;
+}
+
+/** Builds a query string from the defined values only. */
+export function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

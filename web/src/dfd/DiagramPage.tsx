@@ -1,0 +1,30 @@
+// The diagram page (its own chunk with X6): loads the threat model (role, framework) and the
+// diagram, then hands them to the editor.
+import { api } from '../api/client.ts';
+import type { Diagram, ThreatModel } from '../api/types.ts';
+import { canWrite, roleOn, useMe } from '../me.ts';
+import { Link } from '../router.tsx';
+import { ErrorNote, Spinner, useLoad } from '../ui.tsx';
+import { Editor } from './Editor.tsx';
+
+export default function DiagramPage({ tmId, diagramId }: { tmId: string; diagramId: string }) {
+  const me = useMe();
+  const { data, error, loading } = useLoad(
+    async (signal) => {
+      const [tm, diagram] = await Promise.all([api.get<ThreatModel>(`/threat_models/${tmId}`, signal), api.get<Diagram>(`/threat_models/${tmId}/diagrams/${diagramId}`, signal)]);
+      return { tm, diagram };
+    },
+    [tmId, diagramId],
+  );
+  if (loading && !data) return <Spinner label="Loading the diagram…" />;
+  if (!data) return <ErrorNote error={error} />;
+  const role = roleOn(data.tm, me);
+  return (
+    <section className="dfd-page">
+      <p className="crumbs">
+        <Link to="/">Threat models</Link> / <Link to={`/tm/${tmId}`}>{data.tm.name}</Link> / {data.diagram.name}
+      </p>
+      <Editor key={diagramId} tm={data.tm} diagram={data.diagram} writable={canWrite(role)} me={me} />
+    </section>
+  );
+}
