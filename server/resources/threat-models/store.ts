@@ -258,3 +258,24 @@ export async function listThreatModels(
   }
   return { rows: rows.map(({ total: _t, ...rest }) => rest), total };
 }
+
+/** Clears the tombstone of a threat model and of the children deleted with it (same timestamp). */
+export async function restoreThreatModel(q: Queryable, id: string, deletedAt: Date, at: Date): Promise<void> {
+  await q.query('UPDATE threat_models SET deleted_at = NULL, modified_at = $2 WHERE id = $1', [id, at]);
+  for (const table of CHILD_TABLES) {
+    await q.query(`UPDATE ${table} SET deleted_at = NULL WHERE threat_model_id = $1 AND deleted_at = $2`, [id, deletedAt]);
+  }
+}
+
+/** Writes the content fields of a recorded threat-model state back (rollback); access stays as it is. */
+export async function writeThreatModelSnapshot(q: Queryable, id: string, s: Record<string, unknown>, at: Date): Promise<void> {
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  await q.query(
+    `UPDATE threat_models SET name = coalesce($2, name), description = $3, threat_model_framework = coalesce($4, threat_model_framework),
+       issue_uri = $5, status_updated = CASE WHEN status IS DISTINCT FROM coalesce($6, status) THEN $8 ELSE status_updated END,
+       status = coalesce($6, status), project_id = $7, modified_at = $8, version = version + 1
+     WHERE id = $1`,
+    [id, text(s.name), text(s.description), text(s.threat_model_framework), text(s.issue_uri), text(s.status), text(s.project_id), at],
+  );
+  if (Array.isArray(s.metadata)) await replaceMetadata(q, 'threat_model', id, s.metadata as Metadata[], at);
+}

@@ -1,0 +1,154 @@
+// HTTP for one family of threat-model children: /threat_models/{tm}/{segment}[/{id}[/restore]]
+// and the bulk endpoints. Validation by schema, then the generic ChildService.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TSchema } from 'typebox';
+import { principalOf } from '../../auth/authenticate.ts';
+import type { AppContext } from '../../context.ts';
+import { JSON_PATCH_TYPES } from '../../http/body.ts';
+import { badRequest, noContent } from '../../http/errors.ts';
+import { ErrorBody, JsonPatchDocument, Uuid } from '../../../contract/common.ts';
+import { ANY_URI } from '../../../contract/children.ts';
+import { readIfMatch, setEtag, type Precondition } from '../common/if-match.ts';
+import { ChildService, type ListQuery, type ListRefinement, type Wire } from './service.ts';
+import type { FamilySpec } from './spec.ts';
+
+export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+export interface ChildRouteOptions<Q> {
+  /** Family-specific list filters and sort orders (threats). */
+  refineList?: (query: Q) => ListRefinement;
+}
+
+export interface ChildRoutes {
+  service: ChildService;
+  base: string;
+  itemParams: TSchema;
+  tmParams: TSchema;
+}
+
+/** Registers the family's routes and its ChildFamily in ctx.families; returns the service for extras. */
+export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, ctx: AppContext, spec: FamilySpec, opts: ChildRouteOptions<Q> = {}): ChildRoutes {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const svc = new ChildService(spec, ctx.db, ctx.threatModels);
+  ctx.families.register(svc.family());
+  const tags = [spec.tag];
+  const base = `/threat_models/:threat_model_id/${spec.segment}`;
+  const tmParams = Type.Object({ threat_model_id: Uuid });
+  const itemParams = Type.Object({ threat_model_id: Uuid, [spec.idParam]: Uuid });
+  const idOf = (request: FastifyRequest) => (request.params as Record<string, string>)[spec.idParam]!.toLowerCase();
+  const tmOf = (request: FastifyRequest) => (request.params as Record<string, string>).threat_model_id!.toLowerCase();
+  const name = spec.label.replace(/ /g, '');
+  const plural = spec.segment.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
+  const precondition = (request: FastifyRequest): Precondition =>
+    spec.versioned ? readIfMatch(request, ctx.config.server.requireIfMatch) : null;
+  const withEtag = (reply: FastifyReply, wire: Wire) => {
+    if (spec.versioned && typeof wire.version === 'number') setEtag(reply, wire.version);
+    return wire;
+  };
+
+  // Documents and repositories require a `uri`; clients often send `url`, so the refusal names
+  // both instead of the schema's generic "required property" message.
+  const uriRe = new RegExp(ANY_URI);
+  const requiresUri = spec.fields.some((f) => f.name === 'uri');
+  const checkUri = async (request: FastifyRequest) => {
+    if (!requiresUri) return;
+    for (const item of Array.isArray(request.body) ? request.body : [request.body]) {
+      if (!item || typeof item !== 'object' || Array.isArray(item)) continue;
+      const uri = (item as Record<string, unknown>).uri;
+      if (typeof uri !== 'string' || !uriRe.test(uri) || uri.length > 1000) {
+        throw badRequest("Field 'uri' is required and must be a URL of the form scheme://... (for example https://example.com/docs), at most 1000 characters");
+      }
+    }
+  };
+
+  r.get(
+    base,
+    { schema: { tags, operationId: `list${plural}`, params: tmParams, querystring: spec.schemas.listQuery, response: { 200: spec.schemas.list, ...errors } } },
+    async (request) => {
+      const p = principalOf(request);
+      const query = request.query as Q;
+      return svc.list(p, tmOf(request), query, () => ctx.users.isAdministrator(p.userUuid, p.groups, p.provider, ctx.config.auth.administrators), opts.refineList?.(query));
+    },
+  );
+
+  r.post(
+    base,
+    { preValidation: checkUri, schema: { tags, operationId: `create${name}`, params: tmParams, body: spec.schemas.input, response: { 201: spec.schemas.item, ...errors } } },
+    async (request, reply) => {
+      const wire = await svc.create(principalOf(request), tmOf(request), request.body as Record<string, unknown>);
+      return reply.code(201).send(withEtag(reply, wire));
+    },
+  );
+
+  r.get(
+    `${base}/:${spec.idParam}`,
+    { schema: { tags, operationId: `get${name}`, params: itemParams, response: { 200: spec.schemas.item, ...errors } } },
+    async (request, reply) => withEtag(reply, await svc.get(principalOf(request), tmOf(request), idOf(request))),
+  );
+
+  r.put(
+    `${base}/:${spec.idParam}`,
+    { preValidation: checkUri, schema: { tags, operationId: `update${name}`, params: itemParams, body: spec.schemas.input, response: { 200: spec.schemas.item, ...errors } } },
+    async (request, reply) =>
+      withEtag(reply, await svc.replace(principalOf(request), tmOf(request), idOf(request), request.body as Record<string, unknown>, precondition(request))),
+  );
+
+  r.patch(
+    `${base}/:${spec.idParam}`,
+    {
+      config: { consumes: JSON_PATCH_TYPES },
+      schema: { tags, operationId: `patch${name}`, params: itemParams, body: JsonPatchDocument, response: { 200: spec.schemas.item, ...errors } },
+    },
+    async (request, reply) => withEtag(reply, await svc.patch(principalOf(request), tmOf(request), idOf(request), request.body, precondition(request))),
+  );
+
+  r.delete(
+    `${base}/:${spec.idParam}`,
+    { schema: { tags, operationId: `delete${name}`, params: itemParams, response: errors } },
+    async (request, reply) => {
+      await svc.remove(principalOf(request), tmOf(request), idOf(request));
+      return noContent(reply);
+    },
+  );
+
+  r.post(
+    `${base}/:${spec.idParam}/restore`,
+    { schema: { tags, operationId: `restore${name}`, params: itemParams, response: { 200: spec.schemas.item, ...errors } } },
+    async (request, reply) => withEtag(reply, await svc.restore(principalOf(request), tmOf(request), idOf(request))),
+  );
+
+  if (spec.bulk) {
+    const bulk = spec.bulk;
+    r.post(
+      `${base}/bulk`,
+      {
+        preValidation: checkUri,
+        schema: {
+          tags,
+          operationId: `bulkCreate${plural}`,
+          params: tmParams,
+          body: Type.Array(bulk.createItem, { maxItems: bulk.limit }),
+          response: { 201: Type.Array(spec.schemas.item), ...errors },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await svc.bulkCreate(principalOf(request), tmOf(request), request.body as Record<string, unknown>[])),
+    );
+    r.put(
+      `${base}/bulk`,
+      {
+        preValidation: checkUri,
+        schema: {
+          tags,
+          operationId: `bulkUpdate${plural}`,
+          params: tmParams,
+          body: Type.Array(bulk.updateItem, { maxItems: bulk.limit }),
+          response: { 200: Type.Array(spec.schemas.item), ...errors },
+        },
+      },
+      async (request) => svc.bulkUpdate(principalOf(request), tmOf(request), request.body as (Record<string, unknown> & { id: string })[]),
+    );
+  }
+
+  return { service: svc, base, itemParams, tmParams };
+}

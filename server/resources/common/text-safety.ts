@@ -1,0 +1,45 @@
+// Free-text rules shared by the children of a threat model: the reference's HTML/script injection
+// filter (tmi-domain-notes §1.1) and its enum normalisation of `status`/`severity` (§1.5).
+import { badRequest } from '../../http/errors.ts';
+
+// `<script`, `<iframe`, embedded objects, `javascript:` URLs, inline event handlers (`onload=`) and
+// template markers; the name/description patterns of the contract already forbid `<` and `>` in
+// most fields, this also covers the fields whose pattern allows them and the ones that do not.
+const UNSAFE = [
+  /<\s*(script|iframe|object|embed|applet)\b/i,
+  /javascript\s*:/i,
+  /vbscript\s*:/i,
+  /\bon[a-z]+\s*=/i,
+  /\{\{|\}\}|\$\{|<%|%>|#\{/,
+];
+
+export function isUnsafeText(value: string): boolean {
+  return UNSAFE.some((re) => re.test(value));
+}
+
+/** 400 when one of the named string fields of `obj` carries markup or script. */
+export function rejectUnsafeFields(obj: Record<string, unknown>, fields: readonly string[]): void {
+  for (const f of fields) {
+    const v = obj[f];
+    if (typeof v === 'string' && isUnsafeText(v)) throw badRequest(`Field '${f}' contains potentially unsafe content`);
+  }
+}
+
+const SCRIPT_SCHEME = /^\s*(javascript|vbscript|data)\s*:/i;
+
+/** 400 when one of the named link fields of `obj` uses a scheme that can run script. */
+export function rejectScriptUris(obj: Record<string, unknown>, fields: readonly string[]): void {
+  for (const f of fields) {
+    const v = obj[f];
+    if (typeof v === 'string' && SCRIPT_SCHEME.test(v)) throw badRequest(`Field '${f}' contains potentially unsafe content`);
+  }
+}
+
+/** "In Progress" -> "in_progress", "High" -> "high", as the reference rewrites these enums. */
+export function lowerSnake(value: string): string {
+  return value
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+}

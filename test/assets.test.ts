@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, errorOf } from './support/app.ts';
+import { familySuite, sharedModel, startWorld, type World } from './support/child-family.ts';
+
+let w: World;
+beforeAll(async () => {
+  w = await startWorld();
+});
+afterAll(async () => w?.t.close());
+
+familySuite(
+  {
+    segment: 'assets',
+    listKey: 'assets',
+    label: 'Asset',
+    versioned: true,
+    sample: (n) => ({ name: `Customer DB ${n}`, type: 'data', description: 'PII store', criticality: 'high', classification: ['confidential'] }),
+    replacement: { name: 'Payments API', type: 'service', description: 'Card payments', criticality: 'medium', classification: ['internal'], sensitivity: 'low', include_in_report: false, timmy_enabled: false },
+    invalid: [{ name: 'x' }, { name: 'x', type: 'system' }, { name: 'x', type: 'data', classification: 'pii' }, { name: 'x', type: 'data', criticality: 'x'.repeat(129) }],
+    bulkLimit: 50,
+    bulkUpsert: true,
+  },
+  () => w,
+);
+
+describe('assets: specifics', () => {
+  it('embeds assets in the threat model as ExtendedAsset (with threat_model_id)', async () => {
+    const tm = await sharedModel(w);
+    const a = await call(w.t.app, 'POST', `/threat_models/${tm}/assets`, { token: w.owner.accessToken, body: { name: 'Keys', type: 'data' } });
+    expect(a.body.threat_model_id).toBeUndefined();
+    const model = await call(w.t.app, 'GET', `/threat_models/${tm}`, { token: w.reader.accessToken });
+    expect(model.body.assets).toEqual([{ ...a.body, threat_model_id: tm }]);
+  });
+
+  it('ignores unknown fields on its open input schema, and takes classification null as absent', async () => {
+    const tm = await sharedModel(w);
+    const res = await call(w.t.app, 'POST', `/threat_models/${tm}/assets`, { token: w.owner.accessToken, body: { name: 'Keys', type: 'data', owner: 'me', classification: null } });
+    expect(res.status).toBe(201);
+    expect(res.body.owner).toBeUndefined();
+    expect(res.body.classification).toBeNull();
+    const bad = await call(w.t.app, 'POST', `/threat_models/${tm}/assets`, { token: w.owner.accessToken, body: { name: 'Keys', type: 'DATA' } });
+    expect(bad.status).toBe(400);
+    expect(errorOf(bad).error).toBe('invalid_input');
+  });
+});
