@@ -21,8 +21,10 @@ import { noteRoutes } from './resources/notes/routes.ts';
 import { repositoryRoutes } from './resources/repositories/routes.ts';
 import { metadataRoutes } from './resources/metadata/routes.ts';
 import { auditRoutes } from './resources/audit/routes.ts';
-import { webRoutes } from './http/web.ts';
 import { diagramRoutes } from './resources/diagrams/routes.ts';
+import { collabRoutes } from './collab/routes.ts';
+import type { CollabSettings } from './collab/settings.ts';
+import { webRoutes } from './http/web.ts';
 import { UUID_RE } from '../contract/common.ts';
 
 registerAjvFormats();
@@ -36,6 +38,8 @@ export interface AppOptions {
   logger?: Logger | false;
   /** Extra route plugins (later issues: sub-resources, collaboration, web app). */
   plugins?: ((app: FastifyInstance, ctx: AppContext) => void | Promise<void>)[];
+  /** Collaboration limits and timings over TMI_COLLAB_* (tests shorten them). */
+  collab?: Partial<CollabSettings>;
   /** Where the built web app lives (default web/dist); tests use a fixture. */
   webDistDir?: string;
 }
@@ -142,6 +146,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   metadataRoutes(app, ctx);
   auditRoutes(app, ctx);
   diagramRoutes(app, ctx);
+  await collabRoutes(app, ctx, opts.collab);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   webRoutes(app, { distDir: opts.webDistDir });
 

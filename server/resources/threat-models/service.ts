@@ -102,7 +102,28 @@ function dateFilter(name: string, value: string | undefined): Date | undefined {
 const userKey = (provider: string, providerId: string) => `user\u0000${provider}\u0000${providerId}`;
 const groupKey = (provider: string, name: string) => `group\u0000${provider}\u0000${name}`;
 
+/** A committed change, for listeners such as live collaboration (revocation) and notifications. */
+export interface ThreatModelEvent {
+  type: 'created' | 'updated' | 'deleted';
+  threatModelId: string;
+  name: string;
+  actorEmail: string;
+  /** The access list changed (someone may have gained or lost access). */
+  accessChanged: boolean;
+}
+
 export class ThreatModelService {
+  private readonly listeners: ((e: ThreatModelEvent) => void)[] = [];
+
+  /** Called after each committed create, update or delete; listeners must not throw. */
+  onChange(listener: (e: ThreatModelEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(e: ThreatModelEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
   constructor(
     private readonly db: Db,
     private readonly users: UserService,
@@ -227,6 +248,7 @@ export class ThreatModelService {
       const row = await store.findThreatModel(q, id);
       await recordAudit(q, { threatModelId: id, objectType: 'threat_model', objectId: id, version: 1, changeType: 'created', actor: actorOf(p), summary: 'Threat model created', snapshot: present(row!, {}) }, at);
     });
+    this.emit({ type: 'created', threatModelId: id, name: input.name, actorEmail: p.email, accessChanged: true });
     return this.getUnchecked(id);
   }
 
@@ -341,6 +363,7 @@ export class ThreatModelService {
     }>,
   ): Promise<ThreatModelJson> {
     const at = new Date();
+    let event: ThreatModelEvent | undefined;
     await this.db.tx(async (q) => {
       const row = await store.findThreatModel(q, id, { forUpdate: true });
       if (!row || row.deleted_at) throw notFound('Threat model not found');
@@ -387,12 +410,16 @@ export class ThreatModelService {
         { threatModelId: id, objectType: 'threat_model', objectId: id, version: after!.version, changeType: change, actor: actorOf(p), summary: `Threat model ${change}`, snapshot: present(after!, {}) },
         at,
       );
+      const accessKey = (r: store.ThreatModelRow) => `${r.owner_uuid}|${JSON.stringify(r.access.map((a) => [a.subject_type, a.user_uuid, a.provider, a.provider_id, a.role]))}`;
+      event = { type: 'updated', threatModelId: id, name: after!.name, actorEmail: p.email, accessChanged: accessKey(row) !== accessKey(after!) };
     });
+    if (event) this.emit(event);
     return this.getUnchecked(id);
   }
 
   async remove(p: Principal, id: string): Promise<void> {
     const at = new Date();
+    let name = '';
     await this.db.tx(async (q) => {
       const row = await store.findThreatModel(q, id, { forUpdate: true });
       if (!row || row.deleted_at) throw notFound('Threat model not found');
@@ -402,7 +429,9 @@ export class ThreatModelService {
       }
       await store.softDeleteThreatModel(q, id, at);
       await recordAudit(q, { threatModelId: id, objectType: 'threat_model', objectId: id, version: row.version, changeType: 'deleted', actor: actorOf(p), summary: 'Threat model deleted' }, at);
+      name = row.name;
     });
+    this.emit({ type: 'deleted', threatModelId: id, name, actorEmail: p.email, accessChanged: false });
   }
 }
 

@@ -50,6 +50,7 @@ CREATE TABLE collab_ops (
   PRIMARY KEY (session_id, seq)
 );
 CREATE INDEX collab_ops_history_idx ON collab_ops (session_id, status, seq) WHERE kind = 'op';
+CREATE INDEX collab_ops_operation_idx ON collab_ops (session_id, operation_id);
 
 -- Who is connected, on which instance. Rows of an instance that stopped heartbeating are ignored
 -- and swept, so a killed instance does not leave ghosts in participant lists or caps.

@@ -1,0 +1,144 @@
+// HTTP and WebSocket entry points of collaboration: /collaborate (GET/POST/DELETE), /me/sessions,
+// /ws/ticket, the diagram socket (ticket-authenticated, origin-checked, capped) and /ws/notifications.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import fastifyWebsocket from '@fastify/websocket';
+import { principalOf } from '../auth/authenticate.ts';
+import type { AppContext } from '../context.ts';
+import { badRequest, forbidden, noContent, notFound, unauthorized } from '../http/errors.ts';
+import { ErrorBody, UUID_RE } from '../../contract/common.ts';
+import { DiagramParams } from '../../contract/diagrams.ts';
+import { CollaborationSession, MySessions, TicketQuery, TicketResponse } from '../../contract/collab.ts';
+import { findDiagram } from '../resources/diagrams/store.ts';
+import { CollabHub, type TicketClaims } from './hub.ts';
+import { loadCollabSettings, type CollabSettings } from './settings.ts';
+import * as store from './store.ts';
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const tags = ['Collaboration'];
+
+export async function collabRoutes(app: FastifyInstance, ctx: AppContext, overrides: Partial<CollabSettings> = {}): Promise<CollabHub> {
+  const settings = loadCollabSettings(process.env, overrides);
+  const hub = new CollabHub(ctx, settings, app.log);
+  await hub.start();
+  app.addHook('onClose', async () => hub.stop());
+  await app.register(fastifyWebsocket, { options: { maxPayload: settings.maxMessageBytes } });
+
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  /** The caller may read the threat model and the diagram is live in it. */
+  async function diagramFor(request: FastifyRequest, tmId: string, diagramId: string) {
+    await ctx.threatModels.accessTo(principalOf(request), tmId, 'collaborate');
+    const d = await findDiagram(ctx.db, tmId, diagramId);
+    if (!d || d.deleted_at) throw notFound('Diagram not found in this threat model');
+    return d;
+  }
+
+  const path = '/threat_models/:threat_model_id/diagrams/:diagram_id/collaborate';
+
+  r.get(path, { schema: { tags, operationId: 'getDiagramCollaborationSession', params: DiagramParams, response: { 200: CollaborationSession, ...errors } } }, async (request) => {
+    const { threat_model_id: tmId, diagram_id: id } = request.params;
+    await diagramFor(request, tmId, id);
+    const s = await store.activeSessionOfDiagram(ctx.db, id);
+    if (!s) throw notFound('No active collaboration session for this diagram');
+    return hub.describe(s, principalOf(request));
+  });
+
+  r.post(
+    path,
+    { schema: { tags, operationId: 'createDiagramCollaborationSession', params: DiagramParams, response: { 200: CollaborationSession, 201: CollaborationSession, ...errors } } },
+    async (request, reply) => {
+      const { threat_model_id: tmId, diagram_id: id } = request.params;
+      await diagramFor(request, tmId, id);
+      const p = principalOf(request);
+      const created = await ctx.db.tx((q) => store.createSession(q, { id: randomUUID(), diagramId: id, tmId, hostUuid: p.userUuid, at: new Date() }));
+      const s = (await store.activeSessionOfDiagram(ctx.db, id))!;
+      if (created) await hub.announceStarted(s, p.email);
+      return reply.code(created ? 201 : 200).send(await hub.describe(s, p));
+    },
+  );
+
+  r.delete(path, { schema: { tags, operationId: 'endDiagramCollaborationSession', params: DiagramParams, response: errors } }, async (request, reply) => {
+    const { threat_model_id: tmId, diagram_id: id } = request.params;
+    await diagramFor(request, tmId, id);
+    const s = await store.activeSessionOfDiagram(ctx.db, id);
+    // Only the host ends the session; anyone else leaving is a no-op here, as the reference.
+    if (s && s.host_uuid === principalOf(request).userUuid) await hub.endSession(s.id, 'Host ended the session');
+    return noContent(reply);
+  });
+
+  r.get('/me/sessions', { schema: { tags, operationId: 'getCurrentUserSessions', response: { 200: MySessions, ...errors } } }, async (request) => {
+    const p = principalOf(request);
+    const out = [];
+    for (const s of await store.activeSessions(ctx.db)) {
+      const readable = await ctx.threatModels.accessTo(p, s.threat_model_id, 'read').then(() => true, () => false);
+      if (readable) out.push(await hub.describe(s, p));
+    }
+    return out;
+  });
+
+  r.get('/ws/ticket', { schema: { tags, operationId: 'getWsTicket', querystring: TicketQuery, response: { 200: TicketResponse, ...errors } } }, async (request, reply) => {
+    const p = principalOf(request);
+    const s = await store.sessionById(ctx.db, request.query.session_id);
+    // Unknown, ended, or not readable: all 404, so session ids cannot be probed.
+    if (!s || s.state !== 'active') throw notFound('Collaboration session not found');
+    await ctx.threatModels.accessTo(p, s.threat_model_id, 'read').catch(() => {
+      throw notFound('Collaboration session not found');
+    });
+    const ticket = await hub.issueTicket({ userUuid: p.userUuid, provider: p.provider, providerId: p.providerId, email: p.email, name: p.name, groups: p.groups, sessionId: s.id });
+    reply.header('cache-control', 'no-store');
+    return { ticket };
+  });
+
+  // ---- sockets ----
+
+  const allowedOrigins = new Set([new URL(ctx.config.server.baseUrl).origin, ...ctx.config.cors.allowedOrigins]);
+  function checkOrigin(request: FastifyRequest): void {
+    const origin = request.headers.origin;
+    if (origin === undefined) return; // non-browser clients send none
+    const host = request.headers.host;
+    // Exact matches only: the configured origins, or this very host (same-origin pages).
+    if (allowedOrigins.has(origin) || (host && (origin === `http://${host}` || origin === `https://${host}`))) return;
+    throw forbidden('Origin not allowed for collaboration');
+  }
+
+  const claimsOf = new WeakMap<FastifyRequest, TicketClaims>();
+  const query = (request: FastifyRequest) => request.query as Record<string, string | undefined>;
+
+  app.get(
+    '/threat_models/:threat_model_id/diagrams/:diagram_id/ws',
+    {
+      websocket: true,
+      config: { public: true },
+      schema: { hide: true } as Record<string, unknown>,
+      preValidation: async (request) => {
+        checkOrigin(request);
+        const q = query(request);
+        if (q.last_sequence !== undefined && !/^\d{1,15}$/.test(q.last_sequence)) throw badRequest('last_sequence must be a non-negative integer');
+        if (q.session_id !== undefined && !UUID_RE.test(q.session_id)) throw badRequest('Invalid UUID format for parameter: session_id', 'invalid_id');
+        // The ticket is the only credential a browser socket can carry; it is used up here.
+        const claims = q.ticket ? await hub.redeemTicket(q.ticket) : null;
+        if (!claims) throw unauthorized('A valid ticket from GET /ws/ticket is required');
+        if (q.session_id !== undefined && q.session_id.toLowerCase() !== claims.sessionId.toLowerCase()) throw unauthorized('The ticket belongs to another session');
+        await hub.checkCaps(claims);
+        claimsOf.set(request, claims);
+      },
+    },
+    (socket, request) => {
+      const params = request.params as { threat_model_id: string; diagram_id: string };
+      const q = query(request);
+      const claims = claimsOf.get(request)!;
+      hub.join(socket, claims, params.threat_model_id, params.diagram_id, q.last_sequence === undefined ? undefined : Number(q.last_sequence)).catch((err: unknown) => {
+        request.log.error({ err }, 'collaboration join failed');
+        socket.close(1011, 'internal error');
+      });
+    },
+  );
+
+  app.get('/ws/notifications', { websocket: true, schema: { hide: true } as Record<string, unknown>, preValidation: async (request) => checkOrigin(request) }, (socket, request) => {
+    hub.addNotificationSocket(socket, principalOf(request));
+  });
+
+  return hub;
+}

@@ -1,0 +1,314 @@
+// SQL for collaboration: sessions, connections (per instance, with heartbeats), the deny list, and
+// the durable operation log. Every statement is parameterised.
+import type { Queryable } from '../store/db.ts';
+import type { Change, StoredCell } from './engine.ts';
+
+export interface WireUser {
+  principal_type: 'user';
+  provider: string;
+  provider_id: string;
+  email: string;
+  display_name: string;
+}
+
+const userJson = (u: string) =>
+  `json_build_object('principal_type', 'user', 'provider', ${u}.provider, 'provider_id', coalesce(${u}.provider_user_id, ${u}.email),
+     'email', ${u}.email, 'display_name', ${u}.name)`;
+
+export interface SessionRow {
+  id: string;
+  diagram_id: string;
+  threat_model_id: string;
+  host_uuid: string;
+  presenter_uuid: string | null;
+  state: 'active' | 'ended';
+  seq: number;
+  created_at: Date;
+  last_activity: Date;
+  host: WireUser;
+  presenter: WireUser | null;
+  diagram_name: string;
+  threat_model_name: string;
+}
+
+const SESSION_SELECT = `
+  SELECT s.id, s.diagram_id, s.threat_model_id, s.host_uuid, s.presenter_uuid, s.state, s.seq, s.created_at, s.last_activity,
+         ${userJson('h')} AS host, CASE WHEN p.internal_uuid IS NULL THEN NULL ELSE ${userJson('p')} END AS presenter,
+         d.name AS diagram_name, tm.name AS threat_model_name
+  FROM collab_sessions s
+  JOIN users h ON h.internal_uuid = s.host_uuid
+  LEFT JOIN users p ON p.internal_uuid = s.presenter_uuid
+  JOIN diagrams d ON d.id = s.diagram_id
+  JOIN threat_models tm ON tm.id = s.threat_model_id`;
+
+export async function activeSessionOfDiagram(q: Queryable, diagramId: string): Promise<SessionRow | null> {
+  const rows = await q.query<SessionRow>(`${SESSION_SELECT} WHERE s.diagram_id = $1 AND s.state = 'active'`, [diagramId]);
+  return rows[0] ?? null;
+}
+
+export async function sessionById(q: Queryable, id: string): Promise<SessionRow | null> {
+  const rows = await q.query<SessionRow>(`${SESSION_SELECT} WHERE s.id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function activeSessions(q: Queryable): Promise<SessionRow[]> {
+  return q.query<SessionRow>(`${SESSION_SELECT} WHERE s.state = 'active' ORDER BY s.created_at`);
+}
+
+/** Creates the diagram's session unless one is active; the diagram row lock orders concurrent POSTs. */
+export async function createSession(q: Queryable, s: { id: string; diagramId: string; tmId: string; hostUuid: string; at: Date }): Promise<boolean> {
+  await q.query('SELECT 1 FROM diagrams WHERE id = $1 FOR UPDATE', [s.diagramId]);
+  const existing = await q.query(`SELECT 1 FROM collab_sessions WHERE diagram_id = $1 AND state = 'active'`, [s.diagramId]);
+  if (existing.length > 0) return false;
+  await q.query(
+    `INSERT INTO collab_sessions (id, diagram_id, threat_model_id, host_uuid, presenter_uuid, created_at, last_activity)
+     VALUES ($1, $2, $3, $4, $4, $5, $5)`,
+    [s.id, s.diagramId, s.tmId, s.hostUuid, s.at],
+  );
+  return true;
+}
+
+/** Ends a session once; true when this call ended it. */
+export async function endSession(q: Queryable, id: string): Promise<boolean> {
+  const rows = await q.query(`UPDATE collab_sessions SET state = 'ended', ended_at = now() WHERE id = $1 AND state = 'active' RETURNING id`, [id]);
+  await q.query('DELETE FROM collab_connections WHERE session_id = $1', [id]);
+  return rows.length === 1;
+}
+
+export async function setPresenter(q: Queryable, id: string, userUuid: string | null): Promise<void> {
+  await q.query('UPDATE collab_sessions SET presenter_uuid = $2 WHERE id = $1', [id, userUuid]);
+}
+
+export async function touchSession(q: Queryable, id: string): Promise<void> {
+  await q.query('UPDATE collab_sessions SET last_activity = now() WHERE id = $1', [id]);
+}
+
+// ---- connections and instances ----
+
+/** Heartbeats older than this mark an instance as gone (killed or partitioned). */
+export const INSTANCE_TTL_SECONDS = 15;
+const LIVE_INSTANCE = `c.instance_id IN (SELECT id FROM collab_instances WHERE heartbeat > now() - make_interval(secs => ${INSTANCE_TTL_SECONDS}))`;
+
+export async function heartbeat(q: Queryable, instanceId: string): Promise<void> {
+  await q.query(
+    `INSERT INTO collab_instances (id, heartbeat) VALUES ($1, now()) ON CONFLICT (id) DO UPDATE SET heartbeat = EXCLUDED.heartbeat`,
+    [instanceId],
+  );
+}
+
+export async function removeInstance(q: Queryable, instanceId: string): Promise<void> {
+  await q.query('DELETE FROM collab_connections WHERE instance_id = $1', [instanceId]);
+  await q.query('DELETE FROM collab_instances WHERE id = $1', [instanceId]);
+}
+
+/** Removes the connections of instances that stopped heartbeating; returns their sessions. */
+export async function sweepDeadInstances(q: Queryable): Promise<string[]> {
+  const rows = await q.query<{ session_id: string }>(
+    `DELETE FROM collab_connections c WHERE NOT ${LIVE_INSTANCE} RETURNING c.session_id`,
+  );
+  await q.query(`DELETE FROM collab_instances WHERE heartbeat < now() - make_interval(secs => ${INSTANCE_TTL_SECONDS * 4})`);
+  return [...new Set(rows.map((r) => r.session_id))];
+}
+
+export interface ConnectionRow {
+  id: string;
+  user_uuid: string;
+  user_json: WireUser;
+  permissions: 'reader' | 'writer';
+  last_activity: Date;
+}
+
+export async function liveConnections(q: Queryable, sessionId: string): Promise<ConnectionRow[]> {
+  return q.query<ConnectionRow>(
+    `SELECT c.id, c.user_uuid, c.user_json, c.permissions, c.last_activity FROM collab_connections c
+     WHERE c.session_id = $1 AND ${LIVE_INSTANCE} ORDER BY c.connected_at, c.id`,
+    [sessionId],
+  );
+}
+
+export async function countUserConnections(q: Queryable, userUuid: string): Promise<number> {
+  const rows = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM collab_connections c WHERE c.user_uuid = $1 AND ${LIVE_INSTANCE}`, [userUuid]);
+  return rows[0]!.n;
+}
+
+export async function countSessionUsers(q: Queryable, sessionId: string, exceptUser: string): Promise<number> {
+  const rows = await q.query<{ n: number }>(
+    `SELECT count(DISTINCT c.user_uuid)::int AS n FROM collab_connections c WHERE c.session_id = $1 AND c.user_uuid <> $2 AND ${LIVE_INSTANCE}`,
+    [sessionId, exceptUser],
+  );
+  return rows[0]!.n;
+}
+
+export async function insertConnection(
+  q: Queryable,
+  c: { id: string; sessionId: string; userUuid: string; user: WireUser; permissions: string; instanceId: string },
+): Promise<void> {
+  await q.query(
+    `INSERT INTO collab_connections (id, session_id, user_uuid, user_json, permissions, instance_id, connected_at, last_activity)
+     VALUES ($1, $2, $3, $4, $5, $6, now(), now())`,
+    [c.id, c.sessionId, c.userUuid, JSON.stringify(c.user), c.permissions, c.instanceId],
+  );
+}
+
+export async function deleteConnection(q: Queryable, id: string): Promise<void> {
+  await q.query('DELETE FROM collab_connections WHERE id = $1', [id]);
+}
+
+export async function setConnectionPermissions(q: Queryable, id: string, permissions: string): Promise<void> {
+  await q.query('UPDATE collab_connections SET permissions = $2 WHERE id = $1', [id, permissions]);
+}
+
+/** Sessions nobody has been connected to for `idleSeconds`. */
+export async function idleSessions(q: Queryable, idleSeconds: number): Promise<{ id: string; threat_model_id: string }[]> {
+  return q.query(
+    `SELECT s.id, s.threat_model_id FROM collab_sessions s
+     WHERE s.state = 'active' AND s.last_activity < now() - make_interval(secs => $1)
+       AND NOT EXISTS (SELECT 1 FROM collab_connections c WHERE c.session_id = s.id AND ${LIVE_INSTANCE})`,
+    [idleSeconds],
+  );
+}
+
+export async function deny(q: Queryable, sessionId: string, userUuid: string): Promise<void> {
+  await q.query('INSERT INTO collab_denied (session_id, user_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sessionId, userUuid]);
+}
+
+export async function isDenied(q: Queryable, sessionId: string, userUuid: string): Promise<boolean> {
+  return (await q.query('SELECT 1 FROM collab_denied WHERE session_id = $1 AND user_uuid = $2', [sessionId, userUuid])).length > 0;
+}
+
+export async function wireUser(q: Queryable, userUuid: string): Promise<WireUser | null> {
+  const rows = await q.query<{ u: WireUser }>(`SELECT ${userJson('u')} AS u FROM users u WHERE u.internal_uuid = $1`, [userUuid]);
+  return rows[0]?.u ?? null;
+}
+
+// ---- the operation path (one transaction per operation) ----
+
+/** Locks the session row: the one serialisation point of a session's operations, across instances. */
+export async function lockSession(q: Queryable, id: string): Promise<{ seq: number; state: string; diagram_id: string } | null> {
+  const rows = await q.query<{ seq: number; state: string; diagram_id: string }>('SELECT seq, state, diagram_id FROM collab_sessions WHERE id = $1 FOR UPDATE', [id]);
+  return rows[0] ?? null;
+}
+
+export async function diagramCounters(q: Queryable, diagramId: string): Promise<{ update_vector: number; next_cell_ord: number } | null> {
+  const rows = await q.query<{ update_vector: number; next_cell_ord: number }>(
+    'SELECT update_vector, next_cell_ord FROM diagrams WHERE id = $1 AND deleted_at IS NULL',
+    [diagramId],
+  );
+  return rows[0] ?? null;
+}
+
+/** The stored state of just these cells (absent ids are missing from the map). */
+export async function loadCells(q: Queryable, diagramId: string, ids: string[]): Promise<Map<string, StoredCell>> {
+  const rows = await q.query<{ cell_id: string; ord: number; data: StoredCell['data'] }>(
+    'SELECT cell_id, ord, data FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[])',
+    [diagramId, [...new Set(ids.map((i) => i.toLowerCase()))]],
+  );
+  return new Map(rows.map((r) => [r.cell_id.toLowerCase(), { ord: Number(r.ord), data: r.data }]));
+}
+
+/** Writes the transitions: deletes and upserts of the touched cells only. */
+export async function writeChanges(q: Queryable, diagramId: string, changes: Change[]): Promise<void> {
+  const removed = changes.filter((c) => c.after === null).map((c) => c.id);
+  const written = changes.filter((c) => c.after !== null).map((c) => ({ id: c.id, ord: c.after!.ord, data: c.after!.data }));
+  if (removed.length) await q.query('DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[])', [diagramId, removed]);
+  if (written.length) {
+    await q.query(
+      `INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
+       SELECT $1, (e->>'id')::uuid, (e->>'ord')::bigint, e->'data' FROM jsonb_array_elements($2::jsonb) AS e
+       ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data`,
+      [diagramId, JSON.stringify(written)],
+    );
+  }
+}
+
+/** Advances the diagram's update_vector (and its next cell slot); returns the new vector. */
+export async function bumpDiagram(q: Queryable, diagramId: string, nextCellOrd: number): Promise<number> {
+  const rows = await q.query<{ update_vector: number }>(
+    `UPDATE diagrams SET update_vector = update_vector + 1, next_cell_ord = $2, modified_at = now() WHERE id = $1 RETURNING update_vector`,
+    [diagramId, nextCellOrd],
+  );
+  return Number(rows[0]!.update_vector);
+}
+
+export async function nextSeq(q: Queryable, sessionId: string): Promise<number> {
+  const rows = await q.query<{ seq: number }>('UPDATE collab_sessions SET seq = seq + 1, last_activity = now() WHERE id = $1 RETURNING seq', [sessionId]);
+  return Number(rows[0]!.seq);
+}
+
+export interface OpRow {
+  seq: number;
+  kind: 'op' | 'undo' | 'redo';
+  operation_id: string;
+  initiating_user: WireUser;
+  patch: unknown[];
+  inverse: { changes: Change[] } | null;
+  update_vector: number;
+}
+
+export async function insertOp(
+  q: Queryable,
+  o: { sessionId: string; seq: number; kind: OpRow['kind']; operationId: string; userUuid: string; user: WireUser; patch: unknown[]; changes: Change[] | null; updateVector: number },
+): Promise<void> {
+  await q.query(
+    `INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())`,
+    [o.sessionId, o.seq, o.kind, o.operationId, o.userUuid, JSON.stringify(o.user), JSON.stringify(o.patch), o.changes ? JSON.stringify({ changes: o.changes }) : null, o.updateVector],
+  );
+}
+
+/** A new edit clears the redo stack. */
+export async function discardRedo(q: Queryable, sessionId: string): Promise<void> {
+  await q.query(`UPDATE collab_ops SET status = 'discarded' WHERE session_id = $1 AND kind = 'op' AND status = 'undone'`, [sessionId]);
+}
+
+export async function opByOperationId(q: Queryable, sessionId: string, operationId: string): Promise<OpRow | null> {
+  const rows = await q.query<OpRow>(
+    `SELECT seq, kind, operation_id, initiating_user, patch, NULL AS inverse, update_vector FROM collab_ops
+     WHERE session_id = $1 AND operation_id = $2 AND kind = 'op'`,
+    [sessionId, operationId],
+  );
+  return rows[0] ?? null;
+}
+
+/** The most recent applied edit (undo) or the most recently undone one (redo). */
+export async function historyCandidate(q: Queryable, sessionId: string, which: 'undo' | 'redo'): Promise<OpRow | null> {
+  const rows = await q.query<OpRow>(
+    which === 'undo'
+      ? `SELECT seq, kind, operation_id, initiating_user, patch, inverse, update_vector FROM collab_ops
+         WHERE session_id = $1 AND kind = 'op' AND status = 'applied' ORDER BY seq DESC LIMIT 1`
+      : `SELECT seq, kind, operation_id, initiating_user, patch, inverse, update_vector FROM collab_ops
+         WHERE session_id = $1 AND kind = 'op' AND status = 'undone' ORDER BY undone_at DESC LIMIT 1`,
+    [sessionId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function markHistory(q: Queryable, sessionId: string, seq: number, status: 'applied' | 'undone', at: number | null): Promise<void> {
+  await q.query('UPDATE collab_ops SET status = $3, undone_at = $4 WHERE session_id = $1 AND seq = $2', [sessionId, seq, status, at]);
+}
+
+export async function opsSince(q: Queryable, sessionId: string, afterSeq: number, limit = 10_000): Promise<OpRow[]> {
+  return q.query<OpRow>(
+    `SELECT seq, kind, operation_id, initiating_user, patch, NULL AS inverse, update_vector FROM collab_ops
+     WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    [sessionId, afterSeq, limit],
+  );
+}
+
+/** The whole diagram state and the session position it corresponds to, read consistently. */
+export async function snapshot(q: Queryable, sessionId: string, diagramId: string) {
+  // Shares the session lock with writers: no operation commits between these reads.
+  const s = await q.query<{ seq: number }>('SELECT seq FROM collab_sessions WHERE id = $1 FOR SHARE', [sessionId]);
+  const d = await q.query<{ update_vector: number; color_palette: unknown; cells: string }>(
+    `SELECT d.update_vector, d.color_palette,
+       coalesce((SELECT json_agg(c.data ORDER BY c.ord)::text FROM diagram_cells c WHERE c.diagram_id = d.id), '[]') AS cells
+     FROM diagrams d WHERE d.id = $1`,
+    [diagramId],
+  );
+  return { seq: Number(s[0]?.seq ?? 0), updateVector: Number(d[0]?.update_vector ?? 0), colorPalette: d[0]?.color_palette ?? null, cellsText: d[0]?.cells ?? '[]' };
+}
+
+export async function currentVector(q: Queryable, diagramId: string): Promise<number> {
+  const rows = await q.query<{ update_vector: number }>('SELECT update_vector FROM diagrams WHERE id = $1', [diagramId]);
+  return Number(rows[0]?.update_vector ?? 0);
+}
