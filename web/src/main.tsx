@@ -73,7 +73,10 @@ function App() {
       </header>
       <ErrorNote error={error} onClose={() => setError(undefined)} />
       <main>
-        <Suspense fallback={<Spinner />}>{page}</Suspense>
+        {/* Keyed by path: a page left while another was loading must not come back with stale state. */}
+        <Suspense key={pathname} fallback={<Spinner />}>
+          {page}
+        </Suspense>
       </main>
     </MeContext.Provider>
   );

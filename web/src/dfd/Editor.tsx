@@ -314,8 +314,12 @@ export function Editor({ tm, diagram, writable, me }: Props) {
   const addShape = (shape: NodeShape) => {
     if (!graph || !editable) return;
     const area = graph.getGraphArea();
-    const n = graph.getNodes().length;
-    const at = { x: area.x + area.width / 2 + ((n % 5) - 2) * 30, y: area.y + area.height / 2 + ((n % 3) - 1) * 30 };
+    // Spread new shapes over a grid in view so they do not land on each other; boundaries go in the middle.
+    const n = graph.getNodes().filter((c) => c.shape !== 'security-boundary').length;
+    const at =
+      shape === 'security-boundary'
+        ? { x: area.x + area.width / 2, y: area.y + area.height / 2 }
+        : { x: area.x + 110 + (n % 4) * 190, y: area.y + 70 + (Math.floor(n / 4) % 4) * 120 };
     const node = graph.addNode(newNode(shape, at) as never);
     graph.cleanSelection();
     graph.select(node);
@@ -467,7 +471,9 @@ function applyOne(graph: Graph, op: CellOp) {
   const meta = op.data ? fromApiCell(op.data) : undefined;
   if (!meta) return;
   if (!existing) {
-    graph.addCell(meta as never, REMOTE);
+    // addCell wants Cell instances; metadata goes through addNode / addEdge.
+    if (isEdge(meta)) graph.addEdge(meta as never, REMOTE);
+    else graph.addNode(meta as never, REMOTE);
     return;
   }
   if (existing.isEdge()) {

@@ -49,7 +49,7 @@ export function SignInPage({ returnTo, signedInAs }: { returnTo: string; signedI
                 value={userName}
                 onChange={(e) => setUserName(e.target.value)}
                 placeholder="alice"
-                pattern="[A-Za-z0-9][A-Za-z0-9-]{1,18}[A-Za-z0-9]"
+                pattern="[A-Za-z0-9][A-Za-z0-9\-]{1,18}[A-Za-z0-9]"
                 title="3 to 20 letters, digits or hyphens"
                 required
                 autoFocus

@@ -1,0 +1,292 @@
+// Browser tests: the web app in Debian's Chromium against a real server (own port, own data
+// folder). Run with `npm run test:e2e`; not part of `npm test`.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { BASE, createThreatModel, newUserPage, shot, signIn, startHarness, uniqueName, type Harness } from './support.ts';
+
+interface CellJson {
+  id: string;
+  shape: string;
+  parent?: string | null;
+  labels?: { attrs?: { text?: { text?: string } } }[];
+  attrs?: { text?: { text?: string } };
+  source?: { cell: string; port?: string };
+  target?: { cell: string; port?: string };
+  x?: number;
+  position?: { x: number; y: number };
+}
+
+const labelOf = (c: CellJson) => (c.shape === 'flow' ? c.labels?.[0]?.attrs?.text?.text : c.attrs?.text?.text) ?? '';
+
+/** The cells the browser's graph holds right now (read through the editor's X6 graph). */
+async function graphCells(page: Page): Promise<CellJson[]> {
+  return page.evaluate(() => {
+    const g = (window as unknown as { __tmiGraph?: { toJSON(): { cells: unknown[] } } }).__tmiGraph;
+    return (g ? g.toJSON().cells : []) as never;
+  });
+}
+
+/** The diagram as stored by the server (REST, with the page's session cookie). */
+async function storedCells(page: Page, tmId: string, diagramId: string): Promise<CellJson[]> {
+  return page.evaluate(async ([tm, d]) => {
+    const res = await fetch(`/threat_models/${tm}/diagrams/${d}`, { headers: { accept: 'application/json' } });
+    return ((await res.json()) as { cells: unknown[] }).cells as never;
+  }, [tmId, diagramId] as const);
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Adds a shape from the palette; returns its cell id (the new shape is selected). */
+async function addShape(page: Page, shape: string, label: string): Promise<string> {
+  const before = new Set((await graphCells(page)).map((c) => c.id));
+  await page.locator(`button[data-shape="${shape}"]`).click();
+  const cell = await until(`a new ${shape}`, async () => (await graphCells(page)).find((c) => !before.has(c.id) && c.shape === shape));
+  await page.locator('input[name="cell_label"]').fill(label);
+  return cell.id;
+}
+
+async function center(page: Page, id: string) {
+  const node = page.locator(`g[data-cell-id="${id}"]`).first();
+  await node.waitFor();
+  const box = await node.boundingBox();
+  assert.ok(box, `cell ${id} is on screen`);
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+async function drag(page: Page, from: { x: number; y: number }, to: { x: number; y: number }) {
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 5 });
+  await page.mouse.move(to.x, to.y, { steps: 5 });
+  await page.mouse.up();
+}
+
+/** Draws a flow from one node's port to another's, then labels it in the properties panel. */
+async function connect(page: Page, fromId: string, fromPort: string, toId: string, toPort: string, label: string): Promise<string> {
+  const before = new Set((await graphCells(page)).map((c) => c.id));
+  await page.mouse.move(...Object.values(await center(page, fromId)) as [number, number]);
+  const port = async (id: string, p: string) => {
+    const box = await page.locator(`g[data-cell-id="${id}"] [port="${p}"]`).first().boundingBox();
+    assert.ok(box, `port ${p} of ${id}`);
+    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  };
+  const a = await port(fromId, fromPort);
+  const b = await port(toId, toPort);
+  await drag(page, a, b);
+  const edge = await until('the new flow', async () => (await graphCells(page)).find((c) => !before.has(c.id) && c.shape === 'flow'));
+  assert.equal(edge.source?.cell, fromId);
+  assert.equal(edge.target?.cell, toId);
+  await page.locator('input[name="cell_label"]').fill(label);
+  return edge.id;
+}
+
+async function openDiagram(page: Page, tmId: string, diagramId: string, status = /Live/) {
+  await page.goto(`${BASE}/tm/${tmId}/dfd/${diagramId}`);
+  await page.getByTestId('dfd-editor').waitFor();
+  await until('the live session', async () => status.test((await page.getByTestId('collab-status').textContent()) ?? ''), 10_000);
+}
+
+async function share(page: Page, user: string, role: 'reader' | 'writer') {
+  await page.getByRole('button', { name: 'Share…' }).click();
+  await page.locator('input[name="share_with"]').fill(user);
+  await page.getByLabel('Role', { exact: true }).selectOption(role);
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByRole('button', { name: 'Save sharing' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+}
+
+describe('TMI web app', () => {
+  let h: Harness;
+  const alice = uniqueName('alice');
+  const bob = uniqueName('bob');
+  const carol = uniqueName('carol');
+  let tmId = '';
+  let diagramId = '';
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h?.stop();
+  });
+
+  it('signs in with the development provider (authorization code + PKCE, HttpOnly cookies)', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await page.goto(`${BASE}/`);
+    await page.locator('input[name="login_hint"]').waitFor();
+    await shot(page, '01-sign-in');
+    await signIn(page, alice);
+    assert.match((await page.getByTestId('who').textContent()) ?? '', new RegExp(`${alice}@tmi.local`));
+    const cookies = await context.cookies();
+    const access = cookies.find((c) => c.name === 'tmi_access_token');
+    assert.ok(access?.httpOnly, 'the access token is an HttpOnly cookie');
+    assert.equal(await page.evaluate(() => document.cookie.includes('tmi_access_token')), false);
+    await context.close();
+  });
+
+  it('creates a threat model and finds it in the list', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, alice);
+    tmId = await createThreatModel(page, 'Payments platform');
+    await page.locator('.topbar').getByRole('link', { name: 'Threat models' }).click();
+    await page.getByTestId('tm-list').getByRole('link', { name: 'Payments platform' }).waitFor();
+    await shot(page, '02-threat-model-list');
+    await context.close();
+  });
+
+  it('draws actor -> process -> store with labelled flows inside a trust boundary, and sees it after a reload', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, alice);
+    await page.goto(`${BASE}/tm/${tmId}`);
+    await page.locator('input[name="diagram_name"]').fill('Checkout DFD');
+    await page.getByRole('button', { name: 'Create diagram' }).click();
+    await page.waitForURL(/\/dfd\//);
+    diagramId = new URL(page.url()).pathname.split('/')[4]!;
+    await openDiagram(page, tmId, diagramId);
+
+    ids.boundary = await addShape(page, 'security-boundary', 'Payment zone');
+    ids.actor = await addShape(page, 'actor', 'Customer');
+    ids.process = await addShape(page, 'process', 'Checkout service');
+    ids.store = await addShape(page, 'store', 'Orders DB');
+
+    // Move the process and the store into the boundary: they are embedded in it.
+    const b = await page.locator(`g[data-cell-id="${ids.boundary}"]`).first().boundingBox();
+    assert.ok(b);
+    await drag(page, await center(page, ids.process), { x: b.x + b.width * 0.3, y: b.y + b.height * 0.55 });
+    await drag(page, await center(page, ids.store), { x: b.x + b.width * 0.75, y: b.y + b.height * 0.55 });
+    // The actor stays outside, to the left of the boundary.
+    await drag(page, await center(page, ids.actor), { x: b.x - 120, y: b.y + b.height * 0.55 });
+    await until('embedding', async () => {
+      const cells = await graphCells(page);
+      return cells.find((c) => c.id === ids.process)?.parent === ids.boundary && cells.find((c) => c.id === ids.store)?.parent === ids.boundary;
+    });
+
+    ids.f1 = await connect(page, ids.actor, 'right', ids.process, 'left', 'Places order (HTTPS)');
+    ids.f2 = await connect(page, ids.process, 'right', ids.store, 'left', 'Writes order (SQL/TLS)');
+    await page.mouse.click(b.x + 5, b.y + b.height + 60); // clear the selection for the screenshot
+    await shot(page, '03-dfd-drawn');
+
+    // Everything reached the server.
+    const stored = await until('the diagram saved on the server', async () => {
+      const cells = await storedCells(page, tmId, diagramId);
+      const f2 = cells.find((c) => c.id === ids.f2);
+      return cells.length === 6 && f2 && labelOf(f2) === 'Writes order (SQL/TLS)' ? cells : undefined;
+    });
+    const byId = new Map(stored.map((c) => [c.id, c]));
+    assert.equal(labelOf(byId.get(ids.boundary)!), 'Payment zone');
+    assert.equal(labelOf(byId.get(ids.actor)!), 'Customer');
+    assert.equal(labelOf(byId.get(ids.f1)!), 'Places order (HTTPS)');
+    assert.equal(byId.get(ids.process)!.parent, ids.boundary);
+    assert.equal(byId.get(ids.store)!.parent, ids.boundary);
+    assert.ok(!byId.get(ids.actor)!.parent, 'the actor is outside the boundary');
+    assert.deepEqual(byId.get(ids.f2)!.source, { cell: ids.process, port: 'right' });
+
+    await page.reload();
+    await page.getByTestId('dfd-editor').waitFor();
+    await until('the reloaded drawing', async () => (await graphCells(page)).length === 6);
+    for (const text of ['Customer', 'Checkout service', 'Orders DB', 'Payment zone', 'Places order (HTTPS)', 'Writes order (SQL/TLS)']) {
+      await page.locator('svg text', { hasText: text }).first().waitFor();
+    }
+    const reloaded = await graphCells(page);
+    assert.equal(reloaded.find((c) => c.id === ids.process)?.parent, ids.boundary);
+    await context.close();
+  });
+
+  it('two users edit the same diagram and each sees the other\'s change within a second', async () => {
+    const b = await newUserPage(h.browser);
+    await signIn(b.page, bob);
+    const a = await newUserPage(h.browser);
+    await signIn(a.page, alice);
+    await a.page.goto(`${BASE}/tm/${tmId}`);
+    await share(a.page, bob, 'writer');
+    await openDiagram(a.page, tmId, diagramId);
+    await openDiagram(b.page, tmId, diagramId);
+    await until('both participants', async () => /\(2\)/.test((await a.page.getByTestId('participants').textContent()) ?? ''));
+    await until('both participants', async () => /\(2\)/.test((await b.page.getByTestId('participants').textContent()) ?? ''));
+
+    // Alice adds a process; Bob sees it.
+    let t0 = Date.now();
+    ids.audit = await addShape(a.page, 'process', 'Audit log');
+    await until('Bob sees Alice\'s process', async () => (await graphCells(b.page)).some((c) => c.id === ids.audit && labelOf(c) === 'Audit log'), 1000);
+    const aliceToBob = Date.now() - t0;
+
+    // Bob renames the store; Alice sees it.
+    await b.page.mouse.click(...Object.values(await center(b.page, ids.store)) as [number, number]);
+    await b.page.locator('input[name="cell_label"]').waitFor();
+    t0 = Date.now();
+    await b.page.locator('input[name="cell_label"]').fill('Orders DB (primary)');
+    await until('Alice sees Bob\'s rename', async () => (await graphCells(a.page)).some((c) => c.id === ids.store && labelOf(c) === 'Orders DB (primary)'), 1000);
+    const bobToAlice = Date.now() - t0;
+    await shot(a.page, '04-collaboration-alice');
+    await shot(b.page, '05-collaboration-bob');
+    process.stdout.write(`# propagation: alice->bob ${aliceToBob} ms, bob->alice ${bobToAlice} ms\n`);
+    await a.context.close();
+    await b.context.close();
+  });
+
+  it('a reader sees the diagram but cannot edit it', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, carol);
+    const a = await newUserPage(h.browser);
+    await signIn(a.page, alice);
+    await a.page.goto(`${BASE}/tm/${tmId}`);
+    await share(a.page, carol, 'reader');
+    await a.context.close();
+
+    await page.goto(`${BASE}/tm/${tmId}`);
+    assert.match((await page.getByTestId('role').textContent()) ?? '', /reader/);
+    await page.goto(`${BASE}/tm/${tmId}/dfd/${diagramId}`);
+    await page.getByTestId('dfd-editor').waitFor();
+    await until('the drawing', async () => (await graphCells(page)).some((c) => c.id === ids.store));
+    assert.match((await page.getByTestId('collab-status').textContent()) ?? '', /Read-only/);
+    assert.equal(await page.locator('button[data-shape]').count(), 0, 'no palette for readers');
+
+    const before = (await graphCells(page)).find((c) => c.id === ids.actor)!;
+    const from = await center(page, ids.actor);
+    await drag(page, from, { x: from.x + 150, y: from.y + 80 });
+    await page.mouse.click(from.x, from.y);
+    await page.keyboard.press('Delete');
+    await page.waitForTimeout(500);
+    const afterCells = await graphCells(page);
+    const actor = afterCells.find((c) => c.id === ids.actor);
+    assert.ok(actor, 'the actor was not deleted');
+    assert.deepEqual(actor.position, before.position, 'the actor did not move');
+    const stored = await storedCells(page, tmId, diagramId);
+    assert.ok(stored.some((c) => c.id === ids.actor));
+    await shot(page, '06-reader-read-only');
+    await context.close();
+  });
+
+  it('adds a threat to a cell from the editor and finds it in the threats table', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, alice);
+    await openDiagram(page, tmId, diagramId);
+    await page.mouse.click(...Object.values(await center(page, ids.process)) as [number, number]);
+    await page.getByRole('button', { name: 'Add threat to this shape' }).click();
+    await page.locator('input[name="threat_name"]').fill('SQL injection in checkout');
+    await page.locator('select[name="severity"]').selectOption('High');
+    await page.getByLabel('Tampering').check();
+    await page.locator('input[name="cwe"]').fill('CWE-89');
+    await page.getByRole('button', { name: 'Add threat' }).click();
+    await page.getByTestId('cell-threats').getByText('SQL injection in checkout').waitFor();
+    await shot(page, '07-threat-on-cell');
+
+    await page.goto(`${BASE}/tm/${tmId}#threats`);
+    const row = page.getByTestId('threats-table').locator('tr', { hasText: 'SQL injection in checkout' });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Tampering/);
+    assert.match((await row.textContent()) ?? '', /Checkout DFD · cell/);
+    await shot(page, '08-threats-table');
+    await context.close();
+  });
+});

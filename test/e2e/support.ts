@@ -1,0 +1,116 @@
+// Browser-test harness: a real server on its own port and data folder, Debian's Chromium driven
+// by playwright-core, and the UI steps shared by the tests (sign in, create a threat model...).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const PORT = Number(process.env.TMI_E2E_PORT ?? 18083);
+export const BASE = `http://localhost:${PORT}`;
+const ROOT = path.resolve(import.meta.dirname, '../..');
+export const SHOTS = process.env.TMI_E2E_SCREENSHOTS ?? path.join(ROOT, 'test-results/e2e');
+
+export interface Harness {
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+async function waitForServer(proc: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}):\n${log()}`);
+    try {
+      const res = await fetch(`${BASE}/`);
+      if (res.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`server did not start in time:\n${log()}`);
+}
+
+export async function startHarness(): Promise<Harness> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-e2e-data-'));
+  let out = '';
+  const server = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'server/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, TMI_BUILD_MODE: 'dev', TMI_SERVER_PORT: String(PORT), TMI_SERVER_INTERFACE: '127.0.0.1', TMI_DATA_DIR: dataDir, TMI_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    await waitForServer(server, () => out);
+  } catch (err) {
+    server.kill('SIGKILL');
+    throw err;
+  }
+  const browser = await chromium.launch({
+    executablePath: process.env.TMI_E2E_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  }).catch((err: unknown) => {
+    server.kill('SIGKILL');
+    throw err;
+  });
+  return {
+    browser,
+    async stop() {
+      await browser.close().catch(() => {});
+      server.kill('SIGTERM');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          server.kill('SIGKILL');
+          resolve();
+        }, 8000);
+        server.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh browser context (its own cookies) on a laptop-sized screen. */
+export async function newUserPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => process.stderr.write(`[browser error] ${err.message}\n`));
+  return { context, page };
+}
+
+export const uniqueName = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Signs in through the sign-in page with the development provider. */
+export async function signIn(page: Page, user: string): Promise<void> {
+  await page.goto(`${BASE}/`);
+  await page.locator('input[name="login_hint"]').fill(user);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('who').waitFor();
+}
+
+export async function createThreatModel(page: Page, name: string): Promise<string> {
+  await page.getByRole('button', { name: 'New threat model' }).click();
+  await page.locator('input[name="name"]').fill(name);
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.waitForURL(/\/tm\/[0-9a-f-]{36}$/);
+  await page.getByRole('tablist').waitFor();
+  return new URL(page.url()).pathname.split('/')[2]!;
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
