@@ -240,6 +240,9 @@ export function familySuite(c: FamilyCase, world: () => World): void {
       if (c.versioned) {
         expect(res.body.version).toBe(2);
         expect(res.headers.etag).toBe('"2"');
+        // No If-Match: last writer wins, and the response says that is deprecated (as the reference).
+        expect(res.headers.deprecation).toBe('true');
+        expect(res.headers.warning).toContain('If-Match');
       }
       const got = await call(app(), 'GET', `${base(tm)}/${item.id}`, { token: tok('reader') });
       expect(got.body).toEqual(res.body);
@@ -264,6 +267,7 @@ export function familySuite(c: FamilyCase, world: () => World): void {
         const ok = await call(app(), 'PUT', url, { token: tok('owner'), body: c.replacement, headers: { 'if-match': '"1"' } });
         expect(ok.status).toBe(200);
         expect(ok.headers.etag).toBe('"2"');
+        expect(ok.headers.deprecation).toBeUndefined();
         const any = await call(app(), 'PATCH', url, {
           token: tok('owner'),
           body: [{ op: 'replace', path: '/name', value: 'Changed' }],

@@ -9,7 +9,7 @@ import { JSON_PATCH_TYPES } from '../../http/body.ts';
 import { badRequest, noContent } from '../../http/errors.ts';
 import { ErrorBody, JsonPatchDocument, Uuid } from '../../../contract/common.ts';
 import { ANY_URI } from '../../../contract/children.ts';
-import { readIfMatch, setEtag, type Precondition } from '../common/if-match.ts';
+import { readIfMatch, setEtag, warnIfUnconditional, type Precondition } from '../common/if-match.ts';
 import { ChildService, type ListQuery, type ListRefinement, type Wire } from './service.ts';
 import type { FamilySpec } from './spec.ts';
 
@@ -40,8 +40,12 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   const tmOf = (request: FastifyRequest) => (request.params as Record<string, string>).threat_model_id!.toLowerCase();
   const name = spec.label.replace(/ /g, '');
   const plural = spec.segment.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
-  const precondition = (request: FastifyRequest): Precondition =>
-    spec.versioned ? readIfMatch(request, ctx.config.server.requireIfMatch) : null;
+  const precondition = (request: FastifyRequest, reply: FastifyReply): Precondition => {
+    if (!spec.versioned) return null;
+    const pre = readIfMatch(request, ctx.config.server.requireIfMatch);
+    warnIfUnconditional(reply, pre);
+    return pre;
+  };
   const withEtag = (reply: FastifyReply, wire: Wire) => {
     if (spec.versioned && typeof wire.version === 'number') setEtag(reply, wire.version);
     return wire;
@@ -91,7 +95,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
     `${base}/:${spec.idParam}`,
     { preValidation: checkUri, schema: { tags, operationId: `update${name}`, params: itemParams, body: spec.schemas.input, response: { 200: spec.schemas.item, ...errors } } },
     async (request, reply) =>
-      withEtag(reply, await svc.replace(principalOf(request), tmOf(request), idOf(request), request.body as Record<string, unknown>, precondition(request))),
+      withEtag(reply, await svc.replace(principalOf(request), tmOf(request), idOf(request), request.body as Record<string, unknown>, precondition(request, reply))),
   );
 
   r.patch(
@@ -100,7 +104,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
       config: { consumes: JSON_PATCH_TYPES },
       schema: { tags, operationId: `patch${name}`, params: itemParams, body: JsonPatchDocument, response: { 200: spec.schemas.item, ...errors } },
     },
-    async (request, reply) => withEtag(reply, await svc.patch(principalOf(request), tmOf(request), idOf(request), request.body, precondition(request))),
+    async (request, reply) => withEtag(reply, await svc.patch(principalOf(request), tmOf(request), idOf(request), request.body, precondition(request, reply))),
   );
 
   r.delete(

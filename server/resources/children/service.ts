@@ -293,8 +293,9 @@ export class ChildService {
       let alias = await store.allocateAliases(q, tmId, this.spec.objectType, items.length);
       const out: Wire[] = [];
       for (const item of items) {
-        const id = typeof item.id === 'string' ? item.id.toLowerCase() : randomUUID();
-        if (await store.ownerOf(q, this.spec, id)) throw conflict(`A ${this.spec.objectType} with id ${id} already exists`);
+        const clientId = typeof item.id === 'string' ? item.id.toLowerCase() : null;
+        if (clientId && (await store.ownerOf(q, this.spec, clientId))) throw conflict(`A ${this.spec.objectType} with id ${clientId} already exists`);
+        const id = clientId ?? randomUUID();
         out.push(await this.insert(q, p, tmId, item, id, alias++, at));
       }
       return out;

@@ -26,3 +26,13 @@ export function checkPrecondition(pre: Precondition, currentVersion: number): vo
 export function setEtag(reply: FastifyReply, version: number): void {
   reply.header('etag', `"${version}"`);
 }
+
+/**
+ * A versioned write without If-Match still proceeds (last writer wins); like the reference, the
+ * response says that this is deprecated.
+ */
+export function warnIfUnconditional(reply: FastifyReply, pre: Precondition): void {
+  if (pre !== null) return;
+  reply.header('deprecation', 'true');
+  reply.header('warning', '299 - "If-Match header (or body \'version\') is required for PUT/PATCH; future releases will return 428 Precondition Required"');
+}
