@@ -47,6 +47,7 @@ familySuite(
       { name: 'x', threat_type: [], metadata: [{ key: 'bad key', value: 'v' }] },
       { name: 'x', threat_type: [], metadata: [{ key: 'k', value: '<script>x</script>' }] },
       { name: 'x', threat_type: [], mitigation: 'use {{template}}' },
+      { name: 'x', threat_type: ['<iframe src=x>'] },
     ],
     bulkLimit: 20,
     bulkUpsert: false,

@@ -21,7 +21,7 @@ export const assetSpec: FamilySpec = {
     { name: 'description', kind: 'text', prose: true },
     { name: 'type', kind: 'text' },
     { name: 'criticality', kind: 'text', prose: true },
-    { name: 'classification', kind: 'json' },
+    { name: 'classification', kind: 'json', prose: true },
     { name: 'sensitivity', kind: 'text', prose: true },
     { name: 'include_in_report', kind: 'bool', default: true },
     { name: 'timmy_enabled', kind: 'bool', default: true },

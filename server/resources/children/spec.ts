@@ -17,7 +17,7 @@ export interface FieldSpec {
   omitWhenNull?: boolean;
   /** Rewritten to lower snake case on POST/PUT, as the reference normalises `status`/`severity`. */
   normalise?: boolean;
-  /** Checked for HTML/script injection (names, descriptions and other prose). */
+  /** Checked for HTML/script injection (names, descriptions and other prose; strings or lists of strings). */
   prose?: boolean;
   /** A link: script-capable schemes (`javascript:`, `vbscript:`, `data:`) are refused. */
   uri?: boolean;

@@ -17,11 +17,12 @@ export function isUnsafeText(value: string): boolean {
   return UNSAFE.some((re) => re.test(value));
 }
 
-/** 400 when one of the named string fields of `obj` carries markup or script. */
+/** 400 when one of the named fields of `obj` (a string or a list of strings) carries markup or script. */
 export function rejectUnsafeFields(obj: Record<string, unknown>, fields: readonly string[]): void {
   for (const f of fields) {
     const v = obj[f];
-    if (typeof v === 'string' && isUnsafeText(v)) throw badRequest(`Field '${f}' contains potentially unsafe content`);
+    const texts = Array.isArray(v) ? v : [v];
+    if (texts.some((t) => typeof t === 'string' && isUnsafeText(t))) throw badRequest(`Field '${f}' contains potentially unsafe content`);
   }
 }
 

@@ -47,7 +47,7 @@ export const threatSpec: FamilySpec = {
     { name: 'priority', kind: 'text', prose: true },
     { name: 'mitigated', kind: 'bool', default: false },
     { name: 'status', kind: 'text', normalise: true, prose: true },
-    { name: 'threat_type', kind: 'json', default: [] },
+    { name: 'threat_type', kind: 'json', default: [], prose: true },
     { name: 'issue_uri', kind: 'text', uri: true },
     { name: 'cwe_id', kind: 'json', default: [] },
     { name: 'cvss', kind: 'json', default: [] },
