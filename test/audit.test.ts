@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, errorOf } from './support/app.ts';
+import { recordAudit } from '../server/resources/common/audit.ts';
 import { sharedModel, startWorld, type World } from './support/child-family.ts';
 
 let w: World;
@@ -161,5 +162,21 @@ describe('POST /threat_models/{id}/restore', () => {
     expect(res.body.notes).toEqual([]);
     const restoredEntry = (await trail(tm, '?change_type=restored')).audit_entries[0];
     expect(restoredEntry).toMatchObject({ object_type: 'threat_model', object_id: tm, actor: { email: w.owner.email } });
+  });
+});
+
+describe('rollback without a recorded state', () => {
+  it('is 410 gone when no state of the object was recorded (pruned or never taken)', async () => {
+    const tm = await sharedModel(w);
+    const objectId = '7e0f5a52-1d0b-4c1e-9a55-000000000001';
+    const entryId = await recordAudit(
+      w.t.ctx.db,
+      { threatModelId: tm, objectType: 'note', objectId, version: null, changeType: 'deleted', actor: { email: 'x@example.com', provider: 'tmi', providerId: 'x', name: 'X' }, summary: 'Note deleted' },
+      new Date(),
+    );
+    const res = await call(w.t.app, 'POST', `/threat_models/${tm}/audit_trail/${entryId}/rollback`, { token: w.owner.accessToken });
+    expect(res.status).toBe(410);
+    expect(errorOf(res).error).toBe('gone');
+    expect((await call(w.t.app, 'GET', `/threat_models/${tm}/notes/${objectId}`, { token: w.owner.accessToken })).status).toBe(404);
   });
 });

@@ -187,7 +187,10 @@ describe('threats: bulk patch and bulk delete', () => {
     }
     const patchType = await call(w.t.app, 'PATCH', url, { token: w.writer.accessToken, contentType: PATCH, body: { patches: [] } });
     expect(patchType.status).toBe(415);
-    expect((await call(w.t.app, 'PATCH', url, { token: w.reader.accessToken, body: { patches: [{ id: a.id, operations: [] }] } })).status).toBe(403);
+    for (const u of [w.reader, w.stranger]) {
+      expect((await call(w.t.app, 'PATCH', url, { token: u.accessToken, body: { patches: [{ id: a.id, operations: [] }] } })).status).toBe(403);
+    }
+    expect((await call(w.t.app, 'PATCH', url, { body: { patches: [{ id: a.id, operations: [] }] } })).status).toBe(401);
   });
 
   it('deletes many threats at once, all or nothing, answering deleted_count and deleted_ids', async () => {
@@ -199,6 +202,8 @@ describe('threats: bulk patch and bulk delete', () => {
     const missing = await call(w.t.app, 'DELETE', url(`${a.id},00000000-0000-4000-8000-000000000000`), { token: w.writer.accessToken });
     expect(missing.status).toBe(404);
     expect((await call(w.t.app, 'DELETE', url(a.id), { token: w.reader.accessToken })).status).toBe(403);
+    expect((await call(w.t.app, 'DELETE', url(a.id), { token: w.stranger.accessToken })).status).toBe(403);
+    expect((await call(w.t.app, 'DELETE', url(a.id))).status).toBe(401);
     expect((await call(w.t.app, 'DELETE', url('not-a-uuid'), { token: w.writer.accessToken })).status).toBe(400);
     expect((await call(w.t.app, 'DELETE', `/threat_models/${tm}/threats/bulk`, { token: w.writer.accessToken })).status).toBe(400);
     expect((await call(w.t.app, 'GET', `/threat_models/${tm}/threats`, { token: w.owner.accessToken })).body.total).toBe(3);

@@ -99,10 +99,13 @@ export function familySuite(c: FamilyCase, world: () => World): void {
       for (const [method, url, body, contentType] of [
         ['GET', base(tm)],
         ['GET', one],
+        ['GET', `${one}/audit_trail`],
         ['POST', base(tm), c.sample(2)],
         ['PUT', one, c.replacement],
         ['PATCH', one, [{ op: 'replace', path: '/name', value: 'x' }], PATCH],
         ['DELETE', one],
+        ['POST', `${one}/restore`],
+        ...(c.bulkLimit ? [['POST', `${base(tm)}/bulk`, [c.sample(3)]], ['PUT', `${base(tm)}/bulk`, [{ ...c.replacement, id: item.id }]]] : []),
       ] as [string, string, unknown?, string?][]) {
         const res = await call(app(), method, url, { token: tok('stranger'), body, contentType });
         expect(res.status, `stranger ${method} ${url}`).toBe(403);
