@@ -13,6 +13,8 @@ export const SHOTS = process.env.TMI_E2E_SCREENSHOTS ?? path.join(ROOT, 'test-re
 
 export interface Harness {
   browser: Browser;
+  /** Stops the server (graceful), waits, and starts it again on the same port and data. */
+  restartServer(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,18 +33,38 @@ async function waitForServer(proc: ChildProcess, log: () => string): Promise<voi
   throw new Error(`server did not start in time:\n${log()}`);
 }
 
-export async function startHarness(): Promise<Harness> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-e2e-data-'));
+function startServer(dataDir: string): { proc: ChildProcess; log: () => string } {
   let out = '';
-  const server = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'server/main.ts')], {
+  const proc = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, TMI_BUILD_MODE: 'dev', TMI_SERVER_PORT: String(PORT), TMI_SERVER_INTERFACE: '127.0.0.1', TMI_DATA_DIR: dataDir, TMI_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { proc, log: () => out };
+}
+
+async function stopServer(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  proc.kill('SIGTERM');
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve();
+    }, 8000);
+    proc.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+export async function startHarness(): Promise<Harness> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-e2e-data-'));
+  let { proc: server, log } = startServer(dataDir);
   try {
-    await waitForServer(server, () => out);
+    await waitForServer(server, log);
   } catch (err) {
     server.kill('SIGKILL');
     throw err;
@@ -66,19 +88,15 @@ export async function startHarness(): Promise<Harness> {
   });
   return {
     browser,
+    async restartServer(downMs = 1000) {
+      await stopServer(server);
+      await new Promise((r) => setTimeout(r, downMs));
+      ({ proc: server, log } = startServer(dataDir));
+      await waitForServer(server, log);
+    },
     async stop() {
       await browser.close().catch(() => {});
-      server.kill('SIGTERM');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          server.kill('SIGKILL');
-          resolve();
-        }, 8000);
-        server.once('exit', () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await stopServer(server);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

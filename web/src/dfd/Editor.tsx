@@ -108,16 +108,22 @@ export function Editor({ tm, diagram, writable, me }: Props) {
     [flush],
   );
 
+  // A full state (REST load, diagram_state on join or resync) is applied as the difference from
+  // what the canvas shows, so an unchanged diagram is not redrawn and the selection survives.
   const loadCells = useCallback((cells: ApiCell[]) => {
     const graph = graphRef.current;
     if (!graph) return;
-    applyingRemote.current = true;
-    try {
-      const metas = cells.map((c) => fromApiCell(c)).filter((c): c is Record<string, unknown> => !!c);
-      graph.fromJSON({ cells: metas as never[] }, REMOTE);
-      graph.cleanHistory();
-    } finally {
-      applyingRemote.current = false;
+    const target = snapshot(cells.map((c) => fromApiCell(c)).filter((c): c is Record<string, unknown> => !!c));
+    const ops = diff(snapshot(graph.toJSON().cells as Record<string, unknown>[]), target);
+    if (ops.length) {
+      applyingRemote.current = true;
+      try {
+        graph.batchUpdate(() => {
+          for (const op of ops) applyOne(graph, op);
+        }, REMOTE);
+      } finally {
+        applyingRemote.current = false;
+      }
     }
     baseline.current = snapshot(graph.toJSON().cells as Record<string, unknown>[]);
     setVersion((v) => v + 1);
@@ -242,6 +248,7 @@ export function Editor({ tm, diagram, writable, me }: Props) {
   // ---- loading, collaboration and the REST fallback ---------------------------------------
   useEffect(() => {
     loadCells(diagram.cells ?? []);
+    graphRef.current?.cleanHistory();
     let saving: Promise<unknown> = Promise.resolve();
     restSave.current = (cells) => {
       setMode({ kind: 'rest', saving: true });

@@ -124,7 +124,7 @@ export const DEFAULT_SIZES: Record<NodeShape, { width: number; height: number }>
   actor: { width: 120, height: 60 },
   process: { width: 140, height: 70 },
   store: { width: 140, height: 60 },
-  'security-boundary': { width: 420, height: 260 },
+  'security-boundary': { width: 600, height: 300 },
   'text-box': { width: 140, height: 40 },
 };
 
