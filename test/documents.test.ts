@@ -34,3 +34,21 @@ describe('documents: specifics', () => {
     expect(errorOf(missing).error_description).toMatch(/uri.*URL/);
   });
 });
+
+describe('POST /threat_models/{id}/documents/{id}/request_access', () => {
+  it('is for writers on live documents of the model, and 409 since no document waits for access here', async () => {
+    const tm = await sharedModel(w);
+    const d = await call(w.t.app, 'POST', `/threat_models/${tm}/documents`, { token: w.owner.accessToken, body: { name: 'Spec', uri: 'https://e.com/spec' } });
+    const url = `/threat_models/${tm}/documents/${d.body.id}/request_access`;
+    expect((await call(w.t.app, 'POST', url)).status).toBe(401);
+    expect((await call(w.t.app, 'POST', url, { token: w.reader.accessToken })).status).toBe(403);
+    expect((await call(w.t.app, 'POST', url, { token: w.stranger.accessToken })).status).toBe(403);
+    const other = await sharedModel(w);
+    expect((await call(w.t.app, 'POST', `/threat_models/${other}/documents/${d.body.id}/request_access`, { token: w.owner.accessToken })).status).toBe(404);
+    const res = await call(w.t.app, 'POST', url, { token: w.writer.accessToken });
+    expect(res.status).toBe(409);
+    expect(errorOf(res).error_description).toBe('Document is not in pending_access status');
+    await call(w.t.app, 'DELETE', `/threat_models/${tm}/documents/${d.body.id}`, { token: w.owner.accessToken });
+    expect((await call(w.t.app, 'POST', url, { token: w.writer.accessToken })).status).toBe(404);
+  });
+});
