@@ -264,6 +264,53 @@ describe('TMI web app', () => {
     await context.close();
   });
 
+  it('copy/paste, undo/redo and delete with the keyboard, and export as SVG and PNG', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, alice);
+    await openDiagram(page, tmId, diagramId);
+    const count = async () => (await graphCells(page)).length;
+    const n0 = await count();
+    await page.mouse.click(...Object.values(await center(page, ids.actor)) as [number, number]);
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    const copy = await until('the pasted actor', async () => (await graphCells(page)).find((c) => c.shape === 'actor' && c.id !== ids.actor));
+    assert.equal(labelOf(copy), 'Customer');
+    assert.match(copy.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    await until('the paste saved', async () => (await storedCells(page, tmId, diagramId)).some((c) => c.id === copy.id));
+    await page.keyboard.press('Control+z');
+    await until('undo removed the copy', async () => (await count()) === n0 && !(await storedCells(page, tmId, diagramId)).some((c) => c.id === copy.id));
+    await page.keyboard.press('Control+Shift+z');
+    await until('redo restored the copy', async () => (await storedCells(page, tmId, diagramId)).some((c) => c.id === copy.id));
+    await page.mouse.click(...Object.values(await center(page, copy.id)) as [number, number]);
+    await page.keyboard.press('Delete');
+    await until('delete removed the copy', async () => !(await storedCells(page, tmId, diagramId)).some((c) => c.id === copy.id));
+
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export SVG' }).click()]);
+    assert.match(svg.suggestedFilename(), /\.svg$/);
+    const svgText = await new Promise<string>((resolve, reject) => {
+      void svg.createReadStream().then((stream) => {
+        let out = '';
+        stream.on('data', (d: Buffer) => (out += d.toString()));
+        stream.on('end', () => resolve(out));
+        stream.on('error', reject);
+      });
+    });
+    assert.match(svgText, /<svg/);
+    assert.match(svgText, /Checkout service/);
+    const [png] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export PNG' }).click()]);
+    assert.match(png.suggestedFilename(), /\.png$/);
+    const head = await new Promise<Buffer>((resolve, reject) => {
+      void png.createReadStream().then((stream) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (d: Buffer) => chunks.push(d));
+        stream.on('end', () => resolve(Buffer.concat(chunks)));
+        stream.on('error', reject);
+      });
+    });
+    assert.deepEqual([...head.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG file');
+    await context.close();
+  });
+
   it('shows a lost connection, pauses editing, and resumes the live session when the server is back', async () => {
     const { context, page } = await newUserPage(h.browser);
     await signIn(page, alice);

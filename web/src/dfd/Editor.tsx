@@ -518,8 +518,8 @@ function copy(graph: Graph, ready: (b: boolean) => void) {
 
 function paste(graph: Graph) {
   if (graph.isClipboardEmpty()) return;
-  // Pasted cells need fresh UUIDs (the API's cell ids); X6's default ids are not UUIDs.
-  const cells = graph.paste({ offset: 30, nodeProps: { id: undefined }, edgeProps: { id: undefined } } as never);
+  // X6 clones pasted cells with fresh v4 UUIDs, which the API requires as cell ids.
+  const cells = graph.paste({ offset: 30 });
   graph.cleanSelection();
   graph.select(cells);
 }
