@@ -15,6 +15,9 @@ import { buildApp } from '../server/app.ts';
 import { call, CALLBACK, errorOf, signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
 import { startFakeOidc, type FakeOidc } from './support/fake-oidc.ts';
 
+// Tests that start apps of their own (a database load each) need more time on a busy machine.
+const SLOW_TEST_TIMEOUT = 120_000;
+
 const pkce = () => {
   const verifier = randomBytes(48).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
@@ -312,7 +315,7 @@ describe('cookies', () => {
       await secure.close();
       await off.close();
     }
-  });
+  }, SLOW_TEST_TIMEOUT);
 
   it('authenticate requests; a bearer token wins over the cookie; a malformed bearer is 401 with no fallback', async () => {
     const a = await signIn(t.app);
@@ -421,7 +424,7 @@ describe('administrators', () => {
       await dev.close();
       await fresh.drop();
     }
-  });
+  }, SLOW_TEST_TIMEOUT);
 
   it('test mode promotes nobody by default', async () => {
     const fresh = await freshDatabase();
@@ -433,7 +436,7 @@ describe('administrators', () => {
       await plain.close();
       await fresh.drop();
     }
-  });
+  }, SLOW_TEST_TIMEOUT);
 
   it('honours configured administrators by provider id and by email', async () => {
     const byId = uniqueUser('admin');
@@ -450,7 +453,7 @@ describe('administrators', () => {
     } finally {
       await app.close();
     }
-  });
+  }, SLOW_TEST_TIMEOUT);
 });
 
 describe('signing methods and JWKS', () => {
@@ -491,7 +494,7 @@ describe('signing methods and JWKS', () => {
       } finally {
         await app.close();
       }
-    });
+    }, SLOW_TEST_TIMEOUT);
   }
 });
 
@@ -572,7 +575,7 @@ describe('production mode', () => {
     } finally {
       await prod.close();
     }
-  });
+  }, SLOW_TEST_TIMEOUT);
 });
 
 describe('upstream OpenID Connect provider', () => {

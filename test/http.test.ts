@@ -13,6 +13,9 @@ import { createLogger } from '../server/log.ts';
 import { CONTENT_SECURITY_POLICY } from '../server/http/security.ts';
 import { call, CALLBACK, errorOf, signIn, startTestApp, type Response, type SignedIn, type TestApp } from './support/app.ts';
 
+// Tests that start apps of their own (a database load each) need more time on a busy machine.
+const SLOW_TEST_TIMEOUT = 120_000;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MISSING_TM = '00000000-0000-4000-8000-000000000000';
 
@@ -123,7 +126,7 @@ describe('security headers', () => {
     } finally {
       await tls.close();
     }
-  });
+  }, SLOW_TEST_TIMEOUT);
 });
 
 describe('CORS', () => {
@@ -141,7 +144,7 @@ describe('CORS', () => {
     } finally {
       await dev.close();
     }
-  });
+  }, SLOW_TEST_TIMEOUT);
 
   it('allows only the configured origins in production, and answers every preflight with 204 before authentication', async () => {
     const prod = await startTestApp({ TMI_BUILD_MODE: 'production', TMI_CORS_ALLOWED_ORIGINS: 'https://app.example.test/, https://other.example.test' });
@@ -167,7 +170,7 @@ describe('CORS', () => {
     } finally {
       await prod.close();
     }
-  });
+  }, SLOW_TEST_TIMEOUT);
 
   it('does not reflect unknown origins in test mode', async () => {
     const res = await call(t.app, 'GET', '/', { headers: { origin: 'https://anywhere.example' } });
@@ -350,7 +353,7 @@ describe('request log', () => {
       expect(s.length).toBeGreaterThan(8);
       expect(logs.text.includes(s), `log contains ${s.slice(0, 12)}...`).toBe(false);
       // Any sizeable piece of a JWT (its signature or payload) is as bad as the whole.
-      for (const part of s.split('.').filter((p) => p.length >= 16)) expect(logs.text.includes(part)).toBe(false);
+      for (const part of s.split('.').filter((p: string) => p.length >= 16)) expect(logs.text.includes(part)).toBe(false);
     }
     expect(logs.lines.filter((l) => l.msg === 'request').length).toBeGreaterThan(10);
   });

@@ -11,6 +11,9 @@ import { openSharedState, type SharedState } from '../server/store/shared-state.
 
 const folder = () => mkdtempSync(path.join(tmpdir(), 'tmi-store-'));
 
+// Opening a fresh PGlite folder initialises a cluster: seconds on an idle machine, far more on a busy one.
+const PGLITE_INIT_TIMEOUT = 180_000;
+
 describe('PGlite data folder lock', () => {
   it('refuses a second open of the same folder with a clear message, and releases the lock on close', async () => {
     const dir = folder();
@@ -33,7 +36,7 @@ describe('PGlite data folder lock', () => {
     } finally {
       await again.close();
     }
-  });
+  }, PGLITE_INIT_TIMEOUT);
 
   it('refuses a folder locked by another live process, naming its pid', async () => {
     const dir = folder();
@@ -45,7 +48,7 @@ describe('PGlite data folder lock', () => {
       `the data folder ${dir} is in use by another TMI process (pid ${process.ppid}); stop it, or set TMI_DATA_DIR to another folder`,
     );
     expect(readFileSync(path.join(dir, 'tmi.lock'), 'utf8')).toBe(String(process.ppid));
-  });
+  }, PGLITE_INIT_TIMEOUT);
 
   it('takes over a stale lock left by a process that died', async () => {
     const dir = folder();
@@ -59,7 +62,7 @@ describe('PGlite data folder lock', () => {
       await db.close();
     }
     expect(existsSync(path.join(dir, 'tmi.lock'))).toBe(false);
-  });
+  }, PGLITE_INIT_TIMEOUT);
 });
 
 describe(`shared state (${process.env.TMI_TEST_REDIS_URL ? 'Redis' : 'database + in-process bus'})`, () => {

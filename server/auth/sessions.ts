@@ -87,8 +87,9 @@ export class SessionService {
 
   /** True when the access token (by jti) or its session was revoked. */
   async isRevoked(jti: string, sessionId: string | undefined): Promise<boolean> {
-    const checks = [this.kv.get(`revoked_jti:${jti}`)];
-    if (sessionId) checks.push(this.kv.get(`session_revoked:${sessionId}`));
-    return (await Promise.all(checks)).some((v) => v !== null);
+    // One round trip: this runs on every authenticated request.
+    const keys = [`revoked_jti:${jti}`];
+    if (sessionId) keys.push(`session_revoked:${sessionId}`);
+    return (await this.kv.getMany(keys)).some((v) => v !== null);
   }
 }

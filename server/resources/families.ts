@@ -43,12 +43,23 @@ export class FamilyRegistry {
     return [...this.bySegment.values()];
   }
 
-  /** The embedded collections of a ThreatModel response. */
-  async embedded(q: Queryable, threatModelId: string): Promise<Record<string, unknown[]>> {
+  /** Tables of the families embedded in a ThreatModel response. */
+  embeddedTables(): string[] {
+    return this.all()
+      .filter((f) => f.embedKey && f.embed)
+      .map((f) => f.table);
+  }
+
+  /**
+   * The embedded collections of a ThreatModel response. With `liveTables` (the tables known to
+   * hold live rows for this model), empty families answer [] without a query of their own.
+   */
+  async embedded(q: Queryable, threatModelId: string, liveTables?: ReadonlySet<string>): Promise<Record<string, unknown[]>> {
     const out: Record<string, unknown[]> = {};
+    for (const f of this.all()) if (f.embedKey && f.embed && liveTables && !liveTables.has(f.table)) out[f.embedKey] = [];
     await Promise.all(
       this.all()
-        .filter((f) => f.embedKey && f.embed)
+        .filter((f) => f.embedKey && f.embed && (!liveTables || liveTables.has(f.table)))
         .map(async (f) => {
           out[f.embedKey!] = await f.embed!(q, threatModelId);
         }),

@@ -7,6 +7,8 @@ import type { Db } from './db.ts';
 
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
+  /** Several keys in one round trip; null for each absent or expired one. */
+  getMany(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Sets only when absent; true when it was set. */
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
@@ -41,6 +43,11 @@ class DbKeyValueStore implements KeyValueStore {
   async get(key: string) {
     const rows = await this.db.query<{ value: string }>('SELECT value FROM kv WHERE key = $1 AND expires_at > now()', [key]);
     return rows[0]?.value ?? null;
+  }
+  async getMany(keys: string[]) {
+    const rows = await this.db.query<{ key: string; value: string }>('SELECT key, value FROM kv WHERE key = ANY($1::text[]) AND expires_at > now()', [keys]);
+    const found = new Map(rows.map((r) => [r.key, r.value]));
+    return keys.map((k) => found.get(k) ?? null);
   }
   async set(key: string, value: string, ttl: number) {
     await this.db.query(
@@ -95,6 +102,9 @@ class RedisKeyValueStore implements KeyValueStore {
   constructor(private readonly redis: Redis) {}
   get(key: string) {
     return this.redis.get(key);
+  }
+  getMany(keys: string[]) {
+    return keys.length ? this.redis.mget(keys) : Promise.resolve([]);
   }
   async set(key: string, value: string, ttl: number) {
     await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttl)));

@@ -193,10 +193,11 @@ export class ThreatModelService {
   }
 
   async get(p: Principal, id: string): Promise<ThreatModelJson> {
-    const row = await store.findThreatModel(this.db, id);
+    // One query answers the model, its access list and which families have children to embed.
+    const row = await store.findThreatModel(this.db, id, { childTables: this.families.embeddedTables() });
     if (!row || row.deleted_at) throw notFound('Threat model not found');
     authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'read');
-    return present(row, await this.families.embedded(this.db, id));
+    return present(row, await this.families.embedded(this.db, id, new Set(row.live_children ?? [])));
   }
 
   /** Resolves entries to stored ids; duplicates are 400; the owner always keeps an owner entry first. */
@@ -253,9 +254,9 @@ export class ThreatModelService {
   }
 
   private async getUnchecked(id: string): Promise<ThreatModelJson> {
-    const row = await store.findThreatModel(this.db, id);
+    const row = await store.findThreatModel(this.db, id, { childTables: this.families.embeddedTables() });
     if (!row) throw notFound('Threat model not found');
-    return present(row, await this.families.embedded(this.db, id));
+    return present(row, await this.families.embedded(this.db, id, new Set(row.live_children ?? [])));
   }
 
   async replace(p: Principal, id: string, input: ThreatModelInput, pre: Precondition): Promise<ThreatModelJson> {

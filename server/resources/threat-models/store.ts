@@ -60,22 +60,44 @@ export interface ThreatModelRow {
   metadata: Metadata[];
 }
 
-const THREAT_MODEL_SELECT = `
+const THREAT_MODEL_COLUMNS = `
   SELECT tm.id, tm.name, tm.description, tm.threat_model_framework, tm.issue_uri, tm.status, tm.status_updated, tm.alias,
          tm.is_confidential, tm.project_id, tm.created_at, tm.modified_at, tm.deleted_at, tm.version, tm.owner_uuid,
          tm.security_reviewer_uuid,
          ${userJson('o')} AS owner, ${userJson('c')} AS created_by,
          CASE WHEN r.internal_uuid IS NULL THEN NULL ELSE ${userJson('r')} END AS security_reviewer,
          ${ACCESS_LIST_SQL} AS access,
-         ${metadataListSql('threat_model', 'tm.id')} AS metadata
+         ${metadataListSql('threat_model', 'tm.id')} AS metadata`;
+const THREAT_MODEL_FROM = `
   FROM threat_models tm
   JOIN users o ON o.internal_uuid = tm.owner_uuid
   JOIN users c ON c.internal_uuid = tm.created_by_uuid
   LEFT JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid`;
 
-export async function findThreatModel(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<ThreatModelRow | null> {
+const TABLE_NAME = /^[a-z_]+$/;
+
+/**
+ * With `childTables`, the row also says which of those tables hold live children of the model
+ * (`live_children`), so a read can skip the queries for empty families in the same round trip.
+ */
+export async function findThreatModel(
+  q: Queryable,
+  id: string,
+  opts: { forUpdate?: boolean; childTables?: readonly string[] } = {},
+): Promise<(ThreatModelRow & { live_children?: string[] }) | null> {
   if (opts.forUpdate) await q.query('SELECT 1 FROM threat_models WHERE id = $1 FOR UPDATE', [id]);
-  const rows = await q.query<ThreatModelRow>(`${THREAT_MODEL_SELECT} WHERE tm.id = $1`, [id]);
+  let extra = '';
+  if (opts.childTables?.length) {
+    // Table names come from the family registry (code), never from a request; checked anyway.
+    const tables = opts.childTables.filter((t) => TABLE_NAME.test(t));
+    extra = `, array_remove(ARRAY[${tables
+      .map((t) => `CASE WHEN EXISTS (SELECT 1 FROM ${t} x WHERE x.threat_model_id = tm.id AND x.deleted_at IS NULL) THEN '${t}' END`)
+      .join(', ')}]::text[], NULL) AS live_children`;
+  }
+  const rows = await q.query<ThreatModelRow & { live_children?: string[] }>(
+    `${THREAT_MODEL_COLUMNS}${extra}${THREAT_MODEL_FROM} WHERE tm.id = $1`,
+    [id],
+  );
   return rows[0] ?? null;
 }
 

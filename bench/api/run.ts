@@ -1,0 +1,229 @@
+// API benchmark: TMI on PostgreSQL + Redis against a bare Fastify + pg server running the same SQL,
+// in the same run, for GET /threat_models/{id}, GET /threat_models (1,000 models) and
+// POST /threat_models. Prints req/s, p50, p99 and the ratio ours/bare; also the resident memory
+// of the server right after start on PGlite and on PostgreSQL. Saves JSON under bench/results/.
+//
+//   npm run bench:api      (needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379)
+// Env: BENCH_PG_URL (server URL without database), BENCH_REDIS_URL, BENCH_PORT (TMI's port),
+// BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 10).
+// Ours and bare run alternately, round after round, so that load from other processes on the
+// machine falls on both alike; the figures are the mean req/s and the median p50/p99 of the rounds.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import autocannon, { type Result } from 'autocannon';
+import pg from 'pg';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
+const PORT = Number(process.env.BENCH_PORT ?? 18084);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const SEED = 1000;
+
+interface Child {
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string>): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    const s = c.toString();
+    if (!/TMI is running|development identity|Storage:|Do not expose|^\s*$/m.test(s)) process.stderr.write(s);
+  });
+  return { proc, exited: new Promise((resolve) => proc.on('exit', resolve)) };
+}
+
+async function waitFor(url: string, child: Child): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.proc.exitCode !== null) throw new Error(`server exited with ${child.proc.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+async function stop(child: Child): Promise<void> {
+  if (child.proc.exitCode === null) child.proc.kill('SIGTERM');
+  await child.exited;
+}
+
+const rssMiB = (pid: number) => {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return Math.round((kb / 1024) * 10) / 10;
+};
+
+async function signIn(base: string, user: string): Promise<string> {
+  const verifier = randomBytes(48).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const q = new URLSearchParams({ idp: 'tmi', login_hint: user, client_callback: 'http://localhost:8079/', scope: 'openid', state: 'bench', code_challenge: challenge, code_challenge_method: 'S256' });
+  const auth = await fetch(`${base}/oauth2/authorize?${q}`, { redirect: 'manual' });
+  const code = new URL(auth.headers.get('location')!).searchParams.get('code')!;
+  const res = await fetch(`${base}/oauth2/token?idp=tmi`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://localhost:8079/' }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+async function seed(base: string, token: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      const res = await fetch(`${base}/threat_models`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `Seeded model ${i}`, description: 'A threat model created by the benchmark seed.', metadata: [{ key: 'seq', value: String(i) }] }),
+      });
+      if (res.status !== 201) throw new Error(`seed failed: ${res.status} ${await res.text()}`);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return ids;
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+const figures = (r: Result): Figures => ({ rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
+
+interface Load {
+  url: string;
+  token?: string;
+  method?: string;
+  body?: string;
+}
+
+function once(l: Load, duration: number): Promise<Result> {
+  const headers: Record<string, string> = {};
+  if (l.token) headers.authorization = `Bearer ${l.token}`;
+  if (l.body) headers['content-type'] = 'application/json';
+  return autocannon({ url: l.url, connections: CONNECTIONS, duration, method: l.method ?? 'GET', headers, body: l.body });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function combine(results: Result[]): Figures {
+  const f = results.map(figures);
+  return {
+    rps: Math.round(f.reduce((a, x) => a + x.rps, 0) / f.length),
+    p50: median(f.map((x) => x.p50)),
+    p99: median(f.map((x) => x.p99)),
+    errors: f.reduce((a, x) => a + x.errors, 0),
+    non2xx: f.reduce((a, x) => a + x.non2xx, 0),
+  };
+}
+
+/** Warms both up, then alternates ours and bare for ROUNDS rounds. */
+async function compare(ours: Load, bare: Load): Promise<{ ours: Figures; bare: Figures }> {
+  await once(ours, 2);
+  await once(bare, 2);
+  const o: Result[] = [];
+  const b: Result[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    o.push(await once(ours, DURATION));
+    b.push(await once(bare, DURATION));
+  }
+  return { ours: combine(o), bare: combine(b) };
+}
+
+async function main() {
+  const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
+  await admin.connect();
+  const dbName = `tmi_bench_${Date.now()}`;
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = `${PG_URL}/${dbName}`;
+  const secret = randomBytes(32).toString('hex');
+  const common = { TMI_BUILD_MODE: 'test', TMI_LOG_LEVEL: 'warn', TMI_JWT_SECRET: secret, TMI_SERVER_PORT: String(PORT) };
+  const base = `http://127.0.0.1:${PORT}`;
+  const result: Record<string, unknown> = { date: new Date().toISOString(), duration_s: DURATION, rounds: ROUNDS, connections: CONNECTIONS, seeded_models: SEED, node: process.version };
+  const children: Child[] = [];
+  try {
+    // Resident memory right after start, on PGlite.
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-bench-'));
+    const embedded = run(['server/main.ts'], { ...common, TMI_DATA_DIR: dataDir });
+    children.push(embedded);
+    await waitFor(`${base}/`, embedded);
+    const rssPglite = rssMiB(embedded.proc.pid!);
+    await stop(embedded);
+    rmSync(dataDir, { recursive: true, force: true });
+
+    // TMI on PostgreSQL + Redis.
+    const ours = run(['server/main.ts'], { ...common, TMI_DATABASE_URL: dbUrl, TMI_REDIS_URL: REDIS_URL, TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-bench-')) });
+    children.push(ours);
+    await waitFor(`${base}/`, ours);
+    const rssPostgres = rssMiB(ours.proc.pid!);
+    result.rss_mib_after_start = { pglite: rssPglite, postgres: rssPostgres };
+    console.log(`resident memory after start: PGlite ${rssPglite} MiB, PostgreSQL ${rssPostgres} MiB`);
+
+    const token = await signIn(base, 'bench-user');
+    const started = Date.now();
+    const ids = await seed(base, token, SEED);
+    console.log(`seeded ${ids.length} threat models in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+    const owner = (await db.query<{ internal_uuid: string }>(`SELECT internal_uuid FROM users WHERE provider = 'tmi' AND provider_user_id = 'bench-user'`)).rows[0]!.internal_uuid;
+    await db.end();
+
+    const bareProc = run(['bench/api/bare-server.ts'], { BARE_DATABASE_URL: dbUrl, BARE_USER_UUID: owner });
+    children.push(bareProc);
+    const barePort = await new Promise<number>((resolve, reject) => {
+      bareProc.proc.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
+      void bareProc.exited.then((code) => reject(new Error(`bare server exited with ${code}`)));
+    });
+    const bare = `http://127.0.0.1:${barePort}`;
+
+    const target = ids[Math.floor(ids.length / 2)]!;
+    const body = JSON.stringify({ name: 'Benchmark model', description: 'Created under load.' });
+    const scenarios: [string, Load, Load][] = [
+      ['GET /threat_models/{id}', { url: `${base}/threat_models/${target}`, token }, { url: `${bare}/threat_models/${target}` }],
+      ['GET /threat_models', { url: `${base}/threat_models`, token }, { url: `${bare}/threat_models` }],
+      ['POST /threat_models', { url: `${base}/threat_models`, token, method: 'POST', body }, { url: `${bare}/threat_models`, method: 'POST', body }],
+    ];
+    const rows: Record<string, unknown>[] = [];
+    for (const [name, oursLoad, bareLoad] of scenarios) {
+      const { ours: o, bare: b } = await compare(oursLoad, bareLoad);
+      const ratio = Math.round((o.rps / b.rps) * 100) / 100;
+      rows.push({ scenario: name, ours: o, bare: b, ratio });
+      console.log(
+        `${name.padEnd(26)} ours ${String(o.rps).padStart(6)} req/s p50 ${o.p50} ms p99 ${o.p99} ms | bare ${String(b.rps).padStart(6)} req/s p50 ${b.p50} ms p99 ${b.p99} ms | ratio ${ratio}${o.errors || o.non2xx ? ` (ours: ${o.errors} errors, ${o.non2xx} non-2xx)` : ''}`,
+      );
+    }
+    result.scenarios = rows;
+    mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+    const file = path.join(ROOT, 'bench/results', `api-${result.date as string}.json`.replace(/:/g, '-'));
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`results: ${path.relative(ROOT, file)}`);
+  } finally {
+    for (const c of children) await stop(c);
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
