@@ -312,19 +312,40 @@ describe('TMI web app', () => {
   });
 
   it('shows a lost connection, pauses editing, and resumes the live session when the server is back', async () => {
-    const { context, page } = await newUserPage(h.browser);
-    await signIn(page, alice);
-    await openDiagram(page, tmId, diagramId);
+    const a = await newUserPage(h.browser);
+    await signIn(a.page, alice);
+    const b = await newUserPage(h.browser);
+    await signIn(b.page, bob);
+    await openDiagram(a.page, tmId, diagramId);
+    await openDiagram(b.page, tmId, diagramId);
+    // Bob edits, so Alice has seen operations and resumes after the last one she saw.
+    const note = await addShape(b.page, 'text-box', 'Before the restart');
+    await until('Alice sees Bob\'s text', async () => (await graphCells(a.page)).some((c) => c.id === note && labelOf(c) === 'Before the restart'));
+
     const restarting = h.restartServer(1500);
-    await until('the lost connection shown', async () => /Connection lost/.test((await page.getByTestId('collab-status').textContent()) ?? ''), 15_000);
-    assert.equal(await page.locator('button[data-shape="actor"]').isDisabled(), true, 'the palette is paused while offline');
-    await shot(page, '09-connection-lost');
+    for (const page of [a.page, b.page]) {
+      await until('the lost connection shown', async () => /Connection lost/.test((await page.getByTestId('collab-status').textContent()) ?? ''), 15_000);
+    }
+    assert.equal(await a.page.locator('button[data-shape="actor"]').isDisabled(), true, 'the palette is paused while offline');
+    await shot(a.page, '09-connection-lost');
     await restarting;
-    await until('the session resumed', async () => /^Live/.test((await page.getByTestId('collab-status').textContent()) ?? ''), 30_000);
-    await until('the drawing after resuming', async () => (await graphCells(page)).some((c) => c.id === ids.store));
-    const id = await addShape(page, 'text-box', 'Resumed after restart');
-    await until('the edit saved after resuming', async () => (await storedCells(page, tmId, diagramId)).some((c) => c.id === id && labelOf(c) === 'Resumed after restart'));
-    await context.close();
+    for (const page of [a.page, b.page]) {
+      await until('the session resumed', async () => /^Live/.test((await page.getByTestId('collab-status').textContent()) ?? ''), 30_000);
+    }
+    assert.ok((await graphCells(a.page)).some((c) => c.id === note), 'nothing was lost');
+
+    // Edits flow again in both directions, and reach the server.
+    const after = await addShape(a.page, 'text-box', 'Resumed after restart');
+    await until('Bob sees Alice\'s edit after resuming', async () => (await graphCells(b.page)).some((c) => c.id === after && labelOf(c) === 'Resumed after restart'), 3000);
+    await b.page.mouse.click(...Object.values(await center(b.page, note)) as [number, number]);
+    await b.page.locator('input[name="cell_label"]').fill('After the restart');
+    await until('Alice sees Bob\'s edit after resuming', async () => (await graphCells(a.page)).some((c) => c.id === note && labelOf(c) === 'After the restart'), 3000);
+    await until('the edits saved after resuming', async () => {
+      const cells = await storedCells(a.page, tmId, diagramId);
+      return cells.some((c) => c.id === after) && cells.some((c) => c.id === note && labelOf(c) === 'After the restart');
+    });
+    await a.context.close();
+    await b.context.close();
   });
 
   it('adds a threat to a cell from the editor and finds it in the threats table', async () => {

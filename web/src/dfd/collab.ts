@@ -43,6 +43,8 @@ export class CollabClient {
   private attempt = 0;
   private timer?: ReturnType<typeof setTimeout>;
   private sent = new Set<string>();
+  /** The last sequence number seen in this session, to resume after it on reconnect. */
+  private lastSeq?: { session: string; seq: number };
   updateVector = 0;
   session?: SessionInfo;
 
@@ -98,6 +100,8 @@ export class CollabClient {
     // Absolute ws(s) URLs are used as given; a relative one is joined to this origin.
     const url = /^wss?:\/\//.test(session.websocket_url) ? new URL(session.websocket_url) : new URL(session.websocket_url, `${scheme}//${location.host}`);
     url.searchParams.set('ticket', ticket);
+    // This server replays what was missed after `last_sequence` instead of a full diagram_state.
+    if (this.lastSeq?.session === session.session_id) url.searchParams.set('last_sequence', String(this.lastSeq.seq));
     return url.href;
   }
 
@@ -146,11 +150,14 @@ export class CollabClient {
   private handle(m: Record<string, unknown>) {
     switch (m.message_type) {
       case 'diagram_state':
+        // A full state carries no sequence number: resume with a full state next time too.
+        this.lastSeq = undefined;
         this.updateVector = Number(m.update_vector) || 0;
         this.h.onState(Array.isArray(m.cells) ? (m.cells as ApiCell[]) : [], this.updateVector);
         break;
       case 'diagram_operation_event': {
         if (typeof m.update_vector === 'number') this.updateVector = Math.max(this.updateVector, m.update_vector);
+        if (typeof m.sequence_number === 'number' && this.session) this.lastSeq = { session: this.session.session_id, seq: Math.max(this.lastSeq?.seq ?? 0, m.sequence_number) };
         const id = String(m.operation_id ?? '');
         // Our own operation echoed back (only undo/redo are sent to the initiator too).
         if (this.sent.has(id)) {
