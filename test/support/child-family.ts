@@ -259,6 +259,7 @@ export function familySuite(c: FamilyCase, world: () => World): void {
         const stale = await call(app(), 'PUT', url, { token: tok('owner'), body: c.replacement, headers: { 'if-match': '"7"' } });
         expect(stale.status).toBe(409);
         expect(errorOf(stale).error).toBe('version_mismatch');
+        expect(stale.headers.deprecation).toBeUndefined();
         const stalePatch = await call(app(), 'PATCH', url, {
           token: tok('owner'),
           body: [{ op: 'replace', path: '/name', value: 'Changed' }],
@@ -279,6 +280,10 @@ export function familySuite(c: FamilyCase, world: () => World): void {
         });
         expect(any.status).toBe(200);
         expect(any.body.version).toBe(3);
+        expect(any.headers.deprecation).toBeUndefined();
+        const missing = await call(app(), 'PUT', `${base(tm)}/00000000-0000-4000-8000-000000000000`, { token: tok('owner'), body: c.replacement });
+        expect(missing.status).toBe(404);
+        expect(missing.headers.deprecation).toBeUndefined();
         const bad = await call(app(), 'PUT', url, { token: tok('owner'), body: c.replacement, headers: { 'if-match': 'abc' } });
         expect(bad.status).toBe(400);
       });

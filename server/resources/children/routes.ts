@@ -40,11 +40,11 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   const tmOf = (request: FastifyRequest) => (request.params as Record<string, string>).threat_model_id!.toLowerCase();
   const name = spec.label.replace(/ /g, '');
   const plural = spec.segment.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
-  const precondition = (request: FastifyRequest, reply: FastifyReply): Precondition => {
-    if (!spec.versioned) return null;
-    const pre = readIfMatch(request, ctx.config.server.requireIfMatch);
-    warnIfUnconditional(reply, pre);
-    return pre;
+  const precondition = (request: FastifyRequest): Precondition => (spec.versioned ? readIfMatch(request, ctx.config.server.requireIfMatch) : null);
+  /** A versioned write that succeeded: ETag, and the deprecation notice when it was unconditional. */
+  const written = (reply: FastifyReply, pre: Precondition, wire: Wire) => {
+    if (spec.versioned) warnIfUnconditional(reply, pre);
+    return withEtag(reply, wire);
   };
   const withEtag = (reply: FastifyReply, wire: Wire) => {
     if (spec.versioned && typeof wire.version === 'number') setEtag(reply, wire.version);
@@ -94,8 +94,10 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   r.put(
     `${base}/:${spec.idParam}`,
     { preValidation: checkUri, schema: { tags, operationId: `update${name}`, params: itemParams, body: spec.schemas.input, response: { 200: spec.schemas.item, ...errors } } },
-    async (request, reply) =>
-      withEtag(reply, await svc.replace(principalOf(request), tmOf(request), idOf(request), request.body as Record<string, unknown>, precondition(request, reply))),
+    async (request, reply) => {
+      const pre = precondition(request);
+      return written(reply, pre, await svc.replace(principalOf(request), tmOf(request), idOf(request), request.body as Record<string, unknown>, pre));
+    },
   );
 
   r.patch(
@@ -104,7 +106,10 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
       config: { consumes: JSON_PATCH_TYPES },
       schema: { tags, operationId: `patch${name}`, params: itemParams, body: JsonPatchDocument, response: { 200: spec.schemas.item, ...errors } },
     },
-    async (request, reply) => withEtag(reply, await svc.patch(principalOf(request), tmOf(request), idOf(request), request.body, precondition(request, reply))),
+    async (request, reply) => {
+      const pre = precondition(request);
+      return written(reply, pre, await svc.patch(principalOf(request), tmOf(request), idOf(request), request.body, pre));
+    },
   );
 
   r.delete(
