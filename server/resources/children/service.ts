@@ -183,9 +183,12 @@ export class ChildService {
     });
   }
 
-  /** Locks a live child of this model for a write, after the role check (children never leak to non-members). */
-  private async lockLive(q: Queryable, p: Principal, tmId: string, id: string, action: 'write' | 'delete' = 'write'): Promise<store.ChildRow> {
-    await this.threatModels.accessTo(p, tmId, action === 'delete' ? 'write' : action, { q });
+  /**
+   * Locks a live child of this model for a write, after the role check (children never leak to
+   * non-members). Writers may also delete children (only models and diagrams need the owner).
+   */
+  private async lockLive(q: Queryable, p: Principal, tmId: string, id: string): Promise<store.ChildRow> {
+    await this.threatModels.accessTo(p, tmId, 'write', { q });
     const row = await store.findChild(q, this.spec, tmId, id, { forUpdate: true });
     if (!row || row.deleted_at) throw this.notFound();
     return row;
@@ -245,7 +248,7 @@ export class ChildService {
   async remove(p: Principal, tmId: string, id: string): Promise<void> {
     const at = new Date();
     await this.db.tx(async (q) => {
-      const row = await this.lockLive(q, p, tmId, id, 'delete');
+      const row = await this.lockLive(q, p, tmId, id);
       await store.setDeleted(q, this.spec, [id], at);
       await this.audit(q, p, tmId, row, id, 'deleted', at);
     });
