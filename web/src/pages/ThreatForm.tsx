@@ -15,6 +15,10 @@ const NAME_PATTERN = '[^<>"\'&]+';
 const NAME_TITLE = 'Without the characters < > " \' &';
 const CVSS = /^[A-Za-z0-9.:/_-]+$/;
 
+/** The option matching a stored value whatever its case (the server may normalise to lower case). */
+const pick = (options: string[], v: string | null | undefined, fallback = '') => (v ? (options.find((o) => o.toLowerCase() === v.toLowerCase()) ?? v) : fallback);
+const withValue = (options: string[], v: string) => (v && !options.includes(v) ? [v, ...options] : options);
+
 export function ThreatForm({ tmId, framework, threat, fixed, links, writable, onSaved, onCancel }: {
   tmId: string;
   framework: string;
@@ -29,9 +33,9 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
   const [v, setV] = useState({
     name: threat?.name ?? '',
     description: threat?.description ?? '',
-    severity: threat?.severity ?? 'Medium',
-    priority: threat?.priority ?? '',
-    status: threat?.status ?? 'Open',
+    severity: pick(SEVERITIES, threat?.severity, 'Medium'),
+    priority: pick(PRIORITIES, threat?.priority),
+    status: pick(THREAT_STATUSES, threat?.status, 'Open'),
     mitigated: threat?.mitigated ?? false,
     mitigation: threat?.mitigation ?? '',
     threat_type: threat?.threat_type ?? [],
@@ -106,7 +110,7 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
           <label>
             Severity
             <select name="severity" value={v.severity} onChange={(e) => setV({ ...v, severity: e.target.value })}>
-              {SEVERITIES.map((s) => (
+              {withValue(SEVERITIES, v.severity).map((s) => (
                 <option key={s}>{s}</option>
               ))}
             </select>
@@ -115,7 +119,7 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
             Priority
             <select name="priority" value={v.priority} onChange={(e) => setV({ ...v, priority: e.target.value })}>
               <option value="">—</option>
-              {PRIORITIES.map((s) => (
+              {withValue(PRIORITIES, v.priority).map((s) => (
                 <option key={s}>{s}</option>
               ))}
             </select>
@@ -123,7 +127,7 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
           <label>
             Status
             <select name="threat_status" value={v.status} onChange={(e) => setV({ ...v, status: e.target.value })}>
-              {THREAT_STATUSES.map((s) => (
+              {withValue(THREAT_STATUSES, v.status).map((s) => (
                 <option key={s}>{s}</option>
               ))}
             </select>

@@ -35,7 +35,7 @@ export function ThreatsTab({ tm, writable }: { tm: ThreatModel; writable: boolea
       (x) =>
         (!t || x.name.toLowerCase().includes(t) || (x.description ?? '').toLowerCase().includes(t)) &&
         (!filter.severity || (x.severity ?? '').toLowerCase() === filter.severity.toLowerCase()) &&
-        (!filter.status || x.status === filter.status) &&
+        (!filter.status || (x.status ?? '').toLowerCase() === filter.status.toLowerCase()) &&
         (!filter.mitigated || String(!!x.mitigated) === filter.mitigated),
     );
     const val = (x: Threat): string | number =>
