@@ -124,6 +124,20 @@ describe('POST /threat_models/{id}/audit_trail/{entry_id}/rollback', () => {
     const back = await call(w.t.app, 'GET', url, { token: w.owner.accessToken });
     expect(back.status).toBe(200);
     expect(back.body).toMatchObject({ name: 'Gone', threat_type: ['Spoofing'] });
+    expect(res.body.audit_entry.version).toBe(back.body.version);
+  });
+
+  it('rolls back families without a visible version too (notes), numbering the entries', async () => {
+    const tm = await sharedModel(w);
+    const note = await call(w.t.app, 'POST', `/threat_models/${tm}/notes`, { token: w.owner.accessToken, body: { name: 'V1', content: 'first' } });
+    const url = `/threat_models/${tm}/notes/${note.body.id}`;
+    await call(w.t.app, 'PUT', url, { token: w.owner.accessToken, body: { name: 'V2', content: 'second' } });
+    const created = (await call(w.t.app, 'GET', `${url}/audit_trail`, { token: w.owner.accessToken })).body.audit_entries.at(-1);
+    expect(created).toMatchObject({ change_type: 'created', version: 1 });
+    const res = await call(w.t.app, 'POST', `/threat_models/${tm}/audit_trail/${created.id}/rollback`, { token: w.owner.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.body.restored_entity).toMatchObject({ name: 'V1', content: 'first' });
+    expect(res.body.audit_entry.version).toBe(3);
   });
 
   it('rolls the threat model itself back to a recorded state, keeping its access list', async () => {

@@ -111,6 +111,7 @@ export class AuditService {
       const state = await store.stateAsOf(q, entry);
       if (!state) throw new ApiError(410, 'gone', 'The recorded state of this entry is no longer available; rollback is not possible');
       let restored: Record<string, unknown> | null;
+      let table = 'threat_models';
       if (entry.object_type === 'threat_model') {
         await tmStore.writeThreatModelSnapshot(q, tmId, state, at);
         const row = await tmStore.findThreatModel(q, tmId);
@@ -120,6 +121,7 @@ export class AuditService {
         if (!family?.writeSnapshot) throw conflict(`Rollback of a ${entry.object_type} is not supported`);
         await family.writeSnapshot(q, tmId, entry.object_id, state);
         restored = await family.load(q, tmId, entry.object_id);
+        table = family.table;
       }
       if (!restored) throw notFound('The rolled-back object could not be read back');
       const id = await recordAudit(
@@ -128,7 +130,7 @@ export class AuditService {
           threatModelId: tmId,
           objectType: entry.object_type as AuditObjectType,
           objectId: entry.object_id,
-          version: typeof restored.version === 'number' ? restored.version : null,
+          version: await store.currentVersion(q, table, entry.object_id),
           changeType: 'rolled_back',
           actor: actorOf(p),
           summary: entry.version === null ? `Rolled back to the state of entry ${entry.id}` : `Rolled back to version ${entry.version}`,
