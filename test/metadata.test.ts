@@ -173,3 +173,34 @@ describe('metadata on the threat model and on every child family', () => {
     }
   });
 });
+
+describe('metadata changes in the audit trail', () => {
+  it('records an updated entry of the owning entity, and rollback brings the metadata of that state back', async () => {
+    const { tm, ids } = await targets();
+    const child = `/threat_models/${tm}/assets/${ids.assets}`;
+    await call(w.t.app, 'POST', `${child}/metadata`, { token: w.writer.accessToken, body: { key: 'tier', value: 'gold' } });
+    await call(w.t.app, 'PUT', `${child}/metadata/tier`, { token: w.writer.accessToken, body: { value: 'silver' } });
+    const entries = (await call(w.t.app, 'GET', `${child}/audit_trail`, { token: w.reader.accessToken })).body.audit_entries;
+    expect(entries.map((e: { change_type: string; change_summary: string }) => `${e.change_type}: ${e.change_summary}`)).toEqual([
+      "updated: Metadata key 'tier' updated",
+      "updated: Metadata key 'tier' added",
+      'created: Asset created',
+    ]);
+    const rb = await call(w.t.app, 'POST', `/threat_models/${tm}/audit_trail/${entries[1].id}/rollback`, { token: w.owner.accessToken });
+    expect(rb.status, rb.text).toBe(200);
+    expect((await call(w.t.app, 'GET', `${child}/metadata`, { token: w.reader.accessToken })).body).toEqual([{ key: 'tier', value: 'gold' }]);
+
+    const model = `/threat_models/${tm}`;
+    await call(w.t.app, 'PATCH', `${model}/metadata/bulk`, { token: w.writer.accessToken, body: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] });
+    await call(w.t.app, 'DELETE', `${model}/metadata/a`, { token: w.writer.accessToken });
+    const tmEntries = (await call(w.t.app, 'GET', `${model}/audit_trail?object_type=threat_model`, { token: w.reader.accessToken })).body.audit_entries;
+    expect(tmEntries[0]).toMatchObject({ change_type: 'updated', change_summary: "Metadata key 'a' deleted", actor: { email: w.writer.email } });
+    const back = await call(w.t.app, 'POST', `${model}/audit_trail/${tmEntries[1].id}/rollback`, { token: w.owner.accessToken });
+    expect(back.status, back.text).toBe(200);
+    expect((await call(w.t.app, 'GET', `${model}/metadata`, { token: w.reader.accessToken })).body).toEqual([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
+    expect((await call(w.t.app, 'GET', model, { token: w.reader.accessToken })).body.name).toBe('Model');
+  });
+});

@@ -113,3 +113,13 @@ export async function currentVersion(q: Queryable, table: string, id: string): P
   const rows = await q.query<{ version: number }>(`SELECT version FROM ${table} WHERE id = $1`, [id]);
   return rows[0]?.version ?? null;
 }
+
+/** The most recent recorded state of an object. */
+export async function latestSnapshot(q: Queryable, tmId: string, objectType: string, objectId: string): Promise<Record<string, unknown> | null> {
+  const rows = await q.query<{ snapshot: Record<string, unknown> }>(
+    `SELECT snapshot FROM audit_entries WHERE threat_model_id = $1 AND object_type = $2 AND object_id = $3 AND snapshot IS NOT NULL
+     ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [tmId, objectType, objectId],
+  );
+  return rows[0]?.snapshot ?? null;
+}

@@ -13,7 +13,7 @@ import { CHILD_TARGETS, MetadataService, THREAT_MODEL_TARGET, type MetadataTarge
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export function metadataRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const svc = new MetadataService(ctx.db, ctx.threatModels);
+  const svc = new MetadataService(ctx.db, ctx.threatModels, ctx.families);
   register(app, svc, THREAT_MODEL_TARGET);
   for (const t of CHILD_TARGETS) register(app, svc, t);
 }

@@ -4,7 +4,10 @@ import type { Db, Queryable } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
 import { badRequest, conflict, notFound } from '../../http/errors.ts';
 import type { Metadata } from '../../../contract/common.ts';
-import type { ThreatModelService } from '../threat-models/service.ts';
+import { actorOf, type ThreatModelService } from '../threat-models/service.ts';
+import { recordAudit, type AuditObjectType } from '../common/audit.ts';
+import type { FamilyRegistry } from '../families.ts';
+import { currentVersion, latestSnapshot } from '../audit/store.ts';
 import { isUnsafeText } from '../common/text-safety.ts';
 import { assetSpec } from '../assets/family.ts';
 import { documentSpec } from '../documents/family.ts';
@@ -63,7 +66,37 @@ export class MetadataService {
   constructor(
     private readonly db: Db,
     private readonly threatModels: ThreatModelService,
+    private readonly families: FamilyRegistry,
   ) {}
+
+  /**
+   * Metadata is part of its entity, so a change is an `updated` entry of that entity with its new
+   * state (rollback can bring metadata back). A threat model's state is its last recorded one with
+   * the new metadata: its other fields did not change.
+   */
+  private async audit(q: Queryable, p: Principal, t: MetadataTarget, tmId: string, id: string, summary: string): Promise<void> {
+    let snapshot: Record<string, unknown> | null;
+    if (t.segment) {
+      snapshot = (await this.families.get(t.segment)?.load(q, tmId, id)) ?? null;
+    } else {
+      const last = await latestSnapshot(q, tmId, 'threat_model', tmId);
+      snapshot = last ? { ...last, metadata: await store.listEntries(q, t.entityType, id) } : null;
+    }
+    await recordAudit(
+      q,
+      {
+        threatModelId: tmId,
+        objectType: t.entityType as AuditObjectType,
+        objectId: id,
+        version: await currentVersion(q, t.table, id),
+        changeType: 'updated',
+        actor: actorOf(p),
+        summary,
+        snapshot: snapshot ?? undefined,
+      },
+      new Date(),
+    );
+  }
 
   /** Role check on the threat model first, then the child must be live in that model. */
   private async entity(q: Queryable, p: Principal, t: MetadataTarget, tmId: string, childId: string | null, action: 'read' | 'write'): Promise<string> {
@@ -106,6 +139,7 @@ export class MetadataService {
       const id = await this.entity(q, p, t, tmId, childId, 'write');
       if ((await store.existingKeys(q, t.entityType, id, [m.key])).length) throw conflict(`Metadata key already exists: ${m.key}`);
       await store.upsertEntries(q, t.entityType, id, [m], new Date());
+      await this.audit(q, p, t, tmId, id, `Metadata key '${m.key}' added`);
       return { key: m.key, value: m.value };
     });
   }
@@ -115,6 +149,7 @@ export class MetadataService {
     return this.db.tx(async (q) => {
       const id = await this.entity(q, p, t, tmId, childId, 'write');
       if (!(await store.updateValue(q, t.entityType, id, key, value, new Date()))) throw notFound('Metadata entry not found');
+      await this.audit(q, p, t, tmId, id, `Metadata key '${key}' updated`);
       return { key, value };
     });
   }
@@ -123,6 +158,7 @@ export class MetadataService {
     await this.db.tx(async (q) => {
       const id = await this.entity(q, p, t, tmId, childId, 'write');
       if (!(await store.deleteEntry(q, t.entityType, id, key))) throw notFound('Metadata entry not found');
+      await this.audit(q, p, t, tmId, id, `Metadata key '${key}' deleted`);
     });
   }
 
@@ -138,6 +174,8 @@ export class MetadataService {
       }
       if (mode === 'replace') await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2', [t.entityType, id]);
       await store.upsertEntries(q, t.entityType, id, items, new Date());
+      const verb = { create: 'added', replace: 'replaced', upsert: 'set' }[mode];
+      await this.audit(q, p, t, tmId, id, `Metadata ${verb}: ${items.map((m) => m.key).join(', ') || 'all keys removed'}`.slice(0, 1000));
       return store.listEntries(q, t.entityType, id);
     });
   }
