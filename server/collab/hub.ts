@@ -15,7 +15,7 @@ import type { ThreatModelEvent } from '../resources/threat-models/service.ts';
 import { ApiError } from '../http/errors.ts';
 import { CLIENT_MESSAGE_TYPES, CLOSE, NON_FATAL_ERROR, SERVER_MESSAGE_TYPES, type CollaborationSession, type Participant } from '../../contract/collab.ts';
 import { parseOperation } from './engine.ts';
-import { applyEdit, applyHistory, eventOf, type OperationEvent } from './operations.ts';
+import { applyEdits, applyHistory, eventOf, type EditRequest, type OperationEvent, type OpOutcome } from './operations.ts';
 import type { CollabSettings } from './settings.ts';
 import * as store from './store.ts';
 
@@ -57,6 +57,11 @@ interface LocalSession {
   pending: Map<number, OperationEvent>;
   filling: boolean;
   unsubscribe: () => Promise<void>;
+  /** Edits waiting for the next transaction of this session (group commit). */
+  edits: { request: EditRequest; resolve: (o: OpOutcome) => void; reject: (e: unknown) => void }[];
+  committing: boolean;
+  /** Settles when the queued edits are committed (undo/redo wait for it, to keep a client's order). */
+  commitLoop: Promise<void>;
 }
 
 type BusMessage =
@@ -115,6 +120,7 @@ export class CollabHub {
     for (const t of this.timers) clearInterval(t);
     const chains: Promise<void>[] = [];
     for (const s of this.sessions.values()) {
+      chains.push(s.commitLoop);
       for (const c of s.conns) {
         chains.push(c.chain);
         c.ws.close(1001, 'server shutting down');
@@ -288,7 +294,7 @@ export class CollabHub {
     const opening = this.opening.get(id);
     if (opening) return opening;
     const p = (async () => {
-      const local: LocalSession = { id, tmId, diagramId, conns: new Set(), delivered: 0, pending: new Map(), filling: false, unsubscribe: async () => undefined };
+      const local: LocalSession = { id, tmId, diagramId, conns: new Set(), delivered: 0, pending: new Map(), filling: false, unsubscribe: async () => undefined, edits: [], committing: false, commitLoop: Promise.resolve() };
       // Subscribe first, then read the position: every later event arrives through the bus.
       local.unsubscribe = await this.ctx.shared.bus.subscribe(`collab:${id}`, (m) => this.onBus(local, JSON.parse(m) as BusMessage));
       const row = await this.ctx.db.query<{ seq: number }>('SELECT seq FROM collab_sessions WHERE id = $1', [id]);
@@ -539,7 +545,21 @@ export class CollabHub {
     if (!operationId) return rejected('validation_failed', 'operation_id is required (a UUID)', [], false);
     const parsed = parseOperation(m.operation);
     if ('ok' in parsed) return rejected(parsed.reason, parsed.message, parsed.affected, parsed.requiresResync);
-    const out = await applyEdit(this.ctx.db, c.session.id, { userUuid: c.claims.userUuid, user: c.user }, operationId, parsed.ops);
+    // Not awaited: the client's next messages are read while this edit waits for its transaction.
+    // The session's queue is FIFO, so a client's edits still apply in the order it sent them.
+    void this.submitEdit(c.session, { actor: { userUuid: c.claims.userUuid, user: c.user }, operationId, ops: parsed.ops })
+      .then((out) => this.onEditOutcome(c, out, rejected))
+      .catch((err: unknown) => {
+        this.failed(err);
+        this.send(c, { message_type: 'error', error: NON_FATAL_ERROR, code: 'server_error', message: 'The operation could not be stored; resync and retry', timestamp: now() });
+      });
+  }
+
+  private async onEditOutcome(
+    c: Conn,
+    out: OpOutcome,
+    rejected: (reason: string, message: string, affected: string[], requiresResync: boolean, updateVector?: number) => Promise<void>,
+  ): Promise<void> {
     switch (out.kind) {
       case 'applied':
         this.onEvent(c.session, out.event);
@@ -558,11 +578,46 @@ export class CollabHub {
     }
   }
 
+  /**
+   * Queues an edit for the session's next transaction. While one transaction commits, the edits
+   * that arrive meanwhile wait and then commit together: under load the commit (and its flush) is
+   * shared, and each edit still gets its own sequence number, checks and log entry.
+   */
+  private submitEdit(local: LocalSession, request: EditRequest): Promise<OpOutcome> {
+    return new Promise((resolve, reject) => {
+      local.edits.push({ request, resolve, reject });
+      if (!local.committing) void this.commitEdits(local);
+    });
+  }
+
+  private commitEdits(local: LocalSession): Promise<void> {
+    local.commitLoop = this.runCommits(local);
+    return local.commitLoop;
+  }
+
+  private async runCommits(local: LocalSession): Promise<void> {
+    local.committing = true;
+    try {
+      while (local.edits.length > 0) {
+        const batch = local.edits.splice(0, 64);
+        try {
+          const outcomes = await applyEdits(this.ctx.db, local.id, batch.map((b) => b.request));
+          batch.forEach((b, i) => b.resolve(outcomes[i]!));
+        } catch (err) {
+          batch.forEach((b) => b.reject(err));
+        }
+      }
+    } finally {
+      local.committing = false;
+    }
+  }
+
   private async onHistory(c: Conn, which: 'undo' | 'redo'): Promise<void> {
     if (c.permissions !== 'writer') {
       return this.send(c, { message_type: 'authorization_denied', original_operation_id: '', reason: 'insufficient_permissions' });
     }
     if (!this.allow(c)) return this.send(c, { message_type: 'history_operation', operation_type: which, message: 'rate_limited' });
+    await c.session.commitLoop;
     const out = await applyHistory(this.ctx.db, c.session.id, { userUuid: c.claims.userUuid, user: c.user }, which);
     if (out.kind === 'empty') return this.send(c, { message_type: 'history_operation', operation_type: which, message: `no_operations_to_${which}` });
     if (out.kind === 'ended') return this.drop(c, CLOSE.normal, 'Session terminated');

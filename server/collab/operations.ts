@@ -3,7 +3,7 @@
 // write the touched cells, advance update_vector and the session sequence, append to the log.
 // The caller broadcasts only after this commits, so nothing acknowledged can be lost.
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import { applyOps, setStates, statesOf, type CellOp, type Rejection } from './engine.ts';
 import * as store from './store.ts';
 
@@ -42,29 +42,54 @@ export interface Actor {
   user: store.WireUser;
 }
 
-export async function applyEdit(db: Db, sessionId: string, actor: Actor, operationId: string, ops: CellOp[]): Promise<OpOutcome> {
-  return db.tx(async (q) => {
-    const s = await store.lockSession(q, sessionId);
-    if (!s || s.state !== 'active') return { kind: 'ended' } as const;
-    const dup = await store.opByOperationId(q, sessionId, operationId);
-    if (dup) return { kind: 'duplicate', event: eventOf(dup) } as const;
-    const counters = await store.diagramCounters(q, s.diagram_id);
-    if (!counters) return { kind: 'ended' } as const;
-    const current = await store.loadCells(q, s.diagram_id, ops.map((o) => o.id));
-    let nextOrd = Number(counters.next_cell_ord);
-    const result = applyOps(current, ops, () => nextOrd++);
-    if (!result.ok) return { kind: 'rejected', rejection: result, updateVector: Number(counters.update_vector) } as const;
-    if (result.changes.length === 0) return { kind: 'noop' } as const;
-    await store.writeChanges(q, s.diagram_id, result.changes);
-    const updateVector = await store.bumpDiagram(q, s.diagram_id, nextOrd);
-    const seq = await store.nextSeq(q, sessionId);
-    await store.discardRedo(q, sessionId);
-    await store.insertOp(q, { sessionId, seq, kind: 'op', operationId, userUuid: actor.userUuid, user: actor.user, patch: result.patch, changes: result.changes, updateVector });
-    return {
-      kind: 'applied',
-      event: { message_type: 'diagram_operation_event', initiating_user: actor.user, operation_id: operationId, sequence_number: seq, update_vector: updateVector, operation: { type: 'patch', cells: result.patch } },
-    } as const;
+export interface EditRequest {
+  actor: Actor;
+  operationId: string;
+  ops: CellOp[];
+}
+
+/** One edit inside an open transaction: two statements (read with the session lock, write). */
+async function applyEditIn(q: Queryable, sessionId: string, r: EditRequest): Promise<OpOutcome> {
+  const c = await store.readForEdit(q, sessionId, r.operationId, r.ops.map((o) => o.id));
+  if (!c || c.state !== 'active') return { kind: 'ended' };
+  if (c.dupSeq !== null) {
+    const dup = await store.opByOperationId(q, sessionId, r.operationId);
+    return { kind: 'duplicate', event: eventOf(dup!) };
+  }
+  let nextOrd = c.nextCellOrd;
+  const result = applyOps(c.cells, r.ops, () => nextOrd++);
+  if (!result.ok) return { kind: 'rejected', rejection: result, updateVector: c.updateVector };
+  if (result.changes.length === 0) return { kind: 'noop' };
+  const { seq, updateVector } = await store.writeEdit(q, {
+    sessionId,
+    diagramId: c.diagramId,
+    changes: result.changes,
+    nextCellOrd: nextOrd,
+    operationId: r.operationId,
+    userUuid: r.actor.userUuid,
+    user: r.actor.user,
+    patch: result.patch,
   });
+  return {
+    kind: 'applied',
+    event: { message_type: 'diagram_operation_event', initiating_user: r.actor.user, operation_id: r.operationId, sequence_number: seq, update_vector: updateVector, operation: { type: 'patch', cells: result.patch } },
+  };
+}
+
+/**
+ * Several edits of one session in one transaction (group commit): each still gets its own
+ * sequence number, checks and log entry; the commit and its flush are shared.
+ */
+export async function applyEdits(db: Db, sessionId: string, requests: EditRequest[]): Promise<OpOutcome[]> {
+  return db.tx(async (q) => {
+    const out: OpOutcome[] = [];
+    for (const r of requests) out.push(await applyEditIn(q, sessionId, r));
+    return out;
+  });
+}
+
+export async function applyEdit(db: Db, sessionId: string, actor: Actor, operationId: string, ops: CellOp[]): Promise<OpOutcome> {
+  return (await applyEdits(db, sessionId, [{ actor, operationId, ops }]))[0]!;
 }
 
 /** Undo sets the last applied edit's cells back; redo re-applies the last undone edit. */

@@ -181,7 +181,74 @@ export async function wireUser(q: Queryable, userUuid: string): Promise<WireUser
   return rows[0]?.u ?? null;
 }
 
-// ---- the operation path (one transaction per operation) ----
+// ---- the operation path (a few statements per operation, several operations per transaction) ----
+
+export interface OpContext {
+  seq: number;
+  state: string;
+  diagramId: string;
+  updateVector: number;
+  nextCellOrd: number;
+  /** Sequence number of an earlier edit with the same operation_id, if any. */
+  dupSeq: number | null;
+  cells: Map<string, StoredCell>;
+}
+
+/**
+ * One statement: locks the session row (the total order of its operations across instances) and
+ * reads what an edit needs — counters, an earlier use of the operation id, and only the cells the
+ * edit names. Null when the session is gone or its diagram deleted.
+ */
+export async function readForEdit(q: Queryable, sessionId: string, operationId: string, cellIds: string[]): Promise<OpContext | null> {
+  const rows = await q.query<{ seq: number; state: string; diagram_id: string; update_vector: number; next_cell_ord: number; dup_seq: number | null; cells: { id: string; ord: number; data: StoredCell['data'] }[] }>(
+    `WITH s AS (SELECT seq, state, diagram_id FROM collab_sessions WHERE id = $1 FOR UPDATE)
+     SELECT s.seq, s.state, s.diagram_id, d.update_vector, d.next_cell_ord,
+       (SELECT o.seq FROM collab_ops o WHERE o.session_id = $1 AND o.operation_id = $2 AND o.kind = 'op') AS dup_seq,
+       coalesce((SELECT json_agg(json_build_object('id', c.cell_id, 'ord', c.ord, 'data', c.data)) FROM diagram_cells c
+                 WHERE c.diagram_id = s.diagram_id AND c.cell_id = ANY($3::uuid[])), '[]'::json) AS cells
+     FROM s JOIN diagrams d ON d.id = s.diagram_id AND d.deleted_at IS NULL`,
+    [sessionId, operationId, [...new Set(cellIds.map((i) => i.toLowerCase()))]],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    seq: Number(r.seq),
+    state: r.state,
+    diagramId: r.diagram_id,
+    updateVector: Number(r.update_vector),
+    nextCellOrd: Number(r.next_cell_ord),
+    dupSeq: r.dup_seq === null ? null : Number(r.dup_seq),
+    cells: new Map(r.cells.map((c) => [c.id.toLowerCase(), { ord: Number(c.ord), data: c.data }])),
+  };
+}
+
+/**
+ * One statement: writes the touched cells, advances update_vector and the session sequence,
+ * clears the redo stack and appends the edit to the log. Returns the new sequence and vector.
+ */
+export async function writeEdit(
+  q: Queryable,
+  e: { sessionId: string; diagramId: string; changes: Change[]; nextCellOrd: number; operationId: string; userUuid: string; user: WireUser; patch: unknown[] },
+): Promise<{ seq: number; updateVector: number }> {
+  const removed = e.changes.filter((c) => c.after === null).map((c) => c.id);
+  const written = e.changes.filter((c) => c.after !== null).map((c) => ({ id: c.id, ord: c.after!.ord, data: c.after!.data }));
+  const rows = await q.query<{ seq: number; update_vector: number }>(
+    `WITH del AS (DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[])),
+     ups AS (INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
+             SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM jsonb_array_elements($3::jsonb) AS x
+             ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data),
+     d AS (UPDATE diagrams SET update_vector = update_vector + 1, next_cell_ord = $4, modified_at = now() WHERE id = $1 RETURNING update_vector),
+     s AS (UPDATE collab_sessions SET seq = seq + 1, last_activity = now() WHERE id = $5 RETURNING seq),
+     redo AS (UPDATE collab_ops SET status = 'discarded' WHERE session_id = $5 AND kind = 'op' AND status = 'undone'),
+     log AS (INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
+             SELECT $5, s.seq, 'op', $6, $7, $8::jsonb, $9::jsonb, $10::jsonb, d.update_vector, now() FROM s, d)
+     SELECT s.seq, d.update_vector FROM s, d`,
+    [e.diagramId, removed, JSON.stringify(written), e.nextCellOrd, e.sessionId, e.operationId, e.userUuid, JSON.stringify(e.user), JSON.stringify(e.patch), JSON.stringify({ changes: e.changes })],
+  );
+  return { seq: Number(rows[0]!.seq), updateVector: Number(rows[0]!.update_vector) };
+}
+
+// ---- undo/redo (rare; plainer statements) ----
 
 /** Locks the session row: the one serialisation point of a session's operations, across instances. */
 export async function lockSession(q: Queryable, id: string): Promise<{ seq: number; state: string; diagram_id: string } | null> {

@@ -1,0 +1,263 @@
+// Collaboration benchmark. In one run:
+//  1. N clients (N = 2, 10, 50) on one diagram, each sending add operations, paced (a steady total
+//     rate, below saturation) and unpaced (all at once); prints operations applied per second and
+//     the latency from send to receipt by the other clients (p50, p99) for TMI and, beside it, for
+//     a bare `ws` relay that forwards the same messages without validation or storage.
+//  2. The per-operation cost on diagrams of 100 and of 10,000 cells (one client, update operations,
+//     each waiting for its acknowledgement), and the ratio.
+// Results are printed and saved under bench/results/collab-<time>.json.
+//
+//   npx tsx bench/collab/run.ts            PostgreSQL + Redis (BENCH_PG_URL, BENCH_REDIS_URL)
+//   BENCH_EMBEDDED=1 npx tsx bench/collab/run.ts   PGlite + in-process bus
+// Env: BENCH_PORT (TMI, default 18082), BENCH_RELAY_PORT (default 18092), BENCH_OPS (operations
+// per N, default 600), BENCH_RATE (offered operations per second in total, default 100).
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig } from '../../server/config.ts';
+import { createContext } from '../../server/context.ts';
+import { buildApp } from '../../server/app.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PORT = Number(process.env.BENCH_PORT ?? 18082);
+const RELAY_PORT = Number(process.env.BENCH_RELAY_PORT ?? 18092);
+const OPS = Number(process.env.BENCH_OPS ?? 600);
+const RATE = Number(process.env.BENCH_RATE ?? 100);
+const DB_NAME = 'tmi_h2_bench_collab';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const round = (x: number) => Math.round(x * 100) / 100;
+
+async function signIn(app: FastifyInstance, user: string): Promise<string> {
+  const verifier = randomBytes(48).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const cb = 'http://localhost:8079/';
+  const auth = await app.inject({
+    method: 'GET',
+    url: '/oauth2/authorize',
+    query: { idp: 'tmi', login_hint: user, client_callback: cb, scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' },
+  });
+  const code = new URL(auth.headers.location as string).searchParams.get('code')!;
+  const token = await app.inject({ method: 'POST', url: '/oauth2/token?idp=tmi', payload: { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: cb } });
+  return (token.json() as { access_token: string }).access_token;
+}
+
+async function api(app: FastifyInstance, token: string, method: string, url: string, body?: unknown) {
+  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+  if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+  return res.json() as any;
+}
+
+const node = (id: string, x: number) => ({ id, shape: 'process', x, y: 20, width: 120, height: 60, attrs: { text: { text: `P${x}` } } });
+const opMessage = (operationId: string, cells: unknown[]) =>
+  JSON.stringify({ message_type: 'diagram_operation_request', operation_id: operationId, base_vector: 0, operation: { type: 'patch', cells } });
+
+interface Client {
+  ws: WebSocket;
+  onOperation: (operationId: string) => void;
+}
+
+/** Opens N sockets; `urls(i)` gives each one's URL; resolves once each is ready. */
+async function openClients(n: number, url: (i: number) => Promise<string>, ready: (m: Record<string, unknown>) => boolean, relay: boolean): Promise<Client[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const ws = new WebSocket(await url(i));
+      const c: Client = { ws, onOperation: () => undefined };
+      await new Promise<void>((resolve, reject) => {
+        ws.once('error', reject);
+        if (relay) ws.once('open', () => resolve());
+        ws.on('message', (data) => {
+          const m = JSON.parse(data.toString()) as Record<string, unknown>;
+          if (!relay && ready(m)) resolve();
+          if (m.message_type === 'diagram_operation_event' || (relay && m.message_type === 'diagram_operation_request')) c.onOperation(m.operation_id as string);
+        });
+      });
+      return c;
+    }),
+  );
+}
+
+/** Every client sends its share of OPS at RATE/N per second; latency is send → receipt by others. */
+async function drive(clients: Client[], label: string, rate: number) {
+  const n = clients.length;
+  const perClient = Math.ceil(OPS / n);
+  // rate 0: as fast as each client can send (throughput); else paced (latency below saturation).
+  const intervalMs = rate > 0 ? (1000 * n) / rate : 0;
+  const sentAt = new Map<string, { at: number; from: number }>();
+  const latencies: number[] = [];
+  let expected = perClient * n * (n - 1);
+  let received = 0;
+  let lastReceipt = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (done = r));
+  clients.forEach((c, i) => {
+    c.onOperation = (id) => {
+      const s = sentAt.get(id);
+      if (!s || s.from === i) return;
+      const t = performance.now();
+      latencies.push(t - s.at);
+      lastReceipt = t;
+      if (++received >= expected) done();
+    };
+  });
+  const start = performance.now();
+  await Promise.all(
+    clients.map(async (c, i) => {
+      await sleep((intervalMs * i) / n);
+      for (let k = 0; k < perClient; k++) {
+        const id = randomUUID();
+        sentAt.set(id, { at: performance.now(), from: i });
+        c.ws.send(opMessage(id, [{ id, operation: 'add', data: node(id, k) }]));
+        if (intervalMs > 0) await sleep(intervalMs);
+      }
+    }),
+  );
+  await Promise.race([finished, sleep(60_000)]);
+  if (received < expected) {
+    console.error(`${label}: only ${received} of ${expected} receipts arrived`);
+    expected = received;
+  }
+  const seconds = (lastReceipt - start) / 1000;
+  return { n, ops: perClient * n, opsPerSecond: round((perClient * n) / seconds), p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), receipts: received };
+}
+
+function startRelay(): Promise<WebSocketServer> {
+  return new Promise((resolve) => {
+    const wss: WebSocketServer = new WebSocketServer({ port: RELAY_PORT, host: '127.0.0.1' }, () => resolve(wss));
+    wss.on('connection', (ws: WebSocket) => {
+      ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+        for (const other of wss.clients) if (other !== ws && other.readyState === WebSocket.OPEN) other.send(data, { binary: isBinary });
+      });
+    });
+  });
+}
+
+async function main() {
+  let databaseUrl = '';
+  if (!EMBEDDED) {
+    const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME}`);
+    await admin.query(`CREATE DATABASE ${DB_NAME}`);
+    await admin.end();
+    databaseUrl = `${PG_URL}/${DB_NAME}`;
+  }
+  const config = loadConfig({
+    TMI_BUILD_MODE: 'test',
+    TMI_JWT_SECRET: randomBytes(32).toString('hex'),
+    TMI_LOG_LEVEL: 'silent',
+    TMI_SERVER_PORT: String(PORT),
+    TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-bench-collab-')),
+    ...(EMBEDDED ? {} : { TMI_DATABASE_URL: databaseUrl, TMI_REDIS_URL: REDIS_URL, TMI_DB_MAX_OPEN_CONNS: '20' }),
+  });
+  const ctx = await createContext(config, { redisKeyPrefix: `tmi-bench:${randomBytes(4).toString('hex')}:` });
+  const app = await buildApp(ctx, { collab: { maxParticipants: 1000, maxSocketsPerUser: 1000, opsPerSecond: 100_000 } });
+  await app.listen({ port: PORT, host: '127.0.0.1' });
+  const relay = await startRelay();
+  const owner = await signIn(app, `bench-${randomBytes(3).toString('hex')}`);
+
+  async function session(cells = 0) {
+    const tm = await api(app, owner, 'POST', '/threat_models', { name: 'Bench' });
+    const d = await api(app, owner, 'POST', `/threat_models/${tm.id}/diagrams`, { name: 'D', type: 'DFD-1.0.0' });
+    const ids = Array.from({ length: cells }, () => randomUUID());
+    if (cells > 0) await api(app, owner, 'PUT', `/threat_models/${tm.id}/diagrams/${d.id}`, { name: 'D', type: 'DFD-1.0.0', cells: ids.map((id, i) => node(id, i)) });
+    const s = await api(app, owner, 'POST', `/threat_models/${tm.id}/diagrams/${d.id}/collaborate`, {});
+    const url = async () => {
+      const t = await api(app, owner, 'GET', `/ws/ticket?session_id=${s.session_id}`);
+      return `ws://127.0.0.1:${PORT}/threat_models/${tm.id}/diagrams/${d.id}/ws?session_id=${s.session_id}&ticket=${encodeURIComponent(t.ticket)}`;
+    };
+    return { url, ids };
+  }
+
+  type Run = Awaited<ReturnType<typeof drive>>;
+  const fanout: { n: number; tmi: Run; relay: Run; tmiMax: Run; relayMax: Run }[] = [];
+  for (const n of [2, 10, 50]) {
+    const runs: Run[] = [];
+    for (const rate of [RATE, 0]) {
+      const s = await session();
+      const ours = await openClients(n, () => s.url(), (m) => m.message_type === 'diagram_state', false);
+      await sleep(300);
+      runs.push(await drive(ours, `TMI N=${n}`, rate));
+      ours.forEach((c) => c.ws.close());
+      const bare = await openClients(n, async () => `ws://127.0.0.1:${RELAY_PORT}/`, () => true, true);
+      runs.push(await drive(bare, `relay N=${n}`, rate));
+      bare.forEach((c) => c.ws.close());
+      await sleep(500);
+    }
+    fanout.push({ n, tmi: runs[0]!, relay: runs[1]!, tmiMax: runs[2]!, relayMax: runs[3]! });
+  }
+
+  // Per-operation cost: one client per diagram (100 and 10,000 cells), update operations on
+  // existing cells, each waiting for its acknowledgement; the two alternate, so both see the same
+  // machine load.
+  const sizes = [100, 10_000];
+  const diagrams = await Promise.all(sizes.map((n) => session(n)));
+  const clients = await Promise.all(diagrams.map(async (d) => (await openClients(1, () => d.url(), (m) => m.message_type === 'diagram_state', false))[0]!));
+  const times: number[][] = sizes.map(() => []);
+  const rounds = 300;
+  for (let k = 0; k < rounds + 20; k++) {
+    for (const [i, c] of clients.entries()) {
+      const ids = diagrams[i]!.ids;
+      const id = ids[Math.floor(Math.random() * ids.length)]!;
+      const opId = randomUUID();
+      const acked = new Promise<void>((resolve) => (c.onOperation = (got) => got === opId && resolve()));
+      const t0 = performance.now();
+      c.ws.send(opMessage(opId, [{ id, operation: 'update', data: node(id, 100_000 + k) }]));
+      await acked;
+      if (k >= 20) times[i]!.push(performance.now() - t0); // the first 20 warm up
+    }
+  }
+  clients.forEach((c) => c.ws.close());
+  const stats = sizes.map((cells, i) => {
+    const xs = times[i]!;
+    return { cells, mean_ms: round(xs.reduce((a, b) => a + b, 0) / xs.length), p50_ms: round(pct(xs, 50)), p99_ms: round(pct(xs, 99)) };
+  });
+  const [small, big] = stats as [(typeof stats)[0], (typeof stats)[0]];
+
+  const backend = EMBEDDED ? 'PGlite + in-process bus' : 'PostgreSQL + Redis';
+  const row = (f: (typeof fanout)[0], a: Run, b: Run) =>
+    `${String(f.n).padStart(3)} | ${String(a.opsPerSecond).padStart(9)} | ${String(a.p50).padStart(10)} | ${String(a.p99).padStart(10)} | ${String(b.opsPerSecond).padStart(11)} | ${String(b.p50).padStart(12)} | ${String(b.p99).padStart(12)} | ${round(a.p99 / b.p99)}`;
+  const header = '  N | TMI ops/s | TMI p50 ms | TMI p99 ms | relay ops/s | relay p50 ms | relay p99 ms | p99 TMI/relay';
+  console.log(`\nCollaboration benchmark (${backend}); ${OPS} add operations per N, latency = send -> receipt by the other clients\n`);
+  console.log(`Paced: ${RATE} ops/s offered in total`);
+  console.log(header);
+  for (const f of fanout) console.log(row(f, f.tmi, f.relay));
+  console.log('\nUnpaced: every client sends its share at once (operations applied per second)');
+  console.log(header);
+  for (const f of fanout) console.log(row(f, f.tmiMax, f.relayMax));
+  console.log(`\nPer-operation cost (update, waiting for the acknowledgement each time):`);
+  for (const r of [small, big]) console.log(`  ${String(r.cells).padStart(6)} cells: mean ${r.mean_ms} ms, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`);
+  console.log(`  10,000 / 100 cells (mean): ${round(big.mean_ms / small.mean_ms)}x\n`);
+
+  mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  const file = path.join(ROOT, 'bench/results', `collab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ backend, ops: OPS, rate: RATE, fanout, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) } }, null, 2));
+  console.log(`saved ${path.relative(ROOT, file)}`);
+
+  relay.close();
+  await app.close();
+  await ctx.close();
+  if (!EMBEDDED) {
+    const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
