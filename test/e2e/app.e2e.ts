@@ -228,6 +228,24 @@ describe('TMI web app', () => {
     await shot(a.page, '04-collaboration-alice');
     await shot(b.page, '05-collaboration-bob');
     process.stdout.write(`# propagation: alice->bob ${aliceToBob} ms, bob->alice ${bobToAlice} ms\n`);
+
+    // Presenter mode: Alice (the host) takes the presenter role if she has not got it, then shows
+    // her cursor and selection to Bob.
+    const takeBack = a.page.getByRole('button', { name: 'Take back presenting' });
+    if (await takeBack.isVisible()) await takeBack.click();
+    await a.page.getByLabel('Show my cursor and selection to everyone').check({ timeout: 3000 });
+    const p = await center(a.page, ids.process);
+    await a.page.mouse.move(p.x, p.y - 40, { steps: 4 });
+    await a.page.mouse.move(p.x, p.y - 30, { steps: 4 });
+    await b.page.getByTestId('presenter-cursor').waitFor({ timeout: 3000 });
+    await a.page.mouse.click(p.x, p.y);
+    await b.page.locator('.remote-selection').first().waitFor({ timeout: 3000 });
+    await shot(b.page, '05b-presenter-cursor-seen-by-bob');
+    // Bob asks to present; Alice allows it; Bob becomes the presenter.
+    await b.page.getByRole('button', { name: 'Ask to present' }).click();
+    await a.page.getByRole('button', { name: 'Allow' }).click({ timeout: 3000 });
+    await b.page.getByLabel('Show my cursor and selection to everyone').waitFor({ timeout: 3000 });
+    assert.match((await a.page.getByTestId('participants').textContent()) ?? '', /Bob.*presenting/s);
     await a.context.close();
     await b.context.close();
   });

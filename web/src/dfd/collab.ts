@@ -43,6 +43,7 @@ export class CollabClient {
   private attempt = 0;
   private timer?: ReturnType<typeof setTimeout>;
   private sent = new Set<string>();
+  private ready = false;
   /** The last sequence number seen in this session, to resume after it on reconnect. */
   private lastSeq?: { session: string; seq: number };
   updateVector = 0;
@@ -108,9 +109,11 @@ export class CollabClient {
   private open(session: SessionInfo, ticket: string) {
     const ws = new WebSocket(this.wsUrl(session, ticket));
     this.ws = ws;
+    // Live only once the server's state (diagram_state, or the replay when resuming) is in: the
+    // participants_update that follows it. An edit made before would be undone by that state.
+    this.ready = false;
     ws.onopen = () => {
       this.attempt = 0;
-      this.h.onStatus('live');
     };
     ws.onmessage = (e) => {
       if (typeof e.data !== 'string') return;
@@ -154,6 +157,7 @@ export class CollabClient {
         this.lastSeq = undefined;
         this.updateVector = Number(m.update_vector) || 0;
         this.h.onState(Array.isArray(m.cells) ? (m.cells as ApiCell[]) : [], this.updateVector);
+        this.markReady();
         break;
       case 'diagram_operation_event': {
         if (typeof m.update_vector === 'number') this.updateVector = Math.max(this.updateVector, m.update_vector);
@@ -169,6 +173,7 @@ export class CollabClient {
         break;
       }
       case 'participants_update':
+        this.markReady();
         this.h.onParticipants((m.participants as Participant[]) ?? [], m.host as User | undefined, (m.current_presenter as User | null) ?? null);
         break;
       case 'presenter_cursor':
@@ -210,8 +215,14 @@ export class CollabClient {
     }
   }
 
+  private markReady() {
+    if (this.ready) return;
+    this.ready = true;
+    this.h.onStatus('live');
+  }
+
   get live(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN;
+    return this.ready && this.ws?.readyState === WebSocket.OPEN;
   }
 
   private send(msg: Record<string, unknown>): boolean {
