@@ -9,6 +9,7 @@ import type { AppContext } from './context.ts';
 import { registerBodyParsing } from './http/body.ts';
 import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from './http/errors.ts';
 import { registerSecurity } from './http/security.ts';
+import { registerRateLimits } from './http/rate-limit.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { authRoutes } from './auth/routes.ts';
@@ -88,6 +89,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   registerErrorHandling(app);
   registerSecurity(app, config);
   registerBodyParsing(app);
+  registerRateLimits(app, config, ctx.shared.kv);
   registerOpenApi(app, { title: 'TMI (Threat Modeling Improved) API', version: config.version });
 
   // Path ids are checked before authentication, as the reference does (400 invalid_id first).

@@ -74,6 +74,15 @@ export interface Config {
   };
   cors: { allowedOrigins: string[]; reflectAnyOrigin: boolean };
   cookie: { enabled: boolean; domain: string; secure: boolean };
+  rateLimit: {
+    /** Sign-in endpoints (authorize, callback, token, refresh, introspect) are limited. */
+    authFlowEnabled: boolean;
+    /** Discovery documents (/.well-known/*) are limited per client IP. */
+    publicEnabled: boolean;
+    authUserPerMinute: number;
+    authIpPerMinute: number;
+    publicPerMinute: number;
+  };
   log: { level: string; dir: string };
   database: { url: string; poolMax: number };
   redis: { url: string };
@@ -387,6 +396,18 @@ export function loadConfig(env: Env = process.env): Config {
       domain: r.str('TMI_COOKIE_DOMAIN'),
       secure: r.bool('TMI_COOKIE_SECURE', tlsEnabled) || tlsEnabled,
     },
+    rateLimit: (() => {
+      const disabled = r.bool('TMI_DISABLE_RATE_LIMITING', false);
+      // Test suites sign in far more often than people do; the reference turns this limit off in test mode too.
+      const forced = r.bool('TMI_TEST_FORCE_AUTH_FLOW_RATE_LIMITING', false);
+      return {
+        authFlowEnabled: !disabled && (buildMode !== 'test' || forced),
+        publicEnabled: !disabled,
+        authUserPerMinute: r.int('TMI_RATELIMIT_AUTH_USER_PER_MINUTE', 50, 1, 1_000_000),
+        authIpPerMinute: r.int('TMI_RATELIMIT_AUTH_IP_PER_MINUTE', 100, 1, 1_000_000),
+        publicPerMinute: r.int('TMI_RATELIMIT_PUBLIC_RPM', 10, 1, 1_000_000),
+      };
+    })(),
     log: {
       level: r.oneOf('TMI_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
       dir: r.str('TMI_LOG_DIR'),

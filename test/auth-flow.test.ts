@@ -284,6 +284,25 @@ describe('logout', () => {
     expect((await call(t.app, 'POST', '/me/logout')).status).toBe(401);
     expect((await call(t.app, 'POST', '/me/logout', { token: s.accessToken })).status).toBe(401);
   });
+
+  it('leaves nothing of a resource in the answer to a read with a revoked token', async () => {
+    const s = await signIn(t.app);
+    const tm = await call(t.app, 'POST', '/threat_models', { token: s.accessToken, body: { name: 'secret plans' } });
+    expect((await call(t.app, 'GET', `/threat_models/${tm.body.id}`, { token: s.accessToken })).headers.etag).toBe('"1"');
+    await call(t.app, 'POST', '/me/logout', { token: s.accessToken });
+    for (const method of ['GET', 'HEAD'] as const) {
+      const res = await call(t.app, method, `/threat_models/${tm.body.id}`, { token: s.accessToken });
+      expect(res.status, method).toBe(401);
+      expect(res.headers.etag, method).toBeUndefined();
+      expect(res.text, method).not.toContain('secret plans');
+      expect(res.headers['www-authenticate'], method).toMatch(/^Bearer realm="tmi"/);
+    }
+    expect(errorOf(await call(t.app, 'GET', '/threat_models', { token: s.accessToken }))).toEqual({ error: 'unauthorized', error_description: 'Token has been revoked' });
+    const upgrade = await call(t.app, 'GET', '/ws/notifications', { token: s.accessToken, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') } });
+    expect(upgrade.status).toBe(401);
+    // Writes are refused before anything is done.
+    expect((await call(t.app, 'POST', '/threat_models', { token: s.accessToken, body: { name: 'after logout' } })).status).toBe(401);
+  });
 });
 
 describe('cookies', () => {

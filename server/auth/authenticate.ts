@@ -29,6 +29,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
+    /** A read's revocation check, still running while the handler works. */
+    pendingRevocation?: Promise<'valid' | 'revoked' | 'unavailable'>;
   }
 }
 
@@ -54,6 +56,16 @@ export class Authenticator {
 
   /** Verifies a token and resolves its user; throws 401 (or 503 when the session store is down). */
   async principalFor(token: string): Promise<Principal> {
+    const { principal, revocation } = await this.resolve(token);
+    throwIfRevoked(await revocation);
+    return principal;
+  }
+
+  /**
+   * Verifies the token and starts the revocation check without waiting for it, so that the check
+   * and the user lookup (or, for reads, the handler's own query) run at the same time.
+   */
+  private async resolve(token: string): Promise<{ principal: Principal; revocation: Promise<RevocationState> }> {
     if (token.length > 8192) throw unauthorized('Invalid token');
     let claims: AccessClaims;
     try {
@@ -61,24 +73,28 @@ export class Authenticator {
     } catch {
       throw unauthorized('Invalid or expired token');
     }
-    let revoked: boolean;
-    try {
-      revoked = await this.sessions.isRevoked(claims.jti, claims.sid);
-    } catch {
-      throw new ApiError(503, 'service_unavailable', 'Authentication service temporarily unavailable - please retry', { 'retry-after': '5' });
-    }
-    if (revoked) throw unauthorized('Token has been revoked');
+    const revocation = this.sessions.isRevoked(claims.jti, claims.sid).then(
+      (revoked): RevocationState => (revoked ? 'revoked' : 'valid'),
+      (): RevocationState => 'unavailable',
+    );
     const user = await this.users.byProviderId(claims.idp, claims.sub);
-    if (!user) throw unauthorized('User not found');
+    if (!user) {
+      // A revoked token says so, rather than "user not found".
+      throwIfRevoked(await revocation);
+      throw unauthorized('User not found');
+    }
     return {
-      userUuid: user.internal_uuid,
-      provider: claims.idp,
-      providerId: claims.sub,
-      email: user.email,
-      name: user.name,
-      groups: Array.isArray(claims.groups) ? claims.groups.filter((g): g is string => typeof g === 'string') : [],
-      claims,
-      token,
+      principal: {
+        userUuid: user.internal_uuid,
+        provider: claims.idp,
+        providerId: claims.sub,
+        email: user.email,
+        name: user.name,
+        groups: Array.isArray(claims.groups) ? claims.groups.filter((g): g is string => typeof g === 'string') : [],
+        claims,
+        token,
+      },
+      revocation,
     };
   }
 
@@ -86,13 +102,51 @@ export class Authenticator {
     if (request.principal) return request.principal;
     const token = extractToken(request);
     if (!token) throw unauthorized();
-    request.principal = await this.principalFor(token);
-    return request.principal;
+    const { principal, revocation } = await this.resolve(token);
+    if ((request.method === 'GET' || request.method === 'HEAD') && request.headers.upgrade === undefined) {
+      // Reads have no effect a caller could see before the response, so the handler may run
+      // while the revocation check is under way; the response waits for it (onSend below).
+      // A WebSocket upgrade never passes through onSend, so it waits for the check here.
+      request.pendingRevocation = revocation;
+    } else {
+      throwIfRevoked(await revocation);
+    }
+    request.principal = principal;
+    return principal;
   }
+}
+
+type RevocationState = 'valid' | 'revoked' | 'unavailable';
+
+function revocationError(state: RevocationState): ApiError | null {
+  if (state === 'revoked') return unauthorized('Token has been revoked');
+  if (state === 'unavailable') {
+    return new ApiError(503, 'service_unavailable', 'Authentication service temporarily unavailable - please retry', { 'retry-after': '5' });
+  }
+  return null;
+}
+
+function throwIfRevoked(state: RevocationState): void {
+  const err = revocationError(state);
+  if (err) throw err;
 }
 
 export function registerAuthentication(app: FastifyInstance, authenticator: Authenticator): void {
   app.decorateRequest('principal', undefined);
+  app.decorateRequest('pendingRevocation', undefined);
+  // Nothing leaves for a read whose token turns out to be revoked: the prepared answer is replaced
+  // by the 401 (or 503 when the check could not be made).
+  app.addHook('onSend', async (request, reply, payload) => {
+    const pending = request.pendingRevocation;
+    if (!pending) return payload;
+    request.pendingRevocation = undefined;
+    const err = revocationError(await pending);
+    if (!err) return payload;
+    for (const h of ['etag', 'location', 'last-modified', 'content-disposition']) reply.removeHeader(h);
+    for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+    reply.code(err.status).header('content-type', 'application/json; charset=utf-8');
+    return JSON.stringify({ error: err.code, error_description: err.description });
+  });
   // preValidation: after the body is parsed (malformed JSON is 400 first, as the reference), before
   // schema validation (so an anonymous caller learns nothing about a route's body rules).
   app.addHook('preValidation', async (request) => {

@@ -34,8 +34,8 @@ export interface TokenSubject {
 export class TokenService {
   private constructor(
     readonly method: SigningMethod,
-    private readonly signingKey: KeyObject | Uint8Array,
-    private readonly verifyKey: KeyObject | Uint8Array,
+    private readonly signingKey: KeyObject | CryptoKey,
+    private readonly verifyKey: KeyObject | CryptoKey,
     readonly keyId: string | undefined,
     readonly publicJwk: JWK | undefined,
     readonly issuer: string,
@@ -46,7 +46,8 @@ export class TokenService {
     const issuer = new URL(config.oauth.callbackUrl).origin;
     const { signingMethod: method, expirationSeconds } = config.jwt;
     if (method === 'HS256') {
-      const secret = new TextEncoder().encode(config.jwt.secret);
+      // Imported once: handing jose raw bytes would import the key again on every sign and verify.
+      const secret = await crypto.subtle.importKey('raw', new TextEncoder().encode(config.jwt.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
       return new TokenService(method, secret, secret, undefined, undefined, issuer, expirationSeconds);
     }
     const privateKey = createPrivateKey(readFileSync(config.jwt.privateKeyFile));
@@ -90,16 +91,33 @@ export class TokenService {
     return { token, claims };
   }
 
+  /**
+   * Tokens whose signature was already checked, with their claims. A token is an immutable string,
+   * so its signature stays valid; lifetime is re-checked on every hit and revocation is checked by
+   * the caller on every request. This saves a Web Crypto round trip per request for a client that
+   * reuses its token (all of them).
+   */
+  private readonly verified = new Map<string, AccessClaims>();
+  private static readonly VERIFIED_MAX = 10_000;
+
   /** Verifies signature, algorithm, issuer, audience and lifetime; throws on any failure. */
   async verify(token: string): Promise<AccessClaims> {
+    const now = Math.floor(Date.now() / 1000);
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.exp > now && (hit.nbf === undefined || hit.nbf <= now)) return hit;
+      this.verified.delete(token);
+    }
     const { payload } = await jwtVerify(token, this.verifyKey, {
       algorithms: [this.method],
       issuer: this.issuer,
       audience: this.issuer,
     });
-    if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.idp !== 'string') {
+    if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.idp !== 'string' || typeof payload.exp !== 'number') {
       throw new Error('token lacks required claims');
     }
+    if (this.verified.size >= TokenService.VERIFIED_MAX) this.verified.clear();
+    this.verified.set(token, payload as AccessClaims);
     return payload as AccessClaims;
   }
 

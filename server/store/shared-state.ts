@@ -12,6 +12,11 @@ export interface KeyValueStore {
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Sets only when absent; true when it was set. */
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Adds one to a counter that lives `ttlSeconds` from its first increment (a fixed window);
+   * returns the new count and the seconds until the window ends.
+   */
+  increment(key: string, ttlSeconds: number): Promise<{ count: number; resetSeconds: number }>;
   /** Reads and deletes in one step, so a value can be consumed once only. */
   take(key: string): Promise<string | null>;
   del(key: string): Promise<void>;
@@ -66,6 +71,17 @@ class DbKeyValueStore implements KeyValueStore {
     );
     return rows.length === 1;
   }
+  async increment(key: string, ttl: number) {
+    const rows = await this.db.query<{ count: number; reset: number }>(
+      `INSERT INTO kv (key, value, expires_at) VALUES ($1, '1', now() + make_interval(secs => $2))
+       ON CONFLICT (key) DO UPDATE SET
+         value = CASE WHEN kv.expires_at <= now() THEN '1' ELSE (kv.value::bigint + 1)::text END,
+         expires_at = CASE WHEN kv.expires_at <= now() THEN EXCLUDED.expires_at ELSE kv.expires_at END
+       RETURNING value::int AS count, ceil(extract(epoch FROM expires_at - now()))::int AS reset`,
+      [key, ttl],
+    );
+    return { count: rows[0]!.count, resetSeconds: Math.max(1, rows[0]!.reset) };
+  }
   async take(key: string) {
     const rows = await this.db.query<{ value: string; live: boolean }>(
       'DELETE FROM kv WHERE key = $1 RETURNING value, expires_at > now() AS live',
@@ -111,6 +127,16 @@ class RedisKeyValueStore implements KeyValueStore {
   }
   async setIfAbsent(key: string, value: string, ttl: number) {
     return (await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttl)), 'NX')) === 'OK';
+  }
+  async increment(key: string, ttl: number) {
+    // One atomic step: the window starts with the first increment and never slides.
+    const [count, reset] = (await this.redis.eval(
+      "local c = redis.call('INCR', KEYS[1]) local t = redis.call('TTL', KEYS[1]) if t < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end return {c, t}",
+      1,
+      key,
+      Math.max(1, Math.ceil(ttl)),
+    )) as [number, number];
+    return { count, resetSeconds: Math.max(1, reset) };
   }
   take(key: string) {
     return this.redis.getdel(key);
