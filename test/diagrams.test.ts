@@ -168,6 +168,22 @@ describe('PUT', () => {
     expect(read.body.version).toBe(3);
   });
 
+  it('a PUT that reorders, changes, removes and adds cells stores exactly the new list, in its order', async () => {
+    const tm = await threatModel();
+    const d = await diagram(tm);
+    const [a, b, c] = [node(), node(), node()];
+    await put(tm, d.id, { name: 'x', type: 'DFD-1.0.0', cells: [a, b, c] });
+    const fresh = node();
+    const moved = { ...b, position: { x: 999, y: 1 } };
+    const res = await put(tm, d.id, { name: 'x', type: 'DFD-1.0.0', cells: [c, moved, fresh] });
+    expect(res.body.update_vector).toBe(2);
+    const read = await get(tm, d.id);
+    expect(read.body.cells.map((x: { id: string }) => x.id)).toEqual([c.id, b.id, fresh.id]);
+    expect(read.body.cells[1].x).toBe(999);
+    const same = await put(tm, d.id, { name: 'x', type: 'DFD-1.0.0', cells: [c, moved, fresh] });
+    expect(same.body.update_vector).toBe(2);
+  });
+
   it('by role: reader and stranger 403; unauthenticated 401', async () => {
     const tm = await threatModel();
     const d = await diagram(tm);

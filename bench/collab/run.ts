@@ -5,6 +5,7 @@
 //     a bare `ws` relay that forwards the same messages without validation or storage.
 //  2. The per-operation cost on diagrams of 100 and of 10,000 cells (one client, update operations,
 //     each waiting for its acknowledgement), and the ratio.
+//  3. REST PUT and GET of a whole diagram with 1,000 and with 10,000 cells, and how PUT grows.
 // Results are printed and saved under bench/results/collab-<time>.json.
 //
 //   npx tsx bench/collab/run.ts            PostgreSQL + Redis (BENCH_PG_URL, BENCH_REDIS_URL)
@@ -226,6 +227,30 @@ async function main() {
   });
   const [small, big] = stats as [(typeof stats)[0], (typeof stats)[0]];
 
+  // REST: PUT (and GET) of a whole diagram with 1,000 and with 10,000 cells, over HTTP.
+  async function restTimes(cells: number) {
+    const tm = await api(app, owner, 'POST', '/threat_models', { name: 'Bench REST' });
+    const d = await api(app, owner, 'POST', `/threat_models/${tm.id}/diagrams`, { name: 'D', type: 'DFD-1.0.0' });
+    const url = `http://127.0.0.1:${PORT}/threat_models/${tm.id}/diagrams/${d.id}`;
+    const headers = { authorization: `Bearer ${owner}`, 'content-type': 'application/json' };
+    const puts: number[] = [];
+    const gets: number[] = [];
+    for (let k = 0; k < 6; k++) {
+      const body = JSON.stringify({ name: 'D', type: 'DFD-1.0.0', cells: Array.from({ length: cells }, (_, i) => node(randomUUID(), i + k)) });
+      let t0 = performance.now();
+      const res = await fetch(url, { method: 'PUT', headers, body });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`PUT ${cells}: ${res.status}`);
+      if (k > 0) puts.push(performance.now() - t0);
+      t0 = performance.now();
+      await (await fetch(url, { headers })).arrayBuffer();
+      if (k > 0) gets.push(performance.now() - t0);
+    }
+    const mean = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0) / xs.length);
+    return { cells, put_mean_ms: mean(puts), get_mean_ms: mean(gets) };
+  }
+  const rest = [await restTimes(1000), await restTimes(10_000)];
+
   const backend = EMBEDDED ? 'PGlite + in-process bus' : 'PostgreSQL + Redis';
   const row = (f: (typeof fanout)[0], a: Run, b: Run) =>
     `${String(f.n).padStart(3)} | ${String(a.opsPerSecond).padStart(9)} | ${String(a.p50).padStart(10)} | ${String(a.p99).padStart(10)} | ${String(b.opsPerSecond).padStart(11)} | ${String(b.p50).padStart(12)} | ${String(b.p99).padStart(12)} | ${round(a.p99 / b.p99)}`;
@@ -240,10 +265,13 @@ async function main() {
   console.log(`\nPer-operation cost (update, waiting for the acknowledgement each time):`);
   for (const r of [small, big]) console.log(`  ${String(r.cells).padStart(6)} cells: mean ${r.mean_ms} ms, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`);
   console.log(`  10,000 / 100 cells (mean): ${round(big.mean_ms / small.mean_ms)}x\n`);
+  console.log('REST, whole diagram over HTTP (mean of 5):');
+  for (const r of rest) console.log(`  ${String(r.cells).padStart(6)} cells: PUT ${r.put_mean_ms} ms, GET ${r.get_mean_ms} ms`);
+  console.log(`  PUT 10,000 / 1,000 cells: ${round(rest[1]!.put_mean_ms / rest[0]!.put_mean_ms)}x (10x the cells)\n`);
 
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   const file = path.join(ROOT, 'bench/results', `collab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ backend, ops: OPS, rate: RATE, fanout, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) } }, null, 2));
+  writeFileSync(file, JSON.stringify({ backend, ops: OPS, rate: RATE, fanout, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) }, rest }, null, 2));
   console.log(`saved ${path.relative(ROOT, file)}`);
 
   relay.close();

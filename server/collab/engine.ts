@@ -13,7 +13,9 @@
 //    their state after it; both are lenient (a cell re-created or removed since is overwritten).
 import { UUID_RE } from '../../contract/common.ts';
 import type { CellJson } from '../../contract/diagrams.ts';
-import { CellError, normalizeCell } from '../resources/diagrams/cells.ts';
+import { CellError, normalizeCell, sameJson } from '../resources/diagrams/cells.ts';
+
+export { sameJson };
 
 export const MAX_CELL_OPS = 1000;
 
@@ -58,21 +60,6 @@ export type Applied = {
 };
 
 const key = (id: string) => id.toLowerCase();
-
-/** Structural equality of JSON values, ignoring key order (jsonb reorders keys). */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((v, i) => sameJson(v, bb[i]));
-  }
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
 
 const reject = (reason: string, message: string, affected: string[], requiresResync: boolean): Rejection => ({ ok: false, reason, message, affected, requiresResync });
 

@@ -240,11 +240,10 @@ export class DiagramService {
       checkPrecondition(pre, row.version);
       const { fields, cells, metadata } = await plan(q, row);
       const newText = JSON.stringify(cells);
-      const cellsChanged = !(await store.sameCells(q, id, newText));
+      const cellsChanged = await store.syncCells(q, id, cells);
       // An SVG written without its vector is stamped with the diagram's vector after this write.
       if (fields.svgImage !== null && fields.imageUpdateVector === null) fields.imageUpdateVector = row.update_vector + (cellsChanged ? 1 : 0);
       await store.updateDiagram(q, id, fields, cellsChanged, at);
-      if (cellsChanged) await store.replaceCells(q, id, newText, cells.length);
       await store.replaceDiagramMetadata(q, id, dedupe(metadata), at);
       const after = (await store.findDiagram(q, tmId, id))!;
       await this.audit(q, p, after, cells, change, at);

@@ -3,6 +3,7 @@
 import type { Queryable } from '../../store/db.ts';
 import type { CellJson } from '../../../contract/diagrams.ts';
 import { metadataListSql } from '../threat-models/store.ts';
+import { sameJson } from './cells.ts';
 
 export interface DiagramRow {
   id: string;
@@ -44,15 +45,6 @@ export async function cellsJson(q: Queryable, diagramId: string): Promise<string
     [diagramId],
   );
   return rows[0]!.cells;
-}
-
-/** Whether the stored cells equal these (jsonb equality: key order and spacing do not matter). */
-export async function sameCells(q: Queryable, diagramId: string, cellsText: string): Promise<boolean> {
-  const rows = await q.query<{ same: boolean }>(
-    `SELECT coalesce((SELECT jsonb_agg(data ORDER BY ord) FROM diagram_cells WHERE diagram_id = $1), '[]'::jsonb) = $2::jsonb AS same`,
-    [diagramId, cellsText],
-  );
-  return rows[0]!.same;
 }
 
 export async function cells(q: Queryable, diagramId: string): Promise<CellJson[]> {
@@ -116,6 +108,37 @@ export async function updateDiagram(q: Queryable, id: string, f: DiagramFields, 
      WHERE id = $1`,
     [id, f.name, f.description, f.colorPalette === null ? null : JSON.stringify(f.colorPalette), f.svgImage, f.imageUpdateVector, f.includeInReport, f.timmyEnabled, at, cellsChanged],
   );
+}
+
+/**
+ * Makes the stored cells equal `cells` (in that order), writing only the rows that differ: a PUT
+ * that moves one node of a big diagram writes one row. Returns whether anything changed.
+ */
+export async function syncCells(q: Queryable, diagramId: string, cells: CellJson[]): Promise<boolean> {
+  const rows = await q.query<{ cells: string }>(
+    `SELECT coalesce((SELECT json_agg(json_build_object('id', cell_id, 'ord', ord, 'data', data))::text FROM diagram_cells WHERE diagram_id = $1), '[]') AS cells`,
+    [diagramId],
+  );
+  const existing = new Map((JSON.parse(rows[0]!.cells) as { id: string; ord: number; data: unknown }[]).map((e) => [e.id.toLowerCase(), e]));
+  const upserts: { id: string; ord: number; data: CellJson }[] = [];
+  cells.forEach((cell, i) => {
+    const key = cell.id.toLowerCase();
+    const prev = existing.get(key);
+    existing.delete(key);
+    if (!prev || Number(prev.ord) !== i + 1 || !sameJson(prev.data, cell)) upserts.push({ id: cell.id, ord: i + 1, data: cell });
+  });
+  const removed = [...existing.keys()];
+  if (removed.length) await q.query('DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[])', [diagramId, removed]);
+  if (upserts.length) {
+    await q.query(
+      `INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
+       SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM jsonb_array_elements($2::jsonb) AS x
+       ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data`,
+      [diagramId, JSON.stringify(upserts)],
+    );
+  }
+  await q.query('UPDATE diagrams SET next_cell_ord = $2 WHERE id = $1', [diagramId, cells.length + 1]);
+  return upserts.length > 0 || removed.length > 0;
 }
 
 /** Replaces every cell of a diagram in two statements, whatever the number of cells. */
