@@ -366,6 +366,35 @@ describe('TMI web app', () => {
     await b.context.close();
   });
 
+  it('records an asset and a note whose markdown preview never injects HTML', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, alice);
+    await page.goto(`${BASE}/tm/${tmId}#assets`);
+    await page.getByRole('button', { name: 'Add asset' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New asset' });
+    await dialog.locator('input[name="name"]').fill('Card numbers');
+    await dialog.locator('select[name="type"]').selectOption('data');
+    await dialog.locator('input[name="criticality"]').fill('high');
+    await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByTestId('assets-table').getByText('Card numbers').waitFor();
+
+    await page.getByRole('tab', { name: 'Notes' }).click();
+    await page.getByRole('button', { name: 'New note' }).click();
+    await page.locator('input[name="note_name"]').fill('Review notes');
+    await page.locator('textarea[name="note_content"]').fill('# Findings\n\n**Rotate** the keys.\n\n<img src=x onerror="window.__pwned=1">\n\n[bad](javascript:alert(1))');
+    const preview = page.getByTestId('note-preview');
+    await preview.locator('h1', { hasText: 'Findings' }).waitFor();
+    assert.equal(await preview.locator('strong').textContent(), 'Rotate');
+    assert.equal(await preview.locator('img').count(), 0, 'no image element from the note');
+    assert.equal(await preview.locator('a[href^="javascript"]').count(), 0, 'no javascript: link');
+    assert.match((await preview.textContent()) ?? '', /<img src=x onerror/);
+    await page.getByRole('button', { name: 'Save note' }).click();
+    await page.locator('.note-list').getByText('Review notes').waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    await shot(page, '10-note-safe-preview');
+    await context.close();
+  });
+
   it('adds a threat to a cell from the editor and finds it in the threats table', async () => {
     const { context, page } = await newUserPage(h.browser);
     await signIn(page, alice);
