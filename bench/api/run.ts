@@ -163,11 +163,16 @@ async function main() {
   try {
     // Resident memory right after start, on PGlite.
     const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-bench-'));
-    const embedded = run(['server/main.ts'], { ...common, TMI_DATA_DIR: dataDir });
-    children.push(embedded);
-    await waitFor(`${base}/`, embedded);
-    const rssPglite = rssMiB(embedded.proc.pid!);
-    await stop(embedded);
+    // First start (initialises the folder) and a restart on the initialised folder.
+    const rssPgliteRuns: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const embedded = run(['server/main.ts'], { ...common, TMI_DATA_DIR: dataDir });
+      children.push(embedded);
+      await waitFor(`${base}/`, embedded);
+      rssPgliteRuns.push(rssMiB(embedded.proc.pid!));
+      await stop(embedded);
+    }
+    const [rssPglite, rssPgliteRestart] = rssPgliteRuns as [number, number];
     rmSync(dataDir, { recursive: true, force: true });
 
     // TMI on PostgreSQL + Redis.
@@ -175,8 +180,8 @@ async function main() {
     children.push(ours);
     await waitFor(`${base}/`, ours);
     const rssPostgres = rssMiB(ours.proc.pid!);
-    result.rss_mib_after_start = { pglite: rssPglite, postgres: rssPostgres };
-    console.log(`resident memory after start: PGlite ${rssPglite} MiB, PostgreSQL ${rssPostgres} MiB`);
+    result.rss_mib_after_start = { pglite_first_start: rssPglite, pglite_restart: rssPgliteRestart, postgres: rssPostgres };
+    console.log(`resident memory after start: PGlite ${rssPglite} MiB (new folder), ${rssPgliteRestart} MiB (restart); PostgreSQL ${rssPostgres} MiB`);
 
     const token = await signIn(base, 'bench-user');
     const started = Date.now();

@@ -1,6 +1,6 @@
 // One SQL dialect (PostgreSQL) on two back ends: PGlite (embedded default) and pooled `pg`.
 // Every query is parameterised; nothing in this module builds SQL from values.
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
@@ -177,8 +177,17 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const pgDir = opts.dataDir ? path.join(opts.dataDir, 'pglite') : undefined;
     const release = opts.dataDir ? lockDataDir(opts.dataDir) : () => undefined;
     try {
-      const instance = new PGlite({ dataDir: pgDir, loadDataDir: opts.loadDump });
+      const fresh = pgDir !== undefined && !existsSync(path.join(pgDir, 'PG_VERSION'));
+      let instance = new PGlite({ dataDir: pgDir, loadDataDir: opts.loadDump });
       await instance.waitReady;
+      if (fresh) {
+        // Initialising a new folder leaves a WebAssembly heap of about 750 MiB behind, and a
+        // WebAssembly memory never shrinks; a new instance on the initialised folder starts at
+        // about a third of that.
+        await instance.close();
+        instance = new PGlite({ dataDir: pgDir });
+        await instance.waitReady;
+      }
       db = new PgliteDb(instance, release);
     } catch (err) {
       release();
