@@ -1,0 +1,186 @@
+// Threat-model rules from the reference (domain notes §1.4, §2.2-2.4, §3): list filters and
+// paging, PUT replacement semantics, the PATCH allow-list and its gates, ownership transfer,
+// groups and `everyone`, security reviewers, and which of 400/403/404 wins.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, errorOf, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
+
+let t: TestApp;
+let owner: SignedIn;
+let writer: SignedIn;
+let stranger: SignedIn;
+
+const user = (u: SignedIn, role: string) => ({ principal_type: 'user', provider: 'tmi', provider_id: u.user, role });
+const patch = (u: SignedIn, id: string, ops: unknown) => call(t.app, 'PATCH', `/threat_models/${id}`, { token: u.accessToken, body: ops, contentType: 'application/json-patch+json' });
+const get = (u: SignedIn, id: string) => call(t.app, 'GET', `/threat_models/${id}`, { token: u.accessToken });
+
+async function create(body: Record<string, unknown>, by = owner) {
+  const res = await call(t.app, 'POST', '/threat_models', { token: by.accessToken, body });
+  expect(res.status, res.text).toBe(201);
+  return res.body as { id: string; authorization: { provider_id: string; role: string; principal_type: string }[] };
+}
+
+beforeAll(async () => {
+  t = await startTestApp();
+  [owner, writer, stranger] = await Promise.all([signIn(t.app), signIn(t.app), signIn(t.app)]);
+});
+afterAll(async () => t?.close());
+
+describe('GET /threat_models filters and paging', () => {
+  it('filters by name, description, owner and status, newest first, with the total before paging', async () => {
+    const tag = `flt${Date.now()}`;
+    const a = await create({ name: `${tag} Alpha`, description: 'payments gateway' });
+    const b = await create({ name: `${tag} beta`, description: 'identity' });
+    await patch(owner, b.id, [{ op: 'replace', path: '/name', value: `${tag} BETA` }]);
+    const byName = await call(t.app, 'GET', `/threat_models?name=${tag.toUpperCase()}`, { token: owner.accessToken });
+    expect(byName.body.total).toBe(2);
+    expect(byName.body.threat_models.map((m: { id: string }) => m.id)).toEqual([b.id, a.id]);
+    const paged = await call(t.app, 'GET', `/threat_models?name=${tag}&limit=1&offset=1`, { token: owner.accessToken });
+    expect(paged.body).toMatchObject({ total: 2, limit: 1, offset: 1 });
+    expect(paged.body.threat_models.map((m: { id: string }) => m.id)).toEqual([a.id]);
+    const past = await call(t.app, 'GET', `/threat_models?name=${tag}&offset=5`, { token: owner.accessToken });
+    expect(past.body).toMatchObject({ total: 2, threat_models: [] });
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}&description=PAYMENTS`, { token: owner.accessToken })).body.total).toBe(1);
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}&owner=${owner.user.toUpperCase()}`, { token: owner.accessToken })).body.total).toBe(2);
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}&owner=nobody-here`, { token: owner.accessToken })).body.total).toBe(0);
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}&status=NOT_STARTED,closed`, { token: owner.accessToken })).body.total).toBe(2);
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}&status=closed`, { token: owner.accessToken })).body.total).toBe(0);
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}&security_reviewer=is:null`, { token: owner.accessToken })).body.total).toBe(2);
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}&created_after=${future}`, { token: owner.accessToken })).body.total).toBe(0);
+    // Underscores and percent signs are literal, not wildcards.
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}%25`, { token: owner.accessToken })).body.total).toBe(0);
+  });
+
+  it('refuses bad filters with 400 and include_deleted for non-administrators with 403', async () => {
+    for (const q of ['limit=0', 'limit=101', 'offset=-1', 'created_after=yesterday', 'security_reviewer=foo:bar', 'limit=abc']) {
+      const res = await call(t.app, 'GET', `/threat_models?${q}`, { token: owner.accessToken });
+      expect(res.status, q).toBe(400);
+      errorOf(res);
+    }
+    const deleted = await call(t.app, 'GET', '/threat_models?include_deleted=true', { token: owner.accessToken });
+    expect(deleted.status).toBe(403);
+    expect(errorOf(deleted).error_description).toBe('The include_deleted parameter requires admin role');
+  });
+});
+
+describe('PUT /threat_models/{id}', () => {
+  it('replaces the writable fields: omitted ones become null or their default; is_confidential stays', async () => {
+    const tm = await create({ name: 'Full', description: 'd', threat_model_framework: 'LINDDUN', issue_uri: 'https://issues.example.test/1', metadata: [{ key: 'k', value: 'v' }] });
+    const res = await call(t.app, 'PUT', `/threat_models/${tm.id}`, { token: owner.accessToken, body: { name: 'Replaced', is_confidential: true } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: 'Replaced', description: null, threat_model_framework: 'STRIDE', issue_uri: null, is_confidential: false, status: 'not_started', version: 2 });
+    // Omitted metadata and authorization are left as they were.
+    expect(res.body.metadata).toEqual([{ key: 'k', value: 'v' }]);
+    expect(res.body.authorization).toEqual(tm.authorization.map((a) => expect.objectContaining({ provider_id: a.provider_id, role: a.role })));
+  });
+
+  it('answers 400 for a bad body before 403, and 404 for an unknown model to anyone', async () => {
+    const tm = await create({ name: 'Private' });
+    const bad = await call(t.app, 'PUT', `/threat_models/${tm.id}`, { token: stranger.accessToken, body: { name: 'x', owner: 'me' } });
+    expect(bad.status).toBe(400);
+    expect((await call(t.app, 'PUT', `/threat_models/${tm.id}`, { token: stranger.accessToken, body: { name: 'x' } })).status).toBe(403);
+    const unknown = await call(t.app, 'PUT', '/threat_models/00000000-0000-4000-8000-000000000001', { token: stranger.accessToken, body: { name: 'x' } });
+    expect(unknown.status).toBe(404);
+    expect(errorOf(unknown).error_description).toBe('Threat model not found');
+    expect((await get(owner, tm.id)).body.name).toBe('Private');
+  });
+
+  it('refuses duplicate authorization subjects', async () => {
+    const res = await call(t.app, 'POST', '/threat_models', { token: owner.accessToken, body: { name: 'Dup', authorization: [user(writer, 'writer'), user(writer, 'reader')] } });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error_description).toBe(`Duplicate authorization subject: ${writer.user}`);
+  });
+});
+
+describe('PATCH /threat_models/{id}', () => {
+  it('gates fields: status needs a security reviewer, read-only fields are 400, an empty patch is 400', async () => {
+    const tm = await create({ name: 'Gates', authorization: [user(writer, 'writer')] });
+    const status = await patch(writer, tm.id, [{ op: 'replace', path: '/status', value: 'approved' }]);
+    expect(status.status).toBe(403);
+    expect(errorOf(status).error_description).toBe("Field 'status' may only be modified by a security reviewer or a service account");
+    for (const path of ['/is_confidential', '/id', '/created_at', '/alias', '/threats', '/version']) {
+      const res = await patch(owner, tm.id, [{ op: 'replace', path, value: true }]);
+      expect(res.status, path).toBe(400);
+    }
+    const empty = await patch(owner, tm.id, []);
+    expect(empty.status).toBe(400);
+    expect(errorOf(empty).error_description).toMatch(/at least one operation|fewer than 1/);
+    const blank = await patch(owner, tm.id, [{ op: 'replace', path: '/name', value: '' }]);
+    expect(blank.status).toBe(400);
+    // replace of an absent optional field works as add; metadata items can be patched by index.
+    const added = await patch(writer, tm.id, [
+      { op: 'replace', path: '/issue_uri', value: 'https://issues.example.test/9' },
+      { op: 'add', path: '/metadata/-', value: { key: 'team', value: 'red' } },
+    ]);
+    expect(added.status).toBe(200);
+    expect(added.body).toMatchObject({ issue_uri: 'https://issues.example.test/9', metadata: [{ key: 'team', value: 'red' }], version: 2 });
+    expect((await get(owner, tm.id)).body.status).toBe('not_started');
+  });
+
+  it('lets only the owner transfer ownership; the previous owner keeps owner access', async () => {
+    const tm = await create({ name: 'Transfer', authorization: [user(writer, 'writer')] });
+    const denied = await patch(writer, tm.id, [{ op: 'replace', path: '/owner', value: { principal_type: 'user', provider: 'tmi', provider_id: writer.user } }]);
+    expect(denied.status).toBe(403);
+    const moved = await patch(owner, tm.id, [{ op: 'replace', path: '/owner', value: { principal_type: 'user', provider: 'tmi', provider_id: writer.user } }]);
+    expect(moved.status).toBe(200);
+    expect(moved.body.owner.provider_id).toBe(writer.user);
+    const entries = moved.body.authorization as { provider_id: string; role: string }[];
+    expect(entries.find((e) => e.provider_id === writer.user)?.role).toBe('owner');
+    expect(entries.find((e) => e.provider_id === owner.user)?.role).toBe('owner');
+    // The new owner may now delete it.
+    expect((await call(t.app, 'DELETE', `/threat_models/${tm.id}`, { token: writer.accessToken })).status).toBe(204);
+    expect((await get(owner, tm.id)).status).toBe(404);
+  });
+});
+
+describe('groups and everyone', () => {
+  it('grants the everyone pseudo-group to every signed-in user, at its role', async () => {
+    const tm = await create({ name: 'Open', authorization: [{ principal_type: 'group', provider: 'tmi', provider_id: 'everyone', role: 'reader' }] });
+    expect((await get(stranger, tm.id)).status).toBe(200);
+    expect((await call(t.app, 'PUT', `/threat_models/${tm.id}`, { token: stranger.accessToken, body: { name: 'x' } })).status).toBe(403);
+    const listed = await call(t.app, 'GET', '/threat_models?limit=100&name=Open', { token: stranger.accessToken });
+    expect(listed.body.threat_models.some((m: { id: string }) => m.id === tm.id)).toBe(true);
+    const entry = (await get(owner, tm.id)).body.authorization.find((a: { provider_id: string }) => a.provider_id === 'everyone');
+    expect(entry).toMatchObject({ principal_type: 'group', provider: 'tmi', role: 'reader' });
+  });
+
+  it('does not grant an IdP group to users of another provider', async () => {
+    const tm = await create({ name: 'Corp only', authorization: [{ principal_type: 'group', provider: 'corp', provider_id: 'everyone-at-corp', role: 'writer' }] });
+    expect((await get(stranger, tm.id)).status).toBe(403);
+  });
+});
+
+describe('security reviewers', () => {
+  it('reach every non-confidential model through the automatic entry, may set status and assign reviewers', async () => {
+    const rt = await startTestApp({ TMI_AUTH_EVERYONE_IS_A_REVIEWER: 'true' });
+    try {
+      const [o, r, x] = await Promise.all([signIn(rt.app), signIn(rt.app), signIn(rt.app)]);
+      const mk = async (body: Record<string, unknown>) => (await call(rt.app, 'POST', '/threat_models', { token: o.accessToken, body })).body as { id: string };
+      const open = await mk({ name: 'Reviewed' });
+      const secret = await mk({ name: 'Confidential', is_confidential: true });
+      expect((await call(rt.app, 'GET', `/threat_models/${open.id}`, { token: r.accessToken })).status).toBe(200);
+      expect((await call(rt.app, 'GET', `/threat_models/${secret.id}`, { token: r.accessToken })).status).toBe(403);
+      const p = (ops: unknown, who = r) => call(rt.app, 'PATCH', `/threat_models/${open.id}`, { token: who.accessToken, body: ops, contentType: 'application/json-patch+json' });
+      const status = await p([{ op: 'replace', path: '/status', value: 'in_review' }]);
+      expect(status.status).toBe(200);
+      expect(status.body.status).toBe('in_review');
+      expect(new Date(status.body.status_updated).getTime()).toBeGreaterThan(new Date(status.body.created_at).getTime());
+      const assigned = await p([{ op: 'replace', path: '/security_reviewer', value: { principal_type: 'user', provider: 'tmi', provider_id: x.user, email: x.email, display_name: 'X' } }]);
+      expect(assigned.status, assigned.text).toBe(200);
+      expect(assigned.body.security_reviewer.provider_id).toBe(x.user);
+      expect(assigned.body.authorization.find((a: { provider_id: string }) => a.provider_id === x.user)?.role).toBe('owner');
+      // While assigned, the reviewer's owner entry cannot be taken away.
+      const auth = (assigned.body.authorization as Record<string, unknown>[]).map(({ display_name: _d, email: _e, ...rest }) =>
+        rest.provider_id === x.user ? { ...rest, role: 'reader' } : rest,
+      );
+      const downgrade = await call(rt.app, 'PUT', `/threat_models/${open.id}`, { token: o.accessToken, body: { name: 'Reviewed', authorization: auth } });
+      expect(downgrade.status).toBe(409);
+      // The owner may clear the reviewer.
+      const cleared = await p([{ op: 'remove', path: '/security_reviewer' }], o);
+      expect(cleared.status, cleared.text).toBe(200);
+      expect(cleared.body.security_reviewer ?? null).toBeNull();
+    } finally {
+      await rt.close();
+    }
+  }, 120_000);
+});
