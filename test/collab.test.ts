@@ -311,6 +311,17 @@ describe('WebSocket protocol', () => {
     expect((await call(t.app, 'DELETE', `/threat_models/${tm}/diagrams/${d}/collaborate`, { token: owner.accessToken })).status).toBe(204);
     expect((await host.type('error')).error).toBe('session_terminated');
     expect((await host.waitClosed()).code).toBe(1000);
+    // The session's edits advance the diagram's version (old ETags go stale) and are audited once.
+    const after = await call(t.app, 'GET', `/threat_models/${tm}/diagrams/${d}`, { token: owner.accessToken });
+    expect(after.body).toMatchObject({ version: 2, update_vector: 1 });
+    const audit = await t.ctx.db.query<{ change_summary: string; snapshot: { cells: { id: string }[] } }>(
+      `SELECT change_summary, snapshot FROM audit_entries WHERE object_id = $1 AND change_type = 'updated'`,
+      [d],
+    );
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.change_summary).toContain('1 operations by 1 user');
+    expect(audit[0]!.snapshot.cells.map((c) => c.id)).toEqual([n.id]);
+    expect((await call(t.app, 'PUT', `/threat_models/${tm}/diagrams/${d}`, { token: owner.accessToken, body: { name: 'x', type: 'DFD-1.0.0', cells: [] }, headers: { 'if-match': '1' } })).status).toBe(409);
   });
 
   it('limits: oversize frames close with 1009, too many ops per second are refused, sockets per user are capped', async () => {
@@ -335,6 +346,7 @@ describe('WebSocket protocol', () => {
     await b.type('diagram_state');
     const c = await open();
     await c.opened;
+    await c.type('diagram_state'); // its connection is registered by then
     await expect((await open()).opened).rejects.toThrow('429');
     b.send(JSON.stringify({ message_type: 'ping', pad: 'x'.repeat(70_000) }));
     expect((await b.waitClosed()).code).toBe(1009);

@@ -18,6 +18,7 @@ import { parseOperation } from './engine.ts';
 import { applyEdits, applyHistory, eventOf, type EditRequest, type OperationEvent, type OpOutcome } from './operations.ts';
 import type { CollabSettings } from './settings.ts';
 import * as store from './store.ts';
+import { recordSessionAudit } from './audit.ts';
 
 /** What a ticket binds: the user (with the groups of their token) and the session. */
 export interface TicketClaims {
@@ -181,7 +182,13 @@ export class CollabHub {
 
   /** Ends a session for everyone (host DELETE, idle); true when this call ended it. */
   async endSession(sessionId: string, reason: string): Promise<boolean> {
-    const ended = await store.endSession(this.ctx.db, sessionId);
+    const ended = await this.ctx.db.tx(async (q) => {
+      const e = await store.endSession(q, sessionId);
+      // One audit entry for the session's edits (the reference debounces WebSocket edits too),
+      // with the diagram as it is now, so the audit trail and rollback cover live editing.
+      if (e && e.seq > 0) await recordSessionAudit(q, e, reason);
+      return e !== null;
+    });
     if (ended) await this.publish(sessionId, { t: 'end', reason });
     return ended;
   }

@@ -69,10 +69,26 @@ export async function createSession(q: Queryable, s: { id: string; diagramId: st
 }
 
 /** Ends a session once; true when this call ended it. */
-export async function endSession(q: Queryable, id: string): Promise<boolean> {
-  const rows = await q.query(`UPDATE collab_sessions SET state = 'ended', ended_at = now() WHERE id = $1 AND state = 'active' RETURNING id`, [id]);
+/**
+ * Ends a session once. When its operations changed the diagram, the diagram's optimistic-lock
+ * version advances (an ETag taken before the session no longer matches). Returns what the audit
+ * entry needs, or null when this call did not end the session.
+ */
+export async function endSession(q: Queryable, id: string): Promise<{ seq: number; diagramId: string; tmId: string; hostUuid: string; editors: number } | null> {
+  const rows = await q.query<{ seq: number; diagram_id: string; threat_model_id: string; host_uuid: string }>(
+    `UPDATE collab_sessions SET state = 'ended', ended_at = now() WHERE id = $1 AND state = 'active' RETURNING seq, diagram_id, threat_model_id, host_uuid`,
+    [id],
+  );
   await q.query('DELETE FROM collab_connections WHERE session_id = $1', [id]);
-  return rows.length === 1;
+  const r = rows[0];
+  if (!r) return null;
+  let editors = 0;
+  if (Number(r.seq) > 0) {
+    await q.query('UPDATE diagrams SET version = version + 1 WHERE id = $1', [r.diagram_id]);
+    const e = await q.query<{ n: number }>('SELECT count(DISTINCT user_uuid)::int AS n FROM collab_ops WHERE session_id = $1', [id]);
+    editors = e[0]!.n;
+  }
+  return { seq: Number(r.seq), diagramId: r.diagram_id, tmId: r.threat_model_id, hostUuid: r.host_uuid, editors };
 }
 
 export async function setPresenter(q: Queryable, id: string, userUuid: string | null): Promise<void> {
