@@ -139,6 +139,14 @@ describe('TMI web app', () => {
     await page.locator('.topbar').getByRole('link', { name: 'Threat models' }).click();
     await page.getByTestId('tm-list').getByRole('link', { name: 'Payments platform' }).waitFor();
     await shot(page, '02-threat-model-list');
+    // Search and the owner filter go to the API; a miss says so.
+    await page.getByLabel('Search by name').fill('no such model');
+    await page.getByText('No threat models match these filters').waitFor();
+    await page.getByLabel('Search by name').fill('payments');
+    await page.getByLabel('Owner').fill(alice);
+    await page.getByTestId('tm-list').getByRole('link', { name: 'Payments platform' }).waitFor();
+    await page.getByLabel('Owner').fill('nobody-at-all');
+    await page.getByText('No threat models match these filters').waitFor();
     await context.close();
   });
 

@@ -14,6 +14,7 @@ export function ThreatModelList() {
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState('');
   const [mine, setMine] = useState(false);
+  const [owner, setOwner] = useState('');
   const [offset, setOffset] = useState(0);
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'modified_at', desc: true });
   const [creating, setCreating] = useState(false);
@@ -22,10 +23,10 @@ export function ThreatModelList() {
   const { data, error, loading, reload } = useLoad(
     (signal) =>
       api.get<{ threat_models: TMListItem[]; total: number }>(
-        `/threat_models${query({ name: search.trim(), status, owner: mine ? me.email : undefined, limit: PAGE_SIZE, offset })}`,
+        `/threat_models${query({ name: search.trim(), status, owner: mine ? me.email : owner.trim() || undefined, limit: PAGE_SIZE, offset })}`,
         signal,
       ),
-    [search, status, mine, offset],
+    [search, status, mine, owner, offset],
   );
 
   // The API has no sort parameter: the current page is sorted here.
@@ -77,13 +78,24 @@ export function ThreatModelList() {
             </option>
           ))}
         </select>
+        <input
+          type="search"
+          placeholder="Owner (name or email)"
+          aria-label="Owner"
+          value={owner}
+          disabled={mine}
+          onChange={(e) => {
+            setOwner(e.target.value);
+            setOffset(0);
+          }}
+        />
         <label className="inline">
           <input type="checkbox" checked={mine} onChange={(e) => (setMine(e.target.checked), setOffset(0))} /> Owned by me
         </label>
       </div>
       <ErrorNote error={error} />
       {loading && !data && <Spinner />}
-      {data && rows.length === 0 && <p className="empty">No threat models{search || status || mine ? ' match these filters' : ' yet: create the first one'}.</p>}
+      {data && rows.length === 0 && <p className="empty">No threat models{search || status || mine || owner ? ' match these filters' : ' yet: create the first one'}.</p>}
       {rows.length > 0 && (
         <table className="grid" data-testid="tm-list">
           <thead>
