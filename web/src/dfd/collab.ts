@@ -145,7 +145,7 @@ export class CollabClient {
     }
     this.attempt += 1;
     const delay = Math.min(10_000, 500 * 2 ** Math.min(this.attempt - 1, 5));
-    this.h.onStatus('reconnecting', `Connection lost; retrying in ${Math.round(delay / 1000) || 1} s…`);
+    this.h.onStatus('reconnecting', `Retrying in ${Math.round(delay / 1000) || 1} s…`);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.start(), delay);
   }
