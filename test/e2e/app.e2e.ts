@@ -421,7 +421,8 @@ describe('TMI web app', () => {
     const row = page.getByTestId('threats-table').locator('tr', { hasText: 'SQL injection in checkout' });
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /Tampering/);
-    assert.match((await row.textContent()) ?? '', /Checkout DFD · cell/);
+    // The diagram's name appears once the diagram list (loaded beside the threats) is in.
+    await until('the linked diagram name', async () => /Checkout DFD · cell/.test((await row.textContent()) ?? ''));
     await shot(page, '08-threats-table');
     await context.close();
   });
