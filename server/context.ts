@@ -46,6 +46,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       config.jwt.sessionLifetimeDays * 86_400,
       config.jwt.expirationSeconds,
     );
+    await sessions.listen(shared.bus);
     const users = new UserService(db);
     const authenticator = new Authenticator(tokens, sessions, users);
     const families = new FamilyRegistry();

@@ -285,6 +285,28 @@ describe('logout', () => {
     expect((await call(t.app, 'POST', '/me/logout', { token: s.accessToken })).status).toBe(401);
   });
 
+  it('reaches the other server instances: a revoked token is refused there too, within two seconds at most', async () => {
+    const ctx2 = await createContext(t.config, { db: t.ctx.db, redisKeyPrefix: t.redisKeyPrefix });
+    const app2 = await buildApp(ctx2);
+    try {
+      const s = await signIn(t.app);
+      expect((await me(app2, s.accessToken)).status).toBe(200); // app2 now holds it as valid
+      await call(t.app, 'POST', '/me/logout', { token: s.accessToken });
+      expect((await me(t.app, s.accessToken)).status).toBe(401);
+      const started = Date.now();
+      let status = 200;
+      while (status === 200 && Date.now() - started < 5000) {
+        status = (await me(app2, s.accessToken)).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(401);
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      await app2.close();
+      await ctx2.close();
+    }
+  });
+
   it('leaves nothing of a resource in the answer to a read with a revoked token', async () => {
     const s = await signIn(t.app);
     const tm = await call(t.app, 'POST', '/threat_models', { token: s.accessToken, body: { name: 'secret plans' } });

@@ -3,7 +3,9 @@
 // Presenting a token that was already rotated is treated as theft: the whole session is revoked,
 // which also rejects every access token minted for it (they carry the session id as `sid`).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { KeyValueStore } from '../store/shared-state.ts';
+import type { Bus, KeyValueStore } from '../store/shared-state.ts';
+
+const REVOCATION_CHANNEL = 'auth:revoked';
 
 export interface RefreshSession {
   userUuid: string;
@@ -22,12 +24,55 @@ const hash = (token: string) => createHash('sha256').update(token).digest('hex')
 const now = () => Math.floor(Date.now() / 1000);
 
 export class SessionService {
+  /**
+   * Revocation, as every instance learns it: token ids and session ids revoked (announced on the
+   * bus), and tokens recently found valid in the shared store. A known revocation wins at once;
+   * a token found valid is not looked up again for VALID_CACHE_MS. Should a bus message be lost,
+   * another instance accepts the revoked token for at most that long.
+   */
+  private readonly revokedHere = new Map<string, number>();
+  private readonly validUntil = new Map<string, number>();
+  private static readonly VALID_CACHE_MS = 2000;
+  private static readonly CACHE_MAX = 100_000;
+  private bus: Bus | undefined;
+
   constructor(
     private readonly kv: KeyValueStore,
     private readonly refreshTtlSeconds: number,
     private readonly sessionLifetimeSeconds: number,
     private readonly accessTtlSeconds: number,
   ) {}
+
+  /** Learns revocations made by other instances (call once at start). */
+  async listen(bus: Bus): Promise<void> {
+    this.bus = bus;
+    await bus.subscribe(REVOCATION_CHANNEL, (id) => this.remember(id));
+  }
+
+  private remember(id: string): void {
+    if (this.revokedHere.size >= SessionService.CACHE_MAX) {
+      // Forgetting is safe: the shared store stays authoritative; only the shortcut is lost.
+      this.revokedHere.clear();
+      this.validUntil.clear();
+    }
+    // An access token lives at most accessTtl, so after that a revoked id needs no memory here.
+    this.revokedHere.set(id, Date.now() + (this.accessTtlSeconds + 60) * 1000);
+    this.validUntil.delete(id);
+  }
+
+  private async announce(id: string): Promise<void> {
+    this.remember(id);
+    await this.bus?.publish(REVOCATION_CHANNEL, id).catch(() => undefined);
+  }
+
+  private knownRevoked(id: string | undefined): boolean {
+    if (!id) return false;
+    const until = this.revokedHere.get(id);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.revokedHere.delete(id);
+    return false;
+  }
 
   /** Starts a session at interactive sign-in and returns its first refresh token. */
   async start(userUuid: string, idpGroups: string[] = []): Promise<{ session: RefreshSession; refreshToken: string }> {
@@ -78,18 +123,30 @@ export class SessionService {
   /** Ends a session: its refresh tokens stop working and so do its access tokens. */
   async revokeSession(sessionId: string): Promise<void> {
     await this.kv.set(`session_revoked:${sessionId}`, '1', this.sessionLifetimeSeconds);
+    await this.announce(sessionId);
   }
 
   async revokeAccessToken(jti: string, exp: number): Promise<void> {
     const ttl = exp - now();
     if (ttl > 0) await this.kv.set(`revoked_jti:${jti}`, '1', Math.min(ttl, this.accessTtlSeconds + 60));
+    await this.announce(jti);
   }
 
   /** True when the access token (by jti) or its session was revoked. */
   async isRevoked(jti: string, sessionId: string | undefined): Promise<boolean> {
-    // One round trip: this runs on every authenticated request.
+    if (this.knownRevoked(jti) || this.knownRevoked(sessionId)) return true;
+    const t = Date.now();
+    if ((this.validUntil.get(jti) ?? 0) > t) return false;
+    // One round trip: this runs on every authenticated request the shortcut does not answer.
     const keys = [`revoked_jti:${jti}`];
     if (sessionId) keys.push(`session_revoked:${sessionId}`);
-    return (await this.kv.getMany(keys)).some((v) => v !== null);
+    const revoked = (await this.kv.getMany(keys)).some((v) => v !== null);
+    if (revoked) {
+      this.remember(jti);
+    } else if (!this.knownRevoked(jti) && !this.knownRevoked(sessionId)) {
+      if (this.validUntil.size >= SessionService.CACHE_MAX) this.validUntil.clear();
+      this.validUntil.set(jti, t + SessionService.VALID_CACHE_MS);
+    }
+    return revoked;
   }
 }
