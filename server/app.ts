@@ -37,7 +37,7 @@ const MAX_PATH_PARAM = 200;
 
 export interface AppOptions {
   logger?: Logger | false;
-  /** Extra route plugins (later issues: sub-resources, collaboration, web app). */
+  /** Extra routes added after the built-in ones (tests use it for routes that fail on purpose). */
   plugins?: ((app: FastifyInstance, ctx: AppContext) => void | Promise<void>)[];
   /** Collaboration limits and timings over TMI_COLLAB_* (tests shorten them). */
   collab?: Partial<CollabSettings>;
