@@ -79,6 +79,8 @@ interface NotificationConn {
 
 const now = () => new Date().toISOString();
 const MAX_BUFFERED = 8 * 1024 * 1024;
+/** How often a session with local clients re-reads the operation log for anything pub/sub missed. */
+const CATCH_UP_MS = 1000;
 
 /** A Principal for access checks from a ticket (only identity and groups are consulted). */
 function principalOf(c: TicketClaims): Principal {
@@ -106,9 +108,16 @@ export class CollabHub {
     this.ctx.threatModels.onChange((e) => void this.ctx.shared.bus.publish('tm-events', JSON.stringify(e)).catch(() => undefined));
     const sweep = setInterval(() => void this.sweep().catch((err) => this.failed(err)), this.settings.sweepMs);
     const ping = setInterval(() => void this.pingAndRecheck().catch((err) => this.failed(err)), this.settings.pingSeconds * 1000);
+    // Pub/sub may lose a message (an instance killed mid-publish, a dropped subscriber link); a gap
+    // is otherwise noticed only when a later operation arrives. The durable log is the truth, so
+    // each session with local clients catches up from it regularly.
+    const catchUp = setInterval(() => {
+      for (const local of this.sessions.values()) if (local.conns.size > 0) void this.fillGap(local).catch((err) => this.failed(err));
+    }, CATCH_UP_MS);
     sweep.unref();
     ping.unref();
-    this.timers = [sweep, ping];
+    catchUp.unref();
+    this.timers = [sweep, ping, catchUp];
   }
 
   /** Background work that failed; after shutdown began, failures are expected and quiet. */
@@ -569,8 +578,10 @@ export class CollabHub {
   ): Promise<void> {
     switch (out.kind) {
       case 'applied':
-        this.onEvent(c.session, out.event);
+        // Publish before anyone here sees the event (the sender's copy is its acknowledgement): an
+        // instance that dies after acknowledging has already told the others.
         await this.publish(c.session.id, { t: 'op', event: out.event }).catch(() => undefined);
+        this.onEvent(c.session, out.event);
         return;
       case 'duplicate':
         // Already applied (a re-send after reconnect): acknowledge to the sender only.
@@ -628,8 +639,8 @@ export class CollabHub {
     const out = await applyHistory(this.ctx.db, c.session.id, { userUuid: c.claims.userUuid, user: c.user }, which);
     if (out.kind === 'empty') return this.send(c, { message_type: 'history_operation', operation_type: which, message: `no_operations_to_${which}` });
     if (out.kind === 'ended') return this.drop(c, CLOSE.normal, 'Session terminated');
-    this.onEvent(c.session, out.event);
     await this.publish(c.session.id, { t: 'op', event: out.event }).catch(() => undefined);
+    this.onEvent(c.session, out.event);
   }
 
   private matchUser(target: unknown, conns: store.ConnectionRow[]): store.ConnectionRow | null | 'spoof' {
