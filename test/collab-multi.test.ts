@@ -3,15 +3,15 @@
 // instances, and SIGKILL of an instance mid-burst loses no acknowledged operation (its client
 // reconnects to the other). On the embedded back end (one process per data folder): SIGKILL
 // mid-burst, restart on the same folder, and every acknowledged operation is there.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { opRequest, processNode, WsClient, type Msg } from './collab-support.ts';
+import { signInOverHttp, startServerProcess, type ServerProcess } from './support/process.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const PORTS = [18082, 18092];
 const shared = Boolean(process.env.TMI_TEST_DATABASE_URL && process.env.TMI_TEST_REDIS_URL);
 const SECRET = randomBytes(32).toString('hex');
@@ -21,59 +21,21 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-interface Server {
-  port: number;
-  child: ChildProcess;
-  exited: Promise<unknown>;
-}
-
-function startServer(port: number, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TMI_BUILD_MODE: 'test',
-      TMI_SERVER_PORT: String(port),
-      // One public origin, as behind a load balancer (it is also the JWT issuer).
-      TMI_SERVER_BASE_URL: `http://127.0.0.1:${PORTS[0]}`,
-      TMI_JWT_SECRET: SECRET,
-      TMI_LOG_LEVEL: 'info',
-      TMI_COLLAB_SWEEP_MS: '500',
-      TMI_COLLAB_OPS_PER_SECOND: '1000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startServer(port: number, env: Record<string, string>): Promise<ServerProcess> {
+  return startServerProcess({
+    TMI_BUILD_MODE: 'test',
+    TMI_SERVER_PORT: String(port),
+    // One public origin, as behind a load balancer (it is also the JWT issuer).
+    TMI_SERVER_BASE_URL: `http://127.0.0.1:${PORTS[0]}`,
+    TMI_JWT_SECRET: SECRET,
+    TMI_LOG_LEVEL: 'info',
+    TMI_COLLAB_SWEEP_MS: '500',
+    TMI_COLLAB_OPS_PER_SECOND: '1000',
+    ...env,
+  }).then((server) => {
+    children.push(server.child);
+    return server;
   });
-  children.push(child);
-  let out = '';
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000);
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('"TMI server started"')) {
-        clearTimeout(timer);
-        resolve({ port, child, exited });
-      }
-    });
-    void exited.then(() => reject(new Error(`server exited before starting:\n${out}`)));
-  });
-}
-
-async function signIn(port: number, user: string): Promise<string> {
-  const verifier = randomBytes(48).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const q = new URLSearchParams({ idp: 'tmi', login_hint: user, client_callback: 'http://localhost:8079/', scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
-  const auth = await fetch(`http://127.0.0.1:${port}/oauth2/authorize?${q}`, { redirect: 'manual' });
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code')!;
-  const token = await fetch(`http://127.0.0.1:${port}/oauth2/token?idp=tmi`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://localhost:8079/' }),
-  });
-  return ((await token.json()) as { access_token: string }).access_token;
 }
 
 async function api(port: number, token: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -132,7 +94,7 @@ describe.sequential('collaboration across server processes', () => {
         : { TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-collab-multi-')) };
       const a = await startServer(PORTS[0]!, env);
       const [u1, u2, u3] = [user(), user(), user()];
-      const [t1, t2, t3] = [await signIn(a.port, u1), await signIn(a.port, u2), await signIn(a.port, u3)];
+      const [t1, t2, t3] = [await signInOverHttp(a.port, u1), await signInOverHttp(a.port, u2), await signInOverHttp(a.port, u3)];
       const tm = await api(a.port, t1, 'POST', '/threat_models', { name: 'Multi', authorization: [share(u2, 'writer'), share(u3, 'reader')] });
       const d = await api(a.port, t1, 'POST', `/threat_models/${tm.body.id}/diagrams`, { name: 'D', type: 'DFD-1.0.0' });
       const tmId = tm.body.id as string;

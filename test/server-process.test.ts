@@ -1,62 +1,15 @@
 // The server as a process (server/main.ts): readable refusal of bad configuration, the data-folder
 // lock while it runs, and graceful shutdown — a request in flight at SIGTERM completes, the process
 // exits 0 and releases the lock, and a restart on the same folder finds the data.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataDirLockedError, openDb } from '../server/store/db.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-
-interface Running {
-  child: ChildProcess;
-  port: number;
-  stdout: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startServer(env: Record<string, string>): Promise<Running> {
-  // node --import tsx, not npx: the signal must reach the server process itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMI_SERVER_PORT: '0', TMI_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${err}`)), 90_000);
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const started = out.split('\n').find((l) => l.includes('"TMI server started"'));
-      if (started) {
-        clearTimeout(timer);
-        resolve({ child, port: (JSON.parse(started) as { port: number }).port, stdout: () => out, exited });
-      }
-    });
-    void exited.then(({ code }) => reject(new Error(`server exited with ${code} before starting:\n${out}\n${err}`)));
-  });
-}
-
-async function signIn(port: number, user: string): Promise<string> {
-  const verifier = randomBytes(48).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const q = new URLSearchParams({ idp: 'tmi', login_hint: user, client_callback: 'http://localhost:8079/', scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
-  const auth = await fetch(`http://127.0.0.1:${port}/oauth2/authorize?${q}`, { redirect: 'manual' });
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code')!;
-  const token = await fetch(`http://127.0.0.1:${port}/oauth2/token?idp=tmi`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://localhost:8079/' }),
-  });
-  return ((await token.json()) as { access_token: string }).access_token;
-}
+import { ROOT, signInOverHttp, startServerProcess } from './support/process.ts';
 
 describe('server process', () => {
   it('refuses to start with a readable message when the configuration is invalid', async () => {
@@ -79,7 +32,7 @@ describe('server process', () => {
   it('holds the data folder, finishes a request in flight on SIGTERM, exits 0 and releases the lock', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-proc-'));
     const env = { TMI_BUILD_MODE: 'test', TMI_DATA_DIR: dataDir, TMI_JWT_SECRET: randomBytes(32).toString('hex') };
-    const server = await startServer(env);
+    const server = await startServerProcess(env);
     let createdId = '';
     let token = '';
     try {
@@ -88,7 +41,7 @@ describe('server process', () => {
       await expect(second).rejects.toBeInstanceOf(DataDirLockedError);
       await expect(second).rejects.toThrow(`(pid ${server.child.pid})`);
 
-      token = await signIn(server.port, 'shutdown-user');
+      token = await signInOverHttp(server.port, 'shutdown-user');
       const body = JSON.stringify({ name: 'created while stopping', description: 'x'.repeat(2000) });
       const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = request(
@@ -121,7 +74,7 @@ describe('server process', () => {
     }
 
     // A restart on the same folder takes it over and still has the data and the session.
-    const again = await startServer(env);
+    const again = await startServerProcess(env);
     try {
       const res = await fetch(`http://127.0.0.1:${again.port}/threat_models/${createdId}`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);

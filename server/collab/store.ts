@@ -2,6 +2,7 @@
 // the durable operation log. Every statement is parameterised.
 import type { Queryable } from '../store/db.ts';
 import type { Change, StoredCell } from './engine.ts';
+import { writeCellRows } from '../resources/diagrams/store.ts';
 
 export interface WireUser {
   principal_type: 'user';
@@ -293,15 +294,7 @@ export async function loadCells(q: Queryable, diagramId: string, ids: string[]):
 export async function writeChanges(q: Queryable, diagramId: string, changes: Change[]): Promise<void> {
   const removed = changes.filter((c) => c.after === null).map((c) => c.id);
   const written = changes.filter((c) => c.after !== null).map((c) => ({ id: c.id, ord: c.after!.ord, data: c.after!.data }));
-  if (removed.length) await q.query('DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[])', [diagramId, removed]);
-  if (written.length) {
-    await q.query(
-      `INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
-       SELECT $1, (e->>'id')::uuid, (e->>'ord')::bigint, e->'data' FROM jsonb_array_elements($2::jsonb) AS e
-       ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data`,
-      [diagramId, JSON.stringify(written)],
-    );
-  }
+  await writeCellRows(q, diagramId, removed, written);
 }
 
 /** Advances the diagram's update_vector (and its next cell slot); returns the new vector. */

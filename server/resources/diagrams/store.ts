@@ -128,6 +128,18 @@ export async function syncCells(q: Queryable, diagramId: string, cells: CellJson
     if (!prev || Number(prev.ord) !== i + 1 || !sameJson(prev.data, cell)) upserts.push({ id: cell.id, ord: i + 1, data: cell });
   });
   const removed = [...existing.keys()];
+  await writeCellRows(q, diagramId, removed, upserts);
+  await q.query('UPDATE diagrams SET next_cell_ord = $2 WHERE id = $1', [diagramId, cells.length + 1]);
+  return upserts.length > 0 || removed.length > 0;
+}
+
+/** Deletes the `removed` cells and inserts or updates the `upserts`: two statements at most. */
+export async function writeCellRows(
+  q: Queryable,
+  diagramId: string,
+  removed: string[],
+  upserts: { id: string; ord: number; data: unknown }[],
+): Promise<void> {
   if (removed.length) await q.query('DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[])', [diagramId, removed]);
   if (upserts.length) {
     await q.query(
@@ -137,8 +149,6 @@ export async function syncCells(q: Queryable, diagramId: string, cells: CellJson
       [diagramId, JSON.stringify(upserts)],
     );
   }
-  await q.query('UPDATE diagrams SET next_cell_ord = $2 WHERE id = $1', [diagramId, cells.length + 1]);
-  return upserts.length > 0 || removed.length > 0;
 }
 
 /** Replaces every cell of a diagram in two statements, whatever the number of cells. */

@@ -1,0 +1,61 @@
+// The server as a real child process (server/main.ts), for tests of what only a process shows:
+// signals, the data-folder lock, several instances sharing PostgreSQL + Redis.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  /** Everything the process wrote to stdout so far. */
+  stdout: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `node --import tsx server/main.ts` (not npx: signals must reach the server itself) with
+ * only PATH and HOME from this environment plus `env`, and resolves once it has started listening.
+ * TMI_SERVER_PORT=0 picks a free port; the port it got is read from the start-up log line.
+ */
+export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMI_SERVER_PORT: '0', TMI_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${err}`)), 90_000);
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const started = out.split('\n').find((l) => l.includes('"TMI server started"'));
+      if (started) {
+        clearTimeout(timer);
+        resolve({ child, port: (JSON.parse(started) as { port: number }).port, stdout: () => out, exited });
+      }
+    });
+    void exited.then(({ code }) => reject(new Error(`server exited with ${code} before starting:\n${out}\n${err}`)));
+  });
+}
+
+/** Signs in over HTTP through the development provider (authorization code + PKCE); returns the access token. */
+export async function signInOverHttp(port: number, user: string): Promise<string> {
+  const verifier = randomBytes(48).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const q = new URLSearchParams({ idp: 'tmi', login_hint: user, client_callback: 'http://localhost:8079/', scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
+  const auth = await fetch(`http://127.0.0.1:${port}/oauth2/authorize?${q}`, { redirect: 'manual' });
+  const code = new URL(auth.headers.get('location')!).searchParams.get('code')!;
+  const token = await fetch(`http://127.0.0.1:${port}/oauth2/token?idp=tmi`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://localhost:8079/' }),
+  });
+  return ((await token.json()) as { access_token: string }).access_token;
+}
