@@ -22,7 +22,8 @@ const actor = { email: 'bench@tmi.local', provider: 'tmi', providerId: 'bench', 
 
 const app = Fastify();
 app.get('/threat_models/:id', async (request, reply) => {
-  const row = await store.findThreatModel(q, (request.params as { id: string }).id);
+  // The very statement TMI's GET runs, including which embedded families have live rows.
+  const row = await store.findThreatModel(q, (request.params as { id: string }).id, { childTables: store.CHILD_TABLES });
   if (!row) return reply.code(404).send({ error: 'not_found' });
   return row;
 });
