@@ -89,32 +89,8 @@ export function Editor({ tm, diagram, writable, me }: Props) {
   }, [flush]);
 
   // ---- inbound: operations -> graph ------------------------------------------------------
-  const applyRemote = useCallback(
-    (ops: CellOp[]) => {
-      const graph = graphRef.current;
-      if (!graph) return;
-      if (syncTimer.current) flush(); // our pending edits go first
-      applyingRemote.current = true;
-      try {
-        graph.batchUpdate(() => {
-          for (const op of ops) applyOne(graph, op);
-        }, REMOTE);
-      } finally {
-        applyingRemote.current = false;
-      }
-      baseline.current = snapshot(graph.toJSON().cells as Record<string, unknown>[]);
-      setVersion((v) => v + 1);
-    },
-    [flush],
-  );
-
-  // A full state (REST load, diagram_state on join or resync) is applied as the difference from
-  // what the canvas shows, so an unchanged diagram is not redrawn and the selection survives.
-  const loadCells = useCallback((cells: ApiCell[]) => {
-    const graph = graphRef.current;
-    if (!graph) return;
-    const target = snapshot(cells.map((c) => fromApiCell(c)).filter((c): c is Record<string, unknown> => !!c));
-    const ops = diff(snapshot(graph.toJSON().cells as Record<string, unknown>[]), target);
+  /** Applies operations that did not come from this user (not echoed back as edits), then re-baselines. */
+  const applyOps = useCallback((graph: Graph, ops: CellOp[]) => {
     if (ops.length) {
       applyingRemote.current = true;
       try {
@@ -128,6 +104,25 @@ export function Editor({ tm, diagram, writable, me }: Props) {
     baseline.current = snapshot(graph.toJSON().cells as Record<string, unknown>[]);
     setVersion((v) => v + 1);
   }, []);
+
+  const applyRemote = useCallback(
+    (ops: CellOp[]) => {
+      const graph = graphRef.current;
+      if (!graph) return;
+      if (syncTimer.current) flush(); // our pending edits go first
+      applyOps(graph, ops);
+    },
+    [flush, applyOps],
+  );
+
+  // A full state (REST load, diagram_state on join or resync) is applied as the difference from
+  // what the canvas shows, so an unchanged diagram is not redrawn and the selection survives.
+  const loadCells = useCallback((cells: ApiCell[]) => {
+    const graph = graphRef.current;
+    if (!graph) return;
+    const target = snapshot(cells.map((c) => fromApiCell(c)).filter((c): c is Record<string, unknown> => !!c));
+    applyOps(graph, diff(snapshot(graph.toJSON().cells as Record<string, unknown>[]), target));
+  }, [applyOps]);
 
   // ---- graph set-up -----------------------------------------------------------------------
   useEffect(() => {
