@@ -2,7 +2,7 @@
 // account (/me). Browsers do authorization code + PKCE (S256) against TMI; TMI talks to the
 // upstream provider with its own client secret. All flow state lives in the shared store, so any
 // instance can finish a flow that another began.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -18,6 +18,7 @@ import { OAuthProvider } from './providers/oauth.ts';
 import { ProviderError, type IdentityProvider, type ProviderIdentity, type UpstreamFlow } from './providers/provider.ts';
 import type { RefreshSession } from './sessions.ts';
 import type { TokenSubject } from './tokens.ts';
+import { newSecretToken } from './secret-token.ts';
 
 const FLOW_TTL_SECONDS = 600;
 const PKCE_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -38,7 +39,6 @@ interface PendingState {
   upstream: UpstreamFlow;
 }
 
-const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url');
 const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
 function safeEqual(a: string, b: string): boolean {
@@ -179,16 +179,16 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (!/^[A-Za-z0-9_-]{43,128}$/.test(q.code_challenge)) {
         throw badRequest('code_challenge must be 43-128 characters of base64url (the S256 hash of the code_verifier)', 'invalid_request');
       }
-      const state = q.state ?? randomToken();
+      const state = q.state ?? newSecretToken();
       try {
         if (idp === DEV_PROVIDER_ID) {
-          const code = randomToken();
+          const code = newSecretToken();
           const pending: PendingCode = { provider: idp, codeChallenge: q.code_challenge, loginHint: q.login_hint };
           await ctx.shared.kv.set(`authcode:${code}`, JSON.stringify(pending), FLOW_TTL_SECONDS);
           return reply.redirect(withQuery(q.client_callback, { code, state }), 302);
         }
         const provider = upstream.get(idp)!;
-        const flow: UpstreamFlow = { state, codeVerifier: randomToken(48), nonce: randomToken() };
+        const flow: UpstreamFlow = { state, codeVerifier: newSecretToken(48), nonce: newSecretToken() };
         const pending: PendingState = { provider: idp, clientCallback: q.client_callback, codeChallenge: q.code_challenge, upstream: flow };
         if (!(await ctx.shared.kv.setIfAbsent(`oauth_state:${state}`, JSON.stringify(pending), FLOW_TTL_SECONDS))) {
           throw badRequest('state is already in use by another sign-in; use a fresh random state', 'invalid_request');

@@ -2,8 +2,9 @@
 // Refresh tokens are opaque random strings stored only as SHA-256 hashes, single use (rotated).
 // Presenting a token that was already rotated is treated as theft: the whole session is revoked,
 // which also rejects every access token minted for it (they carry the session id as `sid`).
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Bus, KeyValueStore } from '../store/shared-state.ts';
+import { newSecretToken } from './secret-token.ts';
 
 const REVOCATION_CHANNEL = 'auth:revoked';
 
@@ -82,7 +83,7 @@ export class SessionService {
   }
 
   private async issueRefresh(session: RefreshSession): Promise<string> {
-    const token = randomBytes(32).toString('base64url');
+    const token = newSecretToken();
     const remaining = session.createdAt + this.sessionLifetimeSeconds - now();
     await this.kv.set(`refresh:${hash(token)}`, JSON.stringify(session), Math.max(1, Math.min(this.refreshTtlSeconds, remaining)));
     return token;

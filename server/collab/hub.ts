@@ -6,7 +6,7 @@
 // Operation events carry the session's sequence number; each instance delivers them to its sockets
 // strictly in sequence order, filling any gap from the durable log, so every client sees every
 // operation once and in the same order whichever instance it is connected to.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext } from '../context.ts';
@@ -19,6 +19,7 @@ import { applyEdits, applyHistory, eventOf, type EditRequest, type OperationEven
 import type { CollabSettings } from './settings.ts';
 import * as store from './store.ts';
 import { recordSessionAudit } from './audit.ts';
+import { newSecretToken } from '../auth/secret-token.ts';
 
 /** What a ticket binds: the user (with the groups of their token) and the session. */
 export interface TicketClaims {
@@ -178,7 +179,7 @@ export class CollabHub {
   }
 
   async issueTicket(claims: TicketClaims): Promise<string> {
-    const ticket = randomBytes(32).toString('base64url');
+    const ticket = newSecretToken();
     await this.ctx.shared.kv.set(`ws_ticket:${ticket}`, JSON.stringify(claims), this.settings.ticketSeconds);
     return ticket;
   }
