@@ -11,7 +11,8 @@
 //   npx tsx bench/collab/run.ts            PostgreSQL + Redis (BENCH_PG_URL, BENCH_REDIS_URL)
 //   BENCH_EMBEDDED=1 npx tsx bench/collab/run.ts   PGlite + in-process bus
 // Env: BENCH_PORT (TMI, default 18082), BENCH_RELAY_PORT (default 18092), BENCH_OPS (operations
-// per N, default 600), BENCH_RATE (offered operations per second in total, default 100).
+// per N, default 600), BENCH_RATE (offered operations per second in total, default 100), BENCH_N
+// (client counts, default 2,10,50).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ const PORT = Number(process.env.BENCH_PORT ?? 18082);
 const RELAY_PORT = Number(process.env.BENCH_RELAY_PORT ?? 18092);
 const OPS = Number(process.env.BENCH_OPS ?? 600);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
+const FANOUT_NS = (process.env.BENCH_N ?? '2,10,50').split(',').map(Number);
 const DB_NAME = 'tmi_h2_bench_collab';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -184,7 +186,7 @@ async function main() {
 
   type Run = Awaited<ReturnType<typeof drive>>;
   const fanout: { n: number; tmi: Run; relay: Run; tmiMax: Run; relayMax: Run }[] = [];
-  for (const n of [2, 10, 50]) {
+  for (const n of FANOUT_NS) {
     const runs: Run[] = [];
     for (const rate of [RATE, 0]) {
       const s = await session();

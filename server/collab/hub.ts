@@ -15,7 +15,7 @@ import type { ThreatModelEvent } from '../resources/threat-models/service.ts';
 import { ApiError } from '../http/errors.ts';
 import { CLIENT_MESSAGE_TYPES, CLOSE, NON_FATAL_ERROR, SERVER_MESSAGE_TYPES, type CollaborationSession, type Participant } from '../../contract/collab.ts';
 import { parseOperation } from './engine.ts';
-import { applyEdits, applyHistory, eventOf, type EditRequest, type OperationEvent, type OpOutcome } from './operations.ts';
+import { SessionEditor, applyHistory, eventOf, type EditRequest, type OperationEvent, type OpOutcome } from './operations.ts';
 import type { CollabSettings } from './settings.ts';
 import * as store from './store.ts';
 import { recordSessionAudit } from './audit.ts';
@@ -59,7 +59,9 @@ interface LocalSession {
   pending: Map<number, OperationEvent>;
   filling: boolean;
   unsubscribe: () => Promise<void>;
-  /** Edits waiting for the next transaction of this session (group commit). */
+  /** Stores this session's edits, keeping this instance's copy of its cells. */
+  editor: SessionEditor;
+  /** Edits waiting for the next write of this session (group commit). */
   edits: { request: EditRequest; resolve: (o: OpOutcome) => void; reject: (e: unknown) => void }[];
   committing: boolean;
   /** Settles when the queued edits are committed (undo/redo wait for it, to keep a client's order). */
@@ -311,7 +313,7 @@ export class CollabHub {
     const opening = this.opening.get(id);
     if (opening) return opening;
     const p = (async () => {
-      const local: LocalSession = { id, tmId, diagramId, conns: new Set(), delivered: 0, pending: new Map(), filling: false, unsubscribe: async () => undefined, edits: [], committing: false, commitLoop: Promise.resolve() };
+      const local: LocalSession = { id, tmId, diagramId, conns: new Set(), delivered: 0, pending: new Map(), filling: false, unsubscribe: async () => undefined, editor: new SessionEditor(this.ctx.db, id), edits: [], committing: false, commitLoop: Promise.resolve() };
       // Subscribe first, then read the position: every later event arrives through the bus.
       local.unsubscribe = await this.ctx.shared.bus.subscribe(`collab:${id}`, (m) => this.onBus(local, JSON.parse(m) as BusMessage));
       const row = await this.ctx.db.query<{ seq: number }>('SELECT seq FROM collab_sessions WHERE id = $1', [id]);
@@ -390,16 +392,17 @@ export class CollabHub {
 
   private deliver(local: LocalSession, e: OperationEvent): void {
     local.delivered = e.sequence_number;
+    const text = JSON.stringify(e); // once, not once per socket
     for (const c of local.conns) {
       if (!c.ready) c.queue.push(e);
-      else this.sendEvent(c, e);
+      else this.sendEvent(c, e, text);
     }
   }
 
-  private sendEvent(c: Conn, e: OperationEvent): void {
+  private sendEvent(c: Conn, e: OperationEvent, text?: string): void {
     if (e.sequence_number <= c.lastSeq) return;
     c.lastSeq = e.sequence_number;
-    this.send(c, e);
+    this.send(c, text ?? e);
   }
 
   private send(c: Conn, m: unknown): void {
@@ -579,11 +582,7 @@ export class CollabHub {
   ): Promise<void> {
     switch (out.kind) {
       case 'applied':
-        // Publish before anyone here sees the event (the sender's copy is its acknowledgement): an
-        // instance that dies after acknowledging has already told the others.
-        await this.publish(c.session.id, { t: 'op', event: out.event }).catch(() => undefined);
-        this.onEvent(c.session, out.event);
-        return;
+        return this.announce(c.session, out.event);
       case 'duplicate':
         // Already applied (a re-send after reconnect): acknowledge to the sender only.
         return this.send(c, out.event);
@@ -620,7 +619,7 @@ export class CollabHub {
       while (local.edits.length > 0) {
         const batch = local.edits.splice(0, 64);
         try {
-          const outcomes = await applyEdits(this.ctx.db, local.id, batch.map((b) => b.request));
+          const outcomes = await local.editor.apply(batch.map((b) => b.request));
           batch.forEach((b, i) => b.resolve(outcomes[i]!));
         } catch (err) {
           batch.forEach((b) => b.reject(err));
@@ -640,8 +639,19 @@ export class CollabHub {
     const out = await applyHistory(this.ctx.db, c.session.id, { userUuid: c.claims.userUuid, user: c.user }, which);
     if (out.kind === 'empty') return this.send(c, { message_type: 'history_operation', operation_type: which, message: `no_operations_to_${which}` });
     if (out.kind === 'ended') return this.drop(c, CLOSE.normal, 'Session terminated');
-    await this.publish(c.session.id, { t: 'op', event: out.event }).catch(() => undefined);
-    this.onEvent(c.session, out.event);
+    this.announce(c.session, out.event);
+  }
+
+  /**
+   * Sends a committed operation to the other instances, then to the sockets here (the sender's
+   * copy is its acknowledgement). The publish is handed to the bus connection first, in the same
+   * turn, without waiting for the bus's reply: that costs a round trip per operation for nothing,
+   * since the operation is already durable and an instance that misses the message (a dropped link,
+   * this one killed at that moment) reads it from the log within a second anyway.
+   */
+  private announce(local: LocalSession, e: OperationEvent): void {
+    void this.publish(local.id, { t: 'op', event: e }).catch((err: unknown) => this.log.warn({ err, session: local.id }, 'operation not published; other instances catch up from the log'));
+    this.onEvent(local, e);
   }
 
   private matchUser(target: unknown, conns: store.ConnectionRow[]): store.ConnectionRow | null | 'spoof' {

@@ -1,10 +1,17 @@
-// Applies one collaboration operation (edit, undo or redo) in one transaction: lock the session
-// (the total order across instances), load only the touched cells, apply with the pure engine,
-// write the touched cells, advance update_vector and the session sequence, append to the log.
-// The caller broadcasts only after this commits, so nothing acknowledged can be lost.
+// Applies collaboration operations (edits, undo, redo). Every operation is committed before the
+// caller acknowledges or broadcasts it, so nothing acknowledged can be lost.
+//
+// Edits take one of two paths:
+// - fast: the instance keeps a copy of the session's cells (SessionEditor), validates the edit
+//   against it with the pure engine and stores it with one guarded statement that succeeds only if
+//   nobody changed the session since that copy — one round trip, commit included;
+// - locked: lock the session row (the total order across instances), read the touched cells, apply,
+//   write — four round trips. Taken when the copy turns out stale more than once in a row (several
+//   instances writing the same session at the same moment), for re-sent operation ids, and when
+//   the session has ended.
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../store/db.ts';
-import { applyOps, setStates, statesOf, type CellOp, type Rejection } from './engine.ts';
+import { applyOps, setStates, statesOf, type CellOp, type Change, type Rejection, type StoredCell } from './engine.ts';
 import * as store from './store.ts';
 
 export interface OperationEvent {
@@ -60,9 +67,11 @@ async function applyEditIn(q: Queryable, sessionId: string, r: EditRequest): Pro
   const result = applyOps(c.cells, r.ops, () => nextOrd++);
   if (!result.ok) return { kind: 'rejected', rejection: result, updateVector: c.updateVector };
   if (result.changes.length === 0) return { kind: 'noop' };
-  const { seq, updateVector } = await store.writeEdit(q, {
+  const written = await store.writeEdit(q, {
     sessionId,
     diagramId: c.diagramId,
+    expectSeq: c.seq,
+    expectVector: c.updateVector,
     changes: result.changes,
     nextCellOrd: nextOrd,
     operationId: r.operationId,
@@ -70,17 +79,27 @@ async function applyEditIn(q: Queryable, sessionId: string, r: EditRequest): Pro
     user: r.actor.user,
     patch: result.patch,
   });
+  // Cannot fail: the session row is locked and the operation id was checked under that lock.
+  if (!written) throw new Error(`edit ${r.operationId} of session ${sessionId}: guarded write refused under the session lock`);
+  return { kind: 'applied', event: appliedEvent(r, written, result.patch) };
+}
+
+function appliedEvent(r: EditRequest, written: { seq: number; updateVector: number }, patch: CellOp[]): OperationEvent {
   return {
-    kind: 'applied',
-    event: { message_type: 'diagram_operation_event', initiating_user: r.actor.user, operation_id: r.operationId, sequence_number: seq, update_vector: updateVector, operation: { type: 'patch', cells: result.patch } },
+    message_type: 'diagram_operation_event',
+    initiating_user: r.actor.user,
+    operation_id: r.operationId,
+    sequence_number: written.seq,
+    update_vector: written.updateVector,
+    operation: { type: 'patch', cells: patch },
   };
 }
 
 /**
- * Several edits of one session in one transaction (group commit): each still gets its own
- * sequence number, checks and log entry; the commit and its flush are shared.
+ * The locked path: several edits of one session in one transaction (group commit); each still gets
+ * its own sequence number, checks and log entry; the commit and its flush are shared.
  */
-export async function applyEdits(db: Db, sessionId: string, requests: EditRequest[]): Promise<OpOutcome[]> {
+export async function applyEditsLocked(db: Db, sessionId: string, requests: EditRequest[]): Promise<OpOutcome[]> {
   return db.tx(async (q) => {
     const out: OpOutcome[] = [];
     for (const r of requests) out.push(await applyEditIn(q, sessionId, r));
@@ -88,8 +107,150 @@ export async function applyEdits(db: Db, sessionId: string, requests: EditReques
   });
 }
 
-export async function applyEdit(db: Db, sessionId: string, actor: Actor, operationId: string, ops: CellOp[]): Promise<OpOutcome> {
-  return (await applyEdits(db, sessionId, [{ actor, operationId, ops }]))[0]!;
+/** An edit checked against the copy: a rejection, a no-op, or the changes to write. */
+type Planned = { request: EditRequest; outcome: 'noop' | Rejection | { changes: Change[]; patch: CellOp[]; nextCellOrd: number } };
+
+/**
+ * One session's edits on this instance, over the fast path when it can (see the top of this file).
+ * The copy of the cells is this instance's alone; it follows the session by replaying the changes
+ * logged since the copy's sequence, or by reloading when the log cannot explain the diagram (a
+ * write from outside the session). Callers submit one batch at a time (the hub's per-session
+ * commit loop).
+ */
+export class SessionEditor {
+  private copy: store.EditState | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sessionId: string,
+  ) {}
+
+  async apply(requests: EditRequest[]): Promise<OpOutcome[]> {
+    if (!this.copy) this.copy = await store.loadEditState(this.db, this.sessionId);
+    if (this.copy) {
+      const first = await this.attempt(this.copy, requests, false);
+      if (Array.isArray(first)) return first;
+      // Stale, or a rejection / no-op seen on a copy that may be behind: catch up and try once more.
+      // A copy with nothing to catch up confirms a rejection. Re-sent operation ids (which the
+      // guard refuses, and which may look like conflicts on the copy) go to the locked path, which
+      // answers them as duplicates.
+      const moved = await this.catchUp(requests.map((r) => r.operationId));
+      if (moved === 'advanced' || (moved === 'unchanged' && first === 'unconfirmed')) {
+        const second = await this.attempt(this.copy!, requests, true);
+        if (Array.isArray(second)) return second;
+      }
+    }
+    return applyEditsLocked(this.db, this.sessionId, requests);
+  }
+
+  /**
+   * Brings the copy up to date from the log, or reloads it when the log cannot explain the diagram;
+   * 'resent' (copy left as it is) when one of `operationIds` was applied before.
+   */
+  private async catchUp(operationIds: string[]): Promise<'advanced' | 'unchanged' | 'resent' | 'ended'> {
+    const copy = this.copy!;
+    const since = await store.editsSince(this.db, this.sessionId, copy.seq, operationIds);
+    if (!since) {
+      this.copy = null;
+      return 'ended';
+    }
+    if (since.applied.length > 0) return 'resent';
+    if (since.seq === copy.seq && since.updateVector === copy.updateVector) return 'unchanged';
+    const explained = since.ops.every((o) => o.changes !== null) && (since.ops.at(-1)?.updateVector ?? copy.updateVector) === since.updateVector;
+    if (!explained) {
+      this.copy = await store.loadEditState(this.db, this.sessionId);
+      return this.copy ? 'advanced' : 'ended';
+    }
+    for (const o of since.ops) applyChanges(copy.cells, o.changes!);
+    copy.seq = since.seq;
+    copy.updateVector = since.updateVector;
+    copy.nextCellOrd = since.nextCellOrd;
+    return 'advanced';
+  }
+
+  /** Runs the engine over the batch on the copy without changing it (later edits see earlier ones). */
+  private plan(copy: store.EditState, requests: EditRequest[]): Planned[] {
+    const overlay = new Map<string, StoredCell | null>();
+    let nextOrd = copy.nextCellOrd;
+    return requests.map((request) => {
+      const touched = new Map<string, StoredCell | null>();
+      for (const op of request.ops) {
+        const id = op.id.toLowerCase();
+        touched.set(id, overlay.has(id) ? overlay.get(id)! : (copy.cells.get(id) ?? null));
+      }
+      const result = applyOps(touched, request.ops, () => nextOrd++);
+      if (!result.ok) return { request, outcome: result };
+      if (result.changes.length === 0) return { request, outcome: 'noop' };
+      for (const c of result.changes) overlay.set(c.id.toLowerCase(), c.after);
+      return { request, outcome: { changes: result.changes, patch: result.patch, nextCellOrd: nextOrd } };
+    });
+  }
+
+  /**
+   * Plans the batch on the copy, writes the edits with the guarded statement (in one transaction
+   * when there are several) and moves the copy forward. 'stale' when a guard refused;
+   * 'unconfirmed' when the plan holds a rejection or no-op and the copy is not known to be current.
+   */
+  private async attempt(copy: store.EditState, requests: EditRequest[], confirmed: boolean): Promise<OpOutcome[] | 'stale' | 'unconfirmed'> {
+    const plan = this.plan(copy, requests);
+    if (!confirmed && plan.some((p) => !isChange(p.outcome))) return 'unconfirmed';
+    const writes = plan.filter((p): p is Planned & { outcome: { changes: Change[]; patch: CellOp[]; nextCellOrd: number } } => isChange(p.outcome));
+    const written = new Map<Planned, { seq: number; updateVector: number }>();
+    const writeAll = async (q: Queryable) => {
+      let seq = copy.seq;
+      let vector = copy.updateVector;
+      for (const p of writes) {
+        const w = await store.writeEdit(q, {
+          sessionId: this.sessionId,
+          diagramId: copy.diagramId,
+          expectSeq: seq,
+          expectVector: vector,
+          changes: p.outcome.changes,
+          nextCellOrd: p.outcome.nextCellOrd,
+          operationId: p.request.operationId,
+          userUuid: p.request.actor.userUuid,
+          user: p.request.actor.user,
+          patch: p.outcome.patch,
+        });
+        if (!w) throw STALE;
+        written.set(p, w);
+        seq = w.seq;
+        vector = w.updateVector;
+      }
+    };
+    try {
+      if (writes.length === 1) await writeAll(this.db);
+      else if (writes.length > 1) await this.db.tx(writeAll);
+    } catch (err) {
+      if (err === STALE) return 'stale';
+      this.copy = null; // unknown whether it committed: reload rather than guess
+      throw err;
+    }
+    for (const p of writes) applyChanges(copy.cells, p.outcome.changes);
+    const last = writes.at(-1);
+    if (last) {
+      const w = written.get(last)!;
+      copy.seq = w.seq;
+      copy.updateVector = w.updateVector;
+      copy.nextCellOrd = last.outcome.nextCellOrd;
+    }
+    return plan.map((p): OpOutcome => {
+      if (p.outcome === 'noop') return { kind: 'noop' };
+      if (!isChange(p.outcome)) return { kind: 'rejected', rejection: p.outcome, updateVector: copy.updateVector };
+      return { kind: 'applied', event: appliedEvent(p.request, written.get(p)!, p.outcome.patch) };
+    });
+  }
+}
+
+const STALE = new Error('the session changed since this instance last saw it');
+
+const isChange = (o: Planned['outcome']): o is { changes: Change[]; patch: CellOp[]; nextCellOrd: number } => typeof o === 'object' && 'changes' in o;
+
+function applyChanges(cells: Map<string, StoredCell>, changes: Change[]): void {
+  for (const c of changes) {
+    if (c.after) cells.set(c.id.toLowerCase(), c.after);
+    else cells.delete(c.id.toLowerCase());
+  }
 }
 
 /** Undo sets the last applied edit's cells back; redo re-applies the last undone edit. */
@@ -110,7 +271,8 @@ export async function applyHistory(db: Db, sessionId: string, actor: Actor, whic
     await store.markHistory(q, sessionId, Number(entry.seq), which === 'undo' ? 'undone' : 'applied', which === 'undo' ? seq : null);
     // A fresh operation_id: this is a new operation (the inverse or the replay), not the original.
     const operationId = randomUUID();
-    await store.insertOp(q, { sessionId, seq, kind: which, operationId, userUuid: actor.userUuid, user: actor.user, patch: result.patch, changes: null, updateVector });
+    // Its changes are logged too, so that other instances' copies of the cells can replay them.
+    await store.insertOp(q, { sessionId, seq, kind: which, operationId, userUuid: actor.userUuid, user: actor.user, patch: result.patch, changes: result.changes, updateVector });
     return {
       kind: 'applied',
       event: { message_type: 'diagram_operation_event', initiating_user: actor.user, operation_id: operationId, sequence_number: seq, update_vector: updateVector, operation: { type: 'patch', cells: result.patch } },

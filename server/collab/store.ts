@@ -240,29 +240,102 @@ export async function readForEdit(q: Queryable, sessionId: string, operationId: 
 }
 
 /**
- * One statement: writes the touched cells, advances update_vector and the session sequence,
- * clears the redo stack and appends the edit to the log. Returns the new sequence and vector.
+ * One statement, which is also its own transaction when run outside one: writes the touched cells,
+ * advances update_vector and the session sequence, clears the redo stack and appends the edit to
+ * the log — only if the session is still active at sequence `expectSeq`, the diagram still at
+ * `expectVector`, and the operation id not used before. It returns null otherwise and writes
+ * nothing: the caller's view of the diagram was stale (another instance, an undo) or the edit is a
+ * re-send. That check is what lets an instance validate an edit against its own copy of the cells
+ * and store it in a single round trip.
  */
 export async function writeEdit(
   q: Queryable,
-  e: { sessionId: string; diagramId: string; changes: Change[]; nextCellOrd: number; operationId: string; userUuid: string; user: WireUser; patch: unknown[] },
-): Promise<{ seq: number; updateVector: number }> {
+  e: { sessionId: string; diagramId: string; expectSeq: number; expectVector: number; changes: Change[]; nextCellOrd: number; operationId: string; userUuid: string; user: WireUser; patch: unknown[] },
+): Promise<{ seq: number; updateVector: number } | null> {
   const removed = e.changes.filter((c) => c.after === null).map((c) => c.id);
   const written = e.changes.filter((c) => c.after !== null).map((c) => ({ id: c.id, ord: c.after!.ord, data: c.after!.data }));
+  // Every write below depends on `s`: when the guard fails, `s` is empty and nothing changes.
   const rows = await q.query<{ seq: number; update_vector: number }>(
-    `WITH del AS (DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[])),
+    `WITH s AS (UPDATE collab_sessions SET seq = seq + 1, last_activity = now()
+                WHERE id = $5 AND seq = $11 AND state = 'active'
+                  AND (SELECT update_vector FROM diagrams WHERE id = $1) = $12
+                  AND NOT EXISTS (SELECT 1 FROM collab_ops WHERE session_id = $5 AND operation_id = $6 AND kind = 'op')
+                RETURNING seq),
+     del AS (DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM s)),
      ups AS (INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
-             SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM jsonb_array_elements($3::jsonb) AS x
+             SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM s, jsonb_array_elements($3::jsonb) AS x
              ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data),
-     d AS (UPDATE diagrams SET update_vector = update_vector + 1, next_cell_ord = $4, modified_at = now() WHERE id = $1 RETURNING update_vector),
-     s AS (UPDATE collab_sessions SET seq = seq + 1, last_activity = now() WHERE id = $5 RETURNING seq),
-     redo AS (UPDATE collab_ops SET status = 'discarded' WHERE session_id = $5 AND kind = 'op' AND status = 'undone'),
+     d AS (UPDATE diagrams SET update_vector = update_vector + 1, next_cell_ord = $4, modified_at = now()
+           WHERE id = $1 AND EXISTS (SELECT 1 FROM s) RETURNING update_vector),
+     redo AS (UPDATE collab_ops SET status = 'discarded' WHERE session_id = $5 AND kind = 'op' AND status = 'undone' AND EXISTS (SELECT 1 FROM s)),
      log AS (INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
              SELECT $5, s.seq, 'op', $6, $7, $8::jsonb, $9::jsonb, $10::jsonb, d.update_vector, now() FROM s, d)
      SELECT s.seq, d.update_vector FROM s, d`,
-    [e.diagramId, removed, JSON.stringify(written), e.nextCellOrd, e.sessionId, e.operationId, e.userUuid, JSON.stringify(e.user), JSON.stringify(e.patch), JSON.stringify({ changes: e.changes })],
+    [e.diagramId, removed, JSON.stringify(written), e.nextCellOrd, e.sessionId, e.operationId, e.userUuid, JSON.stringify(e.user), JSON.stringify(e.patch), JSON.stringify({ changes: e.changes }), e.expectSeq, e.expectVector],
   );
-  return { seq: Number(rows[0]!.seq), updateVector: Number(rows[0]!.update_vector) };
+  const r = rows[0];
+  return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;
+}
+
+/** A session's diagram as an editor keeps it: every cell, and the counters it reflects. */
+export interface EditState {
+  diagramId: string;
+  seq: number;
+  updateVector: number;
+  nextCellOrd: number;
+  cells: Map<string, StoredCell>;
+}
+
+/** One statement (one snapshot): the whole diagram of an active session; null otherwise. */
+export async function loadEditState(q: Queryable, sessionId: string): Promise<EditState | null> {
+  const rows = await q.query<{ diagram_id: string; seq: number; update_vector: number; next_cell_ord: number; cells: { id: string; ord: number; data: StoredCell['data'] }[] }>(
+    `SELECT s.diagram_id, s.seq, d.update_vector, d.next_cell_ord,
+       coalesce((SELECT json_agg(json_build_object('id', c.cell_id, 'ord', c.ord, 'data', c.data)) FROM diagram_cells c WHERE c.diagram_id = d.id), '[]'::json) AS cells
+     FROM collab_sessions s JOIN diagrams d ON d.id = s.diagram_id AND d.deleted_at IS NULL
+     WHERE s.id = $1 AND s.state = 'active'`,
+    [sessionId],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    diagramId: r.diagram_id,
+    seq: Number(r.seq),
+    updateVector: Number(r.update_vector),
+    nextCellOrd: Number(r.next_cell_ord),
+    cells: new Map(r.cells.map((c) => [c.id.toLowerCase(), { ord: Number(c.ord), data: c.data }])),
+  };
+}
+
+/**
+ * One statement (one snapshot): what happened to an active session's diagram after sequence
+ * `afterSeq` — the counters now and each logged operation's cell changes, in order — and which of
+ * `operationIds` were applied before. Null when the session is no longer active.
+ */
+export async function editsSince(
+  q: Queryable,
+  sessionId: string,
+  afterSeq: number,
+  operationIds: string[],
+): Promise<{ seq: number; updateVector: number; nextCellOrd: number; ops: { updateVector: number; changes: Change[] | null }[]; applied: string[] } | null> {
+  const rows = await q.query<{ seq: number; update_vector: number; next_cell_ord: number; ops: { v: number; c: { changes: Change[] } | null }[]; applied: string[] }>(
+    `SELECT s.seq, d.update_vector, d.next_cell_ord,
+       coalesce((SELECT json_agg(json_build_object('v', o.update_vector, 'c', o.inverse) ORDER BY o.seq) FROM collab_ops o
+                 WHERE o.session_id = s.id AND o.seq > $2), '[]'::json) AS ops,
+       coalesce((SELECT array_agg(o.operation_id) FROM collab_ops o
+                 WHERE o.session_id = s.id AND o.kind = 'op' AND o.operation_id = ANY($3::text[])), '{}') AS applied
+     FROM collab_sessions s JOIN diagrams d ON d.id = s.diagram_id AND d.deleted_at IS NULL
+     WHERE s.id = $1 AND s.state = 'active'`,
+    [sessionId, afterSeq, operationIds],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    seq: Number(r.seq),
+    updateVector: Number(r.update_vector),
+    nextCellOrd: Number(r.next_cell_ord),
+    ops: r.ops.map((o) => ({ updateVector: Number(o.v), changes: o.c?.changes ?? null })),
+    applied: r.applied,
+  };
 }
 
 // ---- undo/redo (rare; plainer statements) ----

@@ -1,0 +1,161 @@
+// The edit path of live collaboration (server/collab/operations.ts): each instance validates edits
+// against its own copy of the session's cells and stores them with one guarded statement; a stale
+// copy is caught up from the log or reloaded. Two SessionEditor objects on one database stand for
+// two server instances serving the same session.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
+import { parseOperation, type CellOp } from '../server/collab/engine.ts';
+import { SessionEditor, applyHistory, type Actor, type EditRequest, type OpOutcome } from '../server/collab/operations.ts';
+
+let t: TestApp;
+let owner: SignedIn;
+let actor: Actor;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await signIn(t.app);
+  const [row] = await t.ctx.db.query<{ internal_uuid: string }>('SELECT internal_uuid FROM users WHERE provider = $1 AND provider_user_id = $2', ['tmi', owner.user]);
+  actor = { userUuid: row!.internal_uuid, user: { principal_type: 'user', provider: 'tmi', provider_id: owner.user, email: owner.email, display_name: owner.user } };
+});
+afterAll(async () => t?.close());
+
+async function liveSession() {
+  const tm = await call(t.app, 'POST', '/threat_models', { token: owner.accessToken, body: { name: 'Editor' } });
+  const d = await call(t.app, 'POST', `/threat_models/${tm.body.id}/diagrams`, { token: owner.accessToken, body: { name: 'D', type: 'DFD-1.0.0' } });
+  const s = await call(t.app, 'POST', `/threat_models/${tm.body.id}/diagrams/${d.body.id}/collaborate`, { token: owner.accessToken, body: {} });
+  expect(s.status).toBe(201);
+  return { tm: tm.body.id as string, d: d.body.id as string, sid: s.body.session_id as string };
+}
+
+function ops(...cells: { id: string; operation: 'add' | 'update' | 'remove'; data?: unknown }[]): CellOp[] {
+  const parsed = parseOperation({ type: 'patch', cells });
+  if (!('ops' in parsed)) throw new Error(parsed.message);
+  return parsed.ops;
+}
+const node = (id: string, label: string) => ({ id, shape: 'process', position: { x: 10, y: 20 }, size: { width: 120, height: 60 }, attrs: { text: { text: label } } });
+const add = (id: string, label = 'P') => ({ id, operation: 'add' as const, data: node(id, label) });
+const update = (id: string, label: string) => ({ id, operation: 'update' as const, data: node(id, label) });
+const remove = (id: string) => ({ id, operation: 'remove' as const });
+const edit = (...cells: Parameters<typeof ops>): EditRequest => ({ actor, operationId: randomUUID(), ops: ops(...cells) });
+
+async function one(editor: SessionEditor, request: EditRequest): Promise<OpOutcome> {
+  return (await editor.apply([request]))[0]!;
+}
+const seqOf = (o: OpOutcome) => (o.kind === 'applied' || o.kind === 'duplicate' ? o.event.sequence_number : NaN);
+
+/** The stored diagram: cell id → label, and the log's sequence numbers. */
+async function stored(d: string, sid: string) {
+  const cells = await t.ctx.db.query<{ id: string; label: string }>(
+    `SELECT cell_id::text AS id, data->'attrs'->'text'->>'text' AS label FROM diagram_cells WHERE diagram_id = $1 ORDER BY ord`,
+    [d],
+  );
+  const seqs = await t.ctx.db.query<{ seq: string }>('SELECT seq FROM collab_ops WHERE session_id = $1 ORDER BY seq', [sid]);
+  return { cells: Object.fromEntries(cells.map((c) => [c.id, c.label])), seqs: seqs.map((r) => Number(r.seq)) };
+}
+
+describe('SessionEditor', () => {
+  it('two instances editing one session interleave into one gapless order, each seeing the other’s cells', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const b = new SessionEditor(t.ctx.db, sid);
+    const [n1, n2] = [randomUUID(), randomUUID()];
+    expect(seqOf(await one(a, edit(add(n1, 'one'))))).toBe(1);
+    expect(seqOf(await one(b, edit(add(n2, 'two'))))).toBe(2); // b's first load already has n1
+    expect(seqOf(await one(a, edit(update(n2, 'two by a'))))).toBe(3); // a's copy lacks n2: caught up
+    expect(seqOf(await one(b, edit(remove(n1))))).toBe(4); // b's copy is stale by one edit
+    const u = await one(a, edit(update(n2, 'two again')));
+    expect(u).toMatchObject({ kind: 'applied', event: { sequence_number: 5, update_vector: 5 } });
+    expect(await stored(d, sid)).toEqual({ cells: { [n2]: 'two again' }, seqs: [1, 2, 3, 4, 5] });
+  });
+
+  it('confirms a rejection or a no-op against the current diagram before reporting it', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const b = new SessionEditor(t.ctx.db, sid);
+    const [n0, n1, n2] = [randomUUID(), randomUUID(), randomUUID()];
+    await one(b, edit(add(n0))); // b holds a copy from here on
+    await one(a, edit(add(n1), add(n2)));
+    // On b's stale copy n1 is missing (update would be refused) and n2 too (remove would do nothing).
+    expect(await one(b, edit(update(n1, 'seen')))).toMatchObject({ kind: 'applied' });
+    expect(await one(b, edit(remove(n2)))).toMatchObject({ kind: 'applied', event: { operation: { cells: [{ id: n2, operation: 'remove' }] } } });
+    // Real conflicts and real no-ops stay what they are.
+    const conflict = await one(a, edit(add(n1)));
+    expect(conflict).toMatchObject({ kind: 'rejected', rejection: { reason: 'cell_already_exists', requiresResync: true }, updateVector: 4 });
+    expect(await one(a, edit(remove(n2)))).toEqual({ kind: 'noop' });
+    expect(await stored(d, sid)).toEqual({ cells: { [n0]: 'P', [n1]: 'seen' }, seqs: [1, 2, 3, 4] });
+  });
+
+  it('replays an undo made elsewhere into its copy', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const n1 = randomUUID();
+    await one(a, edit(add(n1, 'first')));
+    await one(a, edit(update(n1, 'second')));
+    expect(await applyHistory(t.ctx.db, sid, actor, 'undo')).toMatchObject({ kind: 'applied' });
+    await one(a, edit(update(n1, 'third'))); // a's copy said "second"; either way the update applies
+    expect((await stored(d, sid)).cells).toEqual({ [n1]: 'third' });
+    expect(await applyHistory(t.ctx.db, sid, actor, 'undo')).toMatchObject({ kind: 'applied' }); // back to "first"
+    expect(await applyHistory(t.ctx.db, sid, actor, 'undo')).toMatchObject({ kind: 'applied' }); // n1 gone
+    expect(await one(a, edit(update(n1, 'fourth')))).toMatchObject({ kind: 'rejected', rejection: { reason: 'update_nonexistent_cell' } });
+    expect(await one(a, edit(add(n1, 'fifth')))).toMatchObject({ kind: 'applied' });
+    expect((await stored(d, sid)).cells).toEqual({ [n1]: 'fifth' });
+  });
+
+  it('reloads when the diagram changed in a way the log does not explain', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const [n1, outside] = [randomUUID(), randomUUID()];
+    await one(a, edit(add(n1)));
+    // A write that bypassed the session (REST refuses those while it is active; this is the race).
+    await t.ctx.db.query(
+      `INSERT INTO diagram_cells (diagram_id, cell_id, ord, data) VALUES ($1, $2, 100, $3::jsonb)`,
+      [d, outside, JSON.stringify(node(outside, 'outside'))],
+    );
+    await t.ctx.db.query('UPDATE diagrams SET update_vector = update_vector + 1, next_cell_ord = 101 WHERE id = $1', [d]);
+    expect(await one(a, edit(add(outside)))).toMatchObject({ kind: 'rejected', rejection: { reason: 'cell_already_exists' }, updateVector: 2 });
+    expect(await one(a, edit(update(outside, 'edited live')))).toMatchObject({ kind: 'applied', event: { sequence_number: 2, update_vector: 3 } });
+    expect((await stored(d, sid)).cells).toEqual({ [n1]: 'P', [outside]: 'edited live' });
+  });
+
+  it('answers a re-sent operation id as a duplicate, on either instance, and stores it once', async () => {
+    const { sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const b = new SessionEditor(t.ctx.db, sid);
+    const first = edit(add(randomUUID()));
+    const applied = await one(a, first);
+    expect(applied.kind).toBe('applied');
+    for (const editor of [a, b]) {
+      const again = await one(editor, first);
+      expect(again.kind).toBe('duplicate');
+      expect(again.kind === 'duplicate' && again.event).toEqual(applied.kind === 'applied' && applied.event);
+    }
+    const rows = await t.ctx.db.query('SELECT seq FROM collab_ops WHERE session_id = $1 AND operation_id = $2', [sid, first.operationId]);
+    expect(rows).toHaveLength(1);
+    await expect(
+      t.ctx.db.query(
+        `INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, update_vector, created_at)
+         VALUES ($1, 99, 'op', $2, $3, '{}'::jsonb, '[]'::jsonb, 1, now())`,
+        [sid, first.operationId, actor.userUuid],
+      ),
+    ).rejects.toThrow(/duplicate key|unique/);
+  });
+
+  it('stores a batch in one transaction: each edit its own sequence number, a rejected one skipped', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const [n1, n2] = [randomUUID(), randomUUID()];
+    const out = await a.apply([edit(add(n1)), edit(add(n1)), edit(add(n2), update(n1, 'both'))]);
+    expect(out.map((o) => o.kind)).toEqual(['applied', 'rejected', 'applied']);
+    expect(out.map(seqOf).filter((x) => !Number.isNaN(x))).toEqual([1, 2]);
+    expect(await stored(d, sid)).toEqual({ cells: { [n1]: 'both', [n2]: 'P' }, seqs: [1, 2] });
+  });
+
+  it('reports the end of the session', async () => {
+    const { tm, d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    await one(a, edit(add(randomUUID())));
+    expect((await call(t.app, 'DELETE', `/threat_models/${tm}/diagrams/${d}/collaborate`, { token: owner.accessToken })).status).toBe(204);
+    expect(await one(a, edit(add(randomUUID())))).toEqual({ kind: 'ended' });
+  });
+});
