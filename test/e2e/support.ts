@@ -105,6 +105,14 @@ export async function startHarness(): Promise<Harness> {
 /** A fresh browser context (its own cookies) on a laptop-sized screen. */
 export async function newUserPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  // Ask the editor to expose its X6 graph (window.__tmiGraph), which the tests read.
+  await context.addInitScript(() => {
+    try {
+      localStorage.setItem('tmi.testHooks', '1');
+    } catch {
+      // about:blank and other opaque origins have no storage
+    }
+  });
   const page = await context.newPage();
   page.on('pageerror', (err) => process.stderr.write(`[browser error] ${err.message}\n`));
   return { context, page };
