@@ -93,5 +93,7 @@ export const CLOSE = {
   normal: 1000,
   tooBig: 1009,
   policy: 1008,
+  /** A limit is reached for now (a client that cannot keep up; a cap reached in a race). */
+  tryAgainLater: 1013,
   accessRevoked: 4403,
 } as const;

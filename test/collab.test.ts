@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, errorOf, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
 import { opRequest, processNode, WsClient } from './collab-support.ts';
+import * as collabStore from '../server/collab/store.ts';
 
 let t: TestApp;
 let base: string;
@@ -354,6 +355,57 @@ describe('WebSocket protocol', () => {
     await a.type('pong');
     a.close();
     c.close();
+  });
+
+  it('a burst of simultaneous joins keeps to the socket cap: the others get 429 or a clear error', async () => {
+    const u = await signIn(t.app);
+    const tm = await call(t.app, 'POST', '/threat_models', { token: u.accessToken, body: { name: 'Burst' } });
+    const d = await call(t.app, 'POST', `/threat_models/${tm.body.id}/diagrams`, { token: u.accessToken, body: { name: 'B', type: 'DFD-1.0.0' } });
+    const s = await startSession(tm.body.id, d.body.id, u);
+    const tickets = await Promise.all(Array.from({ length: 8 }, () => call(t.app, 'GET', `/ws/ticket?session_id=${s.session_id}`, { token: u.accessToken })));
+    // However the eight interleave (the check before the upgrade, the registration), three stay.
+    const clients = tickets.map((ticket) => WsClient.connect(`${base}/threat_models/${tm.body.id}/diagrams/${d.body.id}/ws?session_id=${s.session_id}&ticket=${ticket.body.ticket}`));
+    const outcomes = await Promise.all(
+      clients.map(async (c) => {
+        try {
+          await c.opened;
+        } catch (err) {
+          return String(err).includes('429') ? 'refused before upgrade' : String(err);
+        }
+        const m = await c.next((x) => x.message_type === 'diagram_state' || x.message_type === 'error');
+        if (m.message_type === 'diagram_state') return 'joined';
+        expect(m).toMatchObject({ error: 'too_many_connections', message: 'At most 3 collaboration connections per user' });
+        expect((await c.waitClosed()).code).toBe(1013);
+        return 'refused after upgrade';
+      }),
+    );
+    expect(outcomes.filter((o) => o === 'joined')).toHaveLength(3);
+    expect(outcomes.every((o) => o === 'joined' || o.startsWith('refused'))).toBe(true);
+    const rows = await t.ctx.db.query('SELECT 1 FROM collab_connections WHERE session_id = $1', [s.session_id]);
+    expect(rows).toHaveLength(3);
+    for (const c of clients) c.close();
+  });
+
+  it('registers sockets against the caps atomically, however many register at once', async () => {
+    const { tm, d } = await setup();
+    const s = await startSession(tm, d);
+    const [me] = await t.ctx.db.query<{ internal_uuid: string }>('SELECT internal_uuid FROM users WHERE provider_user_id = $1', [writer.user]);
+    const [instance] = await t.ctx.db.query<{ id: string }>('SELECT id FROM collab_instances ORDER BY heartbeat DESC LIMIT 1');
+    const user = { principal_type: 'user' as const, provider: 'tmi', provider_id: writer.user, email: writer.email, display_name: writer.user };
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        collabStore.insertConnectionWithinCaps(
+          t.ctx.db,
+          { id: randomUUID(), sessionId: s.session_id, userUuid: me!.internal_uuid, user, permissions: 'writer', instanceId: instance!.id },
+          { maxSocketsPerUser: 3, maxParticipants: 50 },
+        ),
+      ),
+    );
+    expect(results.filter((r) => r === null)).toHaveLength(3);
+    expect(results.filter((r) => r === 'too_many_connections')).toHaveLength(7);
+    const rows = await t.ctx.db.query('SELECT 1 FROM collab_connections WHERE session_id = $1', [s.session_id]);
+    expect(rows).toHaveLength(3);
+    await t.ctx.db.query('DELETE FROM collab_connections WHERE session_id = $1', [s.session_id]);
   });
 
   it('idle sessions end when nobody has been connected for the idle time', async () => {

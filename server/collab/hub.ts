@@ -210,14 +210,19 @@ export class CollabHub {
     await this.ctx.shared.bus.publish('tm-events', JSON.stringify(notice)).catch(() => undefined);
   }
 
-  /** Refusals before the upgrade (HTTP 429), as the reference's connection caps. */
+  /**
+   * Refusals before the upgrade (HTTP 429), as the reference's connection caps. join() checks again
+   * atomically as it registers the socket, for joins that race past this check together.
+   */
   async checkCaps(claims: TicketClaims): Promise<void> {
-    if ((await store.countUserConnections(this.ctx.db, claims.userUuid)) >= this.settings.maxSocketsPerUser) {
-      throw new ApiError(429, 'too_many_connections', `At most ${this.settings.maxSocketsPerUser} collaboration connections per user`, { 'retry-after': '60' });
-    }
-    if ((await store.countSessionUsers(this.ctx.db, claims.sessionId, claims.userUuid)) >= this.settings.maxParticipants) {
-      throw new ApiError(429, 'session_full', `This session already has ${this.settings.maxParticipants} participants`, { 'retry-after': '30' });
-    }
+    const refused = await store.capRefusal(this.ctx.db, claims.userUuid, claims.sessionId, this.settings);
+    if (refused) throw new ApiError(429, refused, this.capMessage(refused), { 'retry-after': refused === 'too_many_connections' ? '60' : '30' });
+  }
+
+  private capMessage(refused: 'too_many_connections' | 'session_full'): string {
+    return refused === 'too_many_connections'
+      ? `At most ${this.settings.maxSocketsPerUser} collaboration connections per user`
+      : `This session already has ${this.settings.maxParticipants} participants`;
   }
 
   // ---- sockets ----
@@ -277,7 +282,16 @@ export class CollabHub {
     });
     ws.on('close', () => void this.leave(conn).catch((err) => this.failed(err)));
     ws.on('error', () => ws.terminate());
-    await store.insertConnection(db, { id: conn.id, sessionId: s.id, userUuid: claims.userUuid, user, permissions: conn.permissions, instanceId: this.instanceId });
+    const refused = await store.insertConnectionWithinCaps(db, { id: conn.id, sessionId: s.id, userUuid: claims.userUuid, user, permissions: conn.permissions, instanceId: this.instanceId }, this.settings);
+    if (refused) {
+      // Another join took the last place between the check before the upgrade and this one.
+      conn.closed = true;
+      local.conns.delete(conn);
+      send({ message_type: 'error', error: refused, message: this.capMessage(refused), timestamp: now() });
+      ws.close(CLOSE.tryAgainLater, refused);
+      await this.releaseIfUnused(local);
+      return;
+    }
 
     // Resume from the durable log when the client says where it stopped; else the full state.
     let resumed = false;
@@ -409,7 +423,7 @@ export class CollabHub {
     if (c.closed || c.ws.readyState !== c.ws.OPEN) return;
     if (c.ws.bufferedAmount > MAX_BUFFERED) {
       // A client that cannot keep up would hold memory without bound; it can resume later.
-      this.drop(c, 1013, 'too slow; reconnect and resume');
+      this.drop(c, CLOSE.tryAgainLater, 'too slow; reconnect and resume');
       return;
     }
     c.ws.send(typeof m === 'string' ? m : JSON.stringify(m));
@@ -452,10 +466,15 @@ export class CollabHub {
         await this.publishParticipants(s.id, null);
       }
     } finally {
-      if (s.conns.size === 0 && this.sessions.get(s.id) === s) {
-        this.sessions.delete(s.id);
-        await s.unsubscribe().catch(() => undefined);
-      }
+      await this.releaseIfUnused(s);
+    }
+  }
+
+  /** Forgets a session that has no sockets here any more (and stops listening to its bus channel). */
+  private async releaseIfUnused(s: LocalSession): Promise<void> {
+    if (s.conns.size === 0 && this.sessions.get(s.id) === s) {
+      this.sessions.delete(s.id);
+      await s.unsubscribe().catch(() => undefined);
     }
   }
 

@@ -1,6 +1,6 @@
 // SQL for collaboration: sessions, connections (per instance, with heartbeats), the deny list, and
 // the durable operation log. Every statement is parameterised.
-import type { Queryable } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import type { Change, StoredCell } from './engine.ts';
 import { writeCellRows } from '../resources/diagrams/store.ts';
 
@@ -143,12 +143,12 @@ export async function liveConnections(q: Queryable, sessionId: string): Promise<
   );
 }
 
-export async function countUserConnections(q: Queryable, userUuid: string): Promise<number> {
+async function countUserConnections(q: Queryable, userUuid: string): Promise<number> {
   const rows = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM collab_connections c WHERE c.user_uuid = $1 AND ${LIVE_INSTANCE}`, [userUuid]);
   return rows[0]!.n;
 }
 
-export async function countSessionUsers(q: Queryable, sessionId: string, exceptUser: string): Promise<number> {
+async function countSessionUsers(q: Queryable, sessionId: string, exceptUser: string): Promise<number> {
   const rows = await q.query<{ n: number }>(
     `SELECT count(DISTINCT c.user_uuid)::int AS n FROM collab_connections c WHERE c.session_id = $1 AND c.user_uuid <> $2 AND ${LIVE_INSTANCE}`,
     [sessionId, exceptUser],
@@ -156,7 +156,40 @@ export async function countSessionUsers(q: Queryable, sessionId: string, exceptU
   return rows[0]!.n;
 }
 
-export async function insertConnection(
+/**
+ * Registers a socket unless that would pass a cap; returns which cap refused it, or null. The caps
+ * are also checked before the upgrade (HTTP 429), but only here atomically: advisory locks on the
+ * user and then the session serialise simultaneous joins across instances, so a burst cannot
+ * exceed them.
+ */
+export async function insertConnectionWithinCaps(
+  db: Db,
+  c: { id: string; sessionId: string; userUuid: string; user: WireUser; permissions: string; instanceId: string },
+  caps: { maxSocketsPerUser: number; maxParticipants: number },
+): Promise<'too_many_connections' | 'session_full' | null> {
+  return db.tx(async (q) => {
+    await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`collab-user:${c.userUuid}`]);
+    await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`collab-session:${c.sessionId}`]);
+    const refused = await capRefusal(q, c.userUuid, c.sessionId, caps);
+    if (refused) return refused;
+    await insertConnection(q, c);
+    return null;
+  });
+}
+
+/** Which cap a new socket of this user in this session would pass, if any. */
+export async function capRefusal(
+  q: Queryable,
+  userUuid: string,
+  sessionId: string,
+  caps: { maxSocketsPerUser: number; maxParticipants: number },
+): Promise<'too_many_connections' | 'session_full' | null> {
+  if ((await countUserConnections(q, userUuid)) >= caps.maxSocketsPerUser) return 'too_many_connections';
+  if ((await countSessionUsers(q, sessionId, userUuid)) >= caps.maxParticipants) return 'session_full';
+  return null;
+}
+
+async function insertConnection(
   q: Queryable,
   c: { id: string; sessionId: string; userUuid: string; user: WireUser; permissions: string; instanceId: string },
 ): Promise<void> {
