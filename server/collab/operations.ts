@@ -156,7 +156,13 @@ export class SessionEditor {
     }
     if (since.applied.length > 0) return 'resent';
     if (since.seq === copy.seq && since.updateVector === copy.updateVector) return 'unchanged';
-    const explained = since.ops.every((o) => o.changes !== null) && (since.ops.at(-1)?.updateVector ?? copy.updateVector) === since.updateVector;
+    // Every logged operation advanced update_vector by exactly one; any other step, a missing row or
+    // a row without its changes means something outside the session changed the diagram.
+    let vector = copy.updateVector;
+    const explained =
+      since.ops.length === since.seq - copy.seq &&
+      since.ops.every((o) => o.changes !== null && o.updateVector === ++vector) &&
+      vector === since.updateVector;
     if (!explained) {
       this.copy = await store.loadEditState(this.db, this.sessionId);
       return this.copy ? 'advanced' : 'ended';
