@@ -305,6 +305,7 @@ export async function writeEdit(
              SELECT $5, s.seq, 'op', $6, $7, $8::jsonb, $9::jsonb, $10::jsonb, d.update_vector, now() FROM s, d)
      SELECT s.seq, d.update_vector FROM s, d`,
     [e.diagramId, removed, JSON.stringify(written), e.nextCellOrd, e.sessionId, e.operationId, e.userUuid, JSON.stringify(e.user), JSON.stringify(e.patch), JSON.stringify({ changes: e.changes }), e.expectSeq, e.expectVector],
+    'collab_write_edit', // once per edit: parsed once per connection
   );
   const r = rows[0];
   return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;

@@ -7,7 +7,11 @@ import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import pg from 'pg';
 
 export interface Queryable {
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * `prepared`: a name under which PostgreSQL keeps the statement parsed (and, once it has seen
+   * enough executions, planned) on each connection — for the few statements on hot paths.
+   */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[], prepared?: string): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
 }
@@ -30,8 +34,8 @@ class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   constructor(private readonly pool: pg.Pool) {}
 
-  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
-    const res = await this.pool.query(text, params as unknown[]);
+  async query<T>(text: string, params: unknown[] = [], prepared?: string): Promise<T[]> {
+    const res = await this.pool.query({ text, values: params, ...(prepared ? { name: prepared } : {}) });
     return res.rows as T[];
   }
 
@@ -40,7 +44,8 @@ class PostgresDb implements Db {
     try {
       await client.query('BEGIN');
       const result = await fn({
-        query: async <R>(text: string, params: unknown[] = []) => (await client.query(text, params as unknown[])).rows as R[],
+        query: async <R>(text: string, params: unknown[] = [], prepared?: string) =>
+          (await client.query({ text, values: params, ...(prepared ? { name: prepared } : {}) })).rows as R[],
         exec: async (script: string) => {
           await client.query(script);
         },
