@@ -157,7 +157,8 @@ export class SessionEditor {
     if (since.applied.length > 0) return 'resent';
     if (since.seq === copy.seq && since.updateVector === copy.updateVector) return 'unchanged';
     // Every logged operation advanced update_vector by exactly one; any other step, a missing row or
-    // a row without its changes means something outside the session changed the diagram.
+    // a row without its changes means something outside the session changed the diagram. (Fewer
+    // rows than the sequence advanced also means the copy is too far behind to replay.)
     let vector = copy.updateVector;
     const explained =
       since.ops.length === since.seq - copy.seq &&

@@ -340,10 +340,14 @@ export async function loadEditState(q: Queryable, sessionId: string): Promise<Ed
   };
 }
 
+/** At most this many logged operations are replayed into a copy; one further behind reloads. */
+const MAX_REPLAY = 1000;
+
 /**
  * One statement (one snapshot): what happened to an active session's diagram after sequence
- * `afterSeq` — the counters now and each logged operation's cell changes, in order — and which of
- * `operationIds` were applied before. Null when the session is no longer active.
+ * `afterSeq` — the counters now and the cell changes of the next (at most MAX_REPLAY) logged
+ * operations, in order — and which of `operationIds` were applied before. Null when the session is
+ * no longer active.
  */
 export async function editsSince(
   q: Queryable,
@@ -354,12 +358,12 @@ export async function editsSince(
   const rows = await q.query<{ seq: number; update_vector: number; next_cell_ord: number; ops: { v: number; c: { changes: Change[] } | null }[]; applied: string[] }>(
     `SELECT s.seq, d.update_vector, d.next_cell_ord,
        coalesce((SELECT json_agg(json_build_object('v', o.update_vector, 'c', o.inverse) ORDER BY o.seq) FROM collab_ops o
-                 WHERE o.session_id = s.id AND o.seq > $2), '[]'::json) AS ops,
+                 WHERE o.session_id = s.id AND o.seq > $2 AND o.seq <= $2 + $4), '[]'::json) AS ops,
        coalesce((SELECT array_agg(o.operation_id) FROM collab_ops o
                  WHERE o.session_id = s.id AND o.kind = 'op' AND o.operation_id = ANY($3::text[])), '{}') AS applied
      FROM collab_sessions s JOIN diagrams d ON d.id = s.diagram_id AND d.deleted_at IS NULL
      WHERE s.id = $1 AND s.state = 'active'`,
-    [sessionId, afterSeq, operationIds],
+    [sessionId, afterSeq, operationIds, MAX_REPLAY],
   );
   const r = rows[0];
   if (!r) return null;
