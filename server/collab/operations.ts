@@ -107,8 +107,11 @@ export async function applyEditsLocked(db: Db, sessionId: string, requests: Edit
   });
 }
 
+/** What an accepted edit writes: its cell changes, the patch others receive, the next free order slot. */
+type Write = { changes: Change[]; patch: CellOp[]; nextCellOrd: number };
+
 /** An edit checked against the copy: a rejection, a no-op, or the changes to write. */
-type Planned = { request: EditRequest; outcome: 'noop' | Rejection | { changes: Change[]; patch: CellOp[]; nextCellOrd: number } };
+type Planned = { request: EditRequest; outcome: 'noop' | Rejection | Write };
 
 /**
  * One session's edits on this instance, over the fast path when it can (see the top of this file).
@@ -201,7 +204,7 @@ export class SessionEditor {
   private async attempt(copy: store.EditState, requests: EditRequest[], confirmed: boolean): Promise<OpOutcome[] | 'stale' | 'unconfirmed'> {
     const plan = this.plan(copy, requests);
     if (!confirmed && plan.some((p) => !isChange(p.outcome))) return 'unconfirmed';
-    const writes = plan.filter((p): p is Planned & { outcome: { changes: Change[]; patch: CellOp[]; nextCellOrd: number } } => isChange(p.outcome));
+    const writes = plan.filter((p): p is Planned & { outcome: Write } => isChange(p.outcome));
     const written = new Map<Planned, { seq: number; updateVector: number }>();
     const writeAll = async (q: Queryable) => {
       let seq = copy.seq;
@@ -251,7 +254,7 @@ export class SessionEditor {
 
 const STALE = new Error('the session changed since this instance last saw it');
 
-const isChange = (o: Planned['outcome']): o is { changes: Change[]; patch: CellOp[]; nextCellOrd: number } => typeof o === 'object' && 'changes' in o;
+const isChange = (o: Planned['outcome']): o is Write => typeof o === 'object' && 'changes' in o;
 
 function applyChanges(cells: Map<string, StoredCell>, changes: Change[]): void {
   for (const c of changes) {
