@@ -6,6 +6,7 @@ import { TokenService } from './auth/tokens.ts';
 import { SessionService } from './auth/sessions.ts';
 import { UserService } from './auth/users.ts';
 import { Authenticator } from './auth/authenticate.ts';
+import { SignInService } from './auth/sign-in.ts';
 import { ThreatModelService } from './resources/threat-models/service.ts';
 import { FamilyRegistry } from './resources/families.ts';
 
@@ -17,6 +18,8 @@ export interface AppContext {
   sessions: SessionService;
   users: UserService;
   authenticator: Authenticator;
+  /** Accounts, sessions and tokens for identities a provider vouched for. */
+  signIns: SignInService;
   threatModels: ThreatModelService;
   /** Child resources of a threat model; each resource registers itself when its routes are added. */
   families: FamilyRegistry;
@@ -49,6 +52,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     await sessions.listen(shared.bus);
     const users = new UserService(db);
     const authenticator = new Authenticator(tokens, sessions, users);
+    const signIns = new SignInService(config, users, sessions, tokens);
     const families = new FamilyRegistry();
     const threatModels = new ThreatModelService(db, users, families);
     const sharedState = shared;
@@ -60,6 +64,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       sessions,
       users,
       authenticator,
+      signIns,
       threatModels,
       families,
       async close() {

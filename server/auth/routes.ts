@@ -16,8 +16,7 @@ import { ACCESS_COOKIE, REFRESH_COOKIE, principalOf } from './authenticate.ts';
 import { DEV_PROVIDER_ID, devIdentity } from './providers/tmi.ts';
 import { OAuthProvider } from './providers/oauth.ts';
 import { ProviderError, type IdentityProvider, type ProviderIdentity, type UpstreamFlow } from './providers/provider.ts';
-import type { RefreshSession } from './sessions.ts';
-import type { TokenSubject } from './tokens.ts';
+import type { TokenGrant } from './sign-in.ts';
 import { newSecretToken } from './secret-token.ts';
 
 const FLOW_TTL_SECONDS = 600;
@@ -84,47 +83,20 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     reply.clearCookie(REFRESH_COOKIE, { ...cookieBase, path: '/oauth2', sameSite: 'strict' });
   }
 
-  // ---- token minting ------------------------------------------------------------------------
-  async function subjectFor(userUuid: string, idpGroups: string[]): Promise<TokenSubject> {
-    const user = await ctx.users.byUuid(userUuid);
-    if (!user || !user.provider_user_id) throw new ApiError(400, 'invalid_grant', 'The refresh token is invalid or expired.');
-    const m = await ctx.users.builtInMemberships(userUuid);
-    const reviewer = m.isSecurityReviewer || config.auth.everyoneIsAReviewer;
-    return {
-      provider: user.provider,
-      providerUserId: user.provider_user_id,
-      email: user.email,
-      emailVerified: user.email_verified,
-      name: user.name,
-      groups: [...new Set([...idpGroups, ...m.groups, ...(reviewer ? ['security-reviewers'] : [])])],
-      isAdministrator: m.isAdministrator,
-      isSecurityReviewer: reviewer,
-    };
-  }
-
-  async function mint(reply: FastifyReply, session: RefreshSession, refreshToken: string) {
-    const subject = await subjectFor(session.userUuid, session.idpGroups ?? []);
-    const { token } = await ctx.tokens.sign(subject, { sessionId: session.sessionId, authTime: session.authTime });
-    setSessionCookies(reply, token, refreshToken);
-    return { access_token: token, refresh_token: refreshToken, expires_in: config.jwt.expirationSeconds, token_type: 'Bearer' };
-  }
-
-  async function signInWith(reply: FastifyReply, identity: ProviderIdentity) {
-    const user = await ctx.users.signIn(identity);
-    await ctx.users.applyConfiguredAdministrator(config.auth.administrators, user);
-    if (config.auth.autoPromoteFirstUser) await ctx.users.promoteIfFirst(user.internal_uuid);
-    const { session, refreshToken } = await ctx.sessions.start(user.internal_uuid, identity.groups);
-    return mint(reply, session, refreshToken);
+  // ---- token grants -------------------------------------------------------------------------
+  function grantBody(reply: FastifyReply, grant: TokenGrant) {
+    setSessionCookies(reply, grant.accessToken, grant.refreshToken);
+    return { access_token: grant.accessToken, refresh_token: grant.refreshToken, expires_in: grant.expiresIn, token_type: 'Bearer' };
   }
 
   async function refreshGrant(reply: FastifyReply, token: string | undefined) {
     if (!token) throw badRequest('Missing refresh_token parameter', 'invalid_request');
-    const result = await ctx.sessions.rotate(token);
-    if (!result.ok) {
+    const grant = await ctx.signIns.refresh(token);
+    if (!grant) {
       clearSessionCookies(reply);
       throw new ApiError(400, 'invalid_grant', 'The refresh token is invalid or expired.');
     }
-    return mint(reply, result.session, result.refreshToken);
+    return grantBody(reply, grant);
   }
 
   // ---- /oauth2/providers --------------------------------------------------------------------
@@ -281,7 +253,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
           throw new ApiError(502, 'provider_unreachable', 'Could not complete authorization code exchange with the identity provider');
         }
       }
-      return signInWith(reply, identity);
+      return grantBody(reply, await ctx.signIns.signIn(identity));
     },
   );
 
