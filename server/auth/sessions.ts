@@ -36,6 +36,7 @@ export class SessionService {
   private static readonly VALID_CACHE_MS = 2000;
   private static readonly CACHE_MAX = 100_000;
   private bus: Bus | undefined;
+  private readonly revocationListeners = new Set<(id: string) => void>();
 
   constructor(
     private readonly kv: KeyValueStore,
@@ -47,7 +48,22 @@ export class SessionService {
   /** Learns revocations made by other instances (call once at start). */
   async listen(bus: Bus): Promise<void> {
     this.bus = bus;
-    await bus.subscribe(REVOCATION_CHANNEL, (id) => this.remember(id));
+    await bus.subscribe(REVOCATION_CHANNEL, (id) => this.learn(id));
+  }
+
+  /**
+   * Calls `listener` with each access-token id or session id revoked, here or on another instance,
+   * as soon as this instance learns it (live connections end with it). An id may come more than
+   * once. The listener must not throw. Returns a function that stops the calls.
+   */
+  onRevoked(listener: (id: string) => void): () => void {
+    this.revocationListeners.add(listener);
+    return () => this.revocationListeners.delete(listener);
+  }
+
+  private learn(id: string): void {
+    this.remember(id);
+    for (const l of this.revocationListeners) l(id);
   }
 
   private remember(id: string): void {
@@ -62,7 +78,7 @@ export class SessionService {
   }
 
   private async announce(id: string): Promise<void> {
-    this.remember(id);
+    this.learn(id);
     await this.bus?.publish(REVOCATION_CHANNEL, id).catch(() => undefined);
   }
 
