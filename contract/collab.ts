@@ -95,5 +95,11 @@ export const CLOSE = {
   policy: 1008,
   /** A limit is reached for now (a client that cannot keep up; a cap reached in a race). */
   tryAgainLater: 1013,
+  /**
+   * The access token or sign-in session that opened the socket was revoked (sign-out, refresh-token
+   * reuse, RFC 7009 revocation): sign in again. The reference defines 4401 for an expired token.
+   */
+  sessionRevoked: 4401,
+  /** The user lost read access to the threat model. */
   accessRevoked: 4403,
 } as const;

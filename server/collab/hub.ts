@@ -21,7 +21,18 @@ import * as store from './store.ts';
 import { recordSessionAudit } from './audit.ts';
 import { newSecretToken } from '../auth/secret-token.ts';
 
-/** What a ticket binds: the user (with the groups of their token) and the session. */
+/**
+ * The access token (`jti`) and sign-in session (`sid`) a live connection was opened with: revoking
+ * either ends the connection.
+ */
+export interface Credential {
+  jti: string;
+  sid?: string;
+}
+
+export const credentialOf = (p: Principal): Credential => ({ jti: p.claims.jti, ...(p.claims.sid ? { sid: p.claims.sid } : {}) });
+
+/** What a ticket binds: the user (with the groups of their token), the credential and the session. */
 export interface TicketClaims {
   userUuid: string;
   provider: string;
@@ -29,8 +40,11 @@ export interface TicketClaims {
   email: string;
   name: string;
   groups: string[];
+  credential: Credential;
   sessionId: string;
 }
+
+export type Permissions = 'reader' | 'writer';
 
 interface Conn {
   id: string;
@@ -38,7 +52,7 @@ interface Conn {
   session: LocalSession;
   claims: TicketClaims;
   user: store.WireUser;
-  permissions: 'reader' | 'writer';
+  permissions: Permissions;
   /** False until diagram_state (or the resumed operations) went out; events queue meanwhile. */
   ready: boolean;
   queue: OperationEvent[];
@@ -78,6 +92,7 @@ type BusMessage =
 interface NotificationConn {
   ws: WebSocket;
   principal: Principal;
+  credential: Credential;
 }
 
 const now = () => new Date().toISOString();
@@ -97,6 +112,7 @@ export class CollabHub {
   private readonly notifications = new Set<NotificationConn>();
   private timers: NodeJS.Timeout[] = [];
   private unsubscribeTm?: () => Promise<void>;
+  private stopRevocations?: () => void;
   private closing = false;
 
   constructor(
@@ -109,6 +125,7 @@ export class CollabHub {
     await store.heartbeat(this.ctx.db, this.instanceId);
     this.unsubscribeTm = await this.ctx.shared.bus.subscribe('tm-events', (m) => void this.onThreatModelEvent(JSON.parse(m) as ThreatModelEvent | CollabNotice).catch((err) => this.failed(err)));
     this.ctx.threatModels.onChange((e) => void this.ctx.shared.bus.publish('tm-events', JSON.stringify(e)).catch(() => undefined));
+    this.stopRevocations = this.ctx.sessions.onRevoked((id) => this.onCredentialRevoked(id));
     const sweep = setInterval(() => void this.sweep().catch((err) => this.failed(err)), this.settings.sweepMs);
     const ping = setInterval(() => void this.pingAndRecheck().catch((err) => this.failed(err)), this.settings.pingSeconds * 1000);
     // Pub/sub may lose a message (an instance killed mid-publish, a dropped subscriber link); a gap
@@ -131,6 +148,7 @@ export class CollabHub {
   async stop(): Promise<void> {
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
+    this.stopRevocations?.();
     const chains: Promise<void>[] = [];
     for (const s of this.sessions.values()) {
       chains.push(s.commitLoop);
@@ -186,10 +204,20 @@ export class CollabHub {
     return ticket;
   }
 
+  /** The ticket's claims, used up; null when unknown, spent, expired, or its credential was revoked since. */
   async redeemTicket(ticket: string): Promise<TicketClaims | null> {
     if (!/^[A-Za-z0-9_-]{20,100}$/.test(ticket)) return null;
     const raw = await this.ctx.shared.kv.take(`ws_ticket:${ticket}`);
-    return raw ? (JSON.parse(raw) as TicketClaims) : null;
+    if (!raw) return null;
+    const claims = JSON.parse(raw) as TicketClaims;
+    if (!claims.credential?.jti) return null;
+    return (await this.ctx.sessions.isRevoked(claims.credential.jti, claims.credential.sid)) ? null : claims;
+  }
+
+  /** The socket's permissions on the threat model, checked before the upgrade: 403/404 without read access. */
+  async permissionsOn(claims: TicketClaims, tmId: string): Promise<Permissions> {
+    const { role } = await this.ctx.threatModels.accessTo(principalOf(claims), tmId, 'read');
+    return role === 'reader' ? 'reader' : 'writer';
   }
 
   /** Ends a session for everyone (host DELETE, idle); true when this call ended it. */
@@ -227,17 +255,10 @@ export class CollabHub {
 
   // ---- sockets ----
 
-  async join(ws: WebSocket, claims: TicketClaims, tmId: string, diagramId: string, resumeFrom: number | undefined): Promise<void> {
+  /** Joins an upgraded socket whose ticket and access (`permissions`) were checked before the upgrade. */
+  async join(ws: WebSocket, claims: TicketClaims, permissions: Permissions, tmId: string, diagramId: string, resumeFrom: number | undefined): Promise<void> {
     const db = this.ctx.db;
     const send = (m: unknown) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(m));
-    let role: string;
-    try {
-      ({ role } = await this.ctx.threatModels.accessTo(principalOf(claims), tmId, 'read'));
-    } catch {
-      send({ message_type: 'error', error: 'unauthorized', message: "You don't have sufficient permissions to collaborate on this diagram", timestamp: now() });
-      ws.close(CLOSE.accessRevoked, 'access denied');
-      return;
-    }
     const s = await store.sessionById(db, claims.sessionId);
     if (!s || s.diagram_id !== diagramId || s.threat_model_id !== tmId) {
       ws.close(CLOSE.normal, 'Session ID mismatch');
@@ -261,7 +282,7 @@ export class CollabHub {
       session: local,
       claims,
       user,
-      permissions: role === 'reader' ? 'reader' : 'writer',
+      permissions,
       ready: false,
       queue: [],
       lastSeq: 0,
@@ -282,6 +303,10 @@ export class CollabHub {
     });
     ws.on('close', () => void this.leave(conn).catch((err) => this.failed(err)));
     ws.on('error', () => ws.terminate());
+    // From here every revocation and access change reaches this socket; one that landed while it
+    // was being admitted is caught by looking again.
+    await this.recheck(conn);
+    if (conn.closed) return this.releaseIfUnused(local);
     const refused = await store.insertConnectionWithinCaps(db, { id: conn.id, sessionId: s.id, userUuid: claims.userUuid, user, permissions: conn.permissions, instanceId: this.instanceId }, this.settings);
     if (refused) {
       // Another join took the last place between the check before the upgrade and this one.
@@ -752,13 +777,21 @@ export class CollabHub {
 
   // ---- access re-checks, housekeeping, notifications ----
 
-  /** Re-checks one socket's access; revoked → close 4403 at once, role change → new permissions. */
+  /**
+   * Re-checks one socket: credential revoked → close 4401, read access lost → close 4403, both at
+   * once; role changed → new permissions. A check that cannot be made leaves the socket as it is.
+   */
   private async recheck(c: Conn): Promise<void> {
     if (c.closed) return;
-    const role = await this.ctx.threatModels
-      .accessTo(principalOf(c.claims), c.session.tmId, 'read')
-      .then((a) => a.role)
-      .catch((err: unknown) => (err instanceof ApiError && (err.status === 403 || err.status === 404) ? null : 'unknown'));
+    const [revoked, role] = await Promise.all([
+      this.credentialRevoked(c.claims.credential),
+      this.ctx.threatModels
+        .accessTo(principalOf(c.claims), c.session.tmId, 'read')
+        .then((a) => a.role)
+        .catch((err: unknown) => (err instanceof ApiError && (err.status === 403 || err.status === 404) ? null : 'unknown')),
+    ]);
+    if (c.closed) return;
+    if (revoked) return this.drop(c, CLOSE.sessionRevoked, 'session revoked');
     if (role === 'unknown') return;
     if (role === null) return this.drop(c, CLOSE.accessRevoked, 'access revoked');
     const permissions = role === 'reader' ? 'reader' : 'writer';
@@ -794,12 +827,41 @@ export class CollabHub {
   }
 
   addNotificationSocket(ws: WebSocket, principal: Principal): void {
-    const n = { ws, principal };
+    const n = { ws, principal, credential: credentialOf(principal) };
     this.notifications.add(n);
     ws.on('close', () => this.notifications.delete(n));
     ws.on('error', () => ws.terminate());
     // The channel is server → client; client messages are ignored.
     ws.on('message', () => undefined);
+    // A revocation announced between the upgrade's authentication and now is caught here.
+    void this.recheckNotificationSocket(n).catch((err) => this.failed(err));
+  }
+
+  private async recheckNotificationSocket(n: NotificationConn): Promise<void> {
+    if (await this.credentialRevoked(n.credential)) this.dropNotificationSocket(n);
+  }
+
+  /** Out of the set at once (no further events), then closed. */
+  private dropNotificationSocket(n: NotificationConn): void {
+    this.notifications.delete(n);
+    n.ws.close(CLOSE.sessionRevoked, 'session revoked');
+  }
+
+  /** False when the revocation store cannot answer: the socket stays until a check succeeds. */
+  private credentialRevoked(credential: Credential): Promise<boolean> {
+    return this.ctx.sessions.isRevoked(credential.jti, credential.sid).catch(() => false);
+  }
+
+  /**
+   * A token id or session id was revoked (here or, through the bus, on another instance): every
+   * socket it opened is taken out of its session or the notification set at once and closed 4401.
+   */
+  private onCredentialRevoked(id: string): void {
+    const opened = (cr: Credential) => cr.jti === id || cr.sid === id;
+    for (const s of this.sessions.values()) {
+      for (const c of [...s.conns]) if (opened(c.claims.credential)) this.drop(c, CLOSE.sessionRevoked, 'session revoked');
+    }
+    for (const n of [...this.notifications]) if (opened(n.credential)) this.dropNotificationSocket(n);
   }
 
   private async pingAndRecheck(): Promise<void> {
@@ -808,7 +870,8 @@ export class CollabHub {
     for (const n of this.notifications) {
       if (n.ws.readyState === n.ws.OPEN) n.ws.send(JSON.stringify({ message_type: 'heartbeat', user_id: 'system', timestamp: now() }));
     }
-    await Promise.all(all.map((c) => this.recheck(c)));
+    // Should a revocation announcement have been lost, the shared store still says so.
+    await Promise.all([...all.map((c) => this.recheck(c)), ...[...this.notifications].map((n) => this.recheckNotificationSocket(n))]);
   }
 
   private async sweep(): Promise<void> {

@@ -11,7 +11,7 @@ import { ErrorBody, UUID_RE } from '../../contract/common.ts';
 import { DiagramParams } from '../../contract/diagrams.ts';
 import { CollaborationSession, MySessions, TicketQuery, TicketResponse } from '../../contract/collab.ts';
 import { findDiagram } from '../resources/diagrams/store.ts';
-import { CollabHub, type TicketClaims } from './hub.ts';
+import { CollabHub, credentialOf, type Permissions, type TicketClaims } from './hub.ts';
 import { loadCollabSettings, type CollabSettings } from './settings.ts';
 import * as store from './store.ts';
 
@@ -86,7 +86,7 @@ export async function collabRoutes(app: FastifyInstance, ctx: AppContext, overri
     await ctx.threatModels.accessTo(p, s.threat_model_id, 'read').catch(() => {
       throw notFound('Collaboration session not found');
     });
-    const ticket = await hub.issueTicket({ userUuid: p.userUuid, provider: p.provider, providerId: p.providerId, email: p.email, name: p.name, groups: p.groups, sessionId: s.id });
+    const ticket = await hub.issueTicket({ userUuid: p.userUuid, provider: p.provider, providerId: p.providerId, email: p.email, name: p.name, groups: p.groups, credential: credentialOf(p), sessionId: s.id });
     reply.header('cache-control', 'no-store');
     return { ticket };
   });
@@ -103,7 +103,7 @@ export async function collabRoutes(app: FastifyInstance, ctx: AppContext, overri
     throw forbidden('Origin not allowed for collaboration');
   }
 
-  const claimsOf = new WeakMap<FastifyRequest, TicketClaims>();
+  const admitted = new WeakMap<FastifyRequest, { claims: TicketClaims; permissions: Permissions }>();
   const query = (request: FastifyRequest) => request.query as Record<string, string | undefined>;
 
   app.get(
@@ -117,19 +117,22 @@ export async function collabRoutes(app: FastifyInstance, ctx: AppContext, overri
         const q = query(request);
         if (q.last_sequence !== undefined && !/^\d{1,15}$/.test(q.last_sequence)) throw badRequest('last_sequence must be a non-negative integer');
         if (q.session_id !== undefined && !UUID_RE.test(q.session_id)) throw badRequest('Invalid UUID format for parameter: session_id', 'invalid_id');
-        // The ticket is the only credential a browser socket can carry; it is used up here.
+        // The ticket is the only credential a browser socket can carry; it is used up here, and
+        // refused when the token or sign-in session that obtained it was revoked since.
         const claims = q.ticket ? await hub.redeemTicket(q.ticket) : null;
         if (!claims) throw unauthorized('A valid ticket from GET /ws/ticket is required');
         if (q.session_id !== undefined && q.session_id.toLowerCase() !== claims.sessionId.toLowerCase()) throw unauthorized('The ticket belongs to another session');
+        // Read access is checked again here: it may have been withdrawn since the ticket was issued.
+        const permissions = await hub.permissionsOn(claims, (request.params as { threat_model_id: string }).threat_model_id);
         await hub.checkCaps(claims);
-        claimsOf.set(request, claims);
+        admitted.set(request, { claims, permissions });
       },
     },
     (socket, request) => {
       const params = request.params as { threat_model_id: string; diagram_id: string };
       const q = query(request);
-      const claims = claimsOf.get(request)!;
-      hub.join(socket, claims, params.threat_model_id, params.diagram_id, q.last_sequence === undefined ? undefined : Number(q.last_sequence)).catch((err: unknown) => {
+      const { claims, permissions } = admitted.get(request)!;
+      hub.join(socket, claims, permissions, params.threat_model_id, params.diagram_id, q.last_sequence === undefined ? undefined : Number(q.last_sequence)).catch((err: unknown) => {
         request.log.error({ err }, 'collaboration join failed');
         socket.close(1011, 'internal error');
       });

@@ -10,7 +10,10 @@ export interface CollabSettings {
   maxParticipants: number;
   /** Sockets one user may hold across all sessions and instances. */
   maxSocketsPerUser: number;
-  /** Seconds between server pings; access is re-checked on the same tick. */
+  /**
+   * Seconds between server pings; access and revocation are re-checked on the same tick (which
+   * bounds how long a lost revocation announcement goes unnoticed).
+   */
   pingSeconds: number;
   /** Seconds a ticket from /ws/ticket stays valid (single use). */
   ticketSeconds: number;
