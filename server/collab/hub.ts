@@ -21,14 +21,8 @@ import * as store from './store.ts';
 import { recordSessionAudit } from './audit.ts';
 import { newSecretToken } from '../auth/secret-token.ts';
 
-/** What a ticket binds: the user (with the groups of their token) and the session. */
-export interface TicketClaims {
-  userUuid: string;
-  provider: string;
-  providerId: string;
-  email: string;
-  name: string;
-  groups: string[];
+/** What a ticket binds: the user (with their groups when it was issued) and the session. */
+export interface TicketClaims extends Pick<Principal, 'userUuid' | 'provider' | 'providerId' | 'email' | 'name' | 'idpGroups' | 'tmiGroupIds'> {
   sessionId: string;
 }
 
@@ -87,7 +81,9 @@ const CATCH_UP_MS = 1000;
 
 /** A Principal for access checks from a ticket (only identity and groups are consulted). */
 function principalOf(c: TicketClaims): Principal {
-  return { userUuid: c.userUuid, provider: c.provider, providerId: c.providerId, email: c.email, name: c.name, groups: c.groups, claims: {} as Principal['claims'], token: '' };
+  const { userUuid, provider, providerId, email, name } = c;
+  // A ticket issued by an older version (during a rolling update) has a single `groups` list instead.
+  return { userUuid, provider, providerId, email, name, idpGroups: c.idpGroups ?? [], tmiGroupIds: c.tmiGroupIds ?? [], claims: {} as Principal['claims'], token: '' };
 }
 
 export class CollabHub {
