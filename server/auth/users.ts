@@ -12,8 +12,6 @@ import { ApiError } from '../http/errors.ts';
 import { BUILT_IN_GROUPS, ROLE_RANK, type Role } from '../authz/index.ts';
 import { DEV_PROVIDER_ID } from './providers/tmi.ts';
 
-export { BUILT_IN_GROUPS };
-
 export interface UserRecord {
   internal_uuid: string;
   provider: string;
@@ -105,7 +103,8 @@ export class UserService {
    * Further placeholders of this provider named by the vouched e-mail are merged into the account.
    */
   async signIn(identity: IdentityFromProvider): Promise<UserRecord> {
-    return this.db.tx(async (q) => {
+    let merged = false;
+    const user = await this.db.tx(async (q) => {
       let account = (
         await q.query<UserRecord>(
           `UPDATE users SET email = $3, name = $4, email_verified = email_verified OR $5, last_login = now(), modified_at = now()
@@ -149,9 +148,14 @@ export class UserService {
           )
         )[0]!;
       }
-      if (placeholders.length) await mergePlaceholders(q, account.internal_uuid, placeholders);
+      if (placeholders.length) {
+        await mergePlaceholders(q, account.internal_uuid, placeholders);
+        merged = true;
+      }
       return account;
     });
+    if (merged) this.forgetMemberships();
+    return user;
   }
 
   /**
