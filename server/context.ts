@@ -50,7 +50,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       config.jwt.expirationSeconds,
     );
     await sessions.listen(shared.bus);
-    const users = new UserService(db);
+    const users = new UserService(db, { everyoneIsAReviewer: config.auth.everyoneIsAReviewer });
     const authenticator = new Authenticator(tokens, sessions, users);
     const signIns = new SignInService(config, users, sessions, tokens);
     const families = new FamilyRegistry();

@@ -17,7 +17,7 @@ const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
   },
 });
 const q = wrap(pool);
-const who = { userUuid, provider: 'tmi', groups: ['security-reviewers'] };
+const who = { userUuid, provider: 'tmi', idpGroups: [], tmiGroupIds: ['00000000-0000-0000-0000-000000000001'] };
 const actor = { email: 'bench@tmi.local', provider: 'tmi', providerId: 'bench', name: 'Bench' };
 
 const app = Fastify();

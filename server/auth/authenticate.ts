@@ -16,8 +16,17 @@ export interface Principal {
   providerId: string;
   email: string;
   name: string;
-  /** IdP groups and TMI group names from the token. */
-  groups: string[];
+  /**
+   * Group names the identity provider asserted (the token's `groups` claim). They name groups of
+   * `provider` only and never grant TMI's own groups.
+   */
+  idpGroups: string[];
+  /**
+   * Ids of the TMI groups the user belongs to, read from the database (not from the token), so a
+   * membership change reaches live tokens: at once on this instance, within UserService.CACHE_MS
+   * on the others.
+   */
+  tmiGroupIds: string[];
   claims: AccessClaims;
   token: string;
 }
@@ -77,12 +86,13 @@ export class Authenticator {
       (revoked): RevocationState => (revoked ? 'revoked' : 'valid'),
       (): RevocationState => 'unavailable',
     );
-    const user = await this.users.byProviderId(claims.idp, claims.sub);
-    if (!user) {
+    const found = await this.users.forToken(claims.idp, claims.sub);
+    if (!found) {
       // A revoked token says so, rather than "user not found".
       throwIfRevoked(await revocation);
       throw unauthorized('User not found');
     }
+    const { user, tmiGroupIds } = found;
     return {
       principal: {
         userUuid: user.internal_uuid,
@@ -90,7 +100,8 @@ export class Authenticator {
         providerId: claims.sub,
         email: user.email,
         name: user.name,
-        groups: Array.isArray(claims.groups) ? claims.groups.filter((g): g is string => typeof g === 'string') : [],
+        idpGroups: Array.isArray(claims.groups) ? claims.groups.filter((g): g is string => typeof g === 'string') : [],
+        tmiGroupIds,
         claims,
         token,
       },

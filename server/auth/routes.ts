@@ -369,7 +369,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         ...(p.claims.email_verified ? { email_verified: true } : {}),
         name: p.name,
         idp: p.provider,
-        ...(p.groups.length ? { groups: p.groups } : {}),
+        ...(p.idpGroups.length ? { groups: p.idpGroups } : {}),
       };
     },
   );
@@ -384,7 +384,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       provider_id: p.providerId,
       display_name: p.name,
       email: p.email,
-      is_admin: await ctx.users.isAdministrator(p.userUuid, p.groups, p.provider, config.auth.administrators),
+      is_admin: await ctx.users.isAdministrator(p.userUuid, p.idpGroups, p.provider, config.auth.administrators),
       is_security_reviewer: ids.has('00000000-0000-0000-0000-000000000001') || config.auth.everyoneIsAReviewer,
       groups: groups.map((g) => ({ internal_uuid: g.internal_uuid, group_name: g.group_name, name: g.name ?? g.group_name })),
     };

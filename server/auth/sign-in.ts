@@ -48,16 +48,17 @@ export class SignInService {
     const user = await this.users.byUuid(userUuid);
     if (!user || !user.provider_user_id) throw new ApiError(400, 'invalid_grant', 'The refresh token is invalid or expired.');
     const m = await this.users.builtInMemberships(userUuid);
-    const reviewer = m.isSecurityReviewer || this.config.auth.everyoneIsAReviewer;
     return {
       provider: user.provider,
       providerUserId: user.provider_user_id,
       email: user.email,
       emailVerified: user.email_verified,
       name: user.name,
-      groups: [...new Set([...idpGroups, ...m.groups, ...(reviewer ? ['security-reviewers'] : [])])],
+      // The provider's groups only: TMI's own memberships are read from the database per request
+      // (Principal.tmiGroupIds), so a provider cannot grant them by naming them.
+      groups: idpGroups,
       isAdministrator: m.isAdministrator,
-      isSecurityReviewer: reviewer,
+      isSecurityReviewer: m.isSecurityReviewer,
     };
   }
 }

@@ -32,14 +32,8 @@ export interface Credential {
 
 export const credentialOf = (p: Principal): Credential => ({ jti: p.claims.jti, ...(p.claims.sid ? { sid: p.claims.sid } : {}) });
 
-/** What a ticket binds: the user (with the groups of their token), the credential and the session. */
-export interface TicketClaims {
-  userUuid: string;
-  provider: string;
-  providerId: string;
-  email: string;
-  name: string;
-  groups: string[];
+/** What a ticket binds: the user (with their groups when it was issued), the credential and the session. */
+export interface TicketClaims extends Pick<Principal, 'userUuid' | 'provider' | 'providerId' | 'email' | 'name' | 'idpGroups' | 'tmiGroupIds'> {
   credential: Credential;
   sessionId: string;
 }
@@ -102,7 +96,8 @@ const CATCH_UP_MS = 1000;
 
 /** A Principal for access checks from a ticket (only identity and groups are consulted). */
 function principalOf(c: TicketClaims): Principal {
-  return { userUuid: c.userUuid, provider: c.provider, providerId: c.providerId, email: c.email, name: c.name, groups: c.groups, claims: {} as Principal['claims'], token: '' };
+  const { userUuid, provider, providerId, email, name, idpGroups, tmiGroupIds } = c;
+  return { userUuid, provider, providerId, email, name, idpGroups, tmiGroupIds, claims: {} as Principal['claims'], token: '' };
 }
 
 export class CollabHub {

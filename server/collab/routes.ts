@@ -86,7 +86,7 @@ export async function collabRoutes(app: FastifyInstance, ctx: AppContext, overri
     await ctx.threatModels.accessTo(p, s.threat_model_id, 'read').catch(() => {
       throw notFound('Collaboration session not found');
     });
-    const ticket = await hub.issueTicket({ userUuid: p.userUuid, provider: p.provider, providerId: p.providerId, email: p.email, name: p.name, groups: p.groups, credential: credentialOf(p), sessionId: s.id });
+    const ticket = await hub.issueTicket({ userUuid: p.userUuid, provider: p.provider, providerId: p.providerId, email: p.email, name: p.name, idpGroups: p.idpGroups, tmiGroupIds: p.tmiGroupIds, credential: credentialOf(p), sessionId: s.id });
     reply.header('cache-control', 'no-store');
     return { ticket };
   });

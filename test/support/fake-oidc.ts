@@ -4,7 +4,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { call, CALLBACK, type Response } from './app.ts';
 
 export interface FakeUser {
   sub: string;
@@ -151,4 +153,32 @@ export async function startFakeOidc(opts: { clientId?: string; clientSecret?: st
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
+}
+
+/**
+ * Signs `user` in to TMI through this provider (configured in TMI as `idp`) as a browser would:
+ * TMI authorize, the provider, TMI's callback, then the token exchange, whose answer is returned.
+ */
+export async function signInUpstream(app: FastifyInstance, fake: FakeOidc, idp: string, user: FakeUser): Promise<Response> {
+  fake.user = user;
+  const verifier = randomBytes(48).toString('base64url');
+  const start = await app.inject({
+    method: 'GET',
+    url: '/oauth2/authorize',
+    query: {
+      idp,
+      client_callback: CALLBACK,
+      scope: 'openid profile email',
+      state: randomBytes(8).toString('hex'),
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    },
+  });
+  if (start.statusCode !== 302) throw new Error(`authorize failed: ${start.statusCode} ${start.body}`);
+  const atProvider = await fetch(new URL(start.headers.location as string), { redirect: 'manual' });
+  const callback = new URL(atProvider.headers.get('location') ?? '');
+  const back = await app.inject({ method: 'GET', url: `${callback.pathname}${callback.search}` });
+  if (back.statusCode !== 302) throw new Error(`callback failed: ${back.statusCode} ${back.body}`);
+  const code = new URL(back.headers.location as string).searchParams.get('code') ?? '';
+  return call(app, 'POST', `/oauth2/token?idp=${idp}`, { body: { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CALLBACK } });
 }

@@ -72,7 +72,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
     async (request) => {
       const p = principalOf(request);
       const query = request.query as Q;
-      return svc.list(p, tmOf(request), query, () => ctx.users.isAdministrator(p.userUuid, p.groups, p.provider, ctx.config.auth.administrators), opts.refineList?.(query));
+      return svc.list(p, tmOf(request), query, () => ctx.users.isAdministrator(p.userUuid, p.idpGroups, p.provider, ctx.config.auth.administrators), opts.refineList?.(query));
     },
   );
 

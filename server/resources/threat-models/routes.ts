@@ -22,7 +22,7 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
     { schema: { tags, operationId: 'listThreatModels', querystring: ListThreatModelsQuery, response: { 200: ListThreatModelsResponse, ...errors } } },
     async (request) => {
       const p = principalOf(request);
-      return svc.list(p, request.query, () => ctx.users.isAdministrator(p.userUuid, p.groups, p.provider, ctx.config.auth.administrators));
+      return svc.list(p, request.query, () => ctx.users.isAdministrator(p.userUuid, p.idpGroups, p.provider, ctx.config.auth.administrators));
     },
   );
 
@@ -63,9 +63,7 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: { tags, operationId: 'patchThreatModel', params: ThreatModelIdParams, body: JsonPatchDocument, response: { 200: ThreatModel, ...errors } },
     },
     async (request, reply) => {
-      const p = principalOf(request);
-      const reviewer = ctx.config.auth.everyoneIsAReviewer || (await ctx.users.builtInMemberships(p.userUuid)).isSecurityReviewer;
-      const tm = await svc.patch(p, request.params.threat_model_id, request.body, readIfMatch(request, requireIfMatch), reviewer);
+      const tm = await svc.patch(principalOf(request), request.params.threat_model_id, request.body, readIfMatch(request, requireIfMatch));
       setEtag(reply, tm.version);
       return tm;
     },

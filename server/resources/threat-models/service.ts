@@ -5,8 +5,8 @@ import { Compile } from 'typebox/compile';
 import { Type } from 'typebox';
 import type { Db, Queryable } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
-import { BUILT_IN_GROUPS, type UserService } from '../../auth/users.ts';
-import { authorize, effectiveRole, ROLE_RANK, type AccessSubject, type Action, type Role } from '../../authz/index.ts';
+import type { UserService } from '../../auth/users.ts';
+import { authorize, BUILT_IN_GROUPS, can, effectiveRole, isSecurityReviewer, ROLE_RANK, TMI_PROVIDER, type AccessSubject, type Action, type Role } from '../../authz/index.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../http/errors.ts';
 import type { AuthorizationInput, JsonPatchDocument, Metadata } from '../../../contract/common.ts';
 import { AuthorizationInput as AuthorizationInputSchema, Metadata as MetadataSchema, Nullable, User as UserSchema, Uuid } from '../../../contract/common.ts';
@@ -23,7 +23,7 @@ export type ThreatModelJson = ThreatModel;
 const EMBEDDED_KEYS = ['threats', 'diagrams', 'documents', 'repositories', 'notes', 'assets'] as const;
 
 export function subjectOf(p: Principal): AccessSubject {
-  return { userUuid: p.userUuid, provider: p.provider, groups: p.groups };
+  return { userUuid: p.userUuid, provider: p.provider, idpGroups: p.idpGroups, tmiGroupIds: p.tmiGroupIds };
 }
 
 export function actorOf(p: Principal): Actor {
@@ -98,9 +98,6 @@ function dateFilter(name: string, value: string | undefined): Date | undefined {
   }
   return d;
 }
-
-const userKey = (provider: string, providerId: string) => `user\u0000${provider}\u0000${providerId}`;
-const groupKey = (provider: string, name: string) => `group\u0000${provider}\u0000${name}`;
 
 /** A committed change, for listeners such as live collaboration (revocation) and notifications. */
 export interface ThreatModelEvent {
@@ -200,22 +197,25 @@ export class ThreatModelService {
     return present(row, await this.families.embedded(this.db, id, new Set(row.live_children ?? [])));
   }
 
-  /** Resolves entries to stored ids; duplicates are 400; the owner always keeps an owner entry first. */
+  /**
+   * Resolves entries to stored ids; two entries naming one subject (by id, or by id and by e-mail)
+   * are 400 in strict mode, the later wins otherwise; the owner always keeps an owner entry first.
+   */
   private async resolveAuthorization(q: Queryable, entries: AuthorizationInput[], ownerUuid: string, mode: 'strict' | 'last-wins') {
     const seen = new Map<string, store.ResolvedEntry>();
     for (const e of entries) {
       if (e.provider === '*') throw badRequest('Authorization entries need a concrete provider, not "*"', 'validation_failed');
       if (e.provider_id.length > 255) throw badRequest('Authorization provider_id is too long (at most 255 characters)');
       const isEveryone = e.principal_type === 'group' && e.provider_id === 'everyone';
-      const provider = isEveryone ? 'tmi' : e.provider;
-      const key = e.principal_type === 'user' ? userKey(provider, e.provider_id) : groupKey(provider, e.provider_id);
-      if (seen.has(key) && mode === 'strict') throw badRequest(`Duplicate authorization subject: ${e.provider_id}`);
+      const provider = isEveryone ? TMI_PROVIDER : e.provider;
       const uuid =
         e.principal_type === 'user'
           ? await this.users.resolvePrincipal(q, provider, e.provider_id)
           : isEveryone
             ? BUILT_IN_GROUPS.everyone
             : await store.ensureGroup(q, provider, e.provider_id);
+      const key = `${e.principal_type}\u0000${uuid}`;
+      if (seen.has(key) && mode === 'strict') throw badRequest(`Duplicate authorization subject: ${e.provider_id}`);
       seen.set(key, { subjectType: e.principal_type, uuid, role: e.role });
     }
     const resolved = [...seen.values()].filter((e) => !(e.subjectType === 'user' && e.uuid === ownerUuid));
@@ -275,7 +275,8 @@ export class ThreatModelService {
     });
   }
 
-  async patch(p: Principal, id: string, ops: JsonPatchDocument, pre: Precondition, isSecurityReviewer: boolean): Promise<ThreatModelJson> {
+  async patch(p: Principal, id: string, ops: JsonPatchDocument, pre: Precondition): Promise<ThreatModelJson> {
+    const reviewer = isSecurityReviewer(subjectOf(p));
     return this.write(p, id, pre, 'patched', async (q, row, role) => {
       const current: Record<string, unknown> = { ...present(row, {}) };
       for (const k of EMBEDDED_KEYS) delete current[k];
@@ -283,9 +284,7 @@ export class ThreatModelService {
         if (role !== 'owner') throw forbidden(`Field '${field}' may only be modified by the resource owner`);
       };
       const reviewerOnly = (field: string) => () => {
-        if (!isSecurityReviewer && !(field === 'security_reviewer' && role === 'owner')) {
-          throw forbidden(`Field '${field}' may only be modified by a security reviewer or a service account`);
-        }
+        if (!reviewer) throw forbidden(`Field '${field}' may only be modified by a security reviewer or a service account`);
       };
       const patched = applyJsonPatch(current, ops, {
         writable: ['name', 'description', 'issue_uri', 'metadata', 'threat_model_framework', 'project_id'],
@@ -293,7 +292,8 @@ export class ThreatModelService {
           owner: ownerOnly('owner'),
           authorization: ownerOnly('authorization'),
           status: reviewerOnly('status'),
-          security_reviewer: reviewerOnly('security_reviewer'),
+          // Assigning a reviewer gives them an owner entry: it changes who has access (authz `share`).
+          security_reviewer: ownerOnly('security_reviewer'),
         },
       }) as Record<string, unknown>;
       const candidate = {
@@ -311,10 +311,6 @@ export class ThreatModelService {
       if (!PatchedThreatModel.Check(candidate)) {
         throw badRequest(`The patched threat model is invalid: ${firstError(PatchedThreatModel, candidate)}`, 'validation_failed');
       }
-      // Owner may only clear the reviewer (reviewerOnly lets the owner through for that field).
-      if (!isSecurityReviewer && candidate.security_reviewer !== null && JSON.stringify(candidate.security_reviewer) !== JSON.stringify(row.security_reviewer)) {
-        throw forbidden("Field 'security_reviewer' may only be modified by a security reviewer or a service account");
-      }
       let ownerUuid = row.owner_uuid;
       if (JSON.stringify(candidate.owner) !== JSON.stringify(row.owner)) {
         const o = candidate.owner as string | { provider: string; provider_id: string };
@@ -324,6 +320,10 @@ export class ThreatModelService {
       const rv = candidate.security_reviewer as { provider: string; provider_id: string } | null;
       if (rv === null) reviewerUuid = null;
       else if (JSON.stringify(rv) !== JSON.stringify(row.security_reviewer)) reviewerUuid = await this.users.resolvePrincipal(q, rv.provider, rv.provider_id);
+      // The owner may clear the reviewer; only a security reviewer may assign one (the reference's rule).
+      if (reviewerUuid !== null && reviewerUuid !== row.security_reviewer_uuid && !reviewer) {
+        throw forbidden("Field 'security_reviewer' may only be modified by a security reviewer or a service account");
+      }
       const authorizationChanged = ops.some((op) => op.path.startsWith('/authorization') || op.from?.startsWith('/authorization'));
       const metadataChanged = ops.some((op) => op.path.startsWith('/metadata') || op.from?.startsWith('/metadata'));
       return {
@@ -374,18 +374,21 @@ export class ThreatModelService {
       const { next, authorization, authorizationMode, metadata } = await plan(q, row, role!);
 
       const ownerChanged = next.ownerUuid !== row.owner_uuid;
-      if (ownerChanged && role !== 'owner') throw forbidden('Only the owner can change ownership or authorization');
+      const reviewerChanged = next.securityReviewerUuid !== row.security_reviewer_uuid;
       let entries: store.ResolvedEntry[] = row.access.map((a) => ({
         subjectType: a.subject_type,
         uuid: (a.subject_type === 'user' ? a.user_uuid : a.group_uuid)!,
         role: a.role,
       }));
+      let entriesChanged = false;
       if (authorization) {
         const proposed = await this.resolveAuthorization(q, authorization, next.ownerUuid, authorizationMode ?? 'strict');
-        if (!sameEntries(proposed, entries, next.ownerUuid) && role !== 'owner') {
-          throw forbidden('Only the owner can change ownership or authorization');
-        }
+        entriesChanged = !sameEntries(proposed, entries, next.ownerUuid);
         entries = proposed;
+      }
+      // Only the owner changes who has access (authz ACTION_ROLES, `share`).
+      if ((ownerChanged || reviewerChanged || entriesChanged) && !can(role, 'share')) {
+        throw forbidden('Only the owner can change ownership, authorization or the security reviewer');
       }
       if (ownerChanged) {
         // The previous owner keeps owner access; the new owner's entry leads the list.

@@ -206,13 +206,17 @@ export async function softDeleteThreatModel(q: Queryable, id: string, at: Date):
   }
 }
 
-/** SQL condition: the caller ($1 user id, $2 provider, $3 groups) can read threat model `tm`. */
+/**
+ * SQL condition: the caller ($1 user id, $2 provider, $3 IdP group names, $4 TMI group ids) can
+ * read threat model `tm`; the same rules as authz entryMatches.
+ */
 export const READABLE_BY_CALLER = `(tm.owner_uuid = $1 OR EXISTS (
   SELECT 1 FROM threat_model_access a LEFT JOIN groups g ON g.internal_uuid = a.group_uuid
   WHERE a.threat_model_id = tm.id AND (
     a.user_uuid = $1
     OR (g.provider = 'tmi' AND g.group_name = 'everyone')
-    OR (g.group_name = ANY($3::text[]) AND (g.provider = 'tmi' OR g.provider = $2)))))`;
+    OR (g.provider = 'tmi' AND a.group_uuid = ANY($4::uuid[]))
+    OR (g.provider <> 'tmi' AND g.provider = $2 AND g.group_name = ANY($3::text[])))))`;
 
 export interface ListFilters {
   owner?: string;
@@ -234,7 +238,7 @@ export async function listThreatModels(
   limit: number,
   offset: number,
 ): Promise<{ rows: Record<string, unknown>[]; total: number }> {
-  const params: unknown[] = [who.userUuid, who.provider, who.groups];
+  const params: unknown[] = [who.userUuid, who.provider, who.idpGroups, who.tmiGroupIds];
   const where = [READABLE_BY_CALLER];
   const arg = (v: unknown) => {
     params.push(v);

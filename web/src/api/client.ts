@@ -19,6 +19,9 @@ export class ApiError extends Error {
 /** What a person should read for an API failure: the cause in plain words, then the server's detail. */
 export function friendlyMessage(status: number, code: string, description: string): string {
   const detail = description ? ` (${description})` : '';
+  if (code === 'account_conflict') {
+    return 'This e-mail address already belongs to an account that signs in another way. Sign in with that provider instead.';
+  }
   if (status === 0) return 'The server cannot be reached. Check your connection and try again.';
   if (status === 400) return `The server did not accept this: ${description || code}`;
   if (status === 401) return 'Your session has ended. Please sign in again.';
