@@ -9,7 +9,7 @@ import type { AppContext } from './context.ts';
 import { registerBodyParsing } from './http/body.ts';
 import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from './http/errors.ts';
 import { registerSecurity } from './http/security.ts';
-import { registerRateLimits } from './http/rate-limit.ts';
+import { registerRateLimits, registerUserRateLimits } from './http/rate-limit.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { authRoutes } from './auth/routes.ts';
@@ -105,6 +105,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
 
   registerAuthentication(app, ctx.authenticator);
+  registerUserRateLimits(app, config, ctx.shared.kv);
 
   // One structured line per request: id, user, method, route, status, latency. No query values
   // (they may carry codes or tickets), no headers (they carry tokens).
@@ -150,7 +151,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   diagramRoutes(app, ctx);
   await collabRoutes(app, ctx, opts.collab);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
-  webRoutes(app, { distDir: opts.webDistDir });
+  webRoutes(app, { distDir: opts.webDistDir, baseUrl: config.server.baseUrl });
 
   await app.ready();
   return app;

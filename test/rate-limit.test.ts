@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createContext } from '../server/context.ts';
 import { buildApp } from '../server/app.ts';
-import { CALLBACK, startTestApp, uniqueUser, type TestApp } from './support/app.ts';
+import { CALLBACK, PRODUCTION_ENV, startTestApp, uniqueUser, type TestApp } from './support/app.ts';
 
 const SLOW_TEST_TIMEOUT = 120_000;
 
@@ -91,7 +91,7 @@ describe('sign-in rate limits', () => {
 
   it('are off in test mode unless forced, and off everywhere with TMI_DISABLE_RATE_LIMITING', async () => {
     const plain = await startTestApp({ TMI_RATELIMIT_AUTH_USER_PER_MINUTE: '1' });
-    const disabled = await startTestApp({ TMI_BUILD_MODE: 'production', TMI_DISABLE_RATE_LIMITING: 'true', TMI_RATELIMIT_PUBLIC_RPM: '1' });
+    const disabled = await startTestApp({ ...PRODUCTION_ENV, TMI_DISABLE_RATE_LIMITING: 'true', TMI_RATELIMIT_PUBLIC_RPM: '1' });
     try {
       const hint = uniqueUser();
       for (let i = 0; i < 3; i++) expect((await authorize(plain.app, hint, '203.0.113.250')).statusCode).toBe(302);
