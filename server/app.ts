@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import fastifyCookie from '@fastify/cookie';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
+import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { registerBodyParsing } from './http/body.ts';
 import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from './http/errors.ts';
@@ -45,6 +46,14 @@ export interface AppOptions {
   webDistDir?: string;
 }
 
+/**
+ * Fastify's own number setting trusts no hop at all, so a hop count becomes the classic rule: the
+ * first `hops` addresses, from the connection backwards, are our proxies; the next one is the client.
+ */
+function proxyTrust(setting: Config['server']['trustProxy']): FastifyServerOptions['trustProxy'] {
+  return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
+}
+
 export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = ctx;
   const app = Fastify({
@@ -53,7 +62,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     // Our own onResponse hook writes one line per request; Fastify's two lines would repeat it.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
-    trustProxy: config.server.trustProxy,
+    trustProxy: proxyTrust(config.server.trustProxy),
     routerOptions: { maxParamLength: 512, ignoreDuplicateSlashes: false },
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];

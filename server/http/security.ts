@@ -95,7 +95,9 @@ export function httpsRedirectLocation(baseUrl: string, requestTarget: string): s
   let pathAndQuery = '/';
   try {
     const parsed = new URL(requestTarget, 'http://request-target.invalid');
-    pathAndQuery = `${parsed.pathname}${parsed.search}`;
+    // One leading slash: "//host" must not survive as a path either (`/./\evil.example/` parses
+    // to the path //evil.example/), even though the origin in front already fixes the host.
+    pathAndQuery = `${parsed.pathname.replace(/^\/+/, '/')}${parsed.search}`;
   } catch {
     // Not a URL at all: the root is as good a place as any.
   }
