@@ -801,7 +801,6 @@ describe('several instances', () => {
     // Two instances with their own data folders and no TMI_JWT_SECRET, on one store.
     const first = await startTestApp({ TMI_JWT_SECRET: '' });
     const otherConfig = loadConfig({ ...first.env, TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-second-')) });
-    expect(otherConfig.jwt.generatedSecret).toBe(true);
     const ctx2 = await createContext(otherConfig, { db: first.ctx.db, redisKeyPrefix: first.redisKeyPrefix });
     const second = await buildApp(ctx2);
     try {
@@ -811,6 +810,7 @@ describe('several instances', () => {
       expect(onSecond.body.provider_id).toBe(s.user);
       const back = await signIn(second);
       expect((await me(first.app, back.accessToken)).status).toBe(200);
+      expect(otherConfig.jwt.generatedSecret).toBe(true);
     } finally {
       await second.close();
       await ctx2.close();
