@@ -15,6 +15,29 @@ export const ProvidersResponse = Type.Object({
   ),
 });
 
+export const SamlProvidersResponse = Type.Object(
+  {
+    providers: Type.Array(
+      Type.Object(
+        {
+          id: Type.String({ maxLength: 1000 }),
+          name: Type.String({ maxLength: 256 }),
+          icon: Type.String({ maxLength: 1000 }),
+          auth_url: Type.String({ maxLength: 1024 }),
+          metadata_url: Type.String({ maxLength: 1024 }),
+          entity_id: Type.String({ maxLength: 1000 }),
+          acs_url: Type.String({ maxLength: 1024 }),
+          slo_url: Type.Optional(Type.String({ maxLength: 1024 })),
+          initialized: Type.Boolean(),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 1000 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const AuthorizeQuery = Type.Object({
   idp: Type.Optional(Type.String({ maxLength: 100, pattern: '^[a-zA-Z][a-zA-Z0-9_-]*$' })),
   client_callback: Type.Optional(Type.String({ maxLength: 2048 })),

@@ -5,11 +5,12 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import fastifyCookie from '@fastify/cookie';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
+import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { registerBodyParsing } from './http/body.ts';
 import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from './http/errors.ts';
 import { registerSecurity } from './http/security.ts';
-import { registerRateLimits } from './http/rate-limit.ts';
+import { registerRateLimits, registerUserRateLimits } from './http/rate-limit.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { authRoutes } from './auth/routes.ts';
@@ -45,6 +46,14 @@ export interface AppOptions {
   webDistDir?: string;
 }
 
+/**
+ * Fastify's own number setting trusts no hop at all, so a hop count becomes the classic rule: the
+ * first `hops` addresses, from the connection backwards, are our proxies; the next one is the client.
+ */
+function proxyTrust(setting: Config['server']['trustProxy']): FastifyServerOptions['trustProxy'] {
+  return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
+}
+
 export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = ctx;
   const app = Fastify({
@@ -53,7 +62,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     // Our own onResponse hook writes one line per request; Fastify's two lines would repeat it.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
-    trustProxy: config.server.trustProxy,
+    trustProxy: proxyTrust(config.server.trustProxy),
     routerOptions: { maxParamLength: 512, ignoreDuplicateSlashes: false },
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -105,6 +114,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
 
   registerAuthentication(app, ctx.authenticator);
+  registerUserRateLimits(app, config, ctx.shared.kv);
 
   // One structured line per request: id, user, method, route, status, latency. No query values
   // (they may carry codes or tickets), no headers (they carry tokens).
@@ -150,7 +160,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   diagramRoutes(app, ctx);
   await collabRoutes(app, ctx, opts.collab);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
-  webRoutes(app, { distDir: opts.webDistDir });
+  webRoutes(app, { distDir: opts.webDistDir, baseUrl: config.server.baseUrl });
 
   await app.ready();
   return app;

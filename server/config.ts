@@ -1,7 +1,8 @@
 // Every TMI_* setting in one typed object, read once at start and validated with readable errors.
 // docs/configuration.md documents each one; keep the two in step.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export type BuildMode = 'dev' | 'test' | 'production';
@@ -46,13 +47,23 @@ export interface Config {
     httpRedirectPort: number;
     bodyLimitBytes: number;
     requireIfMatch: boolean;
-    trustProxy: boolean;
+    /**
+     * Which proxies in front may name the client (X-Forwarded-For, -Proto, -Host): a number of
+     * hops, or their addresses; false trusts none. Never "any": the left-most X-Forwarded-For is
+     * whatever the client wrote.
+     */
+    trustProxy: false | number | string[];
     shutdownGraceMs: number;
   };
   jwt: {
     signingMethod: SigningMethod;
-    /** HS256 secret; empty for asymmetric methods. Secret: never logged. */
+    /** HS256 secret; empty for asymmetric methods and for a generated one. Secret: never logged. */
     secret: string;
+    /**
+     * HS256 outside production without TMI_JWT_SECRET: the secret is generated once and kept in
+     * the shared store, so every instance on that store and every restart uses the same one.
+     */
+    generatedSecret: boolean;
     privateKeyFile: string;
     publicKeyFile: string;
     keyId: string;
@@ -82,6 +93,10 @@ export interface Config {
     authUserPerMinute: number;
     authIpPerMinute: number;
     publicPerMinute: number;
+    /** The whole API, per signed-in user and per client address; 0 turns a limit off. */
+    apiUserPerMinute: number;
+    apiUserPerHour: number;
+    apiIpPerMinute: number;
   };
   log: { level: string; dir: string };
   database: { url: string; poolMax: number };
@@ -189,8 +204,18 @@ const KNOWN_PROVIDER_DEFAULTS: Record<string, Partial<OAuthProviderConfig>> = {
   },
 };
 
+/** The endpoint settings of a provider, by the suffix of their variable names. */
+const PROVIDER_ENDPOINTS = {
+  ISSUER: 'issuer',
+  AUTHORIZATION_URL: 'authorizationUrl',
+  TOKEN_URL: 'tokenUrl',
+  USERINFO_URL: 'userinfoUrl',
+  USERINFO_SECONDARY_URL: 'userinfoSecondaryUrl',
+  JWKS_URL: 'jwksUrl',
+} as const satisfies Record<string, keyof OAuthProviderConfig>;
+
 /** Providers are configured as in the reference: OAUTH_PROVIDERS_<ID>_ENABLED=true plus _CLIENT_ID etc. */
-function readProviders(r: Reader, env: Env): OAuthProviderConfig[] {
+function readProviders(r: Reader, env: Env, production: boolean): OAuthProviderConfig[] {
   const ids = new Set<string>();
   for (const key of Object.keys(env)) {
     const m = /^OAUTH_PROVIDERS_([A-Z0-9_]+?)_ENABLED$/.exec(key);
@@ -231,6 +256,13 @@ function readProviders(r: Reader, env: Env): OAuthProviderConfig[] {
     if (!cfg.issuer && (!cfg.authorizationUrl || !cfg.tokenUrl || !cfg.userinfoUrl)) {
       r.problems.push(`OAuth provider ${id}: set ${p('ISSUER')} (OIDC discovery) or the authorization, token and userinfo URLs`);
     }
+    if (production) {
+      // Codes, client secrets and tokens cross these requests.
+      for (const [suffix, field] of Object.entries(PROVIDER_ENDPOINTS)) {
+        const url = cfg[field];
+        if (url.startsWith('http:')) r.problems.push(`${p(suffix)}: production talks to identity providers over https only, got "${url}"`);
+      }
+    }
     out.push(cfg);
   }
   return out.sort((a, b) => a.id.localeCompare(b.id));
@@ -267,15 +299,86 @@ function readAdministrators(r: Reader): AdministratorEntry[] {
   return out;
 }
 
-function devSecret(dataDir: string): string {
-  // Dev and test start without configuration: keep a generated secret in the data folder so that
-  // sessions survive a restart. Production never gets here (it requires TMI_JWT_SECRET).
-  const file = path.join(dataDir, 'dev-jwt-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, secret, { mode: 0o600 });
-  return secret;
+/** proxy-addr's names for address ranges, accepted in TMI_TRUSTED_PROXIES besides addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isAddressOrRange(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+function readTrustProxy(r: Reader): false | number | string[] {
+  const proxies = r.list('TMI_TRUSTED_PROXIES');
+  for (const entry of proxies) {
+    if (!isAddressOrRange(entry)) r.problems.push(`TMI_TRUSTED_PROXIES: "${entry}" is not an IP address, a CIDR range or one of ${PROXY_RANGE_NAMES.join(', ')}`);
+  }
+  const hops = r.raw('TMI_TRUST_PROXY');
+  let count = 0;
+  if (hops !== undefined && /^(true|yes|on)$/i.test(hops)) {
+    r.problems.push(`TMI_TRUST_PROXY: "${hops}" would believe whatever X-Forwarded-For a client sends; set the number of proxies in front of TMI (usually 1) or list them in TMI_TRUSTED_PROXIES`);
+  } else if (hops !== undefined && !/^(false|no|off)$/i.test(hops)) {
+    count = r.int('TMI_TRUST_PROXY', 0, 0, 10);
+  }
+  if (count > 0 && proxies.length) r.problems.push('TMI_TRUST_PROXY, TMI_TRUSTED_PROXIES: set one of them, not both');
+  if (proxies.length) return proxies;
+  return count > 0 ? count : false;
+}
+
+/** A secret anyone could guess at a glance: one character repeated, or very few different ones. */
+function visiblyLowEntropy(secret: string): boolean {
+  return new Set(secret).size < 8;
+}
+
+/**
+ * A client-callback allow-list entry that would let codes go to hosts nobody chose: "*", a scheme
+ * alone ("https://*"), or a prefix that stops inside the host ("https://app.example*" also
+ * matches https://app.example.evil.net/).
+ */
+function callbackEntryProblem(entry: string): string | undefined {
+  const prefix = entry.endsWith('*');
+  const text = prefix ? entry.slice(0, -1) : entry;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return prefix ? 'is a wildcard over every host; name the scheme, the host and a path (https://app.example/*)' : 'is not an absolute URL';
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !url.host) return 'is not an http(s) URL with a host';
+  if (prefix && !text.startsWith(`${url.protocol}//${url.host}/`)) {
+    return `is a wildcard over hosts; end the host with a path before the * (${url.protocol}//${url.host}/*)`;
+  }
+  return undefined;
+}
+
+/** RS256/ES256 key files: readable PEM, the method's key type, and a size that is not weak. */
+function checkSigningKeys(r: Reader, method: 'RS256' | 'ES256', privateKeyFile: string, publicKeyFile: string): void {
+  const keys: [string, (pem: Buffer) => KeyObject, string][] = [['TMI_JWT_PRIVATE_KEY_FILE', createPrivateKey, privateKeyFile]];
+  if (publicKeyFile) keys.push(['TMI_JWT_PUBLIC_KEY_FILE', createPublicKey, publicKeyFile]);
+  const expected = method === 'RS256' ? 'rsa' : 'ec';
+  for (const [name, parse, file] of keys) {
+    if (!existsSync(file)) {
+      r.problems.push(`${name}: no such file "${file}"`);
+      continue;
+    }
+    let key: KeyObject;
+    try {
+      key = parse(readFileSync(file));
+    } catch {
+      r.problems.push(`${name}: "${file}" is not a PEM key`);
+      continue;
+    }
+    const details = key.asymmetricKeyDetails ?? {};
+    if (key.asymmetricKeyType !== expected) {
+      r.problems.push(`${name}: ${method} needs an ${expected.toUpperCase()} key, got ${String(key.asymmetricKeyType).toUpperCase()}`);
+    } else if (method === 'RS256' && (details.modulusLength ?? 0) < 2048) {
+      r.problems.push(`${name}: an RSA key of ${details.modulusLength} bits is too weak; RS256 needs at least 2048`);
+    } else if (method === 'ES256' && details.namedCurve !== 'prime256v1') {
+      r.problems.push(`${name}: ES256 needs a P-256 key, got ${details.namedCurve}`);
+    }
+  }
 }
 
 function packageVersion(): string {
@@ -299,24 +402,26 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(r.str('TMI_DATA_DIR', './data'));
 
   const signingMethod = r.oneOf('TMI_JWT_SIGNING_METHOD', ['HS256', 'RS256', 'ES256'] as const, 'HS256');
-  let secret = r.str('TMI_JWT_SECRET');
+  const secret = r.str('TMI_JWT_SECRET');
   const privateKeyFile = r.str('TMI_JWT_PRIVATE_KEY_FILE');
   const publicKeyFile = r.str('TMI_JWT_PUBLIC_KEY_FILE');
   if (signingMethod === 'HS256') {
+    // Production never generates one: instances must agree on the key, so it is given explicitly.
     if (production) {
       if (!secret) r.problems.push('TMI_JWT_SECRET: required in production');
       else if (secret === 'your-secret-key') r.problems.push('TMI_JWT_SECRET: the example value "your-secret-key" is not a secret');
-      else if (Buffer.byteLength(secret) < 32) r.problems.push('TMI_JWT_SECRET: must be at least 32 bytes for HS256 in production');
-    } else if (!secret) {
-      secret = devSecret(dataDir);
+      else if (Buffer.byteLength(secret) < 32) r.problems.push('TMI_JWT_SECRET: must be at least 32 bytes (256 bits) for HS256 in production');
+      else if (visiblyLowEntropy(secret)) {
+        r.problems.push('TMI_JWT_SECRET: visibly low entropy (one character repeated, or fewer than 8 different ones); generate one with `openssl rand -base64 48`');
+      }
     }
+  } else if (!privateKeyFile) {
+    r.problems.push(`TMI_JWT_PRIVATE_KEY_FILE: required for ${signingMethod}`);
   } else {
-    if (!privateKeyFile) r.problems.push(`TMI_JWT_PRIVATE_KEY_FILE: required for ${signingMethod}`);
-    else if (!existsSync(privateKeyFile)) r.problems.push(`TMI_JWT_PRIVATE_KEY_FILE: no such file "${privateKeyFile}"`);
-    if (publicKeyFile && !existsSync(publicKeyFile)) r.problems.push(`TMI_JWT_PUBLIC_KEY_FILE: no such file "${publicKeyFile}"`);
+    checkSigningKeys(r, signingMethod, privateKeyFile, publicKeyFile);
   }
 
-  const providers = readProviders(r, env);
+  const providers = readProviders(r, env, production);
   const redisUrl = r.url('TMI_REDIS_URL', '', ['redis:', 'rediss:']);
   if (secret) {
     const others = providers.map((p) => p.clientSecret).filter(Boolean);
@@ -352,6 +457,28 @@ export function loadConfig(env: Env = process.env): Config {
 
   const databaseUrl = r.url('TMI_DATABASE_URL', '', ['postgres:', 'postgresql:']);
   const devProviderEnabled = !production && r.bool('OAUTH_PROVIDERS_TMI_ENABLED', true);
+  if (production && providers.length === 0) {
+    r.problems.push('OAUTH_PROVIDERS_<ID>_ENABLED: production needs at least one identity provider (the development provider "tmi" is off in production)');
+  }
+
+  const clientCallbackAllowlist = r.list('TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST');
+  if (production) {
+    for (const entry of clientCallbackAllowlist) {
+      const problem = callbackEntryProblem(entry);
+      if (problem) r.problems.push(`TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: "${entry}" ${problem}`);
+    }
+  }
+
+  const cookie = {
+    enabled: r.bool('TMI_COOKIE_ENABLED', true),
+    domain: r.str('TMI_COOKIE_DOMAIN'),
+    secure: r.bool('TMI_COOKIE_SECURE', tlsEnabled) || tlsEnabled,
+  };
+  if (production && cookie.enabled && !cookie.secure) {
+    r.problems.push(
+      'TMI_COOKIE_SECURE: production sets cookies only with Secure; turn on TMI_SERVER_TLS_ENABLED, or set TMI_COOKIE_SECURE=true when TLS ends at a proxy in front of TMI (or TMI_COOKIE_ENABLED=false)',
+    );
+  }
 
   const config: Config = {
     buildMode,
@@ -365,12 +492,13 @@ export function loadConfig(env: Env = process.env): Config {
       httpRedirectPort: r.int('TMI_SERVER_HTTP_REDIRECT_PORT', 80, 1, 65535),
       bodyLimitBytes: r.int('TMI_SERVER_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
       requireIfMatch: r.bool('TMI_REQUIRE_IF_MATCH', false),
-      trustProxy: r.bool('TMI_TRUST_PROXY', false),
+      trustProxy: readTrustProxy(r),
       shutdownGraceMs: r.int('TMI_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     },
     jwt: {
       signingMethod,
       secret,
+      generatedSecret: signingMethod === 'HS256' && !secret && !production,
       privateKeyFile,
       publicKeyFile,
       keyId: r.str('TMI_JWT_KEY_ID'),
@@ -380,7 +508,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     oauth: {
       callbackUrl: r.url('TMI_OAUTH_CALLBACK_URL', `${baseUrl}/oauth2/callback`),
-      clientCallbackAllowlist: r.list('TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST'),
+      clientCallbackAllowlist,
       allowLoopbackCallbacks: !production,
       providers,
     },
@@ -391,21 +519,24 @@ export function loadConfig(env: Env = process.env): Config {
       administrators: readAdministrators(r),
     },
     cors: { allowedOrigins: cors, reflectAnyOrigin: buildMode === 'dev' },
-    cookie: {
-      enabled: r.bool('TMI_COOKIE_ENABLED', true),
-      domain: r.str('TMI_COOKIE_DOMAIN'),
-      secure: r.bool('TMI_COOKIE_SECURE', tlsEnabled) || tlsEnabled,
-    },
+    cookie,
     rateLimit: (() => {
       const disabled = r.bool('TMI_DISABLE_RATE_LIMITING', false);
       // Test suites sign in far more often than people do; the reference turns this limit off in test mode too.
       const forced = r.bool('TMI_TEST_FORCE_AUTH_FLOW_RATE_LIMITING', false);
+      // The API-wide limits are on by default in production only: dev servers run test suites and
+      // conformance collections that make thousands of requests as one user.
+      const api = (name: string, productionDefault: number) => (disabled ? 0 : r.int(name, production ? productionDefault : 0, 0, 10_000_000));
       return {
         authFlowEnabled: !disabled && (buildMode !== 'test' || forced),
         publicEnabled: !disabled,
         authUserPerMinute: r.int('TMI_RATELIMIT_AUTH_USER_PER_MINUTE', 50, 1, 1_000_000),
         authIpPerMinute: r.int('TMI_RATELIMIT_AUTH_IP_PER_MINUTE', 100, 1, 1_000_000),
         publicPerMinute: r.int('TMI_RATELIMIT_PUBLIC_RPM', 10, 1, 1_000_000),
+        // The reference's defaults for a user without a quota of their own.
+        apiUserPerMinute: api('TMI_RATELIMIT_API_USER_PER_MINUTE', 1000),
+        apiUserPerHour: api('TMI_RATELIMIT_API_USER_PER_HOUR', 60_000),
+        apiIpPerMinute: api('TMI_RATELIMIT_API_IP_PER_MINUTE', 3000),
       };
     })(),
     log: {

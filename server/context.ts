@@ -1,7 +1,7 @@
 // The long-lived services of one server process, built once from config and shared by the routes.
 import type { Config } from './config.ts';
 import { openDb, type Db } from './store/db.ts';
-import { openSharedState, type SharedState } from './store/shared-state.ts';
+import { openSharedState, type KeyValueStore, type SharedState } from './store/shared-state.ts';
 import { TokenService } from './auth/tokens.ts';
 import { SessionService } from './auth/sessions.ts';
 import { UserService } from './auth/users.ts';
@@ -9,6 +9,23 @@ import { Authenticator } from './auth/authenticate.ts';
 import { SignInService } from './auth/sign-in.ts';
 import { ThreatModelService } from './resources/threat-models/service.ts';
 import { FamilyRegistry } from './resources/families.ts';
+import { newSecretToken } from './auth/secret-token.ts';
+
+const DEV_SECRET_KEY = 'jwt:generated-secret';
+/** Kept as long as the store keeps anything (Redis without persistence forgets it on restart, with the sessions it signed). */
+const DEV_SECRET_TTL_SECONDS = 10 * 365 * 86_400;
+
+/**
+ * Dev and test without TMI_JWT_SECRET: the first instance to start generates the secret and puts
+ * it in the shared store; every other instance on that store, and every restart, takes the same
+ * one, so tokens minted by one instance verify on all. (Production requires TMI_JWT_SECRET.)
+ */
+async function generatedSecret(kv: KeyValueStore): Promise<string> {
+  await kv.setIfAbsent(DEV_SECRET_KEY, newSecretToken(48), DEV_SECRET_TTL_SECONDS);
+  const secret = await kv.get(DEV_SECRET_KEY);
+  if (!secret) throw new Error('the shared store did not keep the generated JWT secret');
+  return secret;
+}
 
 export interface AppContext {
   config: Config;
@@ -42,7 +59,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   let shared: SharedState | undefined;
   try {
     shared = await openSharedState({ redisUrl: config.redis.url || undefined, db, keyPrefix: opts.redisKeyPrefix ?? 'tmi:' });
-    const tokens = await TokenService.create(config);
+    const tokens = await TokenService.create(config, config.jwt.generatedSecret ? await generatedSecret(shared.kv) : config.jwt.secret);
     const sessions = new SessionService(
       shared.kv,
       config.jwt.refreshTokenDays * 86_400,

@@ -1,10 +1,35 @@
 // Entry: config -> store -> app -> listen, and an ordered graceful shutdown on SIGTERM/SIGINT.
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { ConfigError, describeConfig, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createContext } from './context.ts';
 import { buildApp } from './app.ts';
 import { DataDirLockedError } from './store/db.ts';
+import { httpsRedirectLocation } from './http/security.ts';
+
+/** One line for the operator instead of a stack, for the errors a listen can meet; else undefined. */
+function listenProblem(err: unknown, setting: string, host: string, port: number): string | undefined {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return `${setting}: ${host}:${port} is already in use (another TMI, or another server, is listening there)`;
+    case 'EACCES':
+      return `${setting}: no permission to listen on ${host}:${port} (ports below 1024 need privileges)`;
+    case 'EADDRNOTAVAIL':
+      return `TMI_SERVER_INTERFACE: ${host} is not an address of this machine`;
+    default:
+      return undefined;
+  }
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
 
 async function main(): Promise<void> {
   let config;
@@ -31,18 +56,38 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const app = await buildApp(ctx, { logger: log });
-  await app.listen({ port: config.server.port, host: config.server.interface });
+  let redirect: Server | undefined;
+  const refuseToListen = async (line: string) => {
+    log.fatal(line);
+    process.stderr.write(`TMI cannot start: ${line}\n`);
+    redirect?.close();
+    await app.close();
+    await ctx.close();
+    process.exit(1);
+  };
+  const host = config.server.interface;
+  try {
+    await app.listen({ port: config.server.port, host });
+  } catch (err) {
+    const line = listenProblem(err, 'TMI_SERVER_PORT', host, config.server.port);
+    if (line) return refuseToListen(line);
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
 
-  let redirect: ReturnType<typeof createServer> | undefined;
   if (config.server.tls.enabled && config.server.httpToHttpsRedirect) {
-    // Plain HTTP only ever answers with a permanent redirect to the HTTPS origin.
+    // Plain HTTP only ever answers with a permanent redirect to the HTTPS base URL.
     redirect = createServer((req, res) => {
-      const target = new URL(req.url ?? '/', config.server.baseUrl);
-      res.writeHead(308, { location: target.href, 'cache-control': 'no-store' }).end();
+      res.writeHead(308, { location: httpsRedirectLocation(config.server.baseUrl, req.url ?? '/'), 'cache-control': 'no-store' }).end();
     });
-    redirect.listen(config.server.httpRedirectPort, config.server.interface);
+    try {
+      await listenOn(redirect, config.server.httpRedirectPort, host);
+    } catch (err) {
+      const line = listenProblem(err, 'TMI_SERVER_HTTP_REDIRECT_PORT', host, config.server.httpRedirectPort);
+      if (line) return refuseToListen(line);
+      throw err;
+    }
   }
 
   log.info({ config: describeConfig(config), port }, 'TMI server started');

@@ -10,9 +10,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose';
 import type { FastifyInstance } from 'fastify';
+import { loadConfig } from '../server/config.ts';
 import { createContext } from '../server/context.ts';
 import { buildApp } from '../server/app.ts';
-import { call, CALLBACK, errorOf, signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
+import { call, CALLBACK, errorOf, PRODUCTION_ENV, signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
 import { startFakeOidc, type FakeOidc } from './support/fake-oidc.ts';
 
 // Tests that start apps of their own (a database load each) need more time on a busy machine.
@@ -180,6 +181,31 @@ describe('authorization code with PKCE (development provider)', () => {
     expect(errorOf(missing).error).toBe('invalid_request');
     expect(errorOf(await call(t.app, 'POST', '/oauth2/token', { body: { grant_type: 'password' } })).error).toBe('unsupported_grant_type');
     expect(errorOf(await exchange(t.app, 'never-issued', good.verifier)).error).toBe('invalid_grant');
+  });
+
+  it('binds a code to its client_callback: the token request must name the same redirect_uri', async () => {
+    const other = 'https://app.example.test/callback';
+    for (const redirectUri of [other, 'http://localhost:8079', 'http://localhost:8079/?x=1', 'HTTP://localhost:8079/']) {
+      const { verifier, challenge } = pkce();
+      const code = await codeFor(t.app, uniqueUser(), challenge);
+      const wrong = await call(t.app, 'POST', '/oauth2/token?idp=tmi', {
+        body: { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri },
+      });
+      expect(wrong.status, redirectUri).toBe(400);
+      expect(errorOf(wrong)).toEqual({ error: 'invalid_grant', error_description: 'redirect_uri does not match the client_callback the authorization code was issued for' });
+      // The code is spent: the right redirect_uri afterwards does not help.
+      expect(errorOf(await exchange(t.app, code, verifier)).error).toBe('invalid_grant');
+    }
+    // The allow-listed callback the code went to is the one to name.
+    const { verifier, challenge } = pkce();
+    const res = await authorize(t.app, authorizeQuery({ client_callback: other, code_challenge: challenge }));
+    const code = new URL(res.headers.location as string).searchParams.get('code')!;
+    expect(errorOf(await exchange(t.app, code, verifier)).error).toBe('invalid_grant');
+    const { verifier: v2, challenge: c2 } = pkce();
+    const res2 = await authorize(t.app, authorizeQuery({ client_callback: other, code_challenge: c2 }));
+    const code2 = new URL(res2.headers.location as string).searchParams.get('code')!;
+    const ok = await call(t.app, 'POST', '/oauth2/token?idp=tmi', { body: { grant_type: 'authorization_code', code: code2, code_verifier: v2, redirect_uri: other } });
+    expect(ok.status, ok.text).toBe(200);
   });
 
   it('accepts a form-encoded token request', async () => {
@@ -588,15 +614,9 @@ describe('discovery documents', () => {
 describe('production mode', () => {
   it('disables the development provider and accepts only allow-listed client callbacks', async () => {
     const prod = await startTestApp({
-      TMI_BUILD_MODE: 'production',
+      ...PRODUCTION_ENV,
       TMI_JWT_SECRET: randomBytes(32).toString('hex'),
       OAUTH_PROVIDERS_TMI_ENABLED: 'true',
-      OAUTH_PROVIDERS_CORP_ENABLED: 'true',
-      OAUTH_PROVIDERS_CORP_CLIENT_ID: 'corp-client',
-      OAUTH_PROVIDERS_CORP_CLIENT_SECRET: randomBytes(16).toString('hex'),
-      OAUTH_PROVIDERS_CORP_AUTHORIZATION_URL: 'https://idp.example.test/authorize',
-      OAUTH_PROVIDERS_CORP_TOKEN_URL: 'https://idp.example.test/token',
-      OAUTH_PROVIDERS_CORP_USERINFO_URL: 'https://idp.example.test/userinfo',
       TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: 'https://app.example.test/callback',
       TMI_OAUTH_CALLBACK_URL: 'https://tmi.example.test/oauth2/callback',
     });
@@ -729,6 +749,18 @@ describe('upstream OpenID Connect provider', () => {
     expect(errorOf(await exchange(up.app, code, client.verifier, 'acme')).error).toBe('invalid_grant');
   });
 
+  it('refuses a token request whose redirect_uri is not the client_callback the code went to', async () => {
+    const client = pkce();
+    const { back } = await browserFlow(up.app, client.challenge);
+    const code = new URL(back.headers.location as string).searchParams.get('code')!;
+    const calls = fake.requests.filter((r) => r.path === '/token').length;
+    const res = await call(up.app, 'POST', '/oauth2/token?idp=acme', {
+      body: { grant_type: 'authorization_code', code, code_verifier: client.verifier, redirect_uri: 'https://attacker.example/cb' },
+    });
+    expect(errorOf(res).error).toBe('invalid_grant');
+    expect(fake.requests.filter((r) => r.path === '/token').length).toBe(calls);
+  });
+
   it('refuses unknown or reused state and passes provider errors to the client callback', async () => {
     expect((await up.app.inject({ method: 'GET', url: '/oauth2/callback?code=x&state=never-issued' })).statusCode).toBe(400);
     expect((await up.app.inject({ method: 'GET', url: '/oauth2/callback?code=x' })).statusCode).toBe(400);
@@ -746,4 +778,45 @@ describe('upstream OpenID Connect provider', () => {
     expect((await authorize(up.app, authorizeQuery({ idp: 'acme', state: s2 }))).statusCode).toBe(302);
     expect((await authorize(up.app, authorizeQuery({ idp: 'acme', state: s2 }))).statusCode).toBe(400);
   });
+});
+
+describe('discovery a client calls at start, with features off', () => {
+  it('GET /saml/providers answers an empty list while SAML is not configured, as the reference', async () => {
+    const res = await call(t.app, 'GET', '/saml/providers');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ providers: [] });
+    expect(res.headers['cache-control']).toBe('public, max-age=3600');
+    // Other SAML endpoints stay unknown.
+    expect((await call(t.app, 'GET', '/saml/okta/login')).status).toBe(404);
+  });
+
+  it('every endpoint the reference client reads before sign-in answers 200 without a token', async () => {
+    for (const url of ['/', '/config', '/oauth2/providers', '/saml/providers', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', '/.well-known/oauth-protected-resource', '/.well-known/jwks.json']) {
+      expect((await call(t.app, 'GET', url)).status, url).toBe(200);
+    }
+    expect((await call(t.app, 'GET', '/config')).body.features).toMatchObject({ saml_enabled: false });
+  });
+});
+
+describe('several instances', () => {
+  it('share the generated development secret through the store: a token from one verifies on another', async () => {
+    // Two instances with their own data folders and no TMI_JWT_SECRET, on one store.
+    const first = await startTestApp({ TMI_JWT_SECRET: '' });
+    const otherConfig = loadConfig({ ...first.env, TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-second-')) });
+    const ctx2 = await createContext(otherConfig, { db: first.ctx.db, redisKeyPrefix: first.redisKeyPrefix });
+    const second = await buildApp(ctx2);
+    try {
+      const s = await signIn(first.app);
+      const onSecond = await me(second, s.accessToken);
+      expect(onSecond.status, onSecond.text).toBe(200);
+      expect(onSecond.body.provider_id).toBe(s.user);
+      const back = await signIn(second);
+      expect((await me(first.app, back.accessToken)).status).toBe(200);
+      expect(otherConfig.jwt.generatedSecret).toBe(true);
+    } finally {
+      await second.close();
+      await ctx2.close();
+      await first.close();
+    }
+  }, SLOW_TEST_TIMEOUT);
 });

@@ -1,10 +1,11 @@
 // Start-up configuration: defaults, derived values, and every validation with a readable message.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig } from '../server/config.ts';
+import { PRODUCTION_ENV } from './support/app.ts';
 
 const dataDir = () => mkdtempSync(path.join(tmpdir(), 'tmi-config-'));
 const strong = () => randomBytes(32).toString('base64url');
@@ -20,10 +21,10 @@ function problemsOf(env: Record<string, string>): string[] {
   throw new Error('expected the configuration to be refused');
 }
 
-const production = (env: Record<string, string> = {}) => ({ TMI_BUILD_MODE: 'production', TMI_JWT_SECRET: strong(), ...env });
+const production = (env: Record<string, string> = {}) => ({ ...PRODUCTION_ENV, TMI_JWT_SECRET: strong(), ...env });
 
 describe('defaults', () => {
-  it('start in dev mode on 127.0.0.1:8080 with the embedded store and a persistent generated secret', () => {
+  it('start in dev mode on 127.0.0.1:8080 with the embedded store and a generated secret (kept in the shared store)', () => {
     const dir = dataDir();
     const c = loadConfig({ TMI_DATA_DIR: dir });
     expect(c.buildMode).toBe('dev');
@@ -39,10 +40,10 @@ describe('defaults', () => {
     expect(c.database.url).toBe('');
     expect(c.redis.url).toBe('');
     expect(c.dataDir).toBe(path.resolve(dir));
-    // The generated secret is kept (owner-only) so sessions survive a restart.
-    expect(Buffer.byteLength(c.jwt.secret)).toBeGreaterThanOrEqual(32);
-    expect(statSync(path.join(dir, 'dev-jwt-secret')).mode & 0o777).toBe(0o600);
-    expect(loadConfig({ TMI_DATA_DIR: dir }).jwt.secret).toBe(c.jwt.secret);
+    // Generated at start in the shared store (server/context.ts), so that instances agree.
+    expect(c.jwt).toMatchObject({ secret: '', generatedSecret: true });
+    expect(c.server.trustProxy).toBe(false);
+    expect(c.rateLimit).toMatchObject({ apiUserPerMinute: 0, apiUserPerHour: 0, apiIpPerMinute: 0 });
   });
 
   it('production listens on all interfaces, allows no loopback callbacks and does not reflect origins', () => {
@@ -51,6 +52,11 @@ describe('defaults', () => {
     expect(c.oauth.allowLoopbackCallbacks).toBe(false);
     expect(c.cors.reflectAnyOrigin).toBe(false);
     expect(c.auth.autoPromoteFirstUser).toBe(false);
+    expect(c.jwt.generatedSecret).toBe(false);
+    // The API-wide limits are on in production, with the reference's per-user defaults.
+    expect(c.rateLimit).toMatchObject({ apiUserPerMinute: 1000, apiUserPerHour: 60_000, apiIpPerMinute: 3000 });
+    const off = loadConfig({ ...production({ TMI_DISABLE_RATE_LIMITING: 'true', TMI_RATELIMIT_API_USER_PER_MINUTE: '5' }), TMI_DATA_DIR: dataDir() });
+    expect(off.rateLimit).toMatchObject({ apiUserPerMinute: 0, apiUserPerHour: 0, apiIpPerMinute: 0, publicEnabled: false });
   });
 
   it('test mode allows loopback callbacks but neither reflects origins nor promotes the first user', () => {
@@ -109,8 +115,20 @@ describe('production refuses weak JWT secrets', () => {
   });
 
   it('refuses an HS256 secret under 32 bytes', () => {
-    expect(problemsOf(production({ TMI_JWT_SECRET: 'x'.repeat(31) }))).toEqual(['TMI_JWT_SECRET: must be at least 32 bytes for HS256 in production']);
-    expect(() => loadConfig({ ...production({ TMI_JWT_SECRET: 'x'.repeat(32) }), TMI_DATA_DIR: dataDir() })).not.toThrow();
+    expect(problemsOf(production({ TMI_JWT_SECRET: 'abcdefghijklmnopqrstuvwxyz01234' }))).toEqual([
+      'TMI_JWT_SECRET: must be at least 32 bytes (256 bits) for HS256 in production',
+    ]);
+    expect(() => loadConfig({ ...production({ TMI_JWT_SECRET: 'abcdefghijklmnopqrstuvwxyz012345' }), TMI_DATA_DIR: dataDir() })).not.toThrow();
+  });
+
+  it('refuses a secret of visibly low entropy: one character repeated, or a few repeated', () => {
+    for (const secret of ['x'.repeat(32), '0'.repeat(64), 'ab'.repeat(32), 'secretsecretsecretsecretsecret!!']) {
+      expect(problemsOf(production({ TMI_JWT_SECRET: secret })), secret).toEqual([
+        'TMI_JWT_SECRET: visibly low entropy (one character repeated, or fewer than 8 different ones); generate one with `openssl rand -base64 48`',
+      ]);
+    }
+    // Hex from `openssl rand -hex 32` passes.
+    expect(() => loadConfig({ ...production({ TMI_JWT_SECRET: randomBytes(32).toString('hex') }), TMI_DATA_DIR: dataDir() })).not.toThrow();
   });
 
   it('refuses a secret equal to another configured secret (an OAuth client secret, the Redis password)', () => {
@@ -198,6 +216,123 @@ describe('validation messages', () => {
       { provider: 'tmi', providerId: 'alice', subjectType: 'user' },
       { provider: 'google', providerId: '1234', subjectType: 'user' },
     ]);
+  });
+});
+
+describe('production refuses unsafe settings, one line each naming the setting', () => {
+  function keyFile(pem: string | Buffer): string {
+    const file = path.join(dataDir(), 'key.pem');
+    writeFileSync(file, pem);
+    return file;
+  }
+  const rsa = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits });
+
+  it('a wildcard, scheme-only or host-prefix client-callback allow-list entry', () => {
+    const entries = ['*', 'https://*', 'http:*', 'https://app.example.test*', 'https://app.example.test/cb', 'https://web.example.test/auth/*'];
+    expect(problemsOf(production({ TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: entries.join(',') }))).toEqual([
+      'TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: "*" is a wildcard over every host; name the scheme, the host and a path (https://app.example/*)',
+      'TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: "https://*" is a wildcard over every host; name the scheme, the host and a path (https://app.example/*)',
+      'TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: "http:*" is a wildcard over every host; name the scheme, the host and a path (https://app.example/*)',
+      'TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: "https://app.example.test*" is a wildcard over hosts; end the host with a path before the * (https://app.example.test/*)',
+    ]);
+    expect(problemsOf(production({ TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: 'javascript:alert(1),app.example.test/cb' }))).toEqual([
+      'TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: "javascript:alert(1)" is not an http(s) URL with a host',
+      'TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: "app.example.test/cb" is not an absolute URL',
+    ]);
+  });
+
+  it('RSA signing keys under 2048 bits, and keys of the wrong type or curve (in every mode)', () => {
+    const weak = keyFile(rsa(1024).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    for (const env of [production(), {}]) {
+      expect(problemsOf({ ...env, TMI_JWT_SIGNING_METHOD: 'RS256', TMI_JWT_PRIVATE_KEY_FILE: weak })).toEqual([
+        'TMI_JWT_PRIVATE_KEY_FILE: an RSA key of 1024 bits is too weak; RS256 needs at least 2048',
+      ]);
+    }
+    const good = rsa(2048);
+    const goodFile = keyFile(good.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    expect(() => loadConfig({ ...production({ TMI_JWT_SIGNING_METHOD: 'RS256', TMI_JWT_PRIVATE_KEY_FILE: goodFile }), TMI_DATA_DIR: dataDir() })).not.toThrow();
+    const weakPublic = keyFile(rsa(1024).publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(problemsOf(production({ TMI_JWT_SIGNING_METHOD: 'RS256', TMI_JWT_PRIVATE_KEY_FILE: goodFile, TMI_JWT_PUBLIC_KEY_FILE: weakPublic }))).toEqual([
+      'TMI_JWT_PUBLIC_KEY_FILE: an RSA key of 1024 bits is too weak; RS256 needs at least 2048',
+    ]);
+    const ec = keyFile(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    expect(problemsOf(production({ TMI_JWT_SIGNING_METHOD: 'RS256', TMI_JWT_PRIVATE_KEY_FILE: ec }))).toEqual(['TMI_JWT_PRIVATE_KEY_FILE: RS256 needs an RSA key, got EC']);
+    expect(problemsOf(production({ TMI_JWT_SIGNING_METHOD: 'ES256', TMI_JWT_PRIVATE_KEY_FILE: ec }))).toEqual(['TMI_JWT_PRIVATE_KEY_FILE: ES256 needs a P-256 key, got secp384r1']);
+    expect(problemsOf(production({ TMI_JWT_SIGNING_METHOD: 'ES256', TMI_JWT_PRIVATE_KEY_FILE: keyFile('not a key') }))).toEqual([
+      expect.stringMatching(/^TMI_JWT_PRIVATE_KEY_FILE: ".*key\.pem" is not a PEM key$/),
+    ]);
+  });
+
+  it('http:// endpoints of an upstream identity provider (dev and test may use them)', () => {
+    const env = {
+      OAUTH_PROVIDERS_CORP_TOKEN_URL: 'http://idp.example.test/token',
+      OAUTH_PROVIDERS_CORP_JWKS_URL: 'http://idp.example.test/jwks',
+    };
+    expect(problemsOf(production(env))).toEqual([
+      'OAUTH_PROVIDERS_CORP_TOKEN_URL: production talks to identity providers over https only, got "http://idp.example.test/token"',
+      'OAUTH_PROVIDERS_CORP_JWKS_URL: production talks to identity providers over https only, got "http://idp.example.test/jwks"',
+    ]);
+    expect(problemsOf(production({ OAUTH_PROVIDERS_CORP_ISSUER: 'http://idp.example.test' }))).toEqual([
+      'OAUTH_PROVIDERS_CORP_ISSUER: production talks to identity providers over https only, got "http://idp.example.test"',
+    ]);
+    expect(() => loadConfig({ ...production(env), TMI_BUILD_MODE: 'dev', TMI_DATA_DIR: dataDir() })).not.toThrow();
+  });
+
+  it('cookies without Secure, unless TLS is on or said to end in front (TMI_COOKIE_SECURE=true), or cookies are off', () => {
+    const line =
+      'TMI_COOKIE_SECURE: production sets cookies only with Secure; turn on TMI_SERVER_TLS_ENABLED, or set TMI_COOKIE_SECURE=true when TLS ends at a proxy in front of TMI (or TMI_COOKIE_ENABLED=false)';
+    expect(problemsOf(production({ TMI_COOKIE_SECURE: '' }))).toEqual([line]);
+    expect(problemsOf(production({ TMI_COOKIE_SECURE: 'false' }))).toEqual([line]);
+    expect(() => loadConfig({ ...production({ TMI_COOKIE_SECURE: '', TMI_COOKIE_ENABLED: 'false' }), TMI_DATA_DIR: dataDir() })).not.toThrow();
+    const dir = dataDir();
+    writeFileSync(path.join(dir, 'c.pem'), 'x');
+    writeFileSync(path.join(dir, 'k.pem'), 'x');
+    const tls = { TMI_SERVER_TLS_ENABLED: 'true', TMI_SERVER_TLS_CERT_FILE: path.join(dir, 'c.pem'), TMI_SERVER_TLS_KEY_FILE: path.join(dir, 'k.pem') };
+    expect(loadConfig({ ...production({ TMI_COOKIE_SECURE: '', ...tls }), TMI_DATA_DIR: dir }).cookie.secure).toBe(true);
+  });
+
+  it('no identity provider at all (the development provider is off in production)', () => {
+    const env = Object.fromEntries(Object.entries(production()).filter(([k]) => !k.startsWith('OAUTH_PROVIDERS_')));
+    const line = 'OAUTH_PROVIDERS_<ID>_ENABLED: production needs at least one identity provider (the development provider "tmi" is off in production)';
+    expect(problemsOf(env)).toEqual([line]);
+    expect(problemsOf({ ...env, OAUTH_PROVIDERS_TMI_ENABLED: 'true' })).toEqual([line]);
+  });
+
+  it('each refusal is one line', () => {
+    const problems = problemsOf({
+      TMI_BUILD_MODE: 'production',
+      TMI_JWT_SECRET: 'x'.repeat(40),
+      TMI_OAUTH_CLIENT_CALLBACK_ALLOWLIST: '*',
+      TMI_TRUST_PROXY: 'true',
+    });
+    expect(problems).toHaveLength(5);
+    for (const p of problems) expect(p).toMatch(/^[A-Z_<>]+(, [A-Z_]+)?: [^\n]+$/);
+  });
+});
+
+describe('trusted proxies', () => {
+  const trust = (env: Record<string, string>) => loadConfig({ TMI_DATA_DIR: dataDir(), ...env }).server.trustProxy;
+
+  it('trust a number of hops or a list of proxy addresses, never any X-Forwarded-For', () => {
+    expect(trust({})).toBe(false);
+    expect(trust({ TMI_TRUST_PROXY: 'false' })).toBe(false);
+    expect(trust({ TMI_TRUST_PROXY: '0' })).toBe(false);
+    expect(trust({ TMI_TRUST_PROXY: '1' })).toBe(1);
+    expect(trust({ TMI_TRUST_PROXY: '2' })).toBe(2);
+    expect(trust({ TMI_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7,fd00::/8, loopback' })).toEqual(['10.0.0.0/8', '192.0.2.7', 'fd00::/8', 'loopback']);
+  });
+
+  it('refuse "true" (the left-most X-Forwarded-For is whatever the client wrote), bad entries, and both settings at once', () => {
+    expect(problemsOf({ TMI_TRUST_PROXY: 'true' })).toEqual([
+      'TMI_TRUST_PROXY: "true" would believe whatever X-Forwarded-For a client sends; set the number of proxies in front of TMI (usually 1) or list them in TMI_TRUSTED_PROXIES',
+    ]);
+    expect(problemsOf({ TMI_TRUST_PROXY: '11' })).toEqual(['TMI_TRUST_PROXY: expected an integer from 0 to 10, got "11"']);
+    expect(problemsOf({ TMI_TRUSTED_PROXIES: '10.0.0.0/33,proxy.internal,*' })).toEqual([
+      'TMI_TRUSTED_PROXIES: "10.0.0.0/33" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal',
+      'TMI_TRUSTED_PROXIES: "proxy.internal" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal',
+      'TMI_TRUSTED_PROXIES: "*" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal',
+    ]);
+    expect(problemsOf({ TMI_TRUST_PROXY: '1', TMI_TRUSTED_PROXIES: '10.0.0.1' })).toEqual(['TMI_TRUST_PROXY, TMI_TRUSTED_PROXIES: set one of them, not both']);
   });
 });
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../server/log.ts';
 import { CONTENT_SECURITY_POLICY } from '../server/http/security.ts';
-import { call, CALLBACK, errorOf, signIn, startTestApp, type Response, type SignedIn, type TestApp } from './support/app.ts';
+import { call, CALLBACK, errorOf, PRODUCTION_ENV, signIn, startTestApp, type Response, type SignedIn, type TestApp } from './support/app.ts';
 
 // Tests that start apps of their own (a database load each) need more time on a busy machine.
 const SLOW_TEST_TIMEOUT = 120_000;
@@ -147,7 +147,7 @@ describe('CORS', () => {
   }, SLOW_TEST_TIMEOUT);
 
   it('allows only the configured origins in production, and answers every preflight with 204 before authentication', async () => {
-    const prod = await startTestApp({ TMI_BUILD_MODE: 'production', TMI_CORS_ALLOWED_ORIGINS: 'https://app.example.test/, https://other.example.test' });
+    const prod = await startTestApp({ ...PRODUCTION_ENV, TMI_CORS_ALLOWED_ORIGINS: 'https://app.example.test/, https://other.example.test' });
     try {
       const ok = await call(prod.app, 'GET', '/', { headers: { origin: 'https://app.example.test' } });
       expect(ok.headers['access-control-allow-origin']).toBe('https://app.example.test');

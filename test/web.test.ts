@@ -48,13 +48,28 @@ describe('web app serving', () => {
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.text).toBe(INDEX);
     const csp = String(res.headers['content-security-policy']);
-    expect(csp).toBe(appContentSecurityPolicy('tmi.example:8443'));
+    expect(csp).toBe(appContentSecurityPolicy(t.config.server.baseUrl));
     expect(csp).toContain("script-src 'self';");
     expect(csp).not.toMatch(/script-src[^;]*unsafe/);
-    expect(csp).toContain("connect-src 'self' ws://tmi.example:8443 wss://tmi.example:8443");
+    expect(csp).toContain("connect-src 'self' ws://localhost:8080;");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(res.headers['cache-control']).toBe('no-cache');
     expect(res.headers['x-frame-options']).toBe('DENY');
+  });
+
+  it('builds the CSP from the configured base URL and never echoes the Host header', async () => {
+    const hosts = ['evil.example', "evil.example; script-src 'unsafe-inline' *", 'x wss://evil.example'];
+    for (const host of hosts) {
+      for (const url of ['/', '/tm']) {
+        const res = await call(t.app, 'GET', url, { headers: { accept: BROWSER, host } });
+        expect(res.status, host).toBe(200);
+        const csp = String(res.headers['content-security-policy']);
+        expect(csp, host).toBe(appContentSecurityPolicy(t.config.server.baseUrl));
+        expect(csp, host).not.toContain('evil');
+      }
+    }
+    expect(appContentSecurityPolicy('https://tmi.example.com')).toContain("connect-src 'self' wss://tmi.example.com;");
+    expect(appContentSecurityPolicy('http://localhost:8080')).toContain("connect-src 'self' ws://localhost:8080;");
   });
 
   it('HEAD / from a browser has the headers and no body', async () => {

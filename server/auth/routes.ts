@@ -11,7 +11,16 @@ import { ApiError, badRequest, noContent, serviceUnavailable } from '../http/err
 import { FORM_TYPES, JSON_TYPES } from '../http/body.ts';
 import { cacheable } from '../http/security.ts';
 import { ErrorBody } from '../../contract/common.ts';
-import { AuthorizeQuery, IntrospectionResponse, MeResponse, ProvidersResponse, TokenRequest, TokenResponse, UserInfoResponse } from '../../contract/auth.ts';
+import {
+  AuthorizeQuery,
+  IntrospectionResponse,
+  MeResponse,
+  ProvidersResponse,
+  SamlProvidersResponse,
+  TokenRequest,
+  TokenResponse,
+  UserInfoResponse,
+} from '../../contract/auth.ts';
 import { ACCESS_COOKIE, REFRESH_COOKIE, principalOf } from './authenticate.ts';
 import { DEV_PROVIDER_ID, devIdentity } from './providers/tmi.ts';
 import { OAuthProvider } from './providers/oauth.ts';
@@ -25,6 +34,8 @@ const PKCE_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/;
 /** What /oauth2/authorize remembers until /oauth2/token (keyed by the code the client receives). */
 interface PendingCode {
   provider: string;
+  /** Where the code was sent: the token request's redirect_uri must name the same URL. */
+  clientCallback: string;
   codeChallenge: string;
   loginHint?: string;
   upstream?: UpstreamFlow;
@@ -155,7 +166,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       try {
         if (idp === DEV_PROVIDER_ID) {
           const code = newSecretToken();
-          const pending: PendingCode = { provider: idp, codeChallenge: q.code_challenge, loginHint: q.login_hint };
+          const pending: PendingCode = { provider: idp, clientCallback: q.client_callback, codeChallenge: q.code_challenge, loginHint: q.login_hint };
           await ctx.shared.kv.set(`authcode:${code}`, JSON.stringify(pending), FLOW_TTL_SECONDS);
           return reply.redirect(withQuery(q.client_callback, { code, state }), 302);
         }
@@ -200,7 +211,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         return reply.redirect(withQuery(pending.clientCallback, { error, state, ...(request.query.error_description ? { error_description: request.query.error_description } : {}) }), 302);
       }
       if (!code) throw badRequest('Missing code or state parameter', 'invalid_request');
-      const forToken: PendingCode = { provider: pending.provider, codeChallenge: pending.codeChallenge, upstream: pending.upstream };
+      const forToken: PendingCode = { provider: pending.provider, clientCallback: pending.clientCallback, codeChallenge: pending.codeChallenge, upstream: pending.upstream };
       await ctx.shared.kv.set(`authcode:${code}`, JSON.stringify(forToken), FLOW_TTL_SECONDS);
       return reply.redirect(withQuery(pending.clientCallback, { code, state }), 302);
     },
@@ -238,6 +249,10 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (!raw) throw badRequest('Authorization code is invalid or expired', 'invalid_grant');
       const pending = JSON.parse(raw) as PendingCode;
       if (pending.provider !== idp) throw badRequest('Authorization code was issued for another provider', 'invalid_grant');
+      // RFC 6749 4.1.3: the code is bound to the callback it was delivered to (the reference does not check).
+      if (body.redirect_uri !== pending.clientCallback) {
+        throw badRequest('redirect_uri does not match the client_callback the authorization code was issued for', 'invalid_grant');
+      }
       if (!safeEqual(s256(body.code_verifier), pending.codeChallenge)) throw badRequest('PKCE verification failed', 'invalid_grant');
       let identity: ProviderIdentity;
       if (idp === DEV_PROVIDER_ID) {
@@ -399,6 +414,18 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (p.claims.sid) await ctx.sessions.revokeSession(p.claims.sid);
       clearSessionCookies(reply);
       return noContent(reply);
+    },
+  );
+
+  // ---- /saml/providers ----------------------------------------------------------------------
+  // SAML is not configured: an empty list, as the reference answers while SAML is off. Clients
+  // call this at start and take any error as "no sign-in possible".
+  r.get(
+    '/saml/providers',
+    { config: publicRoute, schema: { tags: ['SAML'], operationId: 'getSAMLProviders', response: { 200: SamlProvidersResponse } } },
+    async (_request, reply) => {
+      cacheable(reply);
+      return { providers: [] };
     },
   );
 

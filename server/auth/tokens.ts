@@ -42,23 +42,21 @@ export class TokenService {
     readonly ttlSeconds: number,
   ) {}
 
-  static async create(config: Config): Promise<TokenService> {
+  /**
+   * Key files were checked by loadConfig (type, curve, size). `hs256Secret` is the configured
+   * secret, or the generated one from the shared store (config.jwt.generatedSecret).
+   */
+  static async create(config: Config, hs256Secret = config.jwt.secret): Promise<TokenService> {
     const issuer = new URL(config.oauth.callbackUrl).origin;
     const { signingMethod: method, expirationSeconds } = config.jwt;
     if (method === 'HS256') {
+      if (!hs256Secret) throw new Error('TokenService: no HS256 secret');
       // Imported once: handing jose raw bytes would import the key again on every sign and verify.
-      const secret = await crypto.subtle.importKey('raw', new TextEncoder().encode(config.jwt.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+      const secret = await crypto.subtle.importKey('raw', new TextEncoder().encode(hs256Secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
       return new TokenService(method, secret, secret, undefined, undefined, issuer, expirationSeconds);
     }
     const privateKey = createPrivateKey(readFileSync(config.jwt.privateKeyFile));
     const publicKey = config.jwt.publicKeyFile ? createPublicKey(readFileSync(config.jwt.publicKeyFile)) : createPublicKey(privateKey);
-    const expectedType = method === 'RS256' ? 'rsa' : 'ec';
-    if (privateKey.asymmetricKeyType !== expectedType) {
-      throw new Error(`TMI_JWT_PRIVATE_KEY_FILE: ${method} needs an ${expectedType.toUpperCase()} key, got ${privateKey.asymmetricKeyType}`);
-    }
-    if (method === 'ES256' && privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-      throw new Error('TMI_JWT_PRIVATE_KEY_FILE: ES256 needs a P-256 key');
-    }
     const jwk = await exportJWK(publicKey);
     const kid = config.jwt.keyId || (await calculateJwkThumbprint(jwk));
     const publicJwk: JWK = { ...jwk, kid, alg: method, use: 'sig', key_ops: ['verify'] };

@@ -84,3 +84,22 @@ export function originAllowed(config: Config, origin: string | undefined, reques
   }
   return false;
 }
+
+/**
+ * Where the plain-HTTP listener sends a request: the configured base URL's origin plus the
+ * request's path and query, nothing else. The request target never chooses the host, be it
+ * absolute-form (`GET http://evil.example/x`) or a network-path reference (`GET //evil.example/x`,
+ * which resolved against the base URL would be https://evil.example/x).
+ */
+export function httpsRedirectLocation(baseUrl: string, requestTarget: string): string {
+  let pathAndQuery = '/';
+  try {
+    const parsed = new URL(requestTarget, 'http://request-target.invalid');
+    // One leading slash: "//host" must not survive as a path either (`/./\evil.example/` parses
+    // to the path //evil.example/), even though the origin in front already fixes the host.
+    pathAndQuery = `${parsed.pathname.replace(/^\/+/, '/')}${parsed.search}`;
+  } catch {
+    // Not a URL at all: the root is as good a place as any.
+  }
+  return `${new URL(baseUrl).origin}${pathAndQuery}`;
+}

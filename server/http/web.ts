@@ -26,16 +26,20 @@ const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
  * The policy for the app's HTML: tighter than the API-wide one in security.ts. Scripts and styles
  * from this origin only (X6 writes style attributes and one <style> element, hence
  * 'unsafe-inline' for styles, never for scripts); images from this origin and data: URLs (PNG
- * export, icons) but not from any https host; fetch and WebSocket to this origin only.
+ * export, icons) but not from any https host; fetch and WebSocket to this origin only. Built from
+ * the configured base URL, never from the request: a Host header is whatever the client wrote.
  */
-export function appContentSecurityPolicy(host: string): string {
+export function appContentSecurityPolicy(baseUrl: string): string {
+  // 'self' covers same-origin WebSockets in current browsers; the explicit origin serves older ones.
+  const { host, protocol } = new URL(baseUrl);
+  const websocket = `${protocol === 'https:' ? 'wss' : 'ws'}://${host}`;
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
-    `connect-src 'self' ws://${host} wss://${host}`,
+    `connect-src 'self' ${websocket}`,
     "manifest-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
@@ -69,10 +73,13 @@ function varyOnAccept(reply: FastifyReply) {
 export interface WebOptions {
   /** Where the built app lives; tests point this at a fixture. */
   distDir?: string;
+  /** The server's public URL (TMI_SERVER_BASE_URL), for the content security policy. */
+  baseUrl: string;
 }
 
-export function webRoutes(app: FastifyInstance, opts: WebOptions = {}): void {
+export function webRoutes(app: FastifyInstance, opts: WebOptions): void {
   const distDir = opts.distDir ?? DEFAULT_WEB_DIST;
+  const contentSecurityPolicy = appContentSecurityPolicy(opts.baseUrl);
   const assetsDir = path.join(distDir, 'assets');
   const indexPath = path.join(distDir, 'index.html');
 
@@ -91,7 +98,7 @@ export function webRoutes(app: FastifyInstance, opts: WebOptions = {}): void {
     if (!body) {
       throw new ApiError(503, 'web_app_not_built', 'The web app is not built: run `npm run build:web` (npm start does it for you)');
     }
-    reply.header('content-security-policy', appContentSecurityPolicy(request.host));
+    reply.header('content-security-policy', contentSecurityPolicy);
     // The HTML names the current hashed bundles, so it must be revalidated on every load.
     reply.header('cache-control', 'no-cache');
     varyOnAccept(reply);

@@ -15,6 +15,8 @@ export interface TestApp {
   app: FastifyInstance;
   ctx: AppContext;
   config: Config;
+  /** The settings the config was loaded from (a second instance loads its own from them). */
+  env: Record<string, string>;
   /** Prefix of this app's Redis keys; a second instance on the same prefix shares its flows. */
   redisKeyPrefix: string;
   close(): Promise<void>;
@@ -22,9 +24,24 @@ export interface TestApp {
 
 export const usingPostgres = Boolean(process.env.TMI_TEST_DATABASE_URL);
 
+/**
+ * The least a production configuration needs besides its JWT secret: an identity provider (the
+ * development one is off there) and Secure cookies (TLS ends at a proxy in front).
+ */
+export const PRODUCTION_ENV: Record<string, string> = {
+  TMI_BUILD_MODE: 'production',
+  TMI_COOKIE_SECURE: 'true',
+  OAUTH_PROVIDERS_CORP_ENABLED: 'true',
+  OAUTH_PROVIDERS_CORP_CLIENT_ID: 'corp-client',
+  OAUTH_PROVIDERS_CORP_CLIENT_SECRET: 'corp-client-secret-for-tests',
+  OAUTH_PROVIDERS_CORP_AUTHORIZATION_URL: 'https://idp.example.test/authorize',
+  OAUTH_PROVIDERS_CORP_TOKEN_URL: 'https://idp.example.test/token',
+  OAUTH_PROVIDERS_CORP_USERINFO_URL: 'https://idp.example.test/userinfo',
+};
+
 export async function startTestApp(env: Record<string, string> = {}, opts: AppOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-test-'));
-  const config = loadConfig({
+  const fullEnv: Record<string, string> = {
     TMI_BUILD_MODE: 'test',
     TMI_JWT_SECRET: randomBytes(32).toString('hex'),
     TMI_DATA_DIR: dataDir,
@@ -33,7 +50,8 @@ export async function startTestApp(env: Record<string, string> = {}, opts: AppOp
     ...(process.env.TMI_TEST_DATABASE_URL ? { TMI_DATABASE_URL: process.env.TMI_TEST_DATABASE_URL } : {}),
     ...(process.env.TMI_TEST_REDIS_URL ? { TMI_REDIS_URL: process.env.TMI_TEST_REDIS_URL } : {}),
     ...env,
-  });
+  };
+  const config = loadConfig(fullEnv);
   const db = config.database.url
     ? await openDb({ databaseUrl: config.database.url, poolMax: 4 })
     : await openDb({ loadDump: new Blob([readFileSync(process.env.TMI_TEST_PGLITE_TEMPLATE!)]) });
@@ -44,6 +62,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: AppOp
     app,
     ctx,
     config,
+    env: fullEnv,
     redisKeyPrefix,
     async close() {
       await app.close();
