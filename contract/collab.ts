@@ -43,6 +43,7 @@ export const MySessions = Type.Array(CollaborationSession);
 
 export const TicketQuery = Type.Object({ session_id: Uuid });
 export const TicketResponse = Type.Object({ ticket: Type.String() });
+export type TicketResponse = Static<typeof TicketResponse>;
 
 export const WsQuery = Type.Object({
   session_id: Type.Optional(Uuid),
@@ -88,12 +89,4 @@ export const SERVER_MESSAGE_TYPES = [
  */
 export const NON_FATAL_ERROR = 'validation_error';
 
-/** Close codes. */
-export const CLOSE = {
-  normal: 1000,
-  tooBig: 1009,
-  policy: 1008,
-  /** A limit is reached for now (a client that cannot keep up; a cap reached in a race). */
-  tryAgainLater: 1013,
-  accessRevoked: 4403,
-} as const;
+export { CLOSE } from './limits.ts';
