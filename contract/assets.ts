@@ -1,22 +1,22 @@
 // Assets on the wire: AssetInput (POST/PUT), Asset, bulk items and the list envelope (reference AssetBase).
-import { Type } from 'typebox';
-import { DESCRIPTION_TEXT, Nullable } from './common.ts';
-import { BulkId, NAME, SHORT_TEXT, listEnvelope, serverFields } from './children.ts';
-
-export const ASSET_TYPES = ['data', 'hardware', 'software', 'infrastructure', 'service', 'personnel'] as const;
+import { Type, type Static } from 'typebox';
+import { Literals, Nullable } from './common.ts';
+import { BulkId, listEnvelope, serverFields } from './children.ts';
+import { ASSET_TEXT, ASSET_TYPES } from './limits.ts';
 
 export const assetFields = {
-  name: Type.String({ minLength: 1, maxLength: 256, pattern: NAME }),
-  description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: DESCRIPTION_TEXT }))),
-  type: Type.Union(ASSET_TYPES.map((t) => Type.Literal(t))),
-  criticality: Type.Optional(Nullable(Type.String({ maxLength: 128, pattern: SHORT_TEXT }))),
-  classification: Type.Optional(Nullable(Type.Array(Type.String({ maxLength: 128, pattern: SHORT_TEXT }), { maxItems: 50 }))),
-  sensitivity: Type.Optional(Nullable(Type.String({ maxLength: 128, pattern: SHORT_TEXT }))),
+  name: Type.String(ASSET_TEXT.name),
+  description: Type.Optional(Nullable(Type.String(ASSET_TEXT.description))),
+  type: Literals(ASSET_TYPES),
+  criticality: Type.Optional(Nullable(Type.String(ASSET_TEXT.attribute))),
+  classification: Type.Optional(Nullable(Type.Array(Type.String(ASSET_TEXT.attribute), { maxItems: 50 }))),
+  sensitivity: Type.Optional(Nullable(Type.String(ASSET_TEXT.attribute))),
   include_in_report: Type.Optional(Type.Boolean()),
   timmy_enabled: Type.Optional(Type.Boolean()),
 };
 
 export const AssetInput = Type.Object(assetFields);
+export type AssetInput = Static<typeof AssetInput>;
 export const AssetBulkCreateItem = Type.Object({ ...assetFields, id: Type.Optional(BulkId) });
 export const AssetBulkUpdateItem = Type.Object({ ...assetFields, id: BulkId });
 
@@ -31,4 +31,6 @@ export const Asset = Type.Object({
   include_in_report: Type.Boolean(),
   timmy_enabled: Type.Boolean(),
 });
+export type Asset = Static<typeof Asset>;
 export const ListAssetsResponse = listEnvelope('assets', Asset);
+export type ListAssetsResponse = Static<typeof ListAssetsResponse>;

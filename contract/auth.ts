@@ -1,5 +1,5 @@
 // Sign-in and account schemas: providers, authorize query, token exchange, userinfo, /me.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export const ProvidersResponse = Type.Object({
   providers: Type.Array(
@@ -14,6 +14,7 @@ export const ProvidersResponse = Type.Object({
     }),
   ),
 });
+export type ProvidersResponse = Static<typeof ProvidersResponse>;
 
 export const SamlProvidersResponse = Type.Object(
   {
@@ -70,6 +71,7 @@ export const TokenResponse = Type.Object({
   expires_in: Type.Integer(),
   token_type: Type.String(),
 });
+export type TokenResponse = Static<typeof TokenResponse>;
 
 export const IntrospectionResponse = Type.Object({
   active: Type.Boolean(),
@@ -103,3 +105,4 @@ export const MeResponse = Type.Object({
   is_security_reviewer: Type.Boolean(),
   groups: Type.Array(Type.Object({ internal_uuid: Type.String(), group_name: Type.String(), name: Type.String() })),
 });
+export type MeResponse = Static<typeof MeResponse>;

@@ -1,14 +1,12 @@
 // Wire pieces shared by the children of a threat model (threats, assets, documents, notes,
 // repositories): the server-set fields, list paging and the bulk/restore shapes.
-import { Type, type TSchema } from 'typebox';
-import { DateTime, Metadata, Nullable, Paging, UUID_PATTERN, Uuid } from './common.ts';
+import { Type, type TArray, type TInteger, type TSchema } from 'typebox';
+import { DateTime, Metadata, Nullable, Paging, Uuid } from './common.ts';
+import { OPTIONAL_UUID_PATTERN, UUID_PATTERN } from './limits.ts';
 
-export const NAME = '^[^<>"\'&]*$';
-export const SHORT_TEXT = '^[^\\x00-\\x1F]*$';
-/** Any `scheme://...` URI, as Document.uri and Repository.uri. */
-export const ANY_URI = '^[a-zA-Z][a-zA-Z0-9+.-]*://[^\\s]*$';
+export { ANY_URI } from './limits.ts';
 /** A UUID or the empty string (threat links to diagram, cell, asset). */
-export const OPTIONAL_UUID = Type.String({ maxLength: 36, pattern: '^$|^[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*$' });
+export const OPTIONAL_UUID = Type.String({ maxLength: 36, pattern: OPTIONAL_UUID_PATTERN });
 
 /** Fields every child carries in responses; `version` only where the family has one. */
 export const serverFields = (versioned: boolean) => ({
@@ -26,8 +24,9 @@ export const ChildListQuery = Type.Object({
   include_deleted: Type.Optional(Type.Boolean()),
 });
 
-export const listEnvelope = (key: string, item: TSchema) =>
-  Type.Object({ [key]: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
+type ListEnvelope<K extends string, T extends TSchema> = { [P in K]: TArray<T> } & { total: TInteger; limit: TInteger; offset: TInteger };
+export const listEnvelope = <K extends string, T extends TSchema>(key: K, item: T) =>
+  Type.Object({ [key]: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() } as ListEnvelope<K, T>);
 
 /** A client-chosen id on bulk create/upsert items (honoured, as the reference). */
 export const BulkId = Type.String({ format: 'uuid', pattern: UUID_PATTERN, maxLength: 36 });

@@ -43,6 +43,7 @@ export const MySessions = Type.Array(CollaborationSession);
 
 export const TicketQuery = Type.Object({ session_id: Uuid });
 export const TicketResponse = Type.Object({ ticket: Type.String() });
+export type TicketResponse = Static<typeof TicketResponse>;
 
 export const WsQuery = Type.Object({
   session_id: Type.Optional(Uuid),
@@ -88,18 +89,4 @@ export const SERVER_MESSAGE_TYPES = [
  */
 export const NON_FATAL_ERROR = 'validation_error';
 
-/** Close codes. */
-export const CLOSE = {
-  normal: 1000,
-  tooBig: 1009,
-  policy: 1008,
-  /** A limit is reached for now (a client that cannot keep up; a cap reached in a race). */
-  tryAgainLater: 1013,
-  /**
-   * The access token or sign-in session that opened the socket was revoked (sign-out, refresh-token
-   * reuse, RFC 7009 revocation): sign in again. The reference defines 4401 for an expired token.
-   */
-  sessionRevoked: 4401,
-  /** The user lost read access to the threat model. */
-  accessRevoked: 4403,
-} as const;
+export { CLOSE } from './limits.ts';

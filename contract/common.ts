@@ -1,21 +1,16 @@
 // Wire schemas shared by every resource: ids, timestamps, the error envelope, principals, metadata,
 // JSON Patch and list paging. Limits and patterns follow the reference contract (tmi-openapi.json).
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TLiteral, type TUnion } from 'typebox';
+import { MAX_PAGE_SIZE, METADATA_TEXT, NO_CONTROL, ROLES, SAFE_NAME, UUID_PATTERN } from './limits.ts';
 
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 export const UUID_RE = new RegExp(UUID_PATTERN);
 
 export const Uuid = Type.String({ format: 'uuid', pattern: UUID_PATTERN, maxLength: 36 });
 export const DateTime = Type.String({ format: 'date-time', maxLength: 32 });
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
-/** Text patterns of the contract. */
-export const NO_CONTROL = '^[^\\x00-\\x1F]*$';
-export const SAFE_NAME = '^[^<>"\'&]*$';
-export const DESCRIPTION_TEXT = '^[^<>\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$';
-export const MULTILINE_TEXT = '^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$';
-export const ISSUE_URI =
-  '^$|^\\s*https?:\\/\\/[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*(:[0-9]{1,5})?(\\/[^\\s]*)?\\s*$';
+/** One of these strings: a union of literals, typed as the union of the values (Type.Union of a mapped list would type as never). */
+export const Literals = <const T extends readonly string[]>(values: T) =>
+  Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>;
 
 export const ErrorBody = Type.Object(
   {
@@ -37,9 +32,10 @@ export const ErrorBody = Type.Object(
   },
   { $id: 'Error', additionalProperties: false },
 );
+export type ErrorBody = Static<typeof ErrorBody>;
 
 export const PrincipalType = Type.Union([Type.Literal('user'), Type.Literal('group')]);
-export const Role = Type.Union([Type.Literal('reader'), Type.Literal('writer'), Type.Literal('owner')]);
+export const Role = Literals(ROLES);
 export type Role = Static<typeof Role>;
 
 const principalFields = {
@@ -73,11 +69,10 @@ export const Authorization = Type.Object({
 });
 export type Authorization = Static<typeof Authorization>;
 
-export const METADATA_KEY_PATTERN = '^[a-zA-Z0-9_./:-]+$';
 export const Metadata = Type.Object(
   {
-    key: Type.String({ minLength: 1, maxLength: 256, pattern: METADATA_KEY_PATTERN }),
-    value: Type.String({ minLength: 1, maxLength: 1024 }),
+    key: Type.String(METADATA_TEXT.key),
+    value: Type.String(METADATA_TEXT.value),
   },
   { additionalProperties: false },
 );
@@ -85,18 +80,19 @@ export type Metadata = Static<typeof Metadata>;
 
 export const JsonPatchOperation = Type.Object(
   {
-    op: Type.Union(['add', 'replace', 'remove', 'move', 'copy', 'test'].map((o) => Type.Literal(o))),
+    op: Literals(['add', 'replace', 'remove', 'move', 'copy', 'test']),
     path: Type.String({ maxLength: 512, pattern: '^(/[^/]*)*$' }),
     from: Type.Optional(Type.String({ maxLength: 512, pattern: '^(/[^/]*)*$' })),
     value: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
+export type JsonPatchOperation = Static<typeof JsonPatchOperation>;
 export const JsonPatchDocument = Type.Array(JsonPatchOperation, { maxItems: 1000 });
 export type JsonPatchDocument = Static<typeof JsonPatchDocument>;
 
 export const Paging = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
 };
 

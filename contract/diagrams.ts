@@ -2,20 +2,18 @@
 // (Node: actor, process, store, security-boundary, text-box; Edge: flow) and the minimal model.
 // Limits and patterns follow the reference contract (tmi-openapi.json).
 import { Type, type Static } from 'typebox';
-import { DateTime, Metadata, MULTILINE_TEXT, NO_CONTROL, Nullable, Paging, SAFE_NAME, Uuid } from './common.ts';
+import { DateTime, Literals, Metadata, Nullable, Paging, Uuid } from './common.ts';
+import { COLOR_PATTERN, DASH_PATTERN, DIAGRAM_TEXT, DIAGRAM_TYPE, EDGE_SHAPE, NO_CONTROL, NODE_MIN_SIZE, NODE_SHAPES, PORT_SIDES, UUID_PATTERN } from './limits.ts';
 
-export const DIAGRAM_TYPE = 'DFD-1.0.0';
+export { DIAGRAM_TYPE, NODE_SHAPES };
 export const MAX_CELLS = 10_000;
 /** One cell's JSON text; a node with many ports or an edge with many vertices stays well below. */
 export const MAX_CELL_BYTES = 256 * 1024;
 
-export const NODE_SHAPES = ['actor', 'process', 'store', 'security-boundary', 'text-box'] as const;
-export const EDGE_SHAPES = ['flow'] as const;
-
-const COLOR = Type.String({ maxLength: 32, pattern: '^(#[0-9a-fA-F]*|rgb\\( *[0-9]+ *, *[0-9]+ *, *[0-9]+ *\\)|[a-z]+)$' });
-const DASHES = Nullable(Type.String({ maxLength: 64, pattern: '^$|^[0-9]+(\\.[0-9]+)?(,[0-9]+(\\.[0-9]+)?)*$' }));
+const COLOR = Type.String({ maxLength: 32, pattern: COLOR_PATTERN });
+const DASHES = Nullable(Type.String({ maxLength: 64, pattern: DASH_PATTERN }));
 const NUM_OR_PCT = Type.Union([Type.Number(), Type.String({ pattern: '^\\d+%$', maxLength: 16 })]);
-const LABEL_TEXT = Type.String({ maxLength: 256, pattern: NO_CONTROL });
+const LABEL_TEXT = Type.String(DIAGRAM_TEXT.label);
 const FONT_FAMILY = Type.String({ maxLength: 64, pattern: "^[a-zA-Z0-9 ,'-]*$" });
 const closed = { additionalProperties: false } as const;
 
@@ -23,7 +21,7 @@ export const CellData = Type.Object(
   {
     _metadata: Type.Optional(Type.Array(Metadata, { maxItems: 100 })),
     security_boundary: Type.Optional(Type.Boolean()),
-    data_assets: Type.Optional(Type.Array(Type.String({ format: 'uuid', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', maxLength: 36 }), { minItems: 1, maxItems: 100, uniqueItems: true })),
+    data_assets: Type.Optional(Type.Array(Type.String({ format: 'uuid', pattern: UUID_PATTERN, maxLength: 36 }), { minItems: 1, maxItems: 100, uniqueItems: true })),
   },
   { additionalProperties: true },
 );
@@ -70,7 +68,7 @@ export const NodeAttrs = Type.Object(
   closed,
 );
 
-const PORT_SIDE = Type.Union(['top', 'right', 'bottom', 'left'].map((s) => Type.Literal(s)));
+const PORT_SIDE = Literals(PORT_SIDES);
 
 export const PortConfiguration = Type.Object(
   {
@@ -91,18 +89,18 @@ export const PortConfiguration = Type.Object(
   closed,
 );
 
-const CELL_ID = Type.String({ format: 'uuid', maxLength: 36, pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+const CELL_ID = Type.String({ format: 'uuid', maxLength: 36, pattern: UUID_PATTERN });
 
 /** A node as clients send it: geometry nested (position + size) or flat (x, y, width, height). */
 export const Node = Type.Object({
   id: CELL_ID,
-  shape: Type.Union(NODE_SHAPES.map((s) => Type.Literal(s))),
+  shape: Literals(NODE_SHAPES),
   position: Type.Optional(Type.Object({ x: Type.Number(), y: Type.Number() }, closed)),
-  size: Type.Optional(Type.Object({ width: Type.Number({ minimum: 40 }), height: Type.Number({ minimum: 30 }) }, closed)),
+  size: Type.Optional(Type.Object({ width: Type.Number({ minimum: NODE_MIN_SIZE.width }), height: Type.Number({ minimum: NODE_MIN_SIZE.height }) }, closed)),
   x: Type.Optional(Type.Number()),
   y: Type.Optional(Type.Number()),
-  width: Type.Optional(Type.Number({ minimum: 40 })),
-  height: Type.Optional(Type.Number({ minimum: 30 })),
+  width: Type.Optional(Type.Number({ minimum: NODE_MIN_SIZE.width })),
+  height: Type.Optional(Type.Number({ minimum: NODE_MIN_SIZE.height })),
   angle: Type.Optional(Type.Number()),
   attrs: Type.Optional(NodeAttrs),
   ports: Type.Optional(PortConfiguration),
@@ -114,7 +112,7 @@ export const Node = Type.Object({
 export const EdgeTerminal = Type.Object({ cell: CELL_ID, port: Type.Optional(Nullable(Type.String({ maxLength: 64, pattern: NO_CONTROL }))) }, closed);
 
 const MARKER = Type.Object(
-  { name: Type.Optional(Type.Union(['classic', 'block', 'diamond', 'circle'].map((s) => Type.Literal(s)))), size: Type.Optional(Type.Number({ minimum: 1 })) },
+  { name: Type.Optional(Literals(['classic', 'block', 'diamond', 'circle'])), size: Type.Optional(Type.Number({ minimum: 1 })) },
   closed,
 );
 
@@ -186,13 +184,13 @@ const ROUTERS = ['normal', 'orth', 'one_side', 'manhattan', 'metro', 'er'];
 const CONNECTORS = ['normal', 'rounded', 'smooth', 'jumpover'];
 const named = (names: string[]) =>
   Type.Union([
-    Type.Union(names.map((n) => Type.Literal(n))),
-    Type.Object({ name: Type.Union(names.map((n) => Type.Literal(n))), args: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, closed),
+    Literals(names),
+    Type.Object({ name: Literals(names), args: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, closed),
   ]);
 
 export const Edge = Type.Object({
   id: CELL_ID,
-  shape: Type.Literal('flow'),
+  shape: Type.Literal(EDGE_SHAPE),
   source: EdgeTerminal,
   target: EdgeTerminal,
   attrs: Type.Optional(EdgeAttrs),
@@ -228,7 +226,7 @@ const DiagramTypeLiteral = Type.Literal(DIAGRAM_TYPE);
 
 export const CreateDiagramRequest = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 256, pattern: NO_CONTROL }),
+    name: Type.String(DIAGRAM_TEXT.create_name),
     type: DiagramTypeLiteral,
   },
   closed,
@@ -237,10 +235,10 @@ export type CreateDiagramRequest = Static<typeof CreateDiagramRequest>;
 
 /** PUT body. Open, as the reference: unknown top-level fields are ignored, not stored. */
 export const DfdDiagramInput = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 256, pattern: SAFE_NAME }),
+  name: Type.String(DIAGRAM_TEXT.name),
   type: DiagramTypeLiteral,
   cells: Cells,
-  description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: MULTILINE_TEXT }))),
+  description: Type.Optional(Nullable(Type.String(DIAGRAM_TEXT.description))),
   metadata: Type.Optional(Nullable(Type.Array(Metadata, { maxItems: 10_000 }))),
   image: Type.Optional(Nullable(DiagramImage)),
   include_in_report: Type.Optional(Type.Boolean()),
@@ -287,6 +285,7 @@ export const DiagramListItem = Type.Object(
   },
   closed,
 );
+export type DiagramListItem = Static<typeof DiagramListItem>;
 
 export const ListDiagramsQuery = Type.Object({ ...Paging, include_deleted: Type.Optional(Type.Boolean()) });
 export type ListDiagramsQuery = Static<typeof ListDiagramsQuery>;
@@ -297,6 +296,7 @@ export const ListDiagramsResponse = Type.Object({
   limit: Type.Integer(),
   offset: Type.Integer(),
 });
+export type ListDiagramsResponse = Static<typeof ListDiagramsResponse>;
 
 export const DiagramParams = Type.Object({ threat_model_id: Uuid, diagram_id: Uuid });
 
@@ -317,7 +317,7 @@ export const MinimalNode = Type.Object(
 export const MinimalEdge = Type.Object(
   {
     id: ModelUuid,
-    shape: Type.Literal('flow'),
+    shape: Type.Literal(EDGE_SHAPE),
     source: EdgeTerminal,
     target: EdgeTerminal,
     labels: Type.Array(Type.String()),

@@ -1,8 +1,9 @@
 // Documents on the wire: DocumentInput (POST/PUT), Document, bulk items and the list envelope
 // (reference DocumentBase). The content-access pipeline is not run: access_status stays 'unknown'.
-import { Type } from 'typebox';
-import { DESCRIPTION_TEXT, Nullable } from './common.ts';
-import { ANY_URI, BulkId, NAME, listEnvelope, serverFields } from './children.ts';
+import { Type, type Static } from 'typebox';
+import { Literals, Nullable } from './common.ts';
+import { BulkId, listEnvelope, serverFields } from './children.ts';
+import { DOCUMENT_TEXT } from './limits.ts';
 
 export const PickerRegistration = Type.Object(
   {
@@ -14,14 +15,15 @@ export const PickerRegistration = Type.Object(
 );
 
 export const documentFields = {
-  name: Type.String({ minLength: 1, maxLength: 256, pattern: NAME }),
-  uri: Type.String({ minLength: 1, maxLength: 1000, pattern: ANY_URI }),
-  description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: DESCRIPTION_TEXT }))),
+  name: Type.String(DOCUMENT_TEXT.name),
+  uri: Type.String(DOCUMENT_TEXT.uri),
+  description: Type.Optional(Nullable(Type.String(DOCUMENT_TEXT.description))),
   include_in_report: Type.Optional(Type.Boolean()),
   timmy_enabled: Type.Optional(Type.Boolean()),
 };
 
 export const DocumentInput = Type.Object({ ...documentFields, picker_registration: Type.Optional(Nullable(PickerRegistration)) });
+export type DocumentInput = Static<typeof DocumentInput>;
 export const DocumentBulkCreateItem = Type.Object({ ...documentFields, id: Type.Optional(BulkId) });
 export const DocumentBulkUpdateItem = Type.Object({ ...documentFields, id: BulkId });
 
@@ -34,8 +36,10 @@ export const Document = Type.Object({
   description: Type.Optional(Nullable(Type.String())),
   include_in_report: Type.Boolean(),
   timmy_enabled: Type.Boolean(),
-  access_status: Type.Union(ACCESS_STATUSES.map((s) => Type.Literal(s))),
+  access_status: Literals(ACCESS_STATUSES),
   content_source: Type.Optional(Nullable(Type.String())),
   access_status_updated_at: Type.Optional(Nullable(Type.String())),
 });
+export type Document = Static<typeof Document>;
 export const ListDocumentsResponse = listEnvelope('documents', Document);
+export type ListDocumentsResponse = Static<typeof ListDocumentsResponse>;

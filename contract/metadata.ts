@@ -2,10 +2,11 @@
 // results are bare arrays; PUT .../metadata/{key} takes the value only (the full entry for assets).
 import { Type } from 'typebox';
 import { Metadata } from './common.ts';
+import { NO_CONTROL } from './limits.ts';
 
 export const MetadataList = Type.Array(Metadata);
 export const MetadataValueBody = Type.Object(
-  { value: Type.String({ minLength: 1, maxLength: 1000, pattern: '^[^\\x00-\\x1F]*$' }) },
+  { value: Type.String({ minLength: 1, maxLength: 1000, pattern: NO_CONTROL }) },
   { additionalProperties: false },
 );
 /** Assets' PUT takes `Metadata` in the contract; the key may be left out (it is in the path), as clients do. */

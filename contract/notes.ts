@@ -1,20 +1,20 @@
 // Notes on the wire: NoteInput (POST/PUT), Note, NoteListItem (no content) and the list envelope.
-import { Type } from 'typebox';
-import { DESCRIPTION_TEXT, MULTILINE_TEXT, Nullable } from './common.ts';
-import { NAME, listEnvelope, serverFields } from './children.ts';
-
-export const NOTE_CONTENT_MAX = 262_144;
+import { Type, type Static } from 'typebox';
+import { Nullable } from './common.ts';
+import { listEnvelope, serverFields } from './children.ts';
+import { NOTE_TEXT } from './limits.ts';
 
 export const noteFields = {
-  name: Type.String({ minLength: 1, maxLength: 256, pattern: NAME }),
-  content: Type.String({ minLength: 1, maxLength: NOTE_CONTENT_MAX, pattern: MULTILINE_TEXT }),
+  name: Type.String(NOTE_TEXT.name),
+  content: Type.String(NOTE_TEXT.content),
   // Not in NoteBase, but NoteListItem has it and the reference stores it.
-  description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: DESCRIPTION_TEXT }))),
+  description: Type.Optional(Nullable(Type.String(NOTE_TEXT.description))),
   include_in_report: Type.Optional(Type.Boolean()),
   timmy_enabled: Type.Optional(Type.Boolean()),
 };
 
 export const NoteInput = Type.Object(noteFields);
+export type NoteInput = Static<typeof NoteInput>;
 
 const common = {
   ...serverFields(false),
@@ -24,5 +24,8 @@ const common = {
   timmy_enabled: Type.Boolean(),
 };
 export const Note = Type.Object({ ...common, content: Type.String(), auto_generated: Type.Boolean() });
+export type Note = Static<typeof Note>;
 export const NoteListItem = Type.Object(common, { additionalProperties: false });
+export type NoteListItem = Static<typeof NoteListItem>;
 export const ListNotesResponse = listEnvelope('notes', NoteListItem);
+export type ListNotesResponse = Static<typeof ListNotesResponse>;

@@ -1,29 +1,16 @@
 // Threat models on the wire: ThreatModelInput (POST/PUT), ThreatModel, TMListItem and the list envelope.
 import { Type, type Static } from 'typebox';
-import {
-  Authorization,
-  AuthorizationInput,
-  DateTime,
-  ISSUE_URI,
-  Metadata,
-  MULTILINE_TEXT,
-  NO_CONTROL,
-  Nullable,
-  Paging,
-  User,
-  Uuid,
-} from './common.ts';
-
-export const FRAMEWORKS = ['CIA', 'STRIDE', 'LINDDUN', 'DIE', 'PLOT4ai'] as const;
+import { Authorization, AuthorizationInput, DateTime, Metadata, Nullable, Paging, User, Uuid } from './common.ts';
+import { THREAT_MODEL_TEXT } from './limits.ts';
 
 export const ThreatModelInput = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 256, pattern: NO_CONTROL }),
-    description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: MULTILINE_TEXT }))),
-    threat_model_framework: Type.Optional(Nullable(Type.String({ maxLength: 30, pattern: '^[A-Za-z0-9_-]*$' }))),
+    name: Type.String(THREAT_MODEL_TEXT.name),
+    description: Type.Optional(Nullable(Type.String(THREAT_MODEL_TEXT.description))),
+    threat_model_framework: Type.Optional(Nullable(Type.String(THREAT_MODEL_TEXT.threat_model_framework))),
     authorization: Type.Optional(Type.Array(AuthorizationInput, { maxItems: 1000 })),
     metadata: Type.Optional(Nullable(Type.Array(Metadata, { maxItems: 100 }))),
-    issue_uri: Type.Optional(Nullable(Type.String({ maxLength: 1000, pattern: ISSUE_URI }))),
+    issue_uri: Type.Optional(Nullable(Type.String(THREAT_MODEL_TEXT.issue_uri))),
     is_confidential: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
@@ -94,6 +81,7 @@ export const ListThreatModelsResponse = Type.Object({
   limit: Type.Integer(),
   offset: Type.Integer(),
 });
+export type ListThreatModelsResponse = Static<typeof ListThreatModelsResponse>;
 
 const DateFilter = Type.Optional(Type.String({ maxLength: 64 }));
 export const ListThreatModelsQuery = Type.Object({

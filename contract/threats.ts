@@ -1,40 +1,41 @@
 // Threats on the wire: ThreatInput (POST/PUT), Threat, the list envelope and query, and the bulk
 // shapes. Limits and patterns as the reference contract (ThreatBase, Threat, BulkPatchRequest).
 import { Type, type Static } from 'typebox';
-import { DateTime, ISSUE_URI, JsonPatchDocument, Metadata, MULTILINE_TEXT, DESCRIPTION_TEXT, Nullable, Paging, Uuid } from './common.ts';
-import { BulkId, NAME, OPTIONAL_UUID, SHORT_TEXT, listEnvelope, serverFields } from './children.ts';
+import { DateTime, JsonPatchDocument, Literals, Metadata, Nullable, Paging, Uuid } from './common.ts';
+import { BulkId, OPTIONAL_UUID, listEnvelope, serverFields } from './children.ts';
+import { NO_CONTROL, SCORE, THREAT_TEXT } from './limits.ts';
 
-const Score = Type.Number({ minimum: 0, maximum: 10, multipleOf: 0.1 });
+const Score = Type.Number(SCORE);
 
 export const CvssScore = Type.Object(
-  { vector: Type.String({ minLength: 26, maxLength: 250, pattern: '^[A-Za-z0-9.:/_-]+$' }), score: Score },
+  { vector: Type.String(THREAT_TEXT.cvss_vector), score: Score },
   { additionalProperties: false },
 );
 export const SsvcScore = Type.Object(
   {
     vector: Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9/:._-]+$' }),
-    decision: Type.Union(['Defer', 'Scheduled', 'Out-of-Cycle', 'Immediate'].map((d) => Type.Literal(d))),
+    decision: Literals(['Defer', 'Scheduled', 'Out-of-Cycle', 'Immediate']),
     methodology: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9 _-]+$' }),
   },
   { additionalProperties: false },
 );
 
 export const threatFields = {
-  name: Type.String({ minLength: 1, maxLength: 256, pattern: NAME }),
-  description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: DESCRIPTION_TEXT }))),
-  mitigation: Type.Optional(Nullable(Type.String({ maxLength: 1024, pattern: MULTILINE_TEXT }))),
+  name: Type.String(THREAT_TEXT.name),
+  description: Type.Optional(Nullable(Type.String(THREAT_TEXT.description))),
+  mitigation: Type.Optional(Nullable(Type.String(THREAT_TEXT.mitigation))),
   diagram_id: Type.Optional(Nullable(OPTIONAL_UUID)),
   cell_id: Type.Optional(Nullable(OPTIONAL_UUID)),
   asset_id: Type.Optional(Nullable(OPTIONAL_UUID)),
-  severity: Type.Optional(Nullable(Type.String({ maxLength: 50, pattern: SHORT_TEXT }))),
+  severity: Type.Optional(Nullable(Type.String(THREAT_TEXT.severity))),
   score: Type.Optional(Score),
-  priority: Type.Optional(Nullable(Type.String({ maxLength: 256, pattern: SHORT_TEXT }))),
+  priority: Type.Optional(Nullable(Type.String(THREAT_TEXT.priority))),
   mitigated: Type.Optional(Type.Boolean()),
-  status: Type.Optional(Nullable(Type.String({ maxLength: 256, pattern: SHORT_TEXT }))),
-  threat_type: Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: SHORT_TEXT }), { maxItems: 20, uniqueItems: true }),
+  status: Type.Optional(Nullable(Type.String(THREAT_TEXT.status))),
+  threat_type: Type.Array(Type.String(THREAT_TEXT.threat_type), { maxItems: 20, uniqueItems: true }),
   metadata: Type.Optional(Nullable(Type.Array(Metadata, { maxItems: 100 }))),
-  issue_uri: Type.Optional(Nullable(Type.String({ maxLength: 1000, pattern: ISSUE_URI }))),
-  cwe_id: Type.Optional(Type.Array(Type.String({ minLength: 5, maxLength: 16, pattern: '^CWE-[0-9]+$' }), { maxItems: 50, uniqueItems: true })),
+  issue_uri: Type.Optional(Nullable(Type.String(THREAT_TEXT.issue_uri))),
+  cwe_id: Type.Optional(Type.Array(Type.String(THREAT_TEXT.cwe_id), { maxItems: 50, uniqueItems: true })),
   cvss: Type.Optional(Type.Array(CvssScore, { maxItems: 10 })),
   ssvc: Type.Optional(Nullable(SsvcScore)),
   include_in_report: Type.Optional(Type.Boolean()),
@@ -70,16 +71,18 @@ export const Threat = Type.Object({
   timmy_enabled: Type.Boolean(),
   auto_generated: Type.Boolean(),
 });
+export type Threat = Static<typeof Threat>;
 
 export const ListThreatsResponse = listEnvelope('threats', Threat);
+export type ListThreatsResponse = Static<typeof ListThreatsResponse>;
 
 const Many = (item = Type.String({ maxLength: 256 })) => Type.Optional(Type.Union([item, Type.Array(item, { maxItems: 50 })]));
 const ScoreFilter = Type.Optional(Type.Number({ minimum: 0, maximum: 10 }));
 export const ListThreatsQuery = Type.Object({
   ...Paging,
-  sort: Type.Optional(Type.String({ maxLength: 1000, pattern: SHORT_TEXT })),
-  name: Type.Optional(Type.String({ maxLength: 256, pattern: SHORT_TEXT })),
-  description: Type.Optional(Type.String({ maxLength: 1000, pattern: SHORT_TEXT })),
+  sort: Type.Optional(Type.String({ maxLength: 1000, pattern: NO_CONTROL })),
+  name: Type.Optional(Type.String({ maxLength: 256, pattern: NO_CONTROL })),
+  description: Type.Optional(Type.String({ maxLength: 1000, pattern: NO_CONTROL })),
   threat_type: Many(),
   severity: Many(Type.String({ maxLength: 50 })),
   priority: Many(),

@@ -1,8 +1,7 @@
 // The app shell: who is signed in, the header, and the routes.
 import { lazy, StrictMode, Suspense, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { currentUser, signOut } from './api/session.ts';
-import type { Me } from './api/types.ts';
+import { currentUser, signOut, type Me } from './api/session.ts';
 import { Link, match, navigate, useLocation } from './router.tsx';
 import { ErrorNote, Spinner } from './ui.tsx';
 import { SignInPage, CallbackPage } from './pages/SignIn.tsx';

@@ -1,6 +1,8 @@
 // The signed-in user, for every page under the shell.
 import { createContext, useContext } from 'react';
-import type { Authorization, Me, Role, ThreatModel } from './api/types.ts';
+import type { Role } from '../../contract/common.ts';
+import type { ThreatModel } from '../../contract/threat-models.ts';
+import type { Me } from './api/session.ts';
 
 export const MeContext = createContext<Me | null>(null);
 
@@ -20,7 +22,7 @@ export function roleOn(tm: Pick<ThreatModel, 'owner' | 'authorization'>, me: Me)
   };
   if (tm.owner.provider === me.provider && tm.owner.provider_id === me.provider_id) consider('owner');
   const groups = new Set(me.groups.map((g) => g.group_name));
-  for (const a of tm.authorization as Authorization[]) {
+  for (const a of tm.authorization) {
     if (a.principal_type === 'user' && ((a.provider === me.provider && a.provider_id === me.provider_id) || (a.email && a.email === me.email))) consider(a.role);
     if (a.principal_type === 'group' && (a.provider_id === 'everyone' || groups.has(a.provider_id))) consider(a.role);
   }

@@ -1,4 +1,4 @@
-// Small shared UI pieces: dialogs, error and progress indicators, and a data-loading hook.
+// Small shared UI pieces: the dialog, error and progress indicators, and a data-loading hook.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 
 export function ErrorNote({ error, onClose }: { error: unknown; onClose?: () => void }) {
@@ -44,36 +44,6 @@ export function Modal({ title, children, onClose, wide }: { title: string; child
         {children}
       </div>
     </div>
-  );
-}
-
-export function Confirm({ title, message, action = 'Delete', onConfirm, onClose }: { title: string; message: ReactNode; action?: string; onConfirm: () => Promise<void>; onClose: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  return (
-    <Modal title={title} onClose={onClose}>
-      <p>{message}</p>
-      <ErrorNote error={error} />
-      <div className="actions">
-        <button onClick={onClose}>Cancel</button>
-        <button
-          className="danger"
-          disabled={busy}
-          onClick={async () => {
-            setBusy(true);
-            try {
-              await onConfirm();
-              onClose();
-            } catch (err) {
-              setError(err);
-              setBusy(false);
-            }
-          }}
-        >
-          {busy ? 'Working…' : action}
-        </button>
-      </div>
-    </Modal>
   );
 }
 

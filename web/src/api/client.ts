@@ -1,10 +1,7 @@
-// The typed HTTP client of the app: same-origin fetch with the HttpOnly session cookies, one retry
-// after a silent refresh on 401, and errors turned into sentences a user understands.
-
-export interface ErrorBody {
-  error?: string;
-  error_description?: string;
-}
+// The HTTP client under the resource modules of this folder: same-origin fetch with the HttpOnly
+// session cookies, one retry after a silent refresh on 401, and errors turned into sentences a user
+// understands. Pages call the resource modules, never a URL.
+import type { ErrorBody, JsonPatchDocument } from '../../../contract/common.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -74,9 +71,9 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     return request<T>(method, path, { ...opts, noRetry: true });
   }
   if (!res.ok) {
-    let body: ErrorBody = {};
+    let body: Partial<ErrorBody> = {};
     try {
-      body = (await res.json()) as ErrorBody;
+      body = (await res.json()) as Partial<ErrorBody>;
     } catch {
       /* not JSON: keep the status only */
     }
@@ -91,20 +88,21 @@ export const api = {
   get: <T>(path: string, signal?: AbortSignal) => request<T>('GET', path, { signal }),
   post: <T>(path: string, body?: unknown) => request<T>('POST', path, { body: body ?? {} }),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }),
-  patch: <T>(path: string, ops: JsonPatchOp[]) => request<T>('PATCH', path, { body: ops, contentType: 'application/json-patch+json' }),
+  patch: <T>(path: string, ops: JsonPatchDocument) => request<T>('PATCH', path, { body: ops, contentType: 'application/json-patch+json' }),
   del: (path: string) => request<void>('DELETE', path),
 };
 
-export interface JsonPatchOp {
-  op: 'add' | 'remove' | 'replace';
-  path: string;
-  value?: unknown;
-}
+type QueryValue = string | number | boolean | undefined;
 
-/** Builds a query string from the defined values only. */
-export function query(params: Record<string, string | number | undefined>): string {
+/** Builds a query string from the defined, non-empty values only; a list repeats its parameter. */
+export function query(params: Record<string, QueryValue | QueryValue[]>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(params)) for (const one of Array.isArray(v) ? v : [v]) if (one !== undefined && one !== '') q.append(k, String(one));
   const s = q.toString();
   return s ? `?${s}` : '';
+}
+
+/** A URL path from a template whose interpolations are ids: each is encoded, so none can change the path. */
+export function url(parts: TemplateStringsArray, ...ids: string[]): string {
+  return parts.reduce((out, part, i) => out + part + (i < ids.length ? encodeURIComponent(ids[i]!) : ''), '');
 }

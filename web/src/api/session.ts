@@ -1,14 +1,20 @@
 // Sign-in with authorization code + PKCE (S256) against /oauth2/authorize, token exchange with
 // the cookies set by the server (the app never keeps a token in script-readable storage), refresh
-// before expiry, sign-out.
-import { api, onUnauthorized, request } from './client.ts';
-import type { Me } from './types.ts';
+// before expiry, sign-out; the providers offered and the signed-in user (/me).
+import type { MeResponse, ProvidersResponse, TokenResponse } from '../../../contract/auth.ts';
+import { api, onUnauthorized, query, request } from './client.ts';
+
+export type Me = MeResponse;
+export type Provider = ProvidersResponse['providers'][number];
 
 const FLOW_KEY = 'tmi.signin';
 /** When the access token expires (epoch ms): not a secret, it only schedules the refresh. */
 const EXPIRY_KEY = 'tmi.expires_at';
 
 export const CALLBACK_PATH = '/login/callback';
+
+/** The sign-in providers this server offers. */
+export const providers = async (signal?: AbortSignal): Promise<Provider[]> => (await api.get<ProvidersResponse>('/oauth2/providers', signal)).providers;
 
 interface PendingFlow {
   state: string;
@@ -49,10 +55,6 @@ export async function beginSignIn(idp: string, loginHint: string | undefined, re
   location.assign(`/oauth2/authorize?${params}`);
 }
 
-interface TokenResponse {
-  expires_in: number;
-}
-
 /** Finishes the flow on the callback route; returns where the user wanted to go. */
 export async function completeSignIn(search: string): Promise<string> {
   const q = new URLSearchParams(search);
@@ -63,7 +65,7 @@ export async function completeSignIn(search: string): Promise<string> {
   const flow = JSON.parse(raw) as PendingFlow;
   const code = q.get('code');
   if (!code || q.get('state') !== flow.state) throw new Error('The sign-in response does not match the request. Please start again.');
-  const tokens = await request<TokenResponse>('POST', `/oauth2/token?idp=${encodeURIComponent(flow.idp)}`, {
+  const tokens = await request<TokenResponse>('POST', `/oauth2/token${query({ idp: flow.idp })}`, {
     body: { grant_type: 'authorization_code', code, code_verifier: flow.verifier, redirect_uri: `${location.origin}${CALLBACK_PATH}` },
     noRetry: true,
   });

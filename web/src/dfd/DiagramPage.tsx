@@ -1,7 +1,7 @@
 // The diagram page (its own chunk with X6): loads the threat model (role, framework) and the
 // diagram, then hands them to the editor.
-import { api } from '../api/client.ts';
-import type { Diagram, ThreatModel } from '../api/types.ts';
+import { diagrams } from '../api/diagrams.ts';
+import { threatModels } from '../api/threat-models.ts';
 import { canWrite, roleOn, useMe } from '../me.ts';
 import { Link } from '../router.tsx';
 import { ErrorNote, Spinner, useLoad } from '../ui.tsx';
@@ -11,7 +11,7 @@ export default function DiagramPage({ tmId, diagramId }: { tmId: string; diagram
   const me = useMe();
   const { data, error, loading } = useLoad(
     async (signal) => {
-      const [tm, diagram] = await Promise.all([api.get<ThreatModel>(`/threat_models/${tmId}`, signal), api.get<Diagram>(`/threat_models/${tmId}/diagrams/${diagramId}`, signal)]);
+      const [tm, diagram] = await Promise.all([threatModels.get(tmId, signal), diagrams.get(tmId, diagramId, signal)]);
       return { tm, diagram };
     },
     [tmId, diagramId],

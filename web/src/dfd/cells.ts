@@ -1,13 +1,10 @@
 // The pure half of the diagram editor: X6 cell JSON <-> API cells (DFD-1.0.0), and graph
 // snapshots <-> collaboration operations. No X6 import here, so it is unit-tested in Node.
+import type { CellJson as ApiCell } from '../../../contract/diagrams.ts';
+import { COLOR_PATTERN, CONTROL_CHARACTER, DASH_PATTERN, DIAGRAM_TEXT, EDGE_SHAPE, NODE_MIN_SIZE, NODE_SHAPES, PORT_SIDES, type NodeShape } from '../../../contract/limits.ts';
 
-export type ApiCell = Record<string, unknown> & { id: string; shape: string };
+export type { ApiCell, NodeShape };
 export type CellOp = { id: string; operation: 'add' | 'update' | 'remove'; data?: ApiCell };
-
-export const NODE_SHAPES = ['actor', 'process', 'store', 'security-boundary', 'text-box'] as const;
-export type NodeShape = (typeof NODE_SHAPES)[number];
-export const EDGE_SHAPE = 'flow';
-export const PORT_IDS = ['top', 'right', 'bottom', 'left'] as const;
 
 export const isEdge = (c: { shape?: unknown }) => c.shape === EDGE_SHAPE;
 export const isNodeShape = (s: unknown): s is NodeShape => NODE_SHAPES.includes(s as NodeShape);
@@ -18,10 +15,9 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const round = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? Math.round(n) : 0);
 
-const COLOR = /^(#[0-9a-fA-F]*|rgb\( *[0-9]+ *, *[0-9]+ *, *[0-9]+ *\)|[a-z]+)$/;
-const DASHES = /^$|^[0-9]+(\.[0-9]+)?(,[0-9]+(\.[0-9]+)?)*$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1F]/g;
+const COLOR = new RegExp(COLOR_PATTERN);
+const DASHES = new RegExp(DASH_PATTERN);
+const CONTROL = new RegExp(CONTROL_CHARACTER, 'g');
 
 /** The attrs the API accepts and the editor sets (label text and colours); the rest are shape defaults. */
 function pickAttrs(attrs: unknown, edge: boolean): Obj | undefined {
@@ -50,9 +46,9 @@ function pickAttrs(attrs: unknown, edge: boolean): Obj | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-/** Labels are one line of at most 256 characters without control characters (the API's rule). */
+/** Labels are one line without control characters, of limited length (the API's rule). */
 export function cleanLabel(s: string): string {
-  return s.replace(CONTROL, ' ').slice(0, 256);
+  return s.replace(CONTROL, ' ').slice(0, DIAGRAM_TEXT.label.maxLength);
 }
 
 export function labelOf(cell: Obj): string {
@@ -104,7 +100,7 @@ export function toApiCell(x: Obj): ApiCell | undefined {
     id: x.id,
     shape: x.shape,
     position: { x: round(pos.x), y: round(pos.y) },
-    size: { width: Math.max(40, round(size.width)), height: Math.max(30, round(size.height)) },
+    size: { width: Math.max(NODE_MIN_SIZE.width, round(size.width)), height: Math.max(NODE_MIN_SIZE.height, round(size.height)) },
   };
   if (typeof x.angle === 'number' && x.angle !== 0) cell.angle = x.angle;
   const attrs = pickAttrs(x.attrs, false);
@@ -112,7 +108,7 @@ export function toApiCell(x: Obj): ApiCell | undefined {
   if (hasPorts(x.shape)) {
     const items = isObj(x.ports) && Array.isArray(x.ports.items) ? (x.ports.items as Obj[]) : [];
     const ports = items.filter((p) => typeof p.id === 'string' && typeof p.group === 'string').map((p) => ({ id: p.id as string, group: p.group as string }));
-    if (ports.length) cell.ports = { groups: Object.fromEntries(PORT_IDS.map((side) => [side, { position: side }])), items: ports };
+    if (ports.length) cell.ports = { groups: Object.fromEntries(PORT_SIDES.map((side) => [side, { position: side }])), items: ports };
   }
   if (typeof x.parent === 'string' && x.parent) cell.parent = x.parent;
   if (Array.isArray(x.children) && x.children.length) cell.children = [...(x.children as string[])];
@@ -129,7 +125,7 @@ export const DEFAULT_SIZES: Record<NodeShape, { width: number; height: number }>
 };
 
 export function defaultPorts() {
-  return { items: PORT_IDS.map((side) => ({ id: side, group: side })) };
+  return { items: PORT_SIDES.map((side) => ({ id: side, group: side })) };
 }
 
 /**
@@ -167,7 +163,7 @@ export function fromApiCell(c: Obj): Obj | undefined {
   if (isObj(c.attrs)) out.attrs = c.attrs;
   if (hasPorts(shape)) {
     const items = isObj(c.ports) && Array.isArray(c.ports.items) ? (c.ports.items as Obj[]).filter((p) => typeof p.id === 'string') : [];
-    out.ports = items.length ? { items: items.map((p) => ({ id: p.id, group: typeof p.group === 'string' && (PORT_IDS as readonly string[]).includes(p.group) ? p.group : 'right' })) } : defaultPorts();
+    out.ports = items.length ? { items: items.map((p) => ({ id: p.id, group: typeof p.group === 'string' && (PORT_SIDES as readonly string[]).includes(p.group) ? p.group : 'right' })) } : defaultPorts();
   }
   if (typeof c.parent === 'string' && c.parent) out.parent = c.parent;
   if (Array.isArray(c.children)) out.children = c.children;

@@ -2,22 +2,14 @@
 // join or start the diagram's session over REST, open the WebSocket with a single-use ticket, send
 // operations, and hand every server message to the editor. A lost connection is retried with
 // back-off and resumes from the server's diagram_state.
-import { api, ApiError } from '../api/client.ts';
-import type { User } from '../api/types.ts';
+import type { CollaborationSession as SessionInfo, Participant } from '../../../contract/collab.ts';
+import type { User } from '../../../contract/common.ts';
+import { CLOSE } from '../../../contract/limits.ts';
+import { ApiError } from '../api/client.ts';
+import { collaboration } from '../api/collaboration.ts';
 import type { ApiCell, CellOp } from './cells.ts';
 
-export interface SessionInfo {
-  session_id: string;
-  host?: User;
-  presenter?: User | null;
-  websocket_url: string;
-}
-
-export interface Participant {
-  user: User;
-  permissions: 'reader' | 'writer' | 'owner';
-  last_activity?: string;
-}
+export type { Participant };
 
 export type CollabStatus = 'connecting' | 'live' | 'reconnecting' | 'unavailable' | 'ended';
 
@@ -56,17 +48,13 @@ export class CollabClient {
     private readonly h: CollabHandlers,
   ) {}
 
-  private get base() {
-    return `/threat_models/${this.tmId}/diagrams/${this.diagramId}/collaborate`;
-  }
-
   /** Joins the live session (starting one when allowed); 'unavailable' when there is none to join. */
   async start(): Promise<void> {
     this.stopped = false;
     this.h.onStatus(this.attempt ? 'reconnecting' : 'connecting');
     let session: SessionInfo | undefined;
     try {
-      session = await api.get<SessionInfo>(this.base);
+      session = await collaboration.session(this.tmId, this.diagramId);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 404) return this.retry(err);
     }
@@ -76,7 +64,7 @@ export class CollabClient {
         return;
       }
       try {
-        session = await api.post<SessionInfo>(this.base, {});
+        session = await collaboration.start(this.tmId, this.diagramId);
       } catch (err) {
         if (err instanceof ApiError && err.status === 404) {
           this.h.onStatus('unavailable', 'Live collaboration is not available on this server.');
@@ -88,7 +76,7 @@ export class CollabClient {
     this.session = session;
     let ticket: string;
     try {
-      ticket = (await api.get<{ ticket: string }>(`/ws/ticket?session_id=${encodeURIComponent(session.session_id)}`)).ticket;
+      ticket = (await collaboration.ticket(session.session_id)).ticket;
     } catch (err) {
       return this.retry(err);
     }
@@ -129,7 +117,7 @@ export class CollabClient {
       if (this.ws !== ws) return;
       this.ws = undefined;
       if (this.stopped) return;
-      if (e.code === 4403) {
+      if (e.code === CLOSE.accessRevoked) {
         this.h.onStatus('ended', 'Your access to this threat model was removed.');
         return;
       }
@@ -257,7 +245,7 @@ export class CollabClient {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.ws?.close(1000);
+    this.ws?.close(CLOSE.normal);
     this.ws = undefined;
   }
 }

@@ -1,84 +1,86 @@
 // A generic list + form for the simple children of a threat model (assets, documents,
 // repositories): list, create, edit (PUT), delete with confirmation.
 import { useState } from 'react';
-import { api } from '../api/client.ts';
-import { Confirm, ErrorNote, Modal, Spinner, useLoad } from '../ui.tsx';
+import type { AssetInput } from '../../../contract/assets.ts';
+import type { DocumentInput } from '../../../contract/documents.ts';
+import { ASSET_TEXT, ASSET_TYPES, DOCUMENT_TEXT, REPOSITORY_TEXT, REPOSITORY_TYPES, type TextRule } from '../../../contract/limits.ts';
+import type { RepositoryInput } from '../../../contract/repositories.ts';
+import type { ChildCollection } from '../api/children.ts';
+import { Confirm, EnumSelect, FormActions, ModalForm, TextInput, useAction } from '../forms.tsx';
+import { DataTable, ListState, type Column } from '../table.tsx';
+import { useLoad } from '../ui.tsx';
 
-export interface Field {
-  name: string;
+export interface Field<Input> {
+  name: keyof Input & string;
   label: string;
   kind?: 'text' | 'textarea' | 'select' | 'url' | 'list';
-  options?: string[];
+  options?: readonly string[];
   required?: boolean;
-  maxLength?: number;
+  /** The contract's rule for the text (for a list: for each entry). */
+  rule?: TextRule;
   inTable?: boolean;
 }
 
-export const ASSET_FIELDS: Field[] = [
-  { name: 'name', label: 'Name', required: true, maxLength: 256, inTable: true },
-  { name: 'type', label: 'Type', kind: 'select', options: ['data', 'hardware', 'software', 'infrastructure', 'service', 'personnel'], required: true, inTable: true },
-  { name: 'criticality', label: 'Criticality', maxLength: 128, inTable: true },
-  { name: 'sensitivity', label: 'Sensitivity', maxLength: 128, inTable: true },
+export const ASSET_FIELDS: Field<AssetInput>[] = [
+  { name: 'name', label: 'Name', required: true, rule: ASSET_TEXT.name, inTable: true },
+  { name: 'type', label: 'Type', kind: 'select', options: ASSET_TYPES, required: true, inTable: true },
+  { name: 'criticality', label: 'Criticality', rule: ASSET_TEXT.attribute, inTable: true },
+  { name: 'sensitivity', label: 'Sensitivity', rule: ASSET_TEXT.attribute, inTable: true },
   { name: 'classification', label: 'Classification (comma separated)', kind: 'list' },
-  { name: 'description', label: 'Description', kind: 'textarea', maxLength: 2048 },
+  { name: 'description', label: 'Description', kind: 'textarea', rule: ASSET_TEXT.description },
 ];
-export const DOCUMENT_FIELDS: Field[] = [
-  { name: 'name', label: 'Name', required: true, maxLength: 256, inTable: true },
-  { name: 'uri', label: 'Link', kind: 'url', required: true, maxLength: 1000, inTable: true },
-  { name: 'description', label: 'Description', kind: 'textarea', maxLength: 2048, inTable: true },
+export const DOCUMENT_FIELDS: Field<DocumentInput>[] = [
+  { name: 'name', label: 'Name', required: true, rule: DOCUMENT_TEXT.name, inTable: true },
+  { name: 'uri', label: 'Link', kind: 'url', required: true, rule: DOCUMENT_TEXT.uri, inTable: true },
+  { name: 'description', label: 'Description', kind: 'textarea', rule: DOCUMENT_TEXT.description, inTable: true },
 ];
-export const REPOSITORY_FIELDS: Field[] = [
-  { name: 'name', label: 'Name', maxLength: 256, inTable: true },
-  { name: 'uri', label: 'Repository URL', kind: 'url', required: true, maxLength: 1000, inTable: true },
-  { name: 'type', label: 'Type', kind: 'select', options: ['git', 'svn', 'mercurial', 'other'], inTable: true },
-  { name: 'description', label: 'Description', kind: 'textarea', maxLength: 2048 },
+export const REPOSITORY_FIELDS: Field<RepositoryInput>[] = [
+  { name: 'name', label: 'Name', rule: REPOSITORY_TEXT.name, inTable: true },
+  { name: 'uri', label: 'Repository URL', kind: 'url', required: true, rule: REPOSITORY_TEXT.uri, inTable: true },
+  { name: 'type', label: 'Type', kind: 'select', options: REPOSITORY_TYPES, inTable: true },
+  { name: 'description', label: 'Description', kind: 'textarea', rule: REPOSITORY_TEXT.description },
 ];
 
-type Item = Record<string, unknown> & { id: string };
+type Item = { id: string };
 
-export function ChildTab({ tmId, kind, singular, fields, writable }: { tmId: string; kind: string; singular: string; fields: Field[]; writable: boolean }) {
-  const base = `/threat_models/${tmId}/${kind}`;
-  const { data, error, loading, reload } = useLoad((signal) => api.get<Item[] | Record<string, Item[]>>(`${base}?limit=100`, signal), [base]);
-  const items: Item[] = Array.isArray(data) ? data : ((data?.[kind] as Item[] | undefined) ?? []);
-  const [editing, setEditing] = useState<Item | 'new'>();
-  const [deleting, setDeleting] = useState<Item>();
-  const columns = fields.filter((f) => f.inTable);
+export function ChildTab<T extends Item, Input>({ tmId, collection, kind, singular, fields, writable }: {
+  tmId: string;
+  collection: ChildCollection<T, Input>;
+  /** Plural, as in the API path and the empty message: "assets". */
+  kind: string;
+  singular: string;
+  fields: Field<Input>[];
+  writable: boolean;
+}) {
+  const { data, error, loading, reload } = useLoad((signal) => collection.list(tmId, signal), [tmId, collection]);
+  const items = data ?? [];
+  const [editing, setEditing] = useState<T | 'new'>();
+  const [deleting, setDeleting] = useState<T>();
+  const valueOf = (it: T, name: string) => (it as Record<string, unknown>)[name];
+  const columns: Column<T>[] = [
+    ...fields.filter((f) => f.inTable).map((f): Column<T> => ({ key: f.name, label: f.label, cell: (it) => display(valueOf(it, f.name), f.kind) })),
+    {
+      key: 'actions',
+      label: '',
+      className: 'row-actions',
+      cell: (it) => (
+        <>
+          <button className="link" onClick={() => setEditing(it)}>
+            {writable ? 'Edit' : 'View'}
+          </button>
+          {writable && (
+            <button className="link danger" onClick={() => setDeleting(it)}>
+              Delete
+            </button>
+          )}
+        </>
+      ),
+    },
+  ];
   return (
     <div>
-      <ErrorNote error={error} />
-      {loading && !data && <Spinner />}
-      {data && items.length === 0 && <p className="empty">No {kind} yet.</p>}
-      {items.length > 0 && (
-        <table className="grid" data-testid={`${kind}-table`}>
-          <thead>
-            <tr>
-              {columns.map((c) => (
-                <th key={c.name}>{c.label}</th>
-              ))}
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((it) => (
-              <tr key={it.id}>
-                {columns.map((c) => (
-                  <td key={c.name}>{display(it[c.name], c)}</td>
-                ))}
-                <td className="row-actions">
-                  <button className="link" onClick={() => setEditing(it)}>
-                    {writable ? 'Edit' : 'View'}
-                  </button>
-                  {writable && (
-                    <button className="link danger" onClick={() => setDeleting(it)}>
-                      Delete
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListState error={error} loading={loading} loaded={!!data} empty={items.length === 0} emptyText={`No ${kind} yet.`} />
+      <DataTable columns={columns} rows={items} rowKey={(it) => it.id} testId={`${kind}-table`} />
       {writable && (
         <button className="primary" onClick={() => setEditing('new')}>
           Add {singular}
@@ -88,12 +90,12 @@ export function ChildTab({ tmId, kind, singular, fields, writable }: { tmId: str
         <ItemForm
           title={editing === 'new' ? `New ${singular}` : `${writable ? 'Edit' : 'View'} ${singular}`}
           fields={fields}
-          item={editing === 'new' ? undefined : editing}
+          item={editing === 'new' ? undefined : (editing as Record<string, unknown>)}
           writable={writable}
           onClose={() => setEditing(undefined)}
           onSave={async (body) => {
-            if (editing === 'new') await api.post(base, body);
-            else await api.put(`${base}/${editing.id}`, body);
+            if (editing === 'new') await collection.create(tmId, body);
+            else await collection.replace(tmId, editing.id, body);
             reload();
           }}
         />
@@ -101,9 +103,9 @@ export function ChildTab({ tmId, kind, singular, fields, writable }: { tmId: str
       {deleting && (
         <Confirm
           title={`Delete ${singular}`}
-          message={`Delete "${String(deleting.name ?? deleting.uri ?? deleting.id)}"?`}
+          message={`Delete "${String(valueOf(deleting, 'name') ?? valueOf(deleting, 'uri') ?? deleting.id)}"?`}
           onConfirm={async () => {
-            await api.del(`${base}/${deleting.id}`);
+            await collection.remove(tmId, deleting.id);
             reload();
           }}
           onClose={() => setDeleting(undefined)}
@@ -113,10 +115,10 @@ export function ChildTab({ tmId, kind, singular, fields, writable }: { tmId: str
   );
 }
 
-function display(v: unknown, f: Field) {
+function display(v: unknown, kind: Field<unknown>['kind']) {
   if (v === undefined || v === null) return '';
   if (Array.isArray(v)) return v.join(', ');
-  if (f.kind === 'url' && typeof v === 'string' && /^https?:\/\//i.test(v))
+  if (kind === 'url' && typeof v === 'string' && /^https?:\/\//i.test(v))
     return (
       <a href={v} target="_blank" rel="noopener noreferrer">
         {v}
@@ -125,66 +127,63 @@ function display(v: unknown, f: Field) {
   return String(v);
 }
 
-export function ItemForm({ title, fields, item, writable, onClose, onSave }: { title: string; fields: Field[]; item?: Record<string, unknown>; writable: boolean; onClose: () => void; onSave: (body: Record<string, unknown>) => Promise<void> }) {
+/** The request body of the form's values: trimmed, empty fields left out, lists split at commas. */
+export function bodyOf<Input>(fields: Field<Input>[], values: Record<string, string>): Input {
+  const body: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = (values[f.name] ?? '').trim();
+    if (f.kind === 'list') {
+      const list = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (list.length) body[f.name] = list;
+    } else if (v) body[f.name] = v;
+  }
+  // The fields describe the resource's input; what they leave out is optional in it.
+  return body as Input;
+}
+
+export function ItemForm<Input>({ title, fields, item, writable, onClose, onSave }: {
+  title: string;
+  fields: Field<Input>[];
+  item?: Record<string, unknown>;
+  writable: boolean;
+  onClose: () => void;
+  onSave: (body: Input) => Promise<void>;
+}) {
   const [values, setValues] = useState<Record<string, string>>(() =>
     Object.fromEntries(fields.map((f) => [f.name, Array.isArray(item?.[f.name]) ? (item![f.name] as string[]).join(', ') : String(item?.[f.name] ?? (f.kind === 'select' && f.required ? f.options![0] : ''))])),
   );
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const save = useAction(async () => {
+    await onSave(bodyOf(fields, values));
+    onClose();
+  });
+  const set = (name: string) => (value: string) => setValues({ ...values, [name]: value });
   return (
-    <Modal title={title} onClose={onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          const body: Record<string, unknown> = {};
-          for (const f of fields) {
-            const v = values[f.name]!.trim();
-            if (f.kind === 'list') {
-              const list = v.split(',').map((s) => s.trim()).filter(Boolean);
-              if (list.length) body[f.name] = list;
-            } else if (v) body[f.name] = v;
-          }
-          setBusy(true);
-          try {
-            await onSave(body);
-            onClose();
-          } catch (err) {
-            setError(err);
-            setBusy(false);
-          }
-        }}
-      >
-        <fieldset disabled={!writable}>
-          {fields.map((f) => (
-            <label key={f.name}>
-              {f.label}
-              {f.kind === 'textarea' ? (
-                <textarea name={f.name} rows={3} maxLength={f.maxLength} required={f.required} value={values[f.name]} onChange={(e) => setValues({ ...values, [f.name]: e.target.value })} />
-              ) : f.kind === 'select' ? (
-                <select name={f.name} required={f.required} value={values[f.name]} onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}>
-                  {!f.required && <option value="">—</option>}
-                  {f.options!.map((o) => (
-                    <option key={o}>{o}</option>
-                  ))}
-                </select>
-              ) : (
-                <input name={f.name} type={f.kind === 'url' ? 'url' : 'text'} maxLength={f.maxLength} required={f.required} value={values[f.name]} onChange={(e) => setValues({ ...values, [f.name]: e.target.value })} />
-              )}
-            </label>
-          ))}
-        </fieldset>
-        <ErrorNote error={error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            {writable ? 'Cancel' : 'Close'}
-          </button>
-          {writable && (
-            <button type="submit" className="primary" disabled={busy}>
-              {busy ? 'Saving…' : 'Save'}
-            </button>
-          )}
-        </div>
-      </form>
-    </Modal>
+    <ModalForm title={title} onClose={onClose} onSubmit={save.run}>
+      <fieldset disabled={!writable}>
+        {fields.map((f) => (
+          <label key={f.name}>
+            {f.label}
+            {f.kind === 'select' ? (
+              <EnumSelect name={f.name} required={f.required} options={f.options!} none={f.required ? undefined : '—'} value={values[f.name]!} onChange={set(f.name)} />
+            ) : (
+              <TextInput
+                name={f.name}
+                multiline={f.kind === 'textarea'}
+                rows={3}
+                type={f.kind === 'url' ? 'url' : 'text'}
+                rule={f.rule}
+                required={f.required}
+                value={values[f.name]!}
+                onChange={set(f.name)}
+              />
+            )}
+          </label>
+        ))}
+      </fieldset>
+      <FormActions action={save} submit="Save" writable={writable} onCancel={onClose} />
+    </ModalForm>
   );
 }

@@ -1,29 +1,25 @@
 // Notes: markdown editing with a live, safe preview (rendered to React elements, never as HTML).
 import { useState } from 'react';
-import { api } from '../api/client.ts';
+import { NOTE_TEXT } from '../../../contract/limits.ts';
+import type { Note, NoteListItem } from '../../../contract/notes.ts';
+import { notes as notesApi } from '../api/notes.ts';
+import { Confirm, Form, FormActions, TextInput, useAction } from '../forms.tsx';
 import { Markdown } from '../markdown.tsx';
-import { Confirm, ErrorNote, Spinner, formatDate, useLoad } from '../ui.tsx';
+import { ListState } from '../table.tsx';
+import { ErrorNote, Spinner, formatDate, useLoad } from '../ui.tsx';
 
-interface Note {
-  id: string;
-  name: string;
-  content?: string;
-  description?: string | null;
-  modified_at?: string;
-}
+/** What the editor needs of a note; a new one has no id yet. */
+type Draft = Pick<Note, 'name' | 'content' | 'description'> & { id?: string };
 
 export function NotesTab({ tmId, writable }: { tmId: string; writable: boolean }) {
-  const base = `/threat_models/${tmId}/notes`;
-  const { data, error, loading, reload } = useLoad((signal) => api.get<Note[] | { notes: Note[] }>(`${base}?limit=100`, signal), [base]);
-  const notes = Array.isArray(data) ? data : (data?.notes ?? []);
+  const { data, error, loading, reload } = useLoad((signal) => notesApi.list(tmId, signal), [tmId]);
+  const notes = data ?? [];
   const [open, setOpen] = useState<string | 'new'>();
-  const [deleting, setDeleting] = useState<Note>();
+  const [deleting, setDeleting] = useState<NoteListItem>();
   return (
     <div className="notes">
       <aside>
-        <ErrorNote error={error} />
-        {loading && !data && <Spinner />}
-        {data && notes.length === 0 && <p className="empty">No notes yet.</p>}
+        <ListState error={error} loading={loading} loaded={!!data} empty={notes.length === 0} emptyText="No notes yet." />
         <ul className="note-list">
           {notes.map((n) => (
             <li key={n.id} className={open === n.id ? 'active' : ''}>
@@ -45,13 +41,13 @@ export function NotesTab({ tmId, writable }: { tmId: string; writable: boolean }
           </button>
         )}
       </aside>
-      {open && <NoteEditor key={open} base={base} id={open} writable={writable} onSaved={(id) => (reload(), setOpen(id))} />}
+      {open && <NoteEditor key={open} tmId={tmId} id={open} writable={writable} onSaved={(id) => (reload(), setOpen(id))} />}
       {deleting && (
         <Confirm
           title="Delete note"
           message={`Delete the note "${deleting.name}"?`}
           onConfirm={async () => {
-            await api.del(`${base}/${deleting.id}`);
+            await notesApi.remove(tmId, deleting.id);
             if (open === deleting.id) setOpen(undefined);
             reload();
           }}
@@ -62,49 +58,34 @@ export function NotesTab({ tmId, writable }: { tmId: string; writable: boolean }
   );
 }
 
-function NoteEditor({ base, id, writable, onSaved }: { base: string; id: string; writable: boolean; onSaved: (id: string) => void }) {
+function NoteEditor({ tmId, id, writable, onSaved }: { tmId: string; id: string; writable: boolean; onSaved: (id: string) => void }) {
   const { data, error, loading } = useLoad(
-    (signal) => (id === 'new' ? Promise.resolve({ id: 'new', name: '', content: '' } as Note) : api.get<Note>(`${base}/${id}`, signal)),
-    [base, id],
+    (signal): Promise<Draft> => (id === 'new' ? Promise.resolve({ name: '', content: '' }) : notesApi.get(tmId, id, signal)),
+    [tmId, id],
   );
   if (loading && !data) return <Spinner />;
   if (!data) return <ErrorNote error={error} />;
-  return <NoteForm base={base} note={data} writable={writable} onSaved={onSaved} />;
+  return <NoteForm tmId={tmId} note={data} writable={writable} onSaved={onSaved} />;
 }
 
-function NoteForm({ base, note, writable, onSaved }: { base: string; note: Note; writable: boolean; onSaved: (id: string) => void }) {
+function NoteForm({ tmId, note, writable, onSaved }: { tmId: string; note: Draft; writable: boolean; onSaved: (id: string) => void }) {
   const [name, setName] = useState(note.name);
-  const [content, setContent] = useState(note.content ?? '');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
+  const [content, setContent] = useState(note.content);
+  const save = useAction(async () => {
+    const body = { name: name.trim(), content, ...(note.description ? { description: note.description } : {}) };
+    const out = note.id ? await notesApi.replace(tmId, note.id, body) : await notesApi.create(tmId, body);
+    onSaved(out.id);
+  });
   return (
-    <form
-      className="note-editor"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        setBusy(true);
-        try {
-          const body = { name: name.trim(), content, ...(note.description ? { description: note.description } : {}) };
-          const out = note.id === 'new' ? await api.post<Note>(base, body) : await api.put<Note>(`${base}/${note.id}`, body);
-          setSaved(true);
-          setTimeout(() => setSaved(false), 2000);
-          onSaved(out.id);
-        } catch (err) {
-          setError(err);
-        } finally {
-          setBusy(false);
-        }
-      }}
-    >
+    <Form className="note-editor" onSubmit={save.run}>
       <label>
         Title
-        <input name="note_name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={256} disabled={!writable} />
+        <TextInput name="note_name" value={name} onChange={setName} required rule={NOTE_TEXT.name} disabled={!writable} />
       </label>
       <div className="split">
         <label>
           Markdown
-          <textarea name="note_content" value={content} onChange={(e) => setContent(e.target.value)} rows={16} maxLength={262144} required readOnly={!writable} />
+          <TextInput multiline name="note_content" value={content} onChange={setContent} rows={16} rule={NOTE_TEXT.content} required readOnly={!writable} />
         </label>
         <div>
           <div className="label">Preview</div>
@@ -113,15 +94,7 @@ function NoteForm({ base, note, writable, onSaved }: { base: string; note: Note;
           </div>
         </div>
       </div>
-      <ErrorNote error={error} />
-      {writable && (
-        <div className="actions">
-          {saved && <span className="ok">Saved</span>}
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Saving…' : 'Save note'}
-          </button>
-        </div>
-      )}
-    </form>
+      <FormActions action={save} submit="Save note" writable={writable} savedNote />
+    </Form>
   );
 }

@@ -1,11 +1,13 @@
 // Sharing: users and groups (including the `everyone` group) with reader / writer / owner roles,
 // and transfer of ownership. Only the owner changes anything; others see who has access.
 import { useState } from 'react';
-import { api } from '../api/client.ts';
-import type { Authorization, Role, ThreatModel } from '../api/types.ts';
-import { ErrorNote, Modal } from '../ui.tsx';
-
-const ROLES: Role[] = ['reader', 'writer', 'owner'];
+import type { Authorization, JsonPatchDocument, Role } from '../../../contract/common.ts';
+import { ROLES } from '../../../contract/limits.ts';
+import type { ThreatModel } from '../../../contract/threat-models.ts';
+import { threatModels } from '../api/threat-models.ts';
+import { EnumSelect, FormActions, useAction } from '../forms.tsx';
+import { DataTable, type Column } from '../table.tsx';
+import { Modal } from '../ui.tsx';
 
 export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatModel; isOwner: boolean; onClose: () => void; onSaved: (tm: ThreatModel) => void }) {
   const [entries, setEntries] = useState<Authorization[]>(tm.authorization);
@@ -14,8 +16,6 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
   const [provider, setProvider] = useState(tm.owner.provider);
   const [role, setRole] = useState<Role>('reader');
   const [newOwner, setNewOwner] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
 
   const label = (a: Authorization) =>
     a.principal_type === 'group' && a.provider_id === 'everyone' ? 'Everyone (all signed-in users)' : `${a.display_name || a.email || a.provider_id}${a.principal_type === 'group' ? ' (group)' : ''}`;
@@ -29,54 +29,47 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
     setWho('');
   };
 
-  const save = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const value = entries.map(({ principal_type, provider, provider_id, role }) => ({ principal_type, provider, provider_id, role }));
-      const ops = [{ op: 'replace' as const, path: '/authorization', value }];
-      if (newOwner.trim()) ops.push({ op: 'replace', path: '/owner', value: { principal_type: 'user', provider, provider_id: newOwner.trim() } as never });
-      onSaved(await api.patch<ThreatModel>(`/threat_models/${tm.id}`, ops));
-      onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const save = useAction(async () => {
+    const value = entries.map(({ principal_type, provider, provider_id, role }) => ({ principal_type, provider, provider_id, role }));
+    const ops: JsonPatchDocument = [{ op: 'replace', path: '/authorization', value }];
+    if (newOwner.trim()) ops.push({ op: 'replace', path: '/owner', value: { principal_type: 'user', provider, provider_id: newOwner.trim() } });
+    onSaved(await threatModels.patch(tm.id, ops));
+    onClose();
+  });
+
+  const keyOf = (a: Authorization) => `${a.principal_type}:${a.provider}:${a.provider_id}`;
+  const columns: Column<Authorization>[] = [
+    { key: 'who', label: 'Who', cell: label },
+    {
+      key: 'role',
+      label: 'Role',
+      cell: (a) => (
+        <EnumSelect
+          aria-label={`Role of ${label(a)}`}
+          disabled={!isOwner}
+          options={ROLES}
+          value={a.role}
+          onChange={(r) => setEntries(entries.map((x) => (x === a ? { ...x, role: r as Role } : x)))}
+        />
+      ),
+    },
+    {
+      key: 'remove',
+      label: '',
+      cell: (a) =>
+        isOwner && (
+          <button className="link danger" onClick={() => setEntries(entries.filter((x) => x !== a))}>
+            Remove
+          </button>
+        ),
+    },
+  ];
 
   return (
     <Modal title={isOwner ? 'Share threat model' : 'People with access'} onClose={onClose} wide>
       <p className="muted">Owner: {tm.owner.display_name} ({tm.owner.email})</p>
       {entries.length === 0 && <p className="empty">Only the owner has access.</p>}
-      <table className="grid" data-testid="sharing-table">
-        <tbody>
-          {entries.map((a, i) => (
-            <tr key={`${a.principal_type}:${a.provider}:${a.provider_id}`}>
-              <td>{label(a)}</td>
-              <td>
-                <select
-                  aria-label={`Role of ${label(a)}`}
-                  disabled={!isOwner}
-                  value={a.role}
-                  onChange={(e) => setEntries(entries.map((x, j) => (j === i ? { ...x, role: e.target.value as Role } : x)))}
-                >
-                  {ROLES.map((r) => (
-                    <option key={r}>{r}</option>
-                  ))}
-                </select>
-              </td>
-              <td>
-                {isOwner && (
-                  <button className="link danger" onClick={() => setEntries(entries.filter((_, j) => j !== i))}>
-                    Remove
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable columns={columns} rows={entries} rowKey={keyOf} testId="sharing-table" head={false} />
       {isOwner && (
         <>
           <form
@@ -102,11 +95,7 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
                 required
               />
             )}
-            <select aria-label="Role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
-              {ROLES.map((r) => (
-                <option key={r}>{r}</option>
-              ))}
-            </select>
+            <EnumSelect aria-label="Role" options={ROLES} value={role} onChange={(r) => setRole(r as Role)} />
             <button type="submit">Add</button>
           </form>
           <details>
@@ -119,15 +108,7 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
           </details>
         </>
       )}
-      <ErrorNote error={error} />
-      <div className="actions">
-        <button onClick={onClose}>{isOwner ? 'Cancel' : 'Close'}</button>
-        {isOwner && (
-          <button className="primary" disabled={busy} onClick={() => void save()}>
-            {busy ? 'Saving…' : 'Save sharing'}
-          </button>
-        )}
-      </div>
+      <FormActions action={save} submit="Save sharing" writable={isOwner} onCancel={onClose} onSubmit={() => void save.run()} />
     </Modal>
   );
 }

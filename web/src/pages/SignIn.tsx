@@ -1,14 +1,12 @@
 // Sign-in: the providers the server offers; the development provider asks for a user name.
 import { useEffect, useState } from 'react';
-import { api } from '../api/client.ts';
-import { beginSignIn, completeSignIn } from '../api/session.ts';
-import type { Me, Provider } from '../api/types.ts';
+import { DEV_LOGIN_HINT, DEV_PROVIDER_ID } from '../../../contract/limits.ts';
+import { beginSignIn, completeSignIn, providers, type Me } from '../api/session.ts';
+import { TextInput, patternHint } from '../forms.tsx';
 import { ErrorNote, Spinner, useLoad } from '../ui.tsx';
 
-const DEV_PROVIDER = 'tmi';
-
 export function SignInPage({ returnTo, signedInAs }: { returnTo: string; signedInAs: Me | null }) {
-  const { data, error, loading } = useLoad((signal) => api.get<{ providers: Provider[] }>('/oauth2/providers', signal), []);
+  const { data, error, loading } = useLoad(providers, []);
   const [userName, setUserName] = useState('');
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<unknown>();
@@ -30,9 +28,9 @@ export function SignInPage({ returnTo, signedInAs }: { returnTo: string; signedI
       <p>Sign in to see and edit your threat models.</p>
       {loading && <Spinner label="Loading sign-in options…" />}
       <ErrorNote error={error ?? failure} />
-      {data?.providers.length === 0 && <p>No sign-in provider is configured on this server.</p>}
-      {data?.providers.map((p) =>
-        p.id === DEV_PROVIDER ? (
+      {data?.length === 0 && <p>No sign-in provider is configured on this server.</p>}
+      {data?.map((p) =>
+        p.id === DEV_PROVIDER_ID ? (
           <form
             key={p.id}
             className="card"
@@ -44,16 +42,7 @@ export function SignInPage({ returnTo, signedInAs }: { returnTo: string; signedI
             <h2>{p.name}</h2>
             <label>
               User name
-              <input
-                name="login_hint"
-                value={userName}
-                onChange={(e) => setUserName(e.target.value)}
-                placeholder="alice"
-                pattern="[A-Za-z0-9][A-Za-z0-9\-]{1,18}[A-Za-z0-9]"
-                title="3 to 20 letters, digits or hyphens"
-                required
-                autoFocus
-              />
+              <TextInput name="login_hint" value={userName} onChange={setUserName} placeholder="alice" rule={DEV_LOGIN_HINT} title={patternHint(DEV_LOGIN_HINT)} required autoFocus />
             </label>
             <button type="submit" className="primary" disabled={busy}>
               {busy ? 'Signing in…' : 'Sign in'}

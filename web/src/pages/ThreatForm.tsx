@@ -1,23 +1,55 @@
 // The threat form, shared by the threats tab and the diagram editor's properties panel: threat
 // types from the model's framework, CWE ids, CVSS vectors, linked diagram cell and asset, mitigation.
 import { useState } from 'react';
-import { api } from '../api/client.ts';
-import { PRIORITIES, SEVERITIES, THREAT_STATUSES, THREAT_TYPES, type Threat } from '../api/types.ts';
-import { ErrorNote } from '../ui.tsx';
+import { SCORE, THREAT_PRIORITIES, THREAT_SEVERITIES, THREAT_STATUSES, THREAT_TEXT, type Framework } from '../../../contract/limits.ts';
+import type { Threat, ThreatInput } from '../../../contract/threats.ts';
+import { threats } from '../api/threats.ts';
+import { EnumSelect, Form, FormActions, TextInput, matchOption, patternHint, textProblem, titleCase, useAction } from '../forms.tsx';
 
 export interface ThreatLinks {
   diagrams?: { id: string; name: string }[];
   assets?: { id: string; name: string }[];
 }
 
-const CWE = /^CWE-[0-9]+$/;
-const NAME_PATTERN = '[^<>"\'&]+';
-const NAME_TITLE = 'Without the characters < > " \' &';
-const CVSS = /^[A-Za-z0-9.:/_-]+$/;
+/** The categories offered as threat types for each framework (threat_type itself is free text). */
+export const THREAT_TYPES: Record<Framework, string[]> = {
+  STRIDE: ['Spoofing', 'Tampering', 'Repudiation', 'Information Disclosure', 'Denial of Service', 'Elevation of Privilege'],
+  CIA: ['Confidentiality', 'Integrity', 'Availability'],
+  LINDDUN: ['Linkability', 'Identifiability', 'Non-repudiation', 'Detectability', 'Disclosure of Information', 'Unawareness', 'Non-compliance'],
+  DIE: ['Distributed', 'Immutable', 'Ephemeral'],
+  PLOT4ai: ['Technique & Processes', 'Accessibility', 'Identifiability & Linkability', 'Security', 'Safety', 'Unawareness', 'Ethics & Human Rights', 'Non-compliance'],
+};
 
-/** The option matching a stored value whatever its case (the server may normalise to lower case). */
-const pick = (options: string[], v: string | null | undefined, fallback = '') => (v ? (options.find((o) => o.toLowerCase() === v.toLowerCase()) ?? v) : fallback);
-const withValue = (options: string[], v: string) => (v && !options.includes(v) ? [v, ...options] : options);
+/** Most severe and most urgent first. */
+export const SEVERITY_OPTIONS = [...THREAT_SEVERITIES].reverse();
+export const PRIORITY_OPTIONS = [...THREAT_PRIORITIES].reverse();
+
+/** The CWE ids of the form's field ("79, CWE-89"), or an error naming the first that is not one. */
+export function parseCwe(text: string): string[] {
+  const ids = text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((c) => (/^\d+$/.test(c) ? `CWE-${c}` : c.toUpperCase()));
+  const bad = ids.find((c) => textProblem(c, THREAT_TEXT.cwe_id));
+  if (bad) throw new Error(`"${bad}" is not a CWE id (write it as CWE-79 or 79).`);
+  return [...new Set(ids)];
+}
+
+/** The CVSS entries of the form's field, one "vector score" a line, or an error naming the first bad line. */
+export function parseCvss(text: string): { vector: string; score: number }[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [vector, score] = line.split(/\s+/);
+      const n = Number(score);
+      if (!vector || textProblem(vector, THREAT_TEXT.cvss_vector) || !Number.isFinite(n) || n < SCORE.minimum || n > SCORE.maximum) {
+        throw new Error(`"${line}" is not a CVSS entry: write the vector, a space, and the score ${SCORE.minimum}-${SCORE.maximum}.`);
+      }
+      return { vector, score: n };
+    });
+}
 
 export function ThreatForm({ tmId, framework, threat, fixed, links, writable, onSaved, onCancel }: {
   tmId: string;
@@ -33,9 +65,9 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
   const [v, setV] = useState({
     name: threat?.name ?? '',
     description: threat?.description ?? '',
-    severity: pick(SEVERITIES, threat?.severity, 'Medium'),
-    priority: pick(PRIORITIES, threat?.priority),
-    status: pick(THREAT_STATUSES, threat?.status, 'Open'),
+    severity: threat?.severity ? matchOption(SEVERITY_OPTIONS, threat.severity) : 'medium',
+    priority: matchOption(PRIORITY_OPTIONS, threat?.priority),
+    status: threat?.status ? matchOption(THREAT_STATUSES, threat.status) : 'open',
     mitigated: threat?.mitigated ?? false,
     mitigation: threat?.mitigation ?? '',
     threat_type: threat?.threat_type ?? [],
@@ -45,24 +77,10 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
     cell_id: threat?.cell_id ?? fixed?.cell_id ?? '',
     asset_id: threat?.asset_id ?? '',
   });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const types = THREAT_TYPES[framework] ?? THREAT_TYPES.STRIDE!;
+  const types = THREAT_TYPES[framework as Framework] ?? THREAT_TYPES.STRIDE;
 
-  const submit = async () => {
-    const cwe = v.cwe.split(/[\s,]+/).filter(Boolean).map((c) => (/^\d+$/.test(c) ? `CWE-${c}` : c.toUpperCase()));
-    const bad = cwe.find((c) => !CWE.test(c));
-    if (bad) return setError(new Error(`"${bad}" is not a CWE id (write it as CWE-79 or 79).`));
-    const cvss: { vector: string; score: number }[] = [];
-    for (const line of v.cvss.split('\n').map((l) => l.trim()).filter(Boolean)) {
-      const [vector, score] = line.split(/\s+/);
-      const n = Number(score);
-      if (!vector || !CVSS.test(vector) || !Number.isFinite(n) || n < 0 || n > 10) {
-        return setError(new Error(`"${line}" is not a CVSS entry: write the vector, a space, and the score 0-10.`));
-      }
-      cvss.push({ vector, score: n });
-    }
-    const body = {
+  const save = useAction(async () => {
+    const body: ThreatInput = {
       name: v.name.trim(),
       description: v.description.trim() || null,
       severity: v.severity || null,
@@ -71,66 +89,38 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
       mitigated: v.mitigated,
       mitigation: v.mitigation.trim() || null,
       threat_type: v.threat_type,
-      cwe_id: [...new Set(cwe)],
-      cvss,
+      cwe_id: parseCwe(v.cwe),
+      cvss: parseCvss(v.cvss),
       diagram_id: v.diagram_id || null,
       cell_id: v.cell_id || null,
       asset_id: v.asset_id || null,
     };
-    setBusy(true);
-    setError(undefined);
-    try {
-      const saved = threat ? await api.put<Threat>(`/threat_models/${tmId}/threats/${threat.id}`, body) : await api.post<Threat>(`/threat_models/${tmId}/threats`, body);
-      onSaved(saved);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    onSaved(threat ? await threats.replace(tmId, threat.id, body) : await threats.create(tmId, body));
+  });
 
   return (
-    <form
-      className="threat-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
+    <Form className="threat-form" onSubmit={save.run}>
       <fieldset disabled={!writable}>
         <label>
           Name
-          <input name="threat_name" value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} required maxLength={256} pattern={NAME_PATTERN} title={NAME_TITLE} />
+          <TextInput name="threat_name" value={v.name} onChange={(name) => setV({ ...v, name })} required rule={THREAT_TEXT.name} title={patternHint(THREAT_TEXT.name)} />
         </label>
         <label>
           Description
-          <textarea name="threat_description" rows={2} maxLength={2048} value={v.description} onChange={(e) => setV({ ...v, description: e.target.value })} />
+          <TextInput multiline name="threat_description" rows={2} rule={THREAT_TEXT.description} value={v.description} onChange={(description) => setV({ ...v, description })} />
         </label>
         <div className="row">
           <label>
             Severity
-            <select name="severity" value={v.severity} onChange={(e) => setV({ ...v, severity: e.target.value })}>
-              {withValue(SEVERITIES, v.severity).map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
+            <EnumSelect name="severity" options={SEVERITY_OPTIONS} label={titleCase} value={v.severity} onChange={(severity) => setV({ ...v, severity })} />
           </label>
           <label>
             Priority
-            <select name="priority" value={v.priority} onChange={(e) => setV({ ...v, priority: e.target.value })}>
-              <option value="">—</option>
-              {withValue(PRIORITIES, v.priority).map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
+            <EnumSelect name="priority" options={PRIORITY_OPTIONS} label={titleCase} none="—" value={v.priority} onChange={(priority) => setV({ ...v, priority })} />
           </label>
           <label>
             Status
-            <select name="threat_status" value={v.status} onChange={(e) => setV({ ...v, status: e.target.value })}>
-              {withValue(THREAT_STATUSES, v.status).map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
+            <EnumSelect name="threat_status" options={THREAT_STATUSES} label={titleCase} value={v.status} onChange={(status) => setV({ ...v, status })} />
           </label>
         </div>
         <div className="label">Threat types ({framework})</div>
@@ -195,22 +185,10 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
         </label>
         <label>
           Mitigation
-          <textarea name="mitigation" rows={2} maxLength={1024} value={v.mitigation} onChange={(e) => setV({ ...v, mitigation: e.target.value })} />
+          <TextInput multiline name="mitigation" rows={2} rule={THREAT_TEXT.mitigation} value={v.mitigation} onChange={(mitigation) => setV({ ...v, mitigation })} />
         </label>
       </fieldset>
-      <ErrorNote error={error} onClose={() => setError(undefined)} />
-      <div className="actions">
-        {onCancel && (
-          <button type="button" onClick={onCancel}>
-            {writable ? 'Cancel' : 'Close'}
-          </button>
-        )}
-        {writable && (
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Saving…' : threat ? 'Save threat' : 'Add threat'}
-          </button>
-        )}
-      </div>
-    </form>
+      <FormActions action={save} submit={threat ? 'Save threat' : 'Add threat'} writable={writable} onCancel={onCancel} dismissible />
+    </Form>
   );
 }

@@ -1,13 +1,15 @@
 // Threat models: search, filters (status, owner), sort, pagination, counts; create, open, delete.
-import { useMemo, useState } from 'react';
-import { api, query } from '../api/client.ts';
-import { FRAMEWORKS, TM_STATUSES, type ThreatModel, type TMListItem } from '../api/types.ts';
-import { Link, navigate } from '../router.tsx';
-import { Confirm, ErrorNote, Modal, Spinner, formatDate, useLoad } from '../ui.tsx';
+import { useState } from 'react';
+import { FRAMEWORKS, THREAT_MODEL_STATUSES, THREAT_MODEL_TEXT } from '../../../contract/limits.ts';
+import type { TMListItem } from '../../../contract/threat-models.ts';
+import { threatModels } from '../api/threat-models.ts';
+import { Confirm, EnumSelect, FormActions, ModalForm, TextInput, spaced, useAction } from '../forms.tsx';
 import { useMe } from '../me.ts';
+import { Link, navigate } from '../router.tsx';
+import { DataTable, ListState, type Column } from '../table.tsx';
+import { formatDate, useLoad } from '../ui.tsx';
 
 const PAGE_SIZE = 20;
-type SortKey = 'name' | 'modified_at' | 'created_at' | 'threat_count' | 'status';
 
 export function ThreatModelList() {
   const me = useMe();
@@ -16,39 +18,54 @@ export function ThreatModelList() {
   const [mine, setMine] = useState(false);
   const [owner, setOwner] = useState('');
   const [offset, setOffset] = useState(0);
-  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'modified_at', desc: true });
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<TMListItem>();
 
   const { data, error, loading, reload } = useLoad(
-    (signal) =>
-      api.get<{ threat_models: TMListItem[]; total: number }>(
-        `/threat_models${query({ name: search.trim(), status, owner: mine ? me.email : owner.trim() || undefined, limit: PAGE_SIZE, offset })}`,
-        signal,
-      ),
+    (signal) => threatModels.list({ name: search.trim(), status, owner: mine ? me.email : owner.trim() || undefined, limit: PAGE_SIZE, offset }, signal),
     [search, status, mine, owner, offset],
   );
-
-  // The API has no sort parameter: the current page is sorted here.
-  const rows = useMemo(() => {
-    const list = [...(data?.threat_models ?? [])];
-    list.sort((a, b) => {
-      const x = a[sort.key];
-      const y = b[sort.key];
-      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-      return sort.desc ? -c : c;
-    });
-    return list;
-  }, [data, sort]);
-
-  const header = (key: SortKey, label: string) => (
-    <th>
-      <button className="link sort" onClick={() => setSort((s) => ({ key, desc: s.key === key ? !s.desc : key !== 'name' }))}>
-        {label} {sort.key === key ? (sort.desc ? '▼' : '▲') : ''}
-      </button>
-    </th>
-  );
+  const rows = data?.threat_models ?? [];
   const total = data?.total ?? 0;
+  const isMine = (tm: TMListItem) => tm.owner.provider_id === me.provider_id && tm.owner.provider === me.provider;
+
+  // The API has no sort parameter: the table sorts the current page.
+  const columns: Column<TMListItem>[] = [
+    {
+      key: 'name',
+      label: 'Name',
+      sortBy: (tm) => tm.name,
+      ascFirst: true,
+      cell: (tm) => (
+        <>
+          <Link to={`/tm/${tm.id}`}>{tm.name}</Link>
+          {tm.description && <div className="muted clip">{tm.description}</div>}
+        </>
+      ),
+    },
+    { key: 'status', label: 'Status', sortBy: (tm) => tm.status, cell: (tm) => spaced(tm.status) },
+    { key: 'owner', label: 'Owner', cell: (tm) => tm.owner.display_name },
+    { key: 'framework', label: 'Framework', cell: (tm) => tm.threat_model_framework },
+    { key: 'threat_count', label: 'Threats', sortBy: (tm) => tm.threat_count, className: 'num', cell: (tm) => tm.threat_count },
+    {
+      key: 'contents',
+      label: 'Contents',
+      title: 'Diagrams / assets / documents / notes / repositories',
+      className: 'muted',
+      cell: (tm) => `${tm.diagram_count} diagrams · ${tm.asset_count} assets · ${tm.document_count} docs · ${tm.note_count} notes · ${tm.repo_count} repos`,
+    },
+    { key: 'modified_at', label: 'Modified', sortBy: (tm) => tm.modified_at, cell: (tm) => formatDate(tm.modified_at) },
+    {
+      key: 'actions',
+      label: '',
+      cell: (tm) =>
+        isMine(tm) && (
+          <button className="link danger" onClick={() => setDeleting(tm)} aria-label={`Delete ${tm.name}`}>
+            Delete
+          </button>
+        ),
+    },
+  ];
 
   return (
     <section>
@@ -70,14 +87,7 @@ export function ThreatModelList() {
             setOffset(0);
           }}
         />
-        <select aria-label="Status" value={status} onChange={(e) => (setStatus(e.target.value), setOffset(0))}>
-          <option value="">Any status</option>
-          {TM_STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s.replace(/_/g, ' ')}
-            </option>
-          ))}
-        </select>
+        <EnumSelect aria-label="Status" options={THREAT_MODEL_STATUSES} label={spaced} none="Any status" value={status} onChange={(v) => (setStatus(v), setOffset(0))} />
         <input
           type="search"
           placeholder="Owner (name or email)"
@@ -93,50 +103,14 @@ export function ThreatModelList() {
           <input type="checkbox" checked={mine} onChange={(e) => (setMine(e.target.checked), setOffset(0))} /> Owned by me
         </label>
       </div>
-      <ErrorNote error={error} />
-      {loading && !data && <Spinner />}
-      {data && rows.length === 0 && <p className="empty">No threat models{search || status || mine || owner ? ' match these filters' : ' yet: create the first one'}.</p>}
-      {rows.length > 0 && (
-        <table className="grid" data-testid="tm-list">
-          <thead>
-            <tr>
-              {header('name', 'Name')}
-              {header('status', 'Status')}
-              <th>Owner</th>
-              <th>Framework</th>
-              {header('threat_count', 'Threats')}
-              <th title="Diagrams / assets / documents / notes / repositories">Contents</th>
-              {header('modified_at', 'Modified')}
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((tm) => (
-              <tr key={tm.id}>
-                <td>
-                  <Link to={`/tm/${tm.id}`}>{tm.name}</Link>
-                  {tm.description && <div className="muted clip">{tm.description}</div>}
-                </td>
-                <td>{tm.status.replace(/_/g, ' ')}</td>
-                <td>{tm.owner.display_name}</td>
-                <td>{tm.threat_model_framework}</td>
-                <td className="num">{tm.threat_count}</td>
-                <td className="muted">
-                  {tm.diagram_count} diagrams · {tm.asset_count} assets · {tm.document_count} docs · {tm.note_count} notes · {tm.repo_count} repos
-                </td>
-                <td>{formatDate(tm.modified_at)}</td>
-                <td>
-                  {tm.owner.provider_id === me.provider_id && tm.owner.provider === me.provider && (
-                    <button className="link danger" onClick={() => setDeleting(tm)} aria-label={`Delete ${tm.name}`}>
-                      Delete
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListState
+        error={error}
+        loading={loading}
+        loaded={!!data}
+        empty={rows.length === 0}
+        emptyText={`No threat models${search || status || mine || owner ? ' match these filters' : ' yet: create the first one'}.`}
+      />
+      <DataTable columns={columns} rows={rows} rowKey={(tm) => tm.id} initialSort={{ key: 'modified_at', desc: true }} testId="tm-list" />
       {total > PAGE_SIZE && (
         <div className="pager">
           <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
@@ -161,7 +135,7 @@ export function ThreatModelList() {
             </>
           }
           onConfirm={async () => {
-            await api.del(`/threat_models/${deleting.id}`);
+            await threatModels.remove(deleting.id);
             reload();
           }}
           onClose={() => setDeleting(undefined)}
@@ -174,54 +148,30 @@ export function ThreatModelList() {
 function CreateThreatModel({ onClose }: { onClose: () => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [framework, setFramework] = useState<string>('STRIDE');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const [framework, setFramework] = useState<string>(FRAMEWORKS[0]);
+  const create = useAction(async () => {
+    const tm = await threatModels.create({
+      name: name.trim(),
+      ...(description.trim() ? { description: description.trim() } : {}),
+      threat_model_framework: framework,
+    });
+    navigate(`/tm/${tm.id}`);
+  });
   return (
-    <Modal title="New threat model" onClose={onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          try {
-            const tm = await api.post<ThreatModel>('/threat_models', {
-              name: name.trim(),
-              ...(description.trim() ? { description: description.trim() } : {}),
-              threat_model_framework: framework,
-            });
-            navigate(`/tm/${tm.id}`);
-          } catch (err) {
-            setError(err);
-            setBusy(false);
-          }
-        }}
-      >
-        <label>
-          Name
-          <input name="name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={256} />
-        </label>
-        <label>
-          Description
-          <textarea name="description" value={description} onChange={(e) => setDescription(e.target.value)} maxLength={2048} rows={3} />
-        </label>
-        <label>
-          Framework
-          <select name="framework" value={framework} onChange={(e) => setFramework(e.target.value)}>
-            {FRAMEWORKS.map((f) => (
-              <option key={f}>{f}</option>
-            ))}
-          </select>
-        </label>
-        <ErrorNote error={error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create'}
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <ModalForm title="New threat model" onClose={onClose} onSubmit={create.run}>
+      <label>
+        Name
+        <TextInput name="name" value={name} onChange={setName} required rule={THREAT_MODEL_TEXT.name} />
+      </label>
+      <label>
+        Description
+        <TextInput multiline name="description" value={description} onChange={setDescription} rule={THREAT_MODEL_TEXT.description} rows={3} />
+      </label>
+      <label>
+        Framework
+        <EnumSelect name="framework" options={FRAMEWORKS} value={framework} onChange={setFramework} />
+      </label>
+      <FormActions action={create} submit="Create" busyLabel="Creating…" onCancel={onClose} />
+    </ModalForm>
   );
 }

@@ -1,11 +1,20 @@
 // One threat model: its fields, sharing, and tabs for diagrams, threats, assets, documents, notes,
 // repositories and metadata. Readers see everything read-only.
 import { useState } from 'react';
-import { api, type JsonPatchOp } from '../api/client.ts';
-import { FRAMEWORKS, TM_STATUSES, type DiagramSummary, type Metadata, type ThreatModel } from '../api/types.ts';
+import type { JsonPatchDocument, Metadata } from '../../../contract/common.ts';
+import type { DiagramListItem } from '../../../contract/diagrams.ts';
+import { DIAGRAM_TEXT, FRAMEWORKS, METADATA_TEXT, THREAT_MODEL_STATUSES, THREAT_MODEL_TEXT } from '../../../contract/limits.ts';
+import type { ThreatModel } from '../../../contract/threat-models.ts';
+import { assets } from '../api/assets.ts';
+import { diagrams as diagramsApi } from '../api/diagrams.ts';
+import { documents } from '../api/documents.ts';
+import { repositories } from '../api/repositories.ts';
+import { threatModels } from '../api/threat-models.ts';
+import { Confirm, EnumSelect, Form, FormActions, ModalForm, TextInput, spaced, useAction } from '../forms.tsx';
 import { canWrite, roleOn, useMe } from '../me.ts';
 import { Link, navigate } from '../router.tsx';
-import { Confirm, ErrorNote, Modal, Spinner, formatDate, useLoad } from '../ui.tsx';
+import { DataTable, ListState, type Column } from '../table.tsx';
+import { ErrorNote, Spinner, formatDate, useLoad } from '../ui.tsx';
 import { ChildTab, ASSET_FIELDS, DOCUMENT_FIELDS, REPOSITORY_FIELDS } from './ChildTab.tsx';
 import { NotesTab } from './NotesTab.tsx';
 import { ThreatsTab } from './ThreatsTab.tsx';
@@ -16,7 +25,7 @@ type Tab = (typeof TABS)[number];
 
 export default function ThreatModelPage({ id }: { id: string }) {
   const me = useMe();
-  const { data: tm, error, loading, reload, setData } = useLoad((signal) => api.get<ThreatModel>(`/threat_models/${id}`, signal), [id]);
+  const { data: tm, error, loading, reload, setData } = useLoad((signal) => threatModels.get(id, signal), [id]);
   const [tab, setTab] = useState<Tab>(() => (TABS.includes(location.hash.slice(1) as Tab) ? (location.hash.slice(1) as Tab) : 'diagrams'));
   const [sharing, setSharing] = useState(false);
 
@@ -59,10 +68,10 @@ export default function ThreatModelPage({ id }: { id: string }) {
       <div className="tab-body">
         {tab === 'diagrams' && <DiagramsTab tmId={id} writable={writable} />}
         {tab === 'threats' && <ThreatsTab tm={tm} writable={writable} />}
-        {tab === 'assets' && <ChildTab tmId={id} kind="assets" singular="asset" fields={ASSET_FIELDS} writable={writable} />}
-        {tab === 'documents' && <ChildTab tmId={id} kind="documents" singular="document" fields={DOCUMENT_FIELDS} writable={writable} />}
+        {tab === 'assets' && <ChildTab tmId={id} collection={assets} kind="assets" singular="asset" fields={ASSET_FIELDS} writable={writable} />}
+        {tab === 'documents' && <ChildTab tmId={id} collection={documents} kind="documents" singular="document" fields={DOCUMENT_FIELDS} writable={writable} />}
         {tab === 'notes' && <NotesTab tmId={id} writable={writable} />}
-        {tab === 'repositories' && <ChildTab tmId={id} kind="repositories" singular="repository" fields={REPOSITORY_FIELDS} writable={writable} />}
+        {tab === 'repositories' && <ChildTab tmId={id} collection={repositories} kind="repositories" singular="repository" fields={REPOSITORY_FIELDS} writable={writable} />}
         {tab === 'metadata' && <MetadataTab tm={tm} writable={writable} onSaved={setData} />}
       </div>
       {sharing && (
@@ -80,6 +89,7 @@ export default function ThreatModelPage({ id }: { id: string }) {
   );
 }
 
+
 function Details({ tm, writable, reviewer, onSaved }: { tm: ThreatModel; writable: boolean; reviewer: boolean; onSaved: (tm: ThreatModel) => void }) {
   const [draft, setDraft] = useState({
     name: tm.name,
@@ -88,74 +98,39 @@ function Details({ tm, writable, reviewer, onSaved }: { tm: ThreatModel; writabl
     issue_uri: tm.issue_uri ?? '',
     status: tm.status,
   });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(false);
-  const dirty =
-    draft.name !== tm.name ||
-    draft.description !== (tm.description ?? '') ||
-    draft.threat_model_framework !== tm.threat_model_framework ||
-    draft.issue_uri !== (tm.issue_uri ?? '') ||
-    draft.status !== tm.status;
-
-  const save = async () => {
-    const ops: JsonPatchOp[] = [];
+  const changes = (): JsonPatchDocument => {
+    const ops: JsonPatchDocument = [];
     if (draft.name !== tm.name) ops.push({ op: 'replace', path: '/name', value: draft.name.trim() });
     if (draft.description !== (tm.description ?? '')) ops.push({ op: 'replace', path: '/description', value: draft.description || null });
     if (draft.threat_model_framework !== tm.threat_model_framework) ops.push({ op: 'replace', path: '/threat_model_framework', value: draft.threat_model_framework });
     if (draft.issue_uri !== (tm.issue_uri ?? '')) ops.push({ op: 'replace', path: '/issue_uri', value: draft.issue_uri.trim() || null });
     if (draft.status !== tm.status) ops.push({ op: 'replace', path: '/status', value: draft.status });
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSaved(await api.patch<ThreatModel>(`/threat_models/${tm.id}`, ops));
-      setSaved(true);
-      setTimeout(() => setSaved(false), 2000);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    return ops;
   };
+  const save = useAction(async () => onSaved(await threatModels.patch(tm.id, changes())));
 
   return (
-    <form
-      className="details"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
+    <Form className="details" onSubmit={save.run}>
       <fieldset disabled={!writable}>
         <label className="wide">
           Name
-          <input name="name" value={draft.name} required maxLength={256} onChange={(e) => setDraft({ ...draft, name: e.target.value })} />
+          <TextInput name="name" value={draft.name} required rule={THREAT_MODEL_TEXT.name} onChange={(name) => setDraft({ ...draft, name })} />
         </label>
         <label className="wide">
           Description
-          <textarea name="description" rows={2} maxLength={2048} value={draft.description} onChange={(e) => setDraft({ ...draft, description: e.target.value })} />
+          <TextInput multiline name="description" rows={2} rule={THREAT_MODEL_TEXT.description} value={draft.description} onChange={(description) => setDraft({ ...draft, description })} />
         </label>
         <label>
           Framework
-          <select name="framework" value={draft.threat_model_framework} onChange={(e) => setDraft({ ...draft, threat_model_framework: e.target.value })}>
-            {FRAMEWORKS.map((f) => (
-              <option key={f}>{f}</option>
-            ))}
-          </select>
+          <EnumSelect name="framework" options={FRAMEWORKS} value={draft.threat_model_framework} onChange={(f) => setDraft({ ...draft, threat_model_framework: f })} />
         </label>
         <label title={reviewer ? '' : 'Only security reviewers change the status'}>
           Status
-          <select name="status" value={draft.status} disabled={!reviewer} onChange={(e) => setDraft({ ...draft, status: e.target.value })}>
-            {[...new Set([draft.status, ...TM_STATUSES])].map((s) => (
-              <option key={s} value={s}>
-                {s.replace(/_/g, ' ')}
-              </option>
-            ))}
-          </select>
+          <EnumSelect name="status" options={THREAT_MODEL_STATUSES} label={spaced} value={draft.status} disabled={!reviewer} onChange={(status) => setDraft({ ...draft, status })} />
         </label>
         <label>
           Issue link
-          <input name="issue_uri" type="url" placeholder="https://…" value={draft.issue_uri} maxLength={1000} onChange={(e) => setDraft({ ...draft, issue_uri: e.target.value })} />
+          <TextInput name="issue_uri" type="url" placeholder="https://…" rule={THREAT_MODEL_TEXT.issue_uri} value={draft.issue_uri} onChange={(issue_uri) => setDraft({ ...draft, issue_uri })} />
         </label>
         {tm.issue_uri && /^https?:\/\//i.test(tm.issue_uri) && (
           <a className="issue-link" href={tm.issue_uri} target="_blank" rel="noopener noreferrer">
@@ -166,34 +141,23 @@ function Details({ tm, writable, reviewer, onSaved }: { tm: ThreatModel; writabl
       <div className="meta muted">
         Owner {tm.owner.display_name} · created {formatDate(tm.created_at)} · modified {formatDate(tm.modified_at)}
       </div>
-      <ErrorNote error={error} onClose={() => setError(undefined)} />
-      {writable && (
-        <div className="actions">
-          {saved && <span className="ok">Saved</span>}
-          <button type="submit" className="primary" disabled={!dirty || busy}>
-            {busy ? 'Saving…' : 'Save changes'}
-          </button>
-        </div>
-      )}
-    </form>
+      <FormActions action={save} submit="Save changes" writable={writable} disabled={changes().length === 0} dismissible savedNote />
+    </Form>
   );
 }
 
 function DiagramsTab({ tmId, writable }: { tmId: string; writable: boolean }) {
-  const { data, error, loading, reload } = useLoad(
-    (signal) => api.get<{ diagrams: DiagramSummary[] } | DiagramSummary[]>(`/threat_models/${tmId}/diagrams?limit=100`, signal),
-    [tmId],
-  );
-  const diagrams = Array.isArray(data) ? data : (data?.diagrams ?? []);
+  const { data, error, loading, reload } = useLoad((signal) => diagramsApi.list(tmId, signal), [tmId]);
+  const diagrams = data ?? [];
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<unknown>();
-  const [deleting, setDeleting] = useState<DiagramSummary>();
+  const [deleting, setDeleting] = useState<DiagramListItem>();
+  const create = useAction(async () => {
+    const d = await diagramsApi.create(tmId, name.trim());
+    navigate(`/tm/${tmId}/dfd/${d.id}`);
+  });
   return (
     <div>
-      <ErrorNote error={error ?? failure} onClose={() => setFailure(undefined)} />
-      {loading && !data && <Spinner />}
-      {data && diagrams.length === 0 && <p className="empty">No diagrams yet.</p>}
+      <ListState error={error ?? create.error} onDismiss={create.clearError} loading={loading} loaded={!!data} empty={diagrams.length === 0} emptyText="No diagrams yet." />
       <ul className="cards">
         {diagrams.map((d) => (
           <li key={d.id} className="card">
@@ -210,32 +174,19 @@ function DiagramsTab({ tmId, writable }: { tmId: string; writable: boolean }) {
         ))}
       </ul>
       {writable && (
-        <form
-          className="inline-form"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            setBusy(true);
-            try {
-              const d = await api.post<DiagramSummary>(`/threat_models/${tmId}/diagrams`, { name: name.trim(), type: 'DFD-1.0.0' });
-              navigate(`/tm/${tmId}/dfd/${d.id}`);
-            } catch (err) {
-              setFailure(err);
-              setBusy(false);
-            }
-          }}
-        >
-          <input name="diagram_name" placeholder="New diagram name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={256} />
-          <button type="submit" className="primary" disabled={busy}>
+        <Form className="inline-form" onSubmit={create.run}>
+          <TextInput name="diagram_name" placeholder="New diagram name" value={name} onChange={setName} required rule={DIAGRAM_TEXT.create_name} />
+          <button type="submit" className="primary" disabled={create.busy}>
             Create diagram
           </button>
-        </form>
+        </Form>
       )}
       {deleting && (
         <Confirm
           title="Delete diagram"
           message={`Delete the diagram "${deleting.name}"? This cannot be undone.`}
           onConfirm={async () => {
-            await api.del(`/threat_models/${tmId}/diagrams/${deleting.id}`);
+            await diagramsApi.remove(tmId, deleting.id);
             reload();
           }}
           onClose={() => setDeleting(undefined)}
@@ -248,105 +199,69 @@ function DiagramsTab({ tmId, writable }: { tmId: string; writable: boolean }) {
 function MetadataTab({ tm, writable, onSaved }: { tm: ThreatModel; writable: boolean; onSaved: (tm: ThreatModel) => void }) {
   const [key, setKey] = useState('');
   const [value, setValue] = useState('');
-  const [error, setError] = useState<unknown>();
   const [editing, setEditing] = useState<Metadata>();
-  const save = async (metadata: Metadata[]) => {
-    try {
-      onSaved(await api.patch<ThreatModel>(`/threat_models/${tm.id}`, [{ op: 'replace', path: '/metadata', value: metadata }]));
-      setError(undefined);
-      return true;
-    } catch (err) {
-      setError(err);
-      return false;
-    }
-  };
+  const persist = async (metadata: Metadata[]) => onSaved(await threatModels.patch(tm.id, [{ op: 'replace', path: '/metadata', value: metadata }]));
+  const save = useAction(persist);
+  const columns: Column<Metadata>[] = [
+    { key: 'key', label: 'Key', cell: (m) => m.key },
+    { key: 'value', label: 'Value', cell: (m) => m.value },
+    {
+      key: 'actions',
+      label: '',
+      cell: (m) =>
+        writable && (
+          <>
+            <button className="link" onClick={() => setEditing(m)}>
+              Edit
+            </button>{' '}
+            <button className="link danger" onClick={() => void save.run(tm.metadata.filter((x) => x.key !== m.key))}>
+              Delete
+            </button>
+          </>
+        ),
+    },
+  ];
   return (
     <div>
-      <ErrorNote error={error} onClose={() => setError(undefined)} />
-      {tm.metadata.length === 0 && <p className="empty">No metadata.</p>}
-      {tm.metadata.length > 0 && (
-        <table className="grid">
-          <thead>
-            <tr>
-              <th>Key</th>
-              <th>Value</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {tm.metadata.map((m) => (
-              <tr key={m.key}>
-                <td>{m.key}</td>
-                <td>{m.value}</td>
-                <td>
-                  {writable && (
-                    <>
-                      <button className="link" onClick={() => setEditing(m)}>
-                        Edit
-                      </button>{' '}
-                      <button className="link danger" onClick={() => void save(tm.metadata.filter((x) => x.key !== m.key))}>
-                        Delete
-                      </button>
-                    </>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListState error={save.error} onDismiss={save.clearError} loading={false} loaded empty={tm.metadata.length === 0} emptyText="No metadata." />
+      <DataTable columns={columns} rows={tm.metadata} rowKey={(m) => m.key} />
       {writable && (
-        <form
+        <Form
           className="inline-form"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            if (await save([...tm.metadata.filter((m) => m.key !== key.trim()), { key: key.trim(), value }])) {
+          onSubmit={async () => {
+            if (await save.run([...tm.metadata.filter((m) => m.key !== key.trim()), { key: key.trim(), value }])) {
               setKey('');
               setValue('');
             }
           }}
         >
-          <input placeholder="key" aria-label="Metadata key" value={key} onChange={(e) => setKey(e.target.value)} required pattern="[a-zA-Z0-9_./:-]+" maxLength={256} />
-          <input placeholder="value" aria-label="Metadata value" value={value} onChange={(e) => setValue(e.target.value)} required maxLength={1024} />
+          <TextInput placeholder="key" aria-label="Metadata key" value={key} onChange={setKey} required rule={METADATA_TEXT.key} />
+          <TextInput placeholder="value" aria-label="Metadata value" value={value} onChange={setValue} required rule={METADATA_TEXT.value} />
           <button type="submit" className="primary">
             Add
           </button>
-        </form>
+        </Form>
       )}
       {editing && (
-        <MetadataEdit
-          entry={editing}
-          onClose={() => setEditing(undefined)}
-          onSave={(v) => save(tm.metadata.map((m) => (m.key === editing.key ? { key: m.key, value: v } : m)))}
-        />
+        <MetadataEdit entry={editing} onClose={() => setEditing(undefined)} onSave={(v) => persist(tm.metadata.map((m) => (m.key === editing.key ? { key: m.key, value: v } : m)))} />
       )}
     </div>
   );
 }
 
-function MetadataEdit({ entry, onClose, onSave }: { entry: Metadata; onClose: () => void; onSave: (value: string) => Promise<boolean> }) {
+function MetadataEdit({ entry, onClose, onSave }: { entry: Metadata; onClose: () => void; onSave: (value: string) => Promise<void> }) {
   const [value, setValue] = useState(entry.value);
+  const save = useAction(async () => {
+    await onSave(value);
+    onClose();
+  });
   return (
-    <Modal title={`Edit ${entry.key}`} onClose={onClose}>
-      <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if (await onSave(value)) onClose();
-        }}
-      >
-        <label>
-          Value
-          <input value={value} onChange={(e) => setValue(e.target.value)} required maxLength={1024} />
-        </label>
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary">
-            Save
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <ModalForm title={`Edit ${entry.key}`} onClose={onClose} onSubmit={save.run}>
+      <label>
+        Value
+        <TextInput value={value} onChange={setValue} required rule={METADATA_TEXT.value} />
+      </label>
+      <FormActions action={save} submit="Save" onCancel={onClose} />
+    </ModalForm>
   );
 }

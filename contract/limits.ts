@@ -1,0 +1,185 @@
+// The wire's values a client checks or offers before it sends anything: text patterns, the rules
+// of the text fields, enumerations and size limits. The TypeBox schemas of contract/ are built
+// from these definitions; the browser app imports them from here, so its bundle gets the values
+// without the schema builder. This module therefore imports nothing (test/web-imports.test.ts).
+
+// ---- text patterns (JavaScript regular expression sources, anchored) -----------------------------
+
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+/** A UUID or the empty string, loosely (threat links to a diagram, cell or asset). */
+export const OPTIONAL_UUID_PATTERN = '^$|^[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*$';
+/** One control character (U+0000 to U+001F), the class NO_CONTROL excludes. */
+export const CONTROL_CHARACTER = '[\\x00-\\x1F]';
+/** One line without control characters. */
+export const NO_CONTROL = '^[^\\x00-\\x1F]*$';
+/** Names: no characters that matter in HTML. */
+export const SAFE_NAME = '^[^<>"\'&]*$';
+export const DESCRIPTION_TEXT = '^[^<>\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$';
+/** Several lines (tab, line feed and carriage return allowed). */
+export const MULTILINE_TEXT = '^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$';
+export const ISSUE_URI =
+  '^$|^\\s*https?:\\/\\/[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*(:[0-9]{1,5})?(\\/[^\\s]*)?\\s*$';
+/** Any `scheme://...` URI, as Document.uri and Repository.uri. */
+export const ANY_URI = '^[a-zA-Z][a-zA-Z0-9+.-]*://[^\\s]*$';
+export const METADATA_KEY_PATTERN = '^[a-zA-Z0-9_./:-]+$';
+/** A colour in cell attributes: #hex, rgb(r, g, b) or a CSS colour name. */
+export const COLOR_PATTERN = '^(#[0-9a-fA-F]*|rgb\\( *[0-9]+ *, *[0-9]+ *, *[0-9]+ *\\)|[a-z]+)$';
+/** A stroke dash array in cell attributes: "8,4", or empty. */
+export const DASH_PATTERN = '^$|^[0-9]+(\\.[0-9]+)?(,[0-9]+(\\.[0-9]+)?)*$';
+
+// ---- the rules of text fields -------------------------------------------------------------------
+
+/** A text field's rules as JSON Schema string keywords: the schemas pass them to Type.String. */
+export interface TextRule {
+  readonly minLength?: number;
+  readonly maxLength: number;
+  readonly pattern?: string;
+}
+
+const childName = { minLength: 1, maxLength: 256, pattern: SAFE_NAME } as const satisfies TextRule;
+const childDescription = { maxLength: 2048, pattern: DESCRIPTION_TEXT } as const satisfies TextRule;
+const issueUri = { maxLength: 1000, pattern: ISSUE_URI } as const satisfies TextRule;
+const link = { minLength: 1, maxLength: 1000, pattern: ANY_URI } as const satisfies TextRule;
+/** Free short values: threat priority, status and types, repository references. */
+const shortText = { maxLength: 256, pattern: NO_CONTROL } as const satisfies TextRule;
+const assetAttribute = { maxLength: 128, pattern: NO_CONTROL } as const satisfies TextRule;
+
+export const THREAT_MODEL_TEXT = {
+  name: { minLength: 1, maxLength: 256, pattern: NO_CONTROL },
+  description: { maxLength: 2048, pattern: MULTILINE_TEXT },
+  threat_model_framework: { maxLength: 30, pattern: '^[A-Za-z0-9_-]*$' },
+  issue_uri: issueUri,
+} as const satisfies Record<string, TextRule>;
+
+export const METADATA_TEXT = {
+  key: { minLength: 1, maxLength: 256, pattern: METADATA_KEY_PATTERN },
+  value: { minLength: 1, maxLength: 1024 },
+} as const satisfies Record<string, TextRule>;
+
+export const DIAGRAM_TEXT = {
+  /** PUT checks names as the other children do. */
+  name: { minLength: 1, maxLength: 256, pattern: SAFE_NAME },
+  /** POST checks only for control characters (as the reference). */
+  create_name: { minLength: 1, maxLength: 256, pattern: NO_CONTROL },
+  description: { maxLength: 2048, pattern: MULTILINE_TEXT },
+  /** A node's or a flow's label. */
+  label: { maxLength: 256, pattern: NO_CONTROL },
+} as const satisfies Record<string, TextRule>;
+
+export const THREAT_TEXT = {
+  name: childName,
+  description: childDescription,
+  mitigation: { maxLength: 1024, pattern: MULTILINE_TEXT },
+  severity: { maxLength: 50, pattern: NO_CONTROL },
+  priority: shortText,
+  status: shortText,
+  threat_type: { minLength: 1, ...shortText },
+  issue_uri: issueUri,
+  cwe_id: { minLength: 5, maxLength: 16, pattern: '^CWE-[0-9]+$' },
+  cvss_vector: { minLength: 26, maxLength: 250, pattern: '^[A-Za-z0-9.:/_-]+$' },
+} as const satisfies Record<string, TextRule>;
+
+export const ASSET_TEXT = {
+  name: childName,
+  description: childDescription,
+  /** Criticality, sensitivity and each classification entry. */
+  attribute: assetAttribute,
+} as const satisfies Record<string, TextRule>;
+
+export const DOCUMENT_TEXT = { name: childName, uri: link, description: childDescription } as const satisfies Record<string, TextRule>;
+
+export const REPOSITORY_TEXT = {
+  name: childName,
+  uri: link,
+  description: childDescription,
+  /** The branch, tag or commit, and the sub-path. */
+  reference: shortText,
+} as const satisfies Record<string, TextRule>;
+
+export const NOTE_TEXT = {
+  name: childName,
+  content: { minLength: 1, maxLength: 262_144, pattern: MULTILINE_TEXT },
+  description: childDescription,
+} as const satisfies Record<string, TextRule>;
+
+/** The development sign-in provider (dev and test builds), and its user names (`login_hint`, lower-cased by the server). */
+export const DEV_PROVIDER_ID = 'tmi';
+export const DEV_LOGIN_HINT = { minLength: 3, maxLength: 20, pattern: '^[a-zA-Z0-9][a-zA-Z0-9-]{1,18}[a-zA-Z0-9]$' } as const satisfies TextRule;
+
+// ---- numbers ------------------------------------------------------------------------------------
+
+/** The largest page a list answers (`limit`). */
+export const MAX_PAGE_SIZE = 100;
+
+/** A threat's score and a CVSS score. */
+export const SCORE = { minimum: 0, maximum: 10, multipleOf: 0.1 } as const;
+/** The smallest node the API accepts. */
+export const NODE_MIN_SIZE = { width: 40, height: 30 } as const;
+
+// ---- enumerations -------------------------------------------------------------------------------
+
+export const ROLES = ['reader', 'writer', 'owner'] as const;
+/** STRIDE first: it is the default. */
+export const FRAMEWORKS = ['STRIDE', 'CIA', 'LINDDUN', 'DIE', 'PLOT4ai'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+/** A threat model's status is free text; these are the conventional values, in workflow order. */
+export const THREAT_MODEL_STATUSES = [
+  'not_started',
+  'in_progress',
+  'pending_review',
+  'remediation_required',
+  'remediation_in_progress',
+  'verification_pending',
+  'approved',
+  'rejected',
+  'deferred',
+  'closed',
+] as const;
+
+/*
+ * A threat's severity, priority and status are free text that the server stores in lower snake
+ * case; these are the conventional values. Severities and priorities are in rank order, lowest
+ * first (the threat list sorts by that rank); statuses are in workflow order.
+ */
+export const THREAT_SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high', 'critical'] as const;
+export const THREAT_PRIORITIES = ['deferred', 'low', 'medium', 'high', 'immediate'] as const;
+export const THREAT_STATUSES = [
+  'open',
+  'confirmed',
+  'mitigation_planned',
+  'mitigation_in_progress',
+  'verification_pending',
+  'resolved',
+  'accepted',
+  'false_positive',
+  'deferred',
+  'closed',
+] as const;
+
+export const ASSET_TYPES = ['data', 'hardware', 'software', 'infrastructure', 'service', 'personnel'] as const;
+export const REPOSITORY_TYPES = ['git', 'svn', 'mercurial', 'other'] as const;
+
+export const DIAGRAM_TYPE = 'DFD-1.0.0';
+export const NODE_SHAPES = ['actor', 'process', 'store', 'security-boundary', 'text-box'] as const;
+export type NodeShape = (typeof NODE_SHAPES)[number];
+export const EDGE_SHAPE = 'flow';
+/** The sides of a node its ports sit on; also the ids of the editor's four ports. */
+export const PORT_SIDES = ['top', 'right', 'bottom', 'left'] as const;
+
+// ---- collaboration ------------------------------------------------------------------------------
+
+/** Close codes of the collaboration WebSocket. */
+export const CLOSE = {
+  normal: 1000,
+  tooBig: 1009,
+  policy: 1008,
+  /** A limit is reached for now (a client that cannot keep up; a cap reached in a race). */
+  tryAgainLater: 1013,
+  /**
+   * The access token or sign-in session that opened the socket was revoked (sign-out, refresh-token
+   * reuse, RFC 7009 revocation): sign in again. The reference defines 4401 for an expired token.
+   */
+  sessionRevoked: 4401,
+  /** The user lost read access to the threat model. */
+  accessRevoked: 4403,
+} as const;
