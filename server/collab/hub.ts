@@ -20,7 +20,7 @@ import type { CollabSettings } from './settings.ts';
 import * as store from './store.ts';
 import { recordSessionAudit } from './audit.ts';
 import { newSecretToken } from '../auth/secret-token.ts';
-import { unavailableStore, type StoreName } from '../store/availability.ts';
+import { StoreUnavailableError, type StoreName } from '../store/availability.ts';
 
 /** What a ticket binds: the user (with the groups of their token) and the session. */
 export interface TicketClaims {
@@ -133,12 +133,11 @@ export class CollabHub {
   /** Background work that failed; after shutdown began, failures are expected and quiet. */
   private failed(err: unknown): void {
     if (this.closing) return;
-    const store = unavailableStore(err);
-    if (!store) {
+    if (!(err instanceof StoreUnavailableError)) {
       this.log.error({ err }, 'collaboration background task failed');
-    } else if (!this.outages.has(store)) {
-      this.outages.add(store);
-      this.log.warn({ store, reason: (err as Error).message }, 'collaboration: store unreachable; sockets stay open, edits are refused until it is back');
+    } else if (!this.outages.has(err.store)) {
+      this.outages.add(err.store);
+      this.log.warn({ store: err.store, reason: err.message }, 'collaboration: store unreachable; sockets stay open, edits are refused until it is back');
     }
   }
 
@@ -309,7 +308,7 @@ export class CollabHub {
         .then(() => this.onMessage(conn, data as Buffer, isBinary))
         .catch((err: unknown) => {
           // One failed message (e.g. a database hiccup) must not end the socket or the process.
-          if (unavailableStore(err)) this.failed(err);
+          if (err instanceof StoreUnavailableError) this.failed(err);
           else this.log.error({ err, session: conn.session.id }, 'collaboration message failed');
           this.send(conn, { message_type: 'error', error: NON_FATAL_ERROR, code: 'server_error', message: 'The message could not be processed; retry', timestamp: now() });
         });
@@ -705,7 +704,7 @@ export class CollabHub {
    */
   private announce(local: LocalSession, e: OperationEvent): void {
     void this.publish(local.id, { t: 'op', event: e }).catch((err: unknown) =>
-      unavailableStore(err) ? this.failed(err) : this.log.warn({ err, session: local.id }, 'operation not published; other instances catch up from the log'),
+      err instanceof StoreUnavailableError ? this.failed(err) : this.log.warn({ err, session: local.id }, 'operation not published; other instances catch up from the log'),
     );
     this.onEvent(local, e);
   }

@@ -1,7 +1,7 @@
 // One error type with a stable code and an HTTP status; one handler turns everything into the
 // reference's envelope {error, error_description}. Unknown errors become a generic 500.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { unavailableStore, type StoreName } from '../store/availability.ts';
+import { StoreUnavailableError, type StoreName } from '../store/availability.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -71,8 +71,7 @@ const STATUS_CODES: Record<number, string> = {
 /** Maps Fastify's own errors (parsing, limits, validation) to API errors; null for unknown ones. */
 export function toApiError(err: FastifyError): ApiError | null {
   if (err instanceof ApiError) return err;
-  const store = unavailableStore(err);
-  if (store) return storeUnavailable(store);
+  if (err instanceof StoreUnavailableError) return storeUnavailable(err.store);
   if (err.validation) {
     const where = err.validationContext ?? 'body';
     const first = err.validation[0];

@@ -51,14 +51,6 @@ export function isRedisConnectionFailure(err: unknown): boolean {
   return NETWORK_CODES.has(codeOf(err)) || REDIS_CONNECTION_MESSAGES.test(messageOf(err));
 }
 
-/** The store an error says is unreachable, or null when it is some other failure. */
-export function unavailableStore(err: unknown): StoreName | null {
-  if (err instanceof StoreUnavailableError) return err.store;
-  if (isPgConnectionFailure(err)) return 'database';
-  if (isRedisConnectionFailure(err)) return 'redis';
-  return null;
-}
-
 export type OutageLogger = Pick<FastifyBaseLogger, 'warn' | 'info'>;
 
 /** Logs the start and the end of an outage of one store, once each. */

@@ -48,41 +48,45 @@ class PostgresDb implements Db {
     return new StoreUnavailableError('database', err);
   }
 
-  private async run<T>(work: () => Promise<T>): Promise<T> {
+  async query<T>(text: string, params: unknown[] = [], prepared?: string): Promise<T[]> {
     try {
-      const result = await work();
+      const res = await this.pool.query({ text, values: params, ...(prepared ? { name: prepared } : {}) });
       if (this.outage.down) this.outage.recovered();
-      return result;
+      return res.rows as T[];
     } catch (err) {
       throw this.failure(err);
     }
   }
 
-  query<T>(text: string, params: unknown[] = [], prepared?: string): Promise<T[]> {
-    return this.run(async () => (await this.pool.query({ text, values: params, ...(prepared ? { name: prepared } : {}) })).rows as T[]);
-  }
-
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.run(() => this.pool.connect());
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.failure(err);
+    }
     /** The connection broke, or could not roll back: it must not go back to the pool. */
     let discard = false;
-    const run = <R>(work: () => Promise<R>) =>
-      work().catch((err: unknown) => {
+    const run = async (config: pg.QueryConfig | string) => {
+      try {
+        return await client.query(config);
+      } catch (err) {
         if (isPgConnectionFailure(err)) discard = true;
         throw this.failure(err);
-      });
+      }
+    };
     try {
-      await run(() => client.query('BEGIN'));
+      await run('BEGIN');
       const result = await fn({
-        query: async <R>(text: string, params: unknown[] = [], prepared?: string) =>
-          (await run(() => client.query({ text, values: params, ...(prepared ? { name: prepared } : {}) }))).rows as R[],
+        query: async <R>(text: string, params: unknown[] = [], prepared?: string) => (await run({ text, values: params, ...(prepared ? { name: prepared } : {}) })).rows as R[],
         exec: async (script: string) => {
-          await run(() => client.query(script));
+          await run(script);
         },
       });
       // A COMMIT cut off by an outage leaves the outcome unknown here: the caller gets 503, so the
       // write is not acknowledged, though it may be there when the caller retries.
-      await run(() => client.query('COMMIT'));
+      await run('COMMIT');
+      if (this.outage.down) this.outage.recovered();
       return result;
     } catch (err) {
       if (!discard) await client.query('ROLLBACK').catch(() => (discard = true));
@@ -92,10 +96,12 @@ class PostgresDb implements Db {
     }
   }
 
-  exec(script: string): Promise<void> {
-    return this.run(async () => {
+  async exec(script: string): Promise<void> {
+    try {
       await this.pool.query(script);
-    });
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
 
   async close(): Promise<void> {
@@ -213,10 +219,11 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: opts.poolMax ?? 10,
-      // Bounded waits: a request does not queue forever for a connection while the server is away,
-      // and a peer that vanished without closing its socket is noticed.
+      // A request does not wait forever for a connection while the server is away; an idle
+      // connection to a peer that vanished without closing it is probed (TCP keepalive) and dropped.
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     const outage = new OutageWatch('database', opts.log);
     // A connection that breaks emits 'error' on its client, idle or checked out; without a listener
