@@ -866,11 +866,13 @@ export class CollabHub {
    * again. Throws (and runs again on the next sweep) while a store is still away.
    */
   private async resync(): Promise<void> {
-    const conns = [...this.sessions.values()].flatMap((s) => [...s.conns]).filter((c) => c.ready && !c.closed);
+    const open = [...this.sessions.values()].flatMap((s) => [...s.conns]).filter((c) => !c.closed);
+    const conns = open.filter((c) => c.ready);
     await store.restoreConnections(
       this.ctx.db,
       this.instanceId,
       conns.map((c) => ({ id: c.id, sessionId: c.session.id, userUuid: c.claims.userUuid, user: c.user, permissions: c.permissions })),
+      open.filter((c) => !c.ready).map((c) => c.id),
     );
     for (const id of this.sessions.keys()) await this.publishParticipants(id, null);
     const stores = [...this.outages];
