@@ -2,6 +2,7 @@
 import type { Config } from './config.ts';
 import { openDb, type Db } from './store/db.ts';
 import { openSharedState, type KeyValueStore, type SharedState } from './store/shared-state.ts';
+import type { OutageLogger } from './store/availability.ts';
 import { TokenService } from './auth/tokens.ts';
 import { SessionService } from './auth/sessions.ts';
 import { UserService } from './auth/users.ts';
@@ -48,17 +49,19 @@ export interface ContextOptions {
   db?: Db;
   /** Prefix for Redis keys and channels, to keep parallel test runs apart. */
   redisKeyPrefix?: string;
+  /** Where outages of PostgreSQL and Redis are reported (when they begin and when they end). */
+  log?: OutageLogger;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
   const db =
     opts.db ??
     (await openDb(
-      config.database.url ? { databaseUrl: config.database.url, poolMax: config.database.poolMax } : { dataDir: config.dataDir },
+      config.database.url ? { databaseUrl: config.database.url, poolMax: config.database.poolMax, log: opts.log } : { dataDir: config.dataDir },
     ));
   let shared: SharedState | undefined;
   try {
-    shared = await openSharedState({ redisUrl: config.redis.url || undefined, db, keyPrefix: opts.redisKeyPrefix ?? 'tmi:' });
+    shared = await openSharedState({ redisUrl: config.redis.url || undefined, db, keyPrefix: opts.redisKeyPrefix ?? 'tmi:', log: opts.log });
     const tokens = await TokenService.create(config, config.jwt.generatedSecret ? await generatedSecret(shared.kv) : config.jwt.secret);
     const sessions = new SessionService(
       shared.kv,

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const log = createLogger(config);
   let ctx;
   try {
-    ctx = await createContext(config);
+    ctx = await createContext(config, { log });
   } catch (err) {
     if (err instanceof DataDirLockedError) {
       log.fatal(err.message);
@@ -106,7 +106,8 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode = 0) => {
+    if (exitCode) process.exitCode = exitCode;
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
@@ -130,6 +131,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  // The last line of defence, for errors that every other layer missed (an outage of PostgreSQL or
+  // Redis is not one of them: it reaches requests as 503 and background work as a retry).
+  // A promise that rejected with nobody waiting for it has unwound only its own chain, so the
+  // server logs it with its stack and keeps serving. An exception thrown out of an event handler
+  // may have left anything half-changed, so the server logs it, stops in order (requests in flight
+  // finish) and exits 1 for its supervisor to start a clean process.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection; the server keeps running');
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; shutting down');
+    void shutdown('uncaughtException', 1);
+  });
 }
 
 void main().catch((err: unknown) => {

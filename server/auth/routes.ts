@@ -314,18 +314,17 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       }
       try {
         await ctx.authenticator.principalFor(header.slice(7));
-      } catch {
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 503) throw err; // the check could not be made
         throw new ApiError(401, 'invalid_client', 'Client authentication failed', { 'www-authenticate': 'Bearer realm="tmi"' });
       }
       const { token, token_type_hint: hint } = request.body;
       if (!token) throw badRequest('token is required', 'invalid_request');
       if (hint !== 'refresh_token') {
-        try {
-          const claims = await ctx.tokens.verify(token);
-          await ctx.sessions.revokeAccessToken(claims.jti, claims.exp);
-        } catch {
-          /* not one of our access tokens: RFC 7009 answers 200 all the same */
-        }
+        // Not one of our access tokens: RFC 7009 answers 200 all the same. One of ours that cannot
+        // be revoked (the store is down) is a 503, never a 200 that revoked nothing.
+        const claims = await ctx.tokens.verify(token).catch(() => null);
+        if (claims) await ctx.sessions.revokeAccessToken(claims.jti, claims.exp);
       }
       if (hint !== 'access_token') await ctx.sessions.revokeRefreshToken(token);
       if (token === request.cookies[ACCESS_COOKIE] || token === request.cookies[REFRESH_COOKIE]) clearSessionCookies(reply);

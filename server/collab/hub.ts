@@ -20,6 +20,7 @@ import type { CollabSettings } from './settings.ts';
 import * as store from './store.ts';
 import { recordSessionAudit } from './audit.ts';
 import { newSecretToken } from '../auth/secret-token.ts';
+import { StoreUnavailableError, type StoreName } from '../store/availability.ts';
 
 /**
  * The access token (`jti`) and sign-in session (`sid`) a live connection was opened with: revoking
@@ -109,6 +110,12 @@ export class CollabHub {
   private unsubscribeTm?: () => Promise<void>;
   private stopRevocations?: () => void;
   private closing = false;
+  /**
+   * Stores found unreachable by background work since it last ran clean. While one is, failures
+   * are not logged again on every tick; when both answer, the sweep re-registers this instance's
+   * sockets and re-announces its participant lists (see resync).
+   */
+  private readonly outages = new Set<StoreName>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -137,7 +144,13 @@ export class CollabHub {
 
   /** Background work that failed; after shutdown began, failures are expected and quiet. */
   private failed(err: unknown): void {
-    if (!this.closing) this.log.error({ err }, 'collaboration background task failed');
+    if (this.closing) return;
+    if (!(err instanceof StoreUnavailableError)) {
+      this.log.error({ err }, 'collaboration background task failed');
+    } else if (!this.outages.has(err.store)) {
+      this.outages.add(err.store);
+      this.log.warn({ store: err.store, reason: err.message }, 'collaboration: store unreachable; sockets stay open, edits are refused until it is back');
+    }
   }
 
   async stop(): Promise<void> {
@@ -287,12 +300,32 @@ export class CollabHub {
       closed: false,
     };
     local.conns.add(conn);
+    try {
+      await this.register(conn, ws, s, diagramId, resumeFrom);
+    } catch (err) {
+      // Half-joined (the store failed on the way): forget the socket here and, if it got that far,
+      // in the store; the caller closes it.
+      conn.closed = true;
+      local.conns.delete(conn);
+      await store.deleteConnection(db, conn.id).catch(() => undefined);
+      await this.releaseIfUnused(local);
+      throw err;
+    }
+  }
+
+  /** The rest of join(): listeners, the connection row within the caps, the state, the announcement. */
+  private async register(conn: Conn, ws: WebSocket, s: store.SessionRow, diagramId: string, resumeFrom: number | undefined): Promise<void> {
+    const db = this.ctx.db;
+    const local = conn.session;
+    const { claims, user } = conn;
+    const send = (m: unknown) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(m));
     ws.on('message', (data, isBinary) => {
       conn.chain = conn.chain
         .then(() => this.onMessage(conn, data as Buffer, isBinary))
         .catch((err: unknown) => {
           // One failed message (e.g. a database hiccup) must not end the socket or the process.
-          this.log.error({ err, session: conn.session.id }, 'collaboration message failed');
+          if (err instanceof StoreUnavailableError) this.failed(err);
+          else this.log.error({ err, session: conn.session.id }, 'collaboration message failed');
           this.send(conn, { message_type: 'error', error: NON_FATAL_ERROR, code: 'server_error', message: 'The message could not be processed; retry', timestamp: now() });
         });
     });
@@ -337,7 +370,8 @@ export class CollabHub {
     conn.ready = true;
     for (const e of conn.queue) this.sendEvent(conn, e);
     conn.queue = [];
-    await this.publishParticipants(s.id, null);
+    // The others learn of the newcomer; with the bus away, the sweep announces it once it is back.
+    await this.publishParticipants(s.id, null).catch((err: unknown) => this.failed(err));
     if (conn.closed) await this.leave(conn);
   }
 
@@ -689,7 +723,9 @@ export class CollabHub {
    * this one killed at that moment) reads it from the log within a second anyway.
    */
   private announce(local: LocalSession, e: OperationEvent): void {
-    void this.publish(local.id, { t: 'op', event: e }).catch((err: unknown) => this.log.warn({ err, session: local.id }, 'operation not published; other instances catch up from the log'));
+    void this.publish(local.id, { t: 'op', event: e }).catch((err: unknown) =>
+      err instanceof StoreUnavailableError ? this.failed(err) : this.log.warn({ err, session: local.id }, 'operation not published; other instances catch up from the log'),
+    );
     this.onEvent(local, e);
   }
 
@@ -871,8 +907,35 @@ export class CollabHub {
 
   private async sweep(): Promise<void> {
     await store.heartbeat(this.ctx.db, this.instanceId);
+    if (this.outages.size > 0) {
+      // The other instances could not heartbeat during the outage either: judge none of them dead
+      // (nor their sessions idle) before they have had a sweep of their own to say they live.
+      await this.resync();
+      return;
+    }
     for (const sessionId of await store.sweepDeadInstances(this.ctx.db)) await this.publishParticipants(sessionId, null);
     for (const s of await store.idleSessions(this.ctx.db, this.settings.idleSeconds)) await this.endSession(s.id, 'no participants');
+  }
+
+  /**
+   * After an outage: while this instance could not heartbeat, another may have swept its connection
+   * rows as those of a dead instance, and sockets that closed meanwhile could not remove theirs; and
+   * participant lists published meanwhile were lost. Put the rows right and announce the lists
+   * again. Throws (and runs again on the next sweep) while a store is still away.
+   */
+  private async resync(): Promise<void> {
+    const open = [...this.sessions.values()].flatMap((s) => [...s.conns]).filter((c) => !c.closed);
+    const conns = open.filter((c) => c.ready);
+    await store.restoreConnections(
+      this.ctx.db,
+      this.instanceId,
+      conns.map((c) => ({ id: c.id, sessionId: c.session.id, userUuid: c.claims.userUuid, user: c.user, permissions: c.permissions })),
+      open.filter((c) => !c.ready).map((c) => c.id),
+    );
+    for (const id of this.sessions.keys()) await this.publishParticipants(id, null);
+    const stores = [...this.outages];
+    this.outages.clear();
+    this.log.info({ stores, sockets: conns.length }, 'collaboration: stores reachable again; connections and participant lists restored');
   }
 
   /** Number of sockets on this instance (tests, metrics). */

@@ -200,6 +200,30 @@ async function insertConnection(
   );
 }
 
+/**
+ * Makes the store's rows of one instance match its open sockets: rows of `ready` sockets swept
+ * while its heartbeat lapsed come back (unless their session ended); rows of sockets that closed
+ * meanwhile go. Rows of sockets still joining (`joining`) are left to their join.
+ */
+export async function restoreConnections(
+  db: Db,
+  instanceId: string,
+  ready: { id: string; sessionId: string; userUuid: string; user: WireUser; permissions: string }[],
+  joining: string[],
+): Promise<void> {
+  await db.tx(async (q) => {
+    await q.query('DELETE FROM collab_connections WHERE instance_id = $1 AND NOT (id = ANY($2::uuid[]))', [instanceId, [...ready.map((c) => c.id), ...joining]]);
+    for (const c of ready) {
+      await q.query(
+        `INSERT INTO collab_connections (id, session_id, user_uuid, user_json, permissions, instance_id, connected_at, last_activity)
+         SELECT $1, $2, $3, $4, $5, $6, now(), now() WHERE EXISTS (SELECT 1 FROM collab_sessions WHERE id = $2 AND state = 'active')
+         ON CONFLICT (id) DO NOTHING`,
+        [c.id, c.sessionId, c.userUuid, JSON.stringify(c.user), c.permissions, instanceId],
+      );
+    }
+  });
+}
+
 export async function deleteConnection(q: Queryable, id: string): Promise<void> {
   await q.query('DELETE FROM collab_connections WHERE id = $1', [id]);
 }

@@ -1,6 +1,7 @@
 // One error type with a stable code and an HTTP status; one handler turns everything into the
 // reference's envelope {error, error_description}. Unknown errors become a generic 500.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StoreUnavailableError, type StoreName } from '../store/availability.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -25,6 +26,13 @@ export const notFound = (description = 'Resource not found') => new ApiError(404
 export const conflict = (description: string, code = 'conflict') => new ApiError(409, code, description);
 export const serviceUnavailable = (description = 'Service temporarily unavailable - please retry') =>
   new ApiError(503, 'service_unavailable', description, { 'retry-after': '30' });
+
+/**
+ * PostgreSQL or Redis cannot be reached. A short Retry-After: outages worth answering this way are
+ * restarts and fail-overs, over in seconds; the wording is the reference's.
+ */
+export const storeUnavailable = (store: StoreName) =>
+  new ApiError(503, 'service_unavailable', `${store === 'database' ? 'Storage' : 'Cache'} service temporarily unavailable - please retry`, { 'retry-after': '5' });
 
 const MAX_DESCRIPTION = 1000;
 
@@ -63,6 +71,7 @@ const STATUS_CODES: Record<number, string> = {
 /** Maps Fastify's own errors (parsing, limits, validation) to API errors; null for unknown ones. */
 export function toApiError(err: FastifyError): ApiError | null {
   if (err instanceof ApiError) return err;
+  if (err instanceof StoreUnavailableError) return storeUnavailable(err.store);
   if (err.validation) {
     const where = err.validationContext ?? 'body';
     const first = err.validation[0];
@@ -103,7 +112,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const api = toApiError(err);
     if (api) {
-      if (api.status >= 500) request.log.error({ err }, 'request failed');
+      // An outage is logged when it begins and ends (store/availability.ts); each request it
+      // fails gets a line without a stack.
+      if (api.status === 503) request.log.warn({ reason: err.message }, 'request failed: service unavailable');
+      else if (api.status >= 500) request.log.error({ err }, 'request failed');
       return sendError(reply, api);
     }
     request.log.error({ err }, 'unhandled error');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import pg from 'pg';
+import { OutageWatch, StoreUnavailableError, isPgConnectionFailure, type OutageLogger } from './availability.ts';
 
 export interface Queryable {
   /**
@@ -23,6 +24,9 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+/** How long a query waits for a pooled connection (or to open one) before it answers 503. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 // bigint (int8) and numeric come back as strings from `pg`; our ids are UUIDs and our counters fit
@@ -32,36 +36,72 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly outage: OutageWatch,
+  ) {}
+
+  /** A connection failure becomes StoreUnavailableError (503); anything else is passed on as it is. */
+  private failure(err: unknown): unknown {
+    if (!isPgConnectionFailure(err)) return err;
+    this.outage.failed(err);
+    return new StoreUnavailableError('database', err);
+  }
 
   async query<T>(text: string, params: unknown[] = [], prepared?: string): Promise<T[]> {
-    const res = await this.pool.query({ text, values: params, ...(prepared ? { name: prepared } : {}) });
-    return res.rows as T[];
+    try {
+      const res = await this.pool.query({ text, values: params, ...(prepared ? { name: prepared } : {}) });
+      if (this.outage.down) this.outage.recovered();
+      return res.rows as T[];
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
     try {
-      await client.query('BEGIN');
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.failure(err);
+    }
+    /** The connection broke, or could not roll back: it must not go back to the pool. */
+    let discard = false;
+    const run = async (config: pg.QueryConfig | string) => {
+      try {
+        return await client.query(config);
+      } catch (err) {
+        if (isPgConnectionFailure(err)) discard = true;
+        throw this.failure(err);
+      }
+    };
+    try {
+      await run('BEGIN');
       const result = await fn({
-        query: async <R>(text: string, params: unknown[] = [], prepared?: string) =>
-          (await client.query({ text, values: params, ...(prepared ? { name: prepared } : {}) })).rows as R[],
+        query: async <R>(text: string, params: unknown[] = [], prepared?: string) => (await run({ text, values: params, ...(prepared ? { name: prepared } : {}) })).rows as R[],
         exec: async (script: string) => {
-          await client.query(script);
+          await run(script);
         },
       });
-      await client.query('COMMIT');
+      // A COMMIT cut off by an outage leaves the outcome unknown here: the caller gets 503, so the
+      // write is not acknowledged, though it may be there when the caller retries.
+      await run('COMMIT');
+      if (this.outage.down) this.outage.recovered();
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!discard) await client.query('ROLLBACK').catch(() => (discard = true));
       throw err;
     } finally {
-      client.release();
+      client.release(discard);
     }
   }
 
   async exec(script: string): Promise<void> {
-    await this.pool.query(script);
+    try {
+      await this.pool.query(script);
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
 
   async close(): Promise<void> {
@@ -169,14 +209,29 @@ export interface OpenOptions {
   dataDir?: string;
   /** A PGlite dump to start from (tests' migrated template). */
   loadDump?: Blob;
+  /** Where the start and the end of a PostgreSQL outage are reported. */
+  log?: OutageLogger;
 }
 
 export async function openDb(opts: OpenOptions): Promise<Db> {
   let db: Db;
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax ?? 10 });
-    pool.on('error', () => undefined); // idle-client errors surface on the next query instead
-    db = new PostgresDb(pool);
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolMax ?? 10,
+      // A request does not wait forever for a connection while the server is away; an idle
+      // connection to a peer that vanished without closing it is probed (TCP keepalive) and dropped.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    const outage = new OutageWatch('database', opts.log);
+    // A connection that breaks emits 'error' on its client, idle or checked out; without a listener
+    // that event ends the process. The query running on it (if any) fails as well and is answered
+    // with 503; the broken connection leaves the pool; new ones are opened when the server is back.
+    pool.on('error', (err) => outage.failed(err));
+    pool.on('connect', (client) => client.on('error', (err) => outage.failed(err)));
+    db = new PostgresDb(pool, outage);
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     const pgDir = opts.dataDir ? path.join(opts.dataDir, 'pglite') : undefined;

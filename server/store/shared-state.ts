@@ -2,8 +2,9 @@
 // revocations, tickets) and the pub/sub bus. Redis when TMI_REDIS_URL is set; otherwise the
 // database (so the embedded default keeps sessions across restarts) and an in-process bus.
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Db } from './db.ts';
+import { OutageWatch, StoreUnavailableError, isRedisConnectionFailure, type OutageLogger } from './availability.ts';
 
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
@@ -114,35 +115,46 @@ class InProcessBus implements Bus {
   }
 }
 
+/** A Redis command that could not reach the server fails with StoreUnavailableError (503). */
+async function redisCall<T>(command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (err) {
+    throw isRedisConnectionFailure(err) ? new StoreUnavailableError('redis', err) : err;
+  }
+}
+
 class RedisKeyValueStore implements KeyValueStore {
   constructor(private readonly redis: Redis) {}
   get(key: string) {
-    return this.redis.get(key);
+    return redisCall(() => this.redis.get(key));
   }
   getMany(keys: string[]) {
-    return keys.length ? this.redis.mget(keys) : Promise.resolve([]);
+    return keys.length ? redisCall(() => this.redis.mget(keys)) : Promise.resolve([]);
   }
   async set(key: string, value: string, ttl: number) {
-    await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttl)));
+    await redisCall(() => this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttl))));
   }
   async setIfAbsent(key: string, value: string, ttl: number) {
-    return (await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttl)), 'NX')) === 'OK';
+    return (await redisCall(() => this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttl)), 'NX'))) === 'OK';
   }
   async increment(key: string, ttl: number) {
     // One atomic step: the window starts with the first increment and never slides.
-    const [count, reset] = (await this.redis.eval(
-      "local c = redis.call('INCR', KEYS[1]) local t = redis.call('TTL', KEYS[1]) if t < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end return {c, t}",
-      1,
-      key,
-      Math.max(1, Math.ceil(ttl)),
+    const [count, reset] = (await redisCall(() =>
+      this.redis.eval(
+        "local c = redis.call('INCR', KEYS[1]) local t = redis.call('TTL', KEYS[1]) if t < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end return {c, t}",
+        1,
+        key,
+        Math.max(1, Math.ceil(ttl)),
+      ),
     )) as [number, number];
     return { count, resetSeconds: Math.max(1, reset) };
   }
   take(key: string) {
-    return this.redis.getdel(key);
+    return redisCall(() => this.redis.getdel(key));
   }
   async del(key: string) {
-    await this.redis.del(key);
+    await redisCall(() => this.redis.del(key));
   }
   async close() {}
 }
@@ -158,14 +170,21 @@ class RedisBus implements Bus {
     });
   }
   async publish(channel: string, message: string) {
-    await this.pub.publish(channel, message);
+    await redisCall(() => this.pub.publish(channel, message));
   }
   async subscribe(channel: string, handler: BusHandler) {
     let set = this.handlers.get(channel);
     if (!set) {
       set = new Set();
       this.handlers.set(channel, set);
-      await this.sub.subscribe(channel);
+      try {
+        await redisCall(() => this.sub.subscribe(channel));
+      } catch (err) {
+        // Forget the channel, so that the next subscriber asks Redis again rather than assume it
+        // is subscribed. (Channels subscribed before an outage are renewed by ioredis itself.)
+        if (this.handlers.get(channel) === set && set.size === 0) this.handlers.delete(channel);
+        throw err;
+      }
     }
     set.add(handler);
     return async () => {
@@ -183,7 +202,20 @@ class RedisBus implements Bus {
   }
 }
 
-export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPrefix?: string }): Promise<SharedState> {
+/**
+ * Redis connections fail fast while Redis is away (no offline queue: a command that cannot be sent
+ * is refused at once, and the request answers 503 rather than wait), and reconnect by themselves
+ * at most a second apart; the subscriber renews its channels when it is back.
+ */
+const REDIS_OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  maxRetriesPerRequest: 2,
+  enableOfflineQueue: false,
+  commandTimeout: 5000,
+  retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+};
+
+export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPrefix?: string; log?: OutageLogger }): Promise<SharedState> {
   if (!opts.redisUrl) {
     const kv = new DbKeyValueStore(opts.db);
     const bus = new InProcessBus();
@@ -197,11 +229,19 @@ export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPref
       },
     };
   }
-  const redisOptions = { keyPrefix: opts.keyPrefix, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
-  const main = new Redis(opts.redisUrl, redisOptions);
+  const main = new Redis(opts.redisUrl, { ...REDIS_OPTIONS, keyPrefix: opts.keyPrefix });
   // A subscriber connection cannot run other commands; channels are not prefixed by ioredis, so
   // prefix them ourselves to keep test runs and deployments sharing one Redis apart.
-  const sub = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const sub = new Redis(opts.redisUrl, REDIS_OPTIONS);
+  // Connection errors are reported by ioredis as 'error' events (printed to stderr on every retry
+  // when nobody listens); the outage is logged once instead, and its end when both links are back.
+  const outage = new OutageWatch('redis', opts.log);
+  for (const link of [main, sub]) {
+    link.on('error', (err: unknown) => outage.failed(err));
+    link.on('ready', () => {
+      if (main.status === 'ready' && sub.status === 'ready') outage.recovered();
+    });
+  }
   await Promise.all([main.connect(), sub.connect()]);
   const prefix = opts.keyPrefix ?? '';
   const inner = new RedisBus(main, sub);
