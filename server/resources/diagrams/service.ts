@@ -13,7 +13,7 @@ import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type ChangeType } from '../common/audit.ts';
 import type { ChildFamily } from '../families.ts';
-import { CellError, normalizeCells } from './cells.ts';
+import { CellError, labelText, normalizeCells } from './cells.ts';
 import * as store from './store.ts';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -316,8 +316,8 @@ export function buildMinimalModel(
   const out = cells.map((c) => {
     const data = (c.data ?? {}) as { _metadata?: unknown; security_boundary?: boolean; data_assets?: string[] };
     if (c.shape === 'flow') {
-      const labels = ((c.labels as { attrs?: { text?: { text?: string } } }[] | undefined) ?? [])
-        .map((l) => l.attrs?.text?.text ?? '')
+      const labels = ((c.labels as unknown[] | undefined) ?? [])
+        .map(labelText)
         .filter((t) => t !== '');
       return {
         id: c.id,
