@@ -41,7 +41,7 @@ function negotiateModel(accept: string | undefined): 'json' | 'yaml' | 'graphml'
     .filter((r) => r.q > 0)
     .sort((a, b) => b.q - a.q || a.i - b.i);
   for (const r of ranges) {
-    if (MODEL_TYPES[r.type]) return MODEL_TYPES[r.type]!;
+    if (Object.hasOwn(MODEL_TYPES, r.type)) return MODEL_TYPES[r.type]!;
     if (r.type === '*/*' || r.type === 'application/*') return 'json';
   }
   return null;
