@@ -21,9 +21,12 @@ export const documentFields = {
   timmy_enabled: Type.Optional(Type.Boolean()),
 };
 
-export const DocumentInput = Type.Object({ ...documentFields, picker_registration: Type.Optional(Nullable(PickerRegistration)) });
-export const DocumentBulkCreateItem = Type.Object({ ...documentFields, id: Type.Optional(BulkId) });
-export const DocumentBulkUpdateItem = Type.Object({ ...documentFields, id: BulkId });
+/** Input-only: validated wherever a document is written (single or bulk), never stored. */
+const pickerRegistration = { picker_registration: Type.Optional(Nullable(PickerRegistration)) };
+
+export const DocumentInput = Type.Object({ ...documentFields, ...pickerRegistration });
+export const DocumentBulkCreateItem = Type.Object({ ...documentFields, ...pickerRegistration, id: Type.Optional(BulkId) });
+export const DocumentBulkUpdateItem = Type.Object({ ...documentFields, ...pickerRegistration, id: BulkId });
 
 export const ACCESS_STATUSES = ['accessible', 'pending_access', 'auth_required', 'extraction_failed', 'unknown'] as const;
 

@@ -229,6 +229,9 @@ export class ChildService {
     const current = this.present(row);
     const rewritten = this.spec.rewritePatch ? this.spec.rewritePatch(ops, current) : ops;
     const doc = applyJsonPatch(current, rewritten, { writable: this.writable }) as Wire;
+    for (const f of this.spec.fields) {
+      if (f.keptByPatch && current[f.name] != null && doc[f.name] == null) throw badRequest(`Field '${f.name}' is required and cannot be removed`);
+    }
     const candidate: Wire = {};
     for (const k of this.writable) if (doc[k] !== undefined && doc[k] !== null) candidate[k] = doc[k];
     if (!this.checkInput.Check(candidate)) {
