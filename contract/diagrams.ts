@@ -134,21 +134,15 @@ export const EdgeAttrs = Type.Object(
   closed,
 );
 
+const LABEL_ATTRS = Type.Object(
+  { text: Type.Optional(LABEL_TEXT), fontSize: Type.Optional(Type.Number({ minimum: 1 })), fill: Type.Optional(COLOR), fontFamily: Type.Optional(FONT_FAMILY) },
+  closed,
+);
+
+/** `text` is the contract's selector; `label` is the one X6's default label markup uses (`edge.appendLabel('x')`). */
 export const EdgeLabel = Type.Object(
   {
-    attrs: Type.Optional(
-      Type.Object(
-        {
-          text: Type.Optional(
-            Type.Object(
-              { text: Type.Optional(LABEL_TEXT), fontSize: Type.Optional(Type.Number({ minimum: 1 })), fill: Type.Optional(COLOR), fontFamily: Type.Optional(FONT_FAMILY) },
-              closed,
-            ),
-          ),
-        },
-        closed,
-      ),
-    ),
+    attrs: Type.Optional(Type.Object({ text: Type.Optional(LABEL_ATTRS), label: Type.Optional(LABEL_ATTRS) }, closed)),
     position: Type.Optional(
       Type.Union([
         Type.Number(),

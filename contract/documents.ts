@@ -22,10 +22,13 @@ export const documentFields = {
   timmy_enabled: Type.Optional(Type.Boolean()),
 };
 
-export const DocumentInput = Type.Object({ ...documentFields, picker_registration: Type.Optional(Nullable(PickerRegistration)) });
+/** Input-only: validated wherever a document is written (single or bulk), never stored. */
+const pickerRegistration = { picker_registration: Type.Optional(Nullable(PickerRegistration)) };
+
+export const DocumentInput = Type.Object({ ...documentFields, ...pickerRegistration });
 export type DocumentInput = Static<typeof DocumentInput>;
-export const DocumentBulkCreateItem = Type.Object({ ...documentFields, id: Type.Optional(BulkId) });
-export const DocumentBulkUpdateItem = Type.Object({ ...documentFields, id: BulkId });
+export const DocumentBulkCreateItem = Type.Object({ ...documentFields, ...pickerRegistration, id: Type.Optional(BulkId) });
+export const DocumentBulkUpdateItem = Type.Object({ ...documentFields, ...pickerRegistration, id: BulkId });
 
 export const ACCESS_STATUSES = ['accessible', 'pending_access', 'auth_required', 'extraction_failed', 'unknown'] as const;
 

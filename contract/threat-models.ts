@@ -49,30 +49,32 @@ export const ThreatModel = Type.Object({
 });
 export type ThreatModel = Static<typeof ThreatModel>;
 
-export const TMListItem = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  description: Type.Optional(Nullable(Type.String())),
-  created_at: DateTime,
-  modified_at: DateTime,
-  owner: User,
-  created_by: User,
-  threat_model_framework: Type.String(),
-  document_count: Type.Integer(),
-  repo_count: Type.Integer(),
-  diagram_count: Type.Integer(),
-  threat_count: Type.Integer(),
-  asset_count: Type.Integer(),
-  note_count: Type.Integer(),
-  issue_uri: Type.Optional(Nullable(Type.String())),
-  status: Type.String(),
-  status_updated: DateTime,
-  security_reviewer: Type.Optional(Nullable(User)),
-  deleted_at: Type.Optional(Nullable(DateTime)),
-  alias: Type.Integer(),
-  is_confidential: Type.Boolean(),
-  version: Type.Integer(),
-});
+/** Closed, as the contract's: nothing beyond the reference's list item leaves the server. */
+export const TMListItem = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.Optional(Nullable(Type.String())),
+    created_at: DateTime,
+    modified_at: DateTime,
+    owner: User,
+    created_by: User,
+    threat_model_framework: Type.String(),
+    document_count: Type.Integer(),
+    repo_count: Type.Integer(),
+    diagram_count: Type.Integer(),
+    threat_count: Type.Integer(),
+    asset_count: Type.Integer(),
+    note_count: Type.Integer(),
+    issue_uri: Type.Optional(Nullable(Type.String())),
+    status: Type.String(),
+    status_updated: DateTime,
+    security_reviewer: Type.Optional(Nullable(User)),
+    deleted_at: Type.Optional(Nullable(DateTime)),
+    alias: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
 export type TMListItem = Static<typeof TMListItem>;
 
 export const ListThreatModelsResponse = Type.Object({

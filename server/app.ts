@@ -102,13 +102,21 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   registerOpenApi(app, { title: 'TMI (Threat Modeling Improved) API', version: config.version });
 
   // Path ids are checked before authentication, as the reference does (400 invalid_id first).
+  // PostgreSQL refuses NUL in text, so a NUL anywhere in the path or the query is refused here
+  // rather than failing in SQL (the bodies' parsers refuse it too).
   app.addHook('onRequest', async (request) => {
-    const params = request.params as Record<string, string> | undefined;
-    if (!params) return;
+    const params = (request.params ?? {}) as Record<string, string>;
     for (const [name, value] of Object.entries(params)) {
       if (value.length > MAX_PATH_PARAM) throw badRequest(`Path parameter ${name} is too long`, 'invalid_id');
+      if (value.includes('\u0000')) throw badRequest(`Path parameter ${name} contains a NUL character`, 'invalid_id');
       if ((name === 'id' || name.endsWith('_id')) && !UUID_RE.test(value)) {
         throw badRequest(`Invalid UUID format for parameter: ${name}`, 'invalid_id');
+      }
+    }
+    const query = (request.query ?? {}) as Record<string, string | string[]>;
+    for (const [name, value] of Object.entries(query)) {
+      if (name.includes('\u0000') || [value].flat().some((v) => v.includes('\u0000'))) {
+        throw badRequest(`Query parameter ${name.replace(/\u0000/g, '')} contains a NUL character`);
       }
     }
   });

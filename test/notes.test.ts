@@ -52,6 +52,37 @@ describe('notes: markdown sanitising', () => {
     expect(c).toContain('<img src="https://img.example/x.png" />');
   });
 
+  it('decodes character references before it judges a link: entity-encoded or whitespace-split script links go', async () => {
+    const attacks = [
+      '[a](&#106;avascript:alert(1))',
+      '[b](&#x6A;avascript:alert(1))',
+      '[c](javascript&colon;alert(1))',
+      '[d](java&#x09;script:alert(1))',
+      '[e](java&#10;script:alert(1))',
+      '[f](javascript\\:alert(1))',
+      '[g](&amp;#106;avascript:alert(1))',
+      '[h](&#86;bscript:msgbox(1))',
+      '[i](data&colon;text/html,<b>x</b>)',
+      '[ref]: &#106;avascript:alert(1)',
+      '<a href="&#106;avascript:alert(1)">j</a>',
+      '<a href="java&#x0A;script:alert(1)">k</a>',
+      '<a href="javascript&colon;alert(1)">l</a>',
+      '<a href="java\tscript:alert(1)">m</a>',
+      '<img src="&#106;avascript:alert(1)">',
+    ];
+    const { res } = await write([...attacks, '[ok](https://ok.example/a_(b)) ![img](data:image/png;base64,iVBORw0KGgo=) [rel](./notes/other.md)'].join('\n\n'));
+    expect(res.status, res.text).toBe(201);
+    const c = res.body.content as string;
+    expect(c).not.toMatch(/javascript|&#106;|&#x6A;|&colon;|vbscript|&#86;|data(:|&colon;)text/i);
+    expect(c).toContain('[a](#');
+    expect(c).toContain('[ref]: #');
+    expect(c).toContain('<a>j</a>');
+    expect(c).toContain('<a>m</a>');
+    expect(c).toContain('[ok](https://ok.example/a_(b))');
+    expect(c).toContain('![img](data:image/png;base64,iVBORw0KGgo=)');
+    expect(c).toContain('[rel](./notes/other.md)');
+  });
+
   it('sanitises on PUT and PATCH too, and refuses content that is only markup', async () => {
     const { tm, res } = await write('plain');
     const url = `/threat_models/${tm}/notes/${res.body.id}`;

@@ -14,7 +14,6 @@ familySuite(
     listKey: 'repositories',
     label: 'Repository',
     versioned: false,
-    nameOptional: true,
     sample: (n) => ({ name: `service-${n}`, uri: `https://github.com/example/service-${n}.git`, type: 'git', parameters: { refType: 'branch', refValue: 'main' } }),
     replacement: { name: 'legacy', uri: 'svn://svn.example.com/legacy', type: 'svn', description: 'Old code', parameters: { refType: 'tag', refValue: 'v1', subPath: 'src' }, include_in_report: false, timmy_enabled: false },
     invalid: [

@@ -74,11 +74,12 @@ describe('PUT /threat_models/{id}', () => {
     expect(res.body.authorization).toEqual(tm.authorization.map((a) => expect.objectContaining({ provider_id: a.provider_id, role: a.role })));
   });
 
-  it('answers 400 for a bad body before 403, and 404 for an unknown model to anyone', async () => {
+  it('answers 403 before judging the body, 400 for a bad body from a writer, and 404 for an unknown model to anyone', async () => {
     const tm = await create({ name: 'Private' });
     const bad = await call(t.app, 'PUT', `/threat_models/${tm.id}`, { token: stranger.accessToken, body: { name: 'x', owner: 'me' } });
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(403);
     expect((await call(t.app, 'PUT', `/threat_models/${tm.id}`, { token: stranger.accessToken, body: { name: 'x' } })).status).toBe(403);
+    expect((await call(t.app, 'PUT', `/threat_models/${tm.id}`, { token: owner.accessToken, body: { name: 'x', owner: 'me' } })).status).toBe(400);
     const unknown = await call(t.app, 'PUT', '/threat_models/00000000-0000-4000-8000-000000000001', { token: stranger.accessToken, body: { name: 'x' } });
     expect(unknown.status).toBe(404);
     expect(errorOf(unknown).error_description).toBe('Threat model not found');

@@ -14,6 +14,7 @@ import type { Principal } from '../auth/authenticate.ts';
 import type { ThreatModelEvent } from '../resources/threat-models/service.ts';
 import { ApiError } from '../http/errors.ts';
 import { CLIENT_MESSAGE_TYPES, CLOSE, NON_FATAL_ERROR, SERVER_MESSAGE_TYPES, type CollaborationSession, type Participant } from '../../contract/collab.ts';
+import { UUID_RE } from '../../contract/common.ts';
 import { parseOperation } from './engine.ts';
 import { SessionEditor, applyHistory, eventOf, type EditRequest, type OperationEvent, type OpOutcome } from './operations.ts';
 import type { CollabSettings } from './settings.ts';
@@ -619,7 +620,8 @@ export class CollabHub {
   }
 
   private async onOperation(c: Conn, m: Record<string, unknown>): Promise<void> {
-    const operationId = typeof m.operation_id === 'string' && m.operation_id.length <= 64 ? m.operation_id : '';
+    // A UUID, as the protocol says; anything else (a NUL, say) must not reach the operation log.
+    const operationId = typeof m.operation_id === 'string' && UUID_RE.test(m.operation_id) ? m.operation_id : '';
     if (c.permissions !== 'writer') {
       return this.send(c, { message_type: 'authorization_denied', original_operation_id: operationId, reason: 'insufficient_permissions' });
     }

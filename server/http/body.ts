@@ -76,6 +76,7 @@ export function parseStrictJson(text: string): unknown {
 function parseForm(text: string): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   for (const [k, v] of new URLSearchParams(text)) {
+    if (k.includes('\u0000') || v.includes('\u0000')) throw badRequest('Form fields must not contain NUL characters', 'invalid_request');
     if (k in out) throw badRequest(`Duplicate form field '${k}'`, 'invalid_request');
     out[k] = v;
   }

@@ -17,8 +17,6 @@ export interface FamilyCase {
   invalid: Record<string, unknown>[];
   bulkLimit?: number;
   bulkUpsert?: boolean;
-  /** `name` may be absent or null (repositories). */
-  nameOptional?: boolean;
   /** The list element leaves out `content` (notes). */
   listOmits?: string[];
 }
@@ -310,7 +308,7 @@ export function familySuite(c: FamilyCase, world: () => World): void {
         [[{ op: 'replace', path: '/alias', value: 9 }], 400],
         [[{ op: 'replace', path: '/created_at', value: '2020-01-01T00:00:00Z' }], 400],
         [[{ op: 'replace', path: '/modified_at', value: '2020-01-01T00:00:00Z' }], 400],
-        ...(c.nameOptional ? [] : [[[{ op: 'remove', path: '/name' }], 400]]),
+        [[{ op: 'remove', path: '/name' }], 400],
         [[{ op: 'replace', path: '/name', value: 'x'.repeat(300) }], 400],
         [[{ op: 'replace', path: '/name', value: '<b>x</b>' }], 400],
         [[{ op: 'replace', path: '/description', value: 'javascript:alert(1)' }], 400],

@@ -33,6 +33,22 @@ describe('Markdown', () => {
     expect(safeHref('mailto:a@b.c')).toBe('mailto:a@b.c');
   });
 
+  it('drops script links hidden by character references, escapes or whitespace', () => {
+    for (const src of [
+      '[a](&#106;avascript:alert(1))',
+      '[a](javascript&colon;alert(1))',
+      '[a](java&#x09;script:alert(1))',
+      '[a](<java\tscript:alert(1)>)',
+      '[a](javascript\\:alert(1))',
+      '[a](&#86;bscript:msgbox(1))',
+      '<javascript:alert(1)>',
+    ]) {
+      const out = html(src);
+      expect(out, src).not.toContain('href');
+    }
+    expect(html('[ok]( https://ok.example)')).toContain('href="https://ok.example"');
+  });
+
   it('does not load images (only their alt text is shown)', () => {
     const out = html('![diagram](https://evil.example/track.png)');
     expect(out).not.toContain('<img');

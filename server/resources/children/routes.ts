@@ -1,6 +1,6 @@
 // HTTP for one family of threat-model children: /threat_models/{tm}/{segment}[/{id}[/restore]]
 // and the bulk endpoints. Validation by schema, then the generic ChildService.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import { principalOf } from '../../auth/authenticate.ts';
@@ -9,6 +9,7 @@ import { JSON_PATCH_TYPES } from '../../http/body.ts';
 import { badRequest, noContent } from '../../http/errors.ts';
 import { ErrorBody, JsonPatchDocument, Uuid } from '../../../contract/common.ts';
 import { ANY_URI } from '../../../contract/children.ts';
+import { existenceBeforeBody } from '../common/existence-first.ts';
 import { readIfMatch, setEtag, warnIfUnconditional, type Precondition } from '../common/if-match.ts';
 import { ChildService, type ListQuery, type ListRefinement, type Wire } from './service.ts';
 import type { FamilySpec } from './spec.ts';
@@ -25,6 +26,8 @@ export interface ChildRoutes {
   base: string;
   itemParams: TSchema;
   tmParams: TSchema;
+  /** The preValidation hook of model-level writes (404/403 before the body is judged). */
+  modelFirst: preValidationAsyncHookHandler;
 }
 
 /** Registers the family's routes and its ChildFamily in ctx.families; returns the service for extras. */
@@ -55,16 +58,21 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   // both instead of the schema's generic "required property" message.
   const uriRe = new RegExp(ANY_URI);
   const requiresUri = spec.fields.some((f) => f.name === 'uri');
-  const checkUri = async (request: FastifyRequest) => {
-    if (!requiresUri) return;
-    for (const item of Array.isArray(request.body) ? request.body : [request.body]) {
-      if (!item || typeof item !== 'object' || Array.isArray(item)) continue;
+  const uriMissing = (request: FastifyRequest) =>
+    requiresUri &&
+    (Array.isArray(request.body) ? request.body : [request.body]).some((item) => {
+      if (!item || typeof item !== 'object' || Array.isArray(item)) return false;
       const uri = (item as Record<string, unknown>).uri;
-      if (typeof uri !== 'string' || !uriRe.test(uri) || uri.length > 1000) {
-        throw badRequest("Field 'uri' is required and must be a URL of the form scheme://... (for example https://example.com/docs), at most 1000 characters");
-      }
+      return typeof uri !== 'string' || !uriRe.test(uri) || uri.length > 1000;
+    });
+  const checkUri = async (request: FastifyRequest) => {
+    if (uriMissing(request)) {
+      throw badRequest("Field 'uri' is required and must be a URL of the form scheme://... (for example https://example.com/docs), at most 1000 characters");
     }
   };
+  // A write to a missing model or child is 404 (and a write without the role 403) before its body is judged.
+  const modelFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, ps.threat_model_id!), uriMissing);
+  const childFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, ps.threat_model_id!, ps[spec.idParam]!), uriMissing);
 
   r.get(
     base,
@@ -78,7 +86,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
 
   r.post(
     base,
-    { preValidation: checkUri, schema: { tags, operationId: `create${name}`, params: tmParams, body: spec.schemas.input, response: { 201: spec.schemas.item, ...errors } } },
+    { preValidation: [modelFirst, checkUri], schema: { tags, operationId: `create${name}`, params: tmParams, body: spec.schemas.input, response: { 201: spec.schemas.item, ...errors } } },
     async (request, reply) => {
       const wire = await svc.create(principalOf(request), tmOf(request), request.body as Record<string, unknown>);
       return reply.code(201).send(withEtag(reply, wire));
@@ -93,7 +101,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
 
   r.put(
     `${base}/:${spec.idParam}`,
-    { preValidation: checkUri, schema: { tags, operationId: `update${name}`, params: itemParams, body: spec.schemas.input, response: { 200: spec.schemas.item, ...errors } } },
+    { preValidation: [childFirst, checkUri], schema: { tags, operationId: `update${name}`, params: itemParams, body: spec.schemas.input, response: { 200: spec.schemas.item, ...errors } } },
     async (request, reply) => {
       const pre = precondition(request);
       return written(reply, pre, await svc.replace(principalOf(request), tmOf(request), idOf(request), request.body as Record<string, unknown>, pre));
@@ -104,6 +112,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
     `${base}/:${spec.idParam}`,
     {
       config: { consumes: JSON_PATCH_TYPES },
+      preValidation: childFirst,
       schema: { tags, operationId: `patch${name}`, params: itemParams, body: JsonPatchDocument, response: { 200: spec.schemas.item, ...errors } },
     },
     async (request, reply) => {
@@ -132,7 +141,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
     r.post(
       `${base}/bulk`,
       {
-        preValidation: checkUri,
+        preValidation: [modelFirst, checkUri],
         schema: {
           tags,
           operationId: `bulkCreate${plural}`,
@@ -146,7 +155,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
     r.put(
       `${base}/bulk`,
       {
-        preValidation: checkUri,
+        preValidation: [modelFirst, checkUri],
         schema: {
           tags,
           operationId: `bulkUpdate${plural}`,
@@ -159,5 +168,5 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
     );
   }
 
-  return { service: svc, base, itemParams, tmParams };
+  return { service: svc, base, itemParams, tmParams, modelFirst };
 }

@@ -159,9 +159,7 @@ export class ChildService {
 
   async get(p: Principal, tmId: string, id: string): Promise<Wire> {
     await this.threatModels.accessTo(p, tmId, 'read');
-    const row = await store.findChild(this.db, this.spec, tmId, id);
-    if (!row || row.deleted_at) throw this.notFound();
-    return this.present(row);
+    return this.present(this.live(await store.findChild(this.db, this.spec, tmId, id)));
   }
 
   private async insert(q: Queryable, p: Principal, tmId: string, input: Record<string, unknown>, id: string, alias: number, at: Date): Promise<Wire> {
@@ -176,10 +174,10 @@ export class ChildService {
   }
 
   async create(p: Principal, tmId: string, input: Record<string, unknown>): Promise<Wire> {
-    this.rejectServerFields(input, 'POST');
     const at = new Date();
     return this.db.tx(async (q) => {
       await this.threatModels.accessTo(p, tmId, 'write', { q });
+      this.rejectServerFields(input, 'POST');
       const alias = await store.allocateAliases(q, tmId, this.spec.objectType, 1);
       return this.insert(q, p, tmId, input, randomUUID(), alias, at);
     });
@@ -191,9 +189,18 @@ export class ChildService {
    */
   private async lockLive(q: Queryable, p: Principal, tmId: string, id: string): Promise<store.ChildRow> {
     await this.threatModels.accessTo(p, tmId, 'write', { q });
-    const row = await store.findChild(q, this.spec, tmId, id, { forUpdate: true });
+    return this.live(await store.findChild(q, this.spec, tmId, id, { forUpdate: true }));
+  }
+
+  private live(row: store.ChildRow | null): store.ChildRow {
     if (!row || row.deleted_at) throw this.notFound();
     return row;
+  }
+
+  /** What a write checks before its body: the writer role on the model, then the child when one is named. */
+  async checkWritable(p: Principal, tmId: string, id?: string): Promise<void> {
+    await this.threatModels.accessTo(p, tmId, 'write');
+    if (id !== undefined) this.live(await store.findChild(this.db, this.spec, tmId, id));
   }
 
   private precondition(pre: Precondition, row: store.ChildRow): void {
@@ -210,10 +217,10 @@ export class ChildService {
   }
 
   async replace(p: Principal, tmId: string, id: string, input: Record<string, unknown>, pre: Precondition): Promise<Wire> {
-    this.rejectServerFields(input, 'PUT');
     const at = new Date();
     return this.db.tx(async (q) => {
       const row = await this.lockLive(q, p, tmId, id);
+      this.rejectServerFields(input, 'PUT');
       this.precondition(pre, row);
       return this.write(q, p, tmId, row, this.valuesFrom(input, { normalise: true }), this.inlineMetadata(input), 'updated', at);
     });
@@ -224,6 +231,9 @@ export class ChildService {
     const current = this.present(row);
     const rewritten = this.spec.rewritePatch ? this.spec.rewritePatch(ops, current) : ops;
     const doc = applyJsonPatch(current, rewritten, { writable: this.writable }) as Wire;
+    for (const f of this.spec.fields) {
+      if (f.keptByPatch && current[f.name] != null && doc[f.name] == null) throw badRequest(`Field '${f.name}' is required and cannot be removed`);
+    }
     const candidate: Wire = {};
     for (const k of this.writable) if (doc[k] !== undefined && doc[k] !== null) candidate[k] = doc[k];
     if (!this.checkInput.Check(candidate)) {
@@ -290,11 +300,11 @@ export class ChildService {
 
   /** Creates every item or none; a client `id` is honoured, as the reference's bulk create. */
   async bulkCreate(p: Principal, tmId: string, items: Record<string, unknown>[]): Promise<Wire[]> {
-    this.bulkLimit(items);
-    this.duplicateIds(items.map((i) => i.id).filter((i): i is string => typeof i === 'string'));
     const at = new Date();
     return this.db.tx(async (q) => {
       await this.threatModels.accessTo(p, tmId, 'write', { q });
+      this.bulkLimit(items);
+      this.duplicateIds(items.map((i) => i.id).filter((i): i is string => typeof i === 'string'));
       let alias = await store.allocateAliases(q, tmId, this.spec.objectType, items.length);
       const out: Wire[] = [];
       for (const item of items) {
@@ -309,11 +319,11 @@ export class ChildService {
 
   /** PUT .../bulk: full replacement of each item; 'upsert' families create unknown ids. All or nothing. */
   async bulkUpdate(p: Principal, tmId: string, items: (Record<string, unknown> & { id: string })[]): Promise<Wire[]> {
-    this.bulkLimit(items);
-    this.duplicateIds(items.map((i) => i.id));
     const at = new Date();
     return this.db.tx(async (q) => {
       await this.threatModels.accessTo(p, tmId, 'write', { q });
+      this.bulkLimit(items);
+      this.duplicateIds(items.map((i) => i.id));
       const out: Wire[] = [];
       for (const item of items) {
         const id = item.id.toLowerCase();
@@ -332,11 +342,11 @@ export class ChildService {
   }
 
   async bulkPatch(p: Principal, tmId: string, patches: { id: string; operations: JsonPatchDocument }[]): Promise<Wire[]> {
-    this.bulkLimit(patches);
-    this.duplicateIds(patches.map((x) => x.id));
     const at = new Date();
     return this.db.tx(async (q) => {
       await this.threatModels.accessTo(p, tmId, 'write', { q });
+      this.bulkLimit(patches);
+      this.duplicateIds(patches.map((x) => x.id));
       const out: Wire[] = [];
       for (const { id, operations } of patches) {
         const row = await store.findChild(q, this.spec, tmId, id.toLowerCase(), { forUpdate: true });

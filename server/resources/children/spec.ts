@@ -21,6 +21,8 @@ export interface FieldSpec {
   prose?: boolean;
   /** A link: script-capable schemes (`javascript:`, `vbscript:`, `data:`) are refused. */
   uri?: boolean;
+  /** Once set, a PATCH may replace it but not remove it or set it to null (the reference only replaces it). */
+  keptByPatch?: boolean;
 }
 
 export interface BulkSpec {

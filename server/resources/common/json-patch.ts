@@ -12,7 +12,14 @@ export interface PatchRules {
   guarded?: Record<string, () => void>;
 }
 
-const topField = (pointer: string) => pointer.split('/')[1]?.replace(/~1/g, '/').replace(/~0/g, '~') ?? '';
+const segments = (pointer: string) => pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+const topField = (pointer: string) => segments(pointer)[0] ?? '';
+
+/**
+ * Names no resource field has and that reach into JavaScript's object model (`__proto__`,
+ * `constructor`, `toString`, ...): a path naming one is refused before anything is looked up.
+ */
+const isObjectModelName = (segment: string) => segment === 'prototype' || segment in Object.prototype;
 
 /**
  * Applies the patch to a copy of `current` and returns the result. Paths outside the allow-list are
@@ -26,7 +33,9 @@ export function applyJsonPatch<T extends object>(current: T, ops: JsonPatchDocum
     for (const pointer of [op.path, op.from].filter((p): p is string => p !== undefined)) {
       const field = topField(pointer);
       if (pointer === '' || pointer === '/') throw badRequest('Patching the whole document is not allowed');
-      const guard = rules.guarded?.[field];
+      const reserved = segments(pointer).find(isObjectModelName);
+      if (reserved !== undefined) throw badRequest(`Path '${pointer.slice(0, 100)}' names '${reserved}', which is not a field`);
+      const guard = rules.guarded && Object.hasOwn(rules.guarded, field) ? rules.guarded[field] : undefined;
       if (guard) guard();
       else if (!rules.writable.includes(field)) {
         throw badRequest(`Field '${field}' is not allowed in PATCH requests; it is read-only or unknown`);

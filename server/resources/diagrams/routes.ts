@@ -8,6 +8,7 @@ import { JSON_PATCH_TYPES } from '../../http/body.ts';
 import { ApiError, noContent } from '../../http/errors.ts';
 import { ErrorBody, JsonPatchDocument, ThreatModelIdParams } from '../../../contract/common.ts';
 import { CreateDiagramRequest, DfdDiagram, DfdDiagramInput, DiagramParams, ListDiagramsQuery, ListDiagramsResponse, MinimalDiagramModel } from '../../../contract/diagrams.ts';
+import { existenceBeforeBody } from '../common/existence-first.ts';
 import { readIfMatch, setEtag } from '../common/if-match.ts';
 import { DiagramService, diagramFamily } from './service.ts';
 import { toGraphml, toYaml } from './model-formats.ts';
@@ -41,7 +42,7 @@ function negotiateModel(accept: string | undefined): 'json' | 'yaml' | 'graphml'
     .filter((r) => r.q > 0)
     .sort((a, b) => b.q - a.q || a.i - b.i);
   for (const r of ranges) {
-    if (MODEL_TYPES[r.type]) return MODEL_TYPES[r.type]!;
+    if (Object.hasOwn(MODEL_TYPES, r.type)) return MODEL_TYPES[r.type]!;
     if (r.type === '*/*' || r.type === 'application/*') return 'json';
   }
   return null;
@@ -53,6 +54,9 @@ export function diagramRoutes(app: FastifyInstance, ctx: AppContext): DiagramSer
   ctx.families.register(diagramFamily());
   const requireIfMatch = ctx.config.server.requireIfMatch;
   const base = '/threat_models/:threat_model_id/diagrams';
+  // A write to a missing model or diagram is 404 (and without the role 403) before its body is judged.
+  const modelFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, ps.threat_model_id!));
+  const diagramFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, ps.threat_model_id!, ps.diagram_id!));
 
   r.get(
     base,
@@ -62,7 +66,7 @@ export function diagramRoutes(app: FastifyInstance, ctx: AppContext): DiagramSer
 
   r.post(
     base,
-    { schema: { tags, operationId: 'createThreatModelDiagram', params: ThreatModelIdParams, body: CreateDiagramRequest, response: { 201: DfdDiagram, ...errors } } },
+    { preValidation: modelFirst, schema: { tags, operationId: 'createThreatModelDiagram', params: ThreatModelIdParams, body: CreateDiagramRequest, response: { 201: DfdDiagram, ...errors } } },
     async (request, reply) => {
       const p = principalOf(request);
       const tmId = request.params.threat_model_id;
@@ -80,7 +84,7 @@ export function diagramRoutes(app: FastifyInstance, ctx: AppContext): DiagramSer
 
   r.put(
     `${base}/:diagram_id`,
-    { schema: { tags, operationId: 'updateThreatModelDiagram', params: DiagramParams, body: DfdDiagramInput, response: { 200: DfdDiagram, ...errors } } },
+    { preValidation: diagramFirst, schema: { tags, operationId: 'updateThreatModelDiagram', params: DiagramParams, body: DfdDiagramInput, response: { 200: DfdDiagram, ...errors } } },
     async (request, reply) => {
       const { threat_model_id: tmId, diagram_id: id } = request.params;
       return sendDiagram(reply, await svc.replace(principalOf(request), tmId, id, request.body, readIfMatch(request, requireIfMatch)));
@@ -91,6 +95,7 @@ export function diagramRoutes(app: FastifyInstance, ctx: AppContext): DiagramSer
     `${base}/:diagram_id`,
     {
       config: { consumes: JSON_PATCH_TYPES },
+      preValidation: diagramFirst,
       schema: { tags, operationId: 'patchThreatModelDiagram', params: DiagramParams, body: JsonPatchDocument, response: { 200: DfdDiagram, ...errors } },
     },
     async (request, reply) => {

@@ -13,7 +13,7 @@ import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type ChangeType } from '../common/audit.ts';
 import type { ChildFamily } from '../families.ts';
-import { CellError, normalizeCells } from './cells.ts';
+import { CellError, labelText, normalizeCells } from './cells.ts';
 import * as store from './store.ts';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -135,6 +135,12 @@ export class DiagramService {
     return row;
   }
 
+  /** What a write checks before its body: the writer role on the model, then the diagram when one is named. */
+  async checkWritable(p: Principal, tmId: string, id?: string): Promise<void> {
+    await this.threatModels.accessTo(p, tmId, 'write');
+    if (id !== undefined) await this.liveRow(this.db, tmId, id);
+  }
+
   async create(p: Principal, tmId: string, input: CreateDiagramRequest): Promise<string> {
     await this.threatModels.accessTo(p, tmId, 'write');
     const id = randomUUID();
@@ -165,22 +171,22 @@ export class DiagramService {
 
   async replace(p: Principal, tmId: string, id: string, input: DfdDiagramInput, pre: Precondition) {
     await this.threatModels.accessTo(p, tmId, 'write');
-    const cells = cellsOrBadRequest(input.cells as unknown[]);
-    const palette = normalizePalette(input.color_palette);
-    const svg = input.image?.svg !== undefined ? decodeSvg(input.image.svg) : null;
-    return this.write(p, tmId, id, pre, 'updated', async () => ({
-      fields: {
-        name: input.name,
-        description: input.description ?? null,
-        colorPalette: palette,
-        svgImage: svg,
-        imageUpdateVector: svg === null ? null : (input.image?.update_vector ?? null),
-        includeInReport: input.include_in_report ?? true,
-        timmyEnabled: input.timmy_enabled ?? true,
-      },
-      cells,
-      metadata: input.metadata ?? [],
-    }));
+    return this.write(p, tmId, id, pre, 'updated', async () => {
+      const svg = input.image?.svg !== undefined ? decodeSvg(input.image.svg) : null;
+      return {
+        fields: {
+          name: input.name,
+          description: input.description ?? null,
+          colorPalette: normalizePalette(input.color_palette),
+          svgImage: svg,
+          imageUpdateVector: svg === null ? null : (input.image?.update_vector ?? null),
+          includeInReport: input.include_in_report ?? true,
+          timmyEnabled: input.timmy_enabled ?? true,
+        },
+        cells: cellsOrBadRequest(input.cells as unknown[]),
+        metadata: input.metadata ?? [],
+      };
+    });
   }
 
   async patch(p: Principal, tmId: string, id: string, ops: JsonPatchDocument, pre: Precondition) {
@@ -316,8 +322,8 @@ export function buildMinimalModel(
   const out = cells.map((c) => {
     const data = (c.data ?? {}) as { _metadata?: unknown; security_boundary?: boolean; data_assets?: string[] };
     if (c.shape === 'flow') {
-      const labels = ((c.labels as { attrs?: { text?: { text?: string } } }[] | undefined) ?? [])
-        .map((l) => l.attrs?.text?.text ?? '')
+      const labels = ((c.labels as unknown[] | undefined) ?? [])
+        .map(labelText)
         .filter((t) => t !== '');
       return {
         id: c.id,

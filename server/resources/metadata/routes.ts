@@ -5,7 +5,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../../auth/authenticate.ts';
 import type { AppContext } from '../../context.ts';
-import { badRequest, noContent } from '../../http/errors.ts';
+import { noContent } from '../../http/errors.ts';
+import { existenceBeforeBody } from '../common/existence-first.ts';
 import { ErrorBody, Metadata, Uuid } from '../../../contract/common.ts';
 import { MetadataEntryBody, MetadataKeyParam, MetadataList, MetadataValueBody, metadataBulkBody } from '../../../contract/metadata.ts';
 import { CHILD_TARGETS, MetadataService, THREAT_MODEL_TARGET, type MetadataTarget } from './service.ts';
@@ -35,7 +36,11 @@ function register(app: FastifyInstance, svc: MetadataService, t: MetadataTarget)
   r.get(base, { schema: { tags, operationId: op('list'), params, response: { 200: MetadataList, ...errors } } }, async (request) =>
     svc.list(principalOf(request), t, ...ids(request)),
   );
-  r.post(base, { schema: { tags, operationId: op('create'), params, body: Metadata, response: { 201: Metadata, ...errors } } }, async (request, reply) =>
+  // A write to a missing model, child or key is 404 (and without the role 403) before its body is judged.
+  const entityFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, t, ps.threat_model_id!, t.segment ? ps[t.idParam]! : null));
+  const keyFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, t, ps.threat_model_id!, t.segment ? ps[t.idParam]! : null, ps.key!));
+
+  r.post(base, { preValidation: entityFirst, schema: { tags, operationId: op('create'), params, body: Metadata, response: { 201: Metadata, ...errors } } }, async (request, reply) =>
     reply.code(201).send(await svc.create(principalOf(request), t, ...ids(request), request.body)),
   );
   r.get(`${base}/:key`, { schema: { tags, operationId: op('get'), params: keyParams, response: { 200: Metadata, ...errors } } }, async (request) =>
@@ -43,24 +48,23 @@ function register(app: FastifyInstance, svc: MetadataService, t: MetadataTarget)
   );
   r.put(
     `${base}/:key`,
-    { schema: { tags, operationId: op('update'), params: keyParams, body: t.putTakesEntry ? MetadataEntryBody : MetadataValueBody, response: { 200: Metadata, ...errors } } },
+    { preValidation: keyFirst, schema: { tags, operationId: op('update'), params: keyParams, body: t.putTakesEntry ? MetadataEntryBody : MetadataValueBody, response: { 200: Metadata, ...errors } } },
     async (request) => {
       const body = request.body as { key?: string; value: string };
-      if (body.key !== undefined && body.key !== keyOf(request)) throw badRequest('The key in the body must match the key in the path');
-      return svc.update(principalOf(request), t, ...ids(request), keyOf(request), body.value);
+      return svc.update(principalOf(request), t, ...ids(request), keyOf(request), body.value, body.key);
     },
   );
   r.delete(`${base}/:key`, { schema: { tags, operationId: op('delete'), params: keyParams, response: errors } }, async (request, reply) => {
     await svc.remove(principalOf(request), t, ...ids(request), keyOf(request));
     return noContent(reply);
   });
-  r.post(`${base}/bulk`, { schema: { tags, operationId: op('bulkCreate'), params, body: bulkBody, response: { 201: MetadataList, ...errors } } }, async (request, reply) =>
+  r.post(`${base}/bulk`, { preValidation: entityFirst, schema: { tags, operationId: op('bulkCreate'), params, body: bulkBody, response: { 201: MetadataList, ...errors } } }, async (request, reply) =>
     reply.code(201).send(await svc.bulk(principalOf(request), t, ...ids(request), request.body, 'create')),
   );
-  r.put(`${base}/bulk`, { schema: { tags, operationId: op('bulkReplace'), params, body: bulkBody, response: { 200: MetadataList, ...errors } } }, async (request) =>
+  r.put(`${base}/bulk`, { preValidation: entityFirst, schema: { tags, operationId: op('bulkReplace'), params, body: bulkBody, response: { 200: MetadataList, ...errors } } }, async (request) =>
     svc.bulk(principalOf(request), t, ...ids(request), request.body, 'replace'),
   );
-  r.patch(`${base}/bulk`, { schema: { tags, operationId: op('bulkUpsert'), params, body: bulkBody, response: { 200: MetadataList, ...errors } } }, async (request) =>
+  r.patch(`${base}/bulk`, { preValidation: entityFirst, schema: { tags, operationId: op('bulkUpsert'), params, body: bulkBody, response: { 200: MetadataList, ...errors } } }, async (request) =>
     svc.bulk(principalOf(request), t, ...ids(request), request.body, 'upsert'),
   );
 }

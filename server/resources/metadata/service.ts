@@ -106,6 +106,12 @@ export class MetadataService {
     return childId;
   }
 
+  /** What a write checks before its body: the role, the entity, and the key when one is named (PUT does not create). */
+  async checkWritable(p: Principal, t: MetadataTarget, tmId: string, childId: string | null, key?: string): Promise<void> {
+    const id = await this.entity(this.db, p, t, tmId, childId, 'write');
+    if (key !== undefined && !(await store.getEntry(this.db, t.entityType, id, key))) throw notFound('Metadata entry not found');
+  }
+
   private static check(items: Metadata[], limit: number): void {
     if (items.length > limit) throw badRequest(`Too many metadata entries in one request (at most ${limit})`);
     const seen = new Set<string>();
@@ -134,9 +140,9 @@ export class MetadataService {
   }
 
   async create(p: Principal, t: MetadataTarget, tmId: string, childId: string | null, m: Metadata): Promise<Metadata> {
-    MetadataService.checkValue(m.key, m.value);
     return this.db.tx(async (q) => {
       const id = await this.entity(q, p, t, tmId, childId, 'write');
+      MetadataService.checkValue(m.key, m.value);
       if ((await store.existingKeys(q, t.entityType, id, [m.key])).length) throw conflict(`Metadata key already exists: ${m.key}`);
       await store.upsertEntries(q, t.entityType, id, [m], new Date());
       await this.audit(q, p, t, tmId, id, `Metadata key '${m.key}' added`);
@@ -144,10 +150,13 @@ export class MetadataService {
     });
   }
 
-  async update(p: Principal, t: MetadataTarget, tmId: string, childId: string | null, key: string, value: string): Promise<Metadata> {
-    MetadataService.checkValue(key, value);
+  /** `bodyKey` is the key a full entry in the body names (assets); it must be the path's. */
+  async update(p: Principal, t: MetadataTarget, tmId: string, childId: string | null, key: string, value: string, bodyKey?: string): Promise<Metadata> {
     return this.db.tx(async (q) => {
       const id = await this.entity(q, p, t, tmId, childId, 'write');
+      if (!(await store.getEntry(q, t.entityType, id, key))) throw notFound('Metadata entry not found');
+      if (bodyKey !== undefined && bodyKey !== key) throw badRequest('The key in the body must match the key in the path');
+      MetadataService.checkValue(key, value);
       if (!(await store.updateValue(q, t.entityType, id, key, value, new Date()))) throw notFound('Metadata entry not found');
       await this.audit(q, p, t, tmId, id, `Metadata key '${key}' updated`);
       return { key, value };
@@ -164,10 +173,10 @@ export class MetadataService {
 
   /** mode 'create': any existing key is 409; 'replace': the list becomes exactly `items`; 'upsert': merge. */
   async bulk(p: Principal, t: MetadataTarget, tmId: string, childId: string | null, items: Metadata[], mode: 'create' | 'replace' | 'upsert'): Promise<Metadata[]> {
-    MetadataService.check(items, t.bulkLimit);
-    if (mode !== 'replace' && items.length === 0) throw badRequest('No metadata entries provided');
     return this.db.tx(async (q) => {
       const id = await this.entity(q, p, t, tmId, childId, 'write');
+      MetadataService.check(items, t.bulkLimit);
+      if (mode !== 'replace' && items.length === 0) throw badRequest('No metadata entries provided');
       if (mode === 'create') {
         const existing = await store.existingKeys(q, t.entityType, id, items.map((m) => m.key));
         if (existing.length) throw conflict(`Metadata keys already exist: ${existing.join(', ')}`);

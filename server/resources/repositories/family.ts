@@ -17,7 +17,7 @@ export const repositorySpec: FamilySpec = {
   tag: 'Repositories',
   metadataBulkLimit: 20,
   fields: [
-    { name: 'name', kind: 'text', prose: true },
+    { name: 'name', kind: 'text', prose: true, keptByPatch: true },
     { name: 'description', kind: 'text', prose: true },
     { name: 'type', kind: 'text' },
     { name: 'parameters', kind: 'json', omitWhenNull: true },

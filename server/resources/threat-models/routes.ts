@@ -7,6 +7,7 @@ import { JSON_PATCH_TYPES } from '../../http/body.ts';
 import { noContent } from '../../http/errors.ts';
 import { ErrorBody, JsonPatchDocument, ThreatModelIdParams } from '../../../contract/common.ts';
 import { ListThreatModelsQuery, ListThreatModelsResponse, ThreatModel, ThreatModelInput } from '../../../contract/threat-models.ts';
+import { existenceBeforeBody } from '../common/existence-first.ts';
 import { readIfMatch, setEtag } from '../common/if-match.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -16,6 +17,8 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const svc = ctx.threatModels;
   const requireIfMatch = ctx.config.server.requireIfMatch;
+  // A write to a missing model is 404 (and without the role 403) before its body is judged.
+  const modelFirst = existenceBeforeBody(async (p, ps) => void (await svc.accessTo(p, ps.threat_model_id!, 'write')));
 
   r.get(
     '/threat_models',
@@ -48,7 +51,7 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.put(
     '/threat_models/:threat_model_id',
-    { schema: { tags, operationId: 'updateThreatModel', params: ThreatModelIdParams, body: ThreatModelInput, response: { 200: ThreatModel, ...errors } } },
+    { preValidation: modelFirst, schema: { tags, operationId: 'updateThreatModel', params: ThreatModelIdParams, body: ThreatModelInput, response: { 200: ThreatModel, ...errors } } },
     async (request, reply) => {
       const tm = await svc.replace(principalOf(request), request.params.threat_model_id, request.body, readIfMatch(request, requireIfMatch));
       setEtag(reply, tm.version);
@@ -60,6 +63,7 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/threat_models/:threat_model_id',
     {
       config: { consumes: JSON_PATCH_TYPES },
+      preValidation: modelFirst,
       schema: { tags, operationId: 'patchThreatModel', params: ThreatModelIdParams, body: JsonPatchDocument, response: { 200: ThreatModel, ...errors } },
     },
     async (request, reply) => {

@@ -265,7 +265,7 @@ export async function listThreatModels(
   const offsetArg = arg(offset);
   const rows = await q.query<Record<string, unknown> & { total: number }>(
     `SELECT tm.id, tm.name, tm.description, tm.created_at, tm.modified_at, tm.threat_model_framework, tm.issue_uri, tm.status,
-            tm.status_updated, tm.deleted_at, tm.alias, tm.is_confidential, tm.version,
+            tm.status_updated, tm.deleted_at, tm.alias,
             ${userJson('o')} AS owner, ${userJson('c')} AS created_by,
             CASE WHEN r.internal_uuid IS NULL THEN NULL ELSE ${userJson('r')} END AS security_reviewer,
             ${count('documents')} AS document_count, ${count('repositories')} AS repo_count, ${count('diagrams')} AS diagram_count,

@@ -13,13 +13,13 @@ import { threatSpec } from './family.ts';
 import { threatListRefinement } from './store.ts';
 
 export function threatRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const { service, base } = registerChildRoutes<ListThreatsQuery>(app, ctx, threatSpec, { refineList: threatListRefinement });
+  const { service, base, modelFirst } = registerChildRoutes<ListThreatsQuery>(app, ctx, threatSpec, { refineList: threatListRefinement });
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['Threats'];
 
   r.patch(
     `${base}/bulk`,
-    { schema: { tags, operationId: 'bulkPatchThreats', params: tmParams, body: BulkPatchRequest, response: { 200: Type.Array(Threat), ...errors } } },
+    { preValidation: modelFirst, schema: { tags, operationId: 'bulkPatchThreats', params: tmParams, body: BulkPatchRequest, response: { 200: Type.Array(Threat), ...errors } } },
     async (request) => (await service.bulkPatch(principalOf(request), request.params.threat_model_id.toLowerCase(), request.body.patches)) as never,
   );
 

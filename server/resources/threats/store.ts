@@ -108,7 +108,7 @@ function parseSort(sort: string | undefined): string[] {
     .filter(Boolean)
     .map((term) => {
       const [field = '', dir = 'asc', ...rest] = term.split(':').map((x) => x.trim().toLowerCase());
-      const expr = SORTABLE[field];
+      const expr = Object.hasOwn(SORTABLE, field) ? SORTABLE[field] : undefined;
       if (!expr || rest.length || (dir !== 'asc' && dir !== 'desc')) {
         throw badRequest(`Invalid sort '${term}'; use field:asc or field:desc with field one of ${Object.keys(SORTABLE).join(', ')}`);
       }

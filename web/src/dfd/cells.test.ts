@@ -100,6 +100,12 @@ describe('fromApiCell', () => {
     expect(fromApiCell({ id: A, shape: 'text-box', x: 0, y: 0, width: 100, height: 40 })!.ports).toBeUndefined();
   });
 
+  it("shows a flow label another client wrote under X6's default `label` selector", () => {
+    const flow = { id: F1, shape: 'flow', source: { cell: A }, target: { cell: P }, labels: [{ attrs: { label: { text: 'Order details' } } }] };
+    expect(labelOf(flow)).toBe('Order details');
+    expect(fromApiCell(flow)!.labels).toEqual([{ attrs: { text: { text: 'Order details' } } }]);
+  });
+
   it('round-trips: API -> X6 -> API is the identity for cells the editor wrote', () => {
     for (const c of drawing()) {
       const api = toApiCell(c)!;

@@ -53,9 +53,11 @@ export function cleanLabel(s: string): string {
 
 export function labelOf(cell: Obj): string {
   if (isEdge(cell)) {
+    // The API's `text` selector, or `label`, the one X6's default label markup uses (other clients send it).
     const first = Array.isArray(cell.labels) ? cell.labels[0] : undefined;
-    const t = isObj(first) && isObj(first.attrs) && isObj(first.attrs.text) ? first.attrs.text.text : undefined;
-    return typeof t === 'string' ? t : '';
+    const attrs = isObj(first) && isObj(first.attrs) ? first.attrs : {};
+    for (const group of [attrs.text, attrs.label]) if (isObj(group) && typeof group.text === 'string') return group.text;
+    return '';
   }
   const t = isObj(cell.attrs) && isObj(cell.attrs.text) ? cell.attrs.text.text : undefined;
   return typeof t === 'string' ? t : '';
