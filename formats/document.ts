@@ -3,7 +3,7 @@
 // diagrams, cells and assets), and the report of an import: what was found, what was imported and
 // what could not be mapped.
 import type { Static } from 'typebox';
-import type { AssetInput } from '../contract/assets.ts';
+import type { ASSET_TYPES, AssetInput } from '../contract/assets.ts';
 import type { Metadata } from '../contract/common.ts';
 import type { CellJson, DfdDiagramInput } from '../contract/diagrams.ts';
 import type { DocumentInput } from '../contract/documents.ts';
@@ -16,7 +16,8 @@ type WithId<T> = T & { id: string; metadata?: Metadata[] | null };
 
 export type DiagramDoc = WithId<Omit<DfdDiagramInput, 'cells' | 'metadata'> & { cells: CellJson[] }>;
 export type ThreatDoc = WithId<ThreatInput>;
-export type AssetDoc = WithId<Static<typeof AssetInput>>;
+/** (The contract builds the asset type union from a list, which TypeScript widens; narrowed here.) */
+export type AssetDoc = WithId<Omit<Static<typeof AssetInput>, 'type'> & { type: (typeof ASSET_TYPES)[number] }>;
 export type NoteDoc = WithId<Static<typeof NoteInput>>;
 export type DocumentDoc = WithId<Omit<Static<typeof DocumentInput>, 'picker_registration'>>;
 export type RepositoryDoc = WithId<Static<typeof RepositoryInput>>;

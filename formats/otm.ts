@@ -9,7 +9,7 @@ import { fitBox, flowCell, layout, nodeCell, type Box, type LayoutItem, type Nod
 import { emptyDocument, ImportError, Reporter, zeroCounts, type AssetDoc, type DiagramDoc, type ExportResult, type ImportResult, type ModelDocument, type ThreatDoc, type Unmapped } from './document.ts';
 import { IdMap } from './ids.ts';
 import { DEFAULT_LIMITS, parseJson, parseYaml, type Limits } from './limits.ts';
-import { lowerSnake, metaKey, TextFitter, threatType } from './text.ts';
+import { htmlText, lowerSnake, metaKey, TextFitter, threatType } from './text.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -264,7 +264,7 @@ export function importOtm(text: string, limits: Limits = DEFAULT_LIMITS): Import
     const mitigationText = first?.mitigations
       .map((ref) => mitigations.get(str(ref.mitigation) ?? ''))
       .filter((x): x is Obj => !!x)
-      .map((x) => str(x.description) || str(x.name) || '')
+      .map((x) => htmlText(str(x.description) || str(x.name) || ''))
       .filter(Boolean)
       .join('\n\n');
     const state = first?.state ? lowerSnake(first.state) : str(attrs.status) ? lowerSnake(str(attrs.status)!) : undefined;
@@ -272,7 +272,7 @@ export function importOtm(text: string, limits: Limits = DEFAULT_LIMITS): Import
     const threat: ThreatDoc = {
       id: ids.of('threat', tid),
       name: fit.name(t.name, tid || 'Threat', 'threat names'),
-      description: fit.text(t.description, 2048),
+      description: fit.text(htmlText(str(t.description) ?? ''), 2048),
       mitigation: fit.text(mitigationText || str(attrs.mitigation), 1024, 'mitigations'),
       severity: attrs.severity !== undefined ? str(attrs.severity) || null : impact !== undefined ? bucket((impact * likelihood) / 100, SEVERITY_BUCKETS) : null,
       status,

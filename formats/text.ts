@@ -67,6 +67,13 @@ export class TextFitter {
 /** Drops HTML tags (Threagile allows <b>, <i> in its texts). */
 export const stripTags = (s: string) => s.replace(/<[^>]{0,200}>/g, '');
 
+/** HTML fragments (TMT and StartLeft texts) as plain text: links become "text (url)", other tags go. */
+export function htmlText(s: string): string {
+  return stripTags(
+    s.replace(/<a\s[^>]{0,300}href\s*=\s*"([^"]{1,500})"[^>]{0,200}>([^<]{0,500})<\/a>/gi, (_, url: string, text: string) => (text.trim() === url.trim() || !text.trim() ? url : `${text} (${url})`)),
+  ).replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e: string) => ({ amp: '&', lt: '‹', gt: '›', quot: '"', '#39': "'", nbsp: ' ' })[e]!);
+}
+
 /** "Information disclosure", "information-disclosure", "Denial Of Service" -> the STRIDE names TMI uses. */
 const STRIDE_NAMES: Record<string, string> = {
   spoofing: 'Spoofing',
