@@ -15,8 +15,16 @@ import {
   type PropertyValue,
 } from './vocabulary.ts';
 
-/** What the engine reads of a model: the parts of the reference's ThreatModel it needs. */
-export type ModelInput = Partial<Pick<ThreatModel, 'threat_model_framework' | 'diagrams' | 'assets' | 'threats'>>;
+/**
+ * What the engine reads of a model: the parts of the reference's ThreatModel it needs. Loose on
+ * purpose, so a ThreatModel from the API and an imported document (formats/) both fit.
+ */
+export type ModelInput = {
+  threat_model_framework?: ThreatModel['threat_model_framework'] | null;
+  diagrams?: readonly object[] | null;
+  assets?: readonly object[] | null;
+  threats?: readonly object[] | null;
+};
 
 export type ElementKind = 'actor' | 'process' | 'store';
 

@@ -7,6 +7,9 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error
 /** GitHub code scanning ranks results by this number (CVSS-like, 0-10). */
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0', informational: '0.0' };
 
+/** Rule texts name the cell with placeholders; described for the rule as a whole, they read generically. */
+const generic = (text: string) => text.replace(/\{(element|source|target|kind)\}/g, (_, k: string) => ({ element: 'the element', source: 'the source', target: 'the target', kind: 'element' })[k]!);
+
 export interface SarifOptions {
   /** The model file as the code-scanning tool knows it (relative to the repository root). */
   artifactUri: string;
@@ -27,8 +30,8 @@ export function toSarif(findings: readonly Finding[], packs: readonly Pack[], op
       id,
       name: id.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : '')),
       shortDescription: { text: r.title },
-      fullDescription: { text: r.description ?? r.threat.description },
-      help: { text: `${r.threat.description}\n\nMitigation: ${r.threat.mitigation}`, markdown: `${r.threat.description}\n\n**Mitigation:** ${r.threat.mitigation}` },
+      fullDescription: { text: generic(r.description ?? r.threat.description) },
+      help: { text: generic(`${r.threat.description}\n\nMitigation: ${r.threat.mitigation}`), markdown: generic(`${r.threat.description}\n\n**Mitigation:** ${r.threat.mitigation}`) },
       ...(r.references?.[0] ? { helpUri: r.references[0].url } : {}),
       defaultConfiguration: { level: LEVEL[r.threat.severity] },
       properties: { tags: ['security', 'threat-model', ...r.threat.cwe, ...Object.entries(r.categories).flatMap(([f, cs]) => (cs as string[]).map((c) => `${f}:${c}`))], 'security-severity': SECURITY_SEVERITY[r.threat.severity], precision: 'medium' },
