@@ -140,9 +140,9 @@ const XML_LISTS = new Set(['KeyValueOfguidanyType', 'anyType', 'KeyValueOfstring
 /**
  * XML without a DTD: any DOCTYPE or ENTITY declaration is refused outright (no entity expansion,
  * no external references), nesting is bounded, namespace prefixes are dropped, attributes kept
- * under `@_`, text values kept as strings.
+ * under `@_`, text values kept as strings; elements at the `skip` paths are left as raw text.
  */
-export function parseXml(text: string, limits: Limits, what: string): Record<string, unknown> {
+export function parseXml(text: string, limits: Limits, what: string, skip: string[] = []): Record<string, unknown> {
   checkSize(text, limits, what);
   if (/<!DOCTYPE|<!ENTITY|<!ATTLIST|<!ELEMENT/i.test(text)) {
     throw new ImportError('unsafe_content', `The ${what} file declares a DTD or XML entities, which are refused (they can read local files or expand without bound).`);
@@ -158,6 +158,8 @@ export function parseXml(text: string, limits: Limits, what: string): Record<str
     htmlEntities: false,
     maxNestedTags: limits.maxDepth,
     isArray: (name) => XML_LISTS.has(name),
+    // Parts the importer does not read stay unparsed text (the validator still checks them).
+    stopNodes: skip,
   });
   try {
     return parser.parse(text, true) as Record<string, unknown>;

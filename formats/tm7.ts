@@ -138,7 +138,8 @@ export function isTm7(text: string): boolean {
 }
 
 export function importTm7(xml: string, limits: Limits = DEFAULT_LIMITS): ImportResult {
-  const parsed = parseXml(xml, limits, 'Threat Modeling Tool');
+  // The template's stencil and threat type definitions are most of the file and are not needed.
+  const parsed = parseXml(xml, limits, 'Threat Modeling Tool', ['ThreatModel.KnowledgeBase.GenericElements', 'ThreatModel.KnowledgeBase.StandardElements', 'ThreatModel.KnowledgeBase.ThreatTypes']);
   const root = parsed.ThreatModel;
   if (!isObj(root) || !isObj(root.DrawingSurfaceList)) throw new ImportError('invalid_model', 'The file is not a Threat Modeling Tool model: it has no ThreatModel/DrawingSurfaceList.');
   const r = new Reporter();
