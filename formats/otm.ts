@@ -200,6 +200,7 @@ export function importOtm(text: string, limits: Limits = DEFAULT_LIMITS): Import
     }
     const boxes = positions(mine, inDiagram);
     if (!boxes) r.note(mine.some((p) => p.rep) ? 'positions that do not fit their trust zones were replaced by an automatic layout' : 'laid out automatically (the file has no positions)');
+    else if (mine.some((p) => !p.rep || !isObj(p.rep.position))) r.note('components without a position in the diagram were placed below it');
     const auto = boxes ?? autoLayout(mine);
     for (const p of mine) {
       const box = fitBox(auto.get(p.sid) ?? {}, p.shape);
@@ -303,8 +304,9 @@ export function importOtm(text: string, limits: Limits = DEFAULT_LIMITS): Import
 }
 
 /** Boxes from the file's representations, relative to the parent zone or absolute, whichever fits. */
-function positions(mine: { sid: string; shape: NodeShape; parent?: string; rep?: Obj }[], zones: Set<string>): Map<string, Box> | undefined {
-  if (!mine.length || mine.some((p) => !p.rep || !isObj(p.rep.position))) return undefined;
+function positions(all: { sid: string; shape: NodeShape; parent?: string; rep?: Obj }[], zones: Set<string>): Map<string, Box> | undefined {
+  const mine = all.filter((p) => p.rep && isObj(p.rep.position));
+  if (!mine.length || all.some((p) => p.shape === 'security-boundary' && !mine.includes(p))) return undefined;
   const own = new Map<string, Box>();
   for (const p of mine) {
     const pos = p.rep!.position as Obj;
@@ -331,9 +333,18 @@ function positions(mine: { sid: string; shape: NodeShape; parent?: string; rep?:
     return out;
   };
   for (const p of mine) abs(p.sid);
-  if (fits(relative)) return relative;
-  if (fits(own)) return own;
-  return undefined;
+  const chosen = fits(relative) ? relative : fits(own) ? own : undefined;
+  if (!chosen) return undefined;
+  // Elements the file gives no position in this diagram go in a row below it.
+  let x = 40;
+  const y = Math.max(0, ...[...chosen.values()].map((b) => b.y + b.height)) + 60;
+  for (const p of all) {
+    if (chosen.has(p.sid)) continue;
+    const b = fitBox({ x, y }, p.shape);
+    chosen.set(p.sid, b);
+    x += b.width + 40;
+  }
+  return chosen;
 }
 
 function autoLayout(mine: { sid: string; shape: NodeShape; parent?: string }[]): Map<string, Box> {
