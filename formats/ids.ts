@@ -3,6 +3,7 @@
 // (and the same suggestion fingerprints). `reassignIds` gives a document fresh ids throughout, for
 // a server that must not reuse ids already taken.
 import { UUID_RE } from '../contract/common.ts';
+import { SUGGESTION_KEY } from '../rules/vocabulary.ts';
 import type { ModelDocument } from './document.ts';
 
 /** 128 bits from a string (cyrb128: fast, well mixed, not cryptographic; collisions are not a threat here). */
@@ -69,7 +70,7 @@ type Obj = Record<string, unknown>;
 
 /**
  * The same document with every id replaced by `fresh()` and every reference (cell parents and
- * children, flow ends, linked assets, threat links) rewritten to match.
+ * children, flow ends, linked assets, threat links, accepted-suggestion fingerprints) rewritten.
  */
 export function reassignIds(doc: ModelDocument, fresh: () => string): ModelDocument {
   const map = new Map<string, string>();
@@ -94,7 +95,15 @@ export function reassignIds(doc: ModelDocument, fresh: () => string): ModelDocum
   return {
     ...doc,
     diagrams: doc.diagrams.map((d) => ({ ...d, id: ref(d.id) as string, cells: d.cells.map((c) => cell(c) as typeof c) })),
-    threats: doc.threats.map((t) => ({ ...t, id: ref(t.id) as string, diagram_id: ref(t.diagram_id) as string, cell_id: ref(t.cell_id) as string, asset_id: ref(t.asset_id) as string })),
+    threats: doc.threats.map((t) => ({
+      ...t,
+      id: ref(t.id) as string,
+      diagram_id: ref(t.diagram_id) as string,
+      cell_id: ref(t.cell_id) as string,
+      asset_id: ref(t.asset_id) as string,
+      // An accepted suggestion's fingerprint names its cell ("rule/cell id").
+      ...(t.metadata ? { metadata: t.metadata.map((m) => (m.key === SUGGESTION_KEY && m.value.includes('/') ? { ...m, value: `${m.value.slice(0, m.value.lastIndexOf('/'))}/${ref(m.value.slice(m.value.lastIndexOf('/') + 1)) as string}` } : m)) } : {}),
+    })),
     assets: doc.assets.map((a) => ({ ...a, id: ref(a.id) as string })),
     notes: doc.notes.map((n) => ({ ...n, id: ref(n.id) as string })),
     documents: doc.documents.map((n) => ({ ...n, id: ref(n.id) as string })),

@@ -87,7 +87,7 @@ export function importOtm(text: string, limits: Limits = DEFAULT_LIMITS): Import
   for (const rep of reps) if (rep.type !== 'diagram') r.skip('diagram', `representation '${str(rep.name) ?? str(rep.id)}'`, `a '${str(rep.type)}' representation is not a diagram`);
   const diagramKeys = diagramReps.length ? diagramReps.map((x) => str(x.id) ?? '') : [''];
   const diagrams: DiagramDoc[] = diagramKeys.map((key, i) => ({
-    id: ids.of('diagram', key || 'main', false),
+    id: ids.of('diagram', key || 'main'),
     name: fit.name(diagramReps[i]?.name, diagramReps.length ? `Diagram ${i + 1}` : 'Main', 'diagram names'),
     type: 'DFD-1.0.0',
     cells: [],
@@ -200,7 +200,7 @@ export function importOtm(text: string, limits: Limits = DEFAULT_LIMITS): Import
     }
     const boxes = positions(mine, inDiagram);
     if (!boxes) r.note(mine.some((p) => p.rep) ? 'positions that do not fit their trust zones were replaced by an automatic layout' : 'laid out automatically (the file has no positions)');
-    else if (mine.some((p) => !p.rep || !isObj(p.rep.position))) r.note('components without a position in the diagram were placed below it');
+    else if (mine.some((p) => !p.rep || !isObj(p.rep.position))) r.note('components without a position in the diagram were placed at the bottom of their trust zone');
     const auto = boxes ?? autoLayout(mine);
     for (const p of mine) {
       const box = fitBox(auto.get(p.sid) ?? {}, p.shape);
@@ -284,6 +284,7 @@ export function importOtm(text: string, limits: Limits = DEFAULT_LIMITS): Import
       cell_id: first?.cell ?? null,
     };
     if (str(attrs.priority)) threat.priority = str(attrs.priority)!.slice(0, 256);
+    for (const flag of ['include_in_report', 'timmy_enabled'] as const) if (attrs[flag] === 'true' || attrs[flag] === 'false') threat[flag] = attrs[flag] === 'true';
     const score = Number(str(attrs.score));
     if (str(attrs.score) && Number.isFinite(score) && score >= 0 && score <= 10) threat.score = Math.round(score * 10) / 10;
     doc.threats.push(threat);
@@ -335,14 +336,19 @@ function positions(all: { sid: string; shape: NodeShape; parent?: string; rep?: 
   for (const p of mine) abs(p.sid);
   const chosen = fits(relative) ? relative : fits(own) ? own : undefined;
   if (!chosen) return undefined;
-  // Elements the file gives no position in this diagram go in a row below it.
+  // Elements the file gives no position in this diagram go inside the bottom of their zone, or
+  // in a row below the diagram when they have none.
   let x = 40;
   const y = Math.max(0, ...[...chosen.values()].map((b) => b.y + b.height)) + 60;
   for (const p of all) {
     if (chosen.has(p.sid)) continue;
-    const b = fitBox({ x, y }, p.shape);
-    chosen.set(p.sid, b);
-    x += b.width + 40;
+    const zone = p.parent ? chosen.get(p.parent) : undefined;
+    const size = fitBox({}, p.shape);
+    if (zone) chosen.set(p.sid, { ...size, x: zone.x + Math.max(0, Math.min(10, zone.width - size.width)), y: zone.y + Math.max(0, zone.height - size.height - 10) });
+    else {
+      chosen.set(p.sid, { ...size, x, y });
+      x += size.width + 40;
+    }
   }
   return chosen;
 }
@@ -482,6 +488,7 @@ export function exportOtm(doc: ModelDocument): ExportResult {
     const linked = !!(t.cell_id && cellIds.has(t.cell_id));
     if (!linked && t.status) attrs.status = t.status;
     if (t.priority) attrs.priority = t.priority;
+    for (const flag of ['include_in_report', 'timmy_enabled'] as const) if (t[flag] !== undefined) attrs[flag] = String(t[flag]);
     if (t.score !== undefined) attrs.score = String(t.score);
     if (t.mitigation && !linked) attrs.mitigation = t.mitigation;
     if ((t.cvss ?? []).length || t.ssvc) notes.add('CVSS and SSVC scores have no place in OTM');
