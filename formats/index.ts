@@ -2,7 +2,7 @@
 // Threat Model (JSON, YAML), Microsoft Threat Modeling Tool (.tm7) and Threagile YAML. Isomorphic:
 // text in, document and report out; the caller does the file or network I/O.
 import { ImportError, type ExportResult, type FormatId, type ImportResult, type ModelDocument } from './document.ts';
-import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { checkSize, DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { importOtm, exportOtm } from './otm.ts';
 import { importThreagile } from './threagile.ts';
 import { exportThreatDragon, importThreatDragon } from './threat-dragon.ts';
@@ -51,7 +51,7 @@ export function detectFormat(text: string, fileName = ''): ImportFormat {
 /** Imports `text` in the given format, or the detected one. */
 export function importModel(text: string, options: { format?: ImportFormat; fileName?: string; limits?: Limits } = {}): ImportResult {
   const limits = options.limits ?? DEFAULT_LIMITS;
-  if (text.length > limits.maxChars) throw new ImportError('too_large', `The file is ${Math.round(text.length / 1024 / 1024)} MiB; files up to ${Math.round(limits.maxChars / 1024 / 1024)} MiB are accepted.`);
+  checkSize(text, limits, 'model');
   const format = options.format ?? detectFormat(text, options.fileName);
   return IMPORTERS[format](text, limits);
 }
