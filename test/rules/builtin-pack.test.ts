@@ -41,6 +41,10 @@ const CASES: Record<string, Case> = {
     trigger: scene((k, dmz) => k.flow(k.actor('User'), k.process('API', {}, dmz))),
     quiet: scene((k, dmz) => k.flow(k.actor('User', {}, dmz), k.process('API', {}, dmz))),
   },
+  'stride-repudiation-external-entity-to-process': {
+    trigger: scene((k, dmz) => k.flow(k.actor('User'), k.process('API', {}, dmz))),
+    quiet: scene((k, dmz) => k.flow(k.actor('User'), k.process('API', { audit_logging: true }, dmz))),
+  },
   'information-disclosure-to-external-entity': {
     trigger: scene((k) => k.flow(k.process('API'), k.actor('Partner'), { data_classification: 'confidential' })),
     quiet: scene((k) => k.flow(k.process('API'), k.actor('Partner'), { data_classification: 'internal' })),
@@ -201,7 +205,7 @@ describe('built-in rule pack', () => {
   it('covers every STRIDE category, per element and per interaction', () => {
     const letters = (appliesTo: string) => new Set(BUILTIN_PACK.rules.filter((r) => r.appliesTo === appliesTo).flatMap((r) => r.categories.STRIDE ?? []));
     expect([...letters('element')].sort()).toEqual(['D', 'E', 'I', 'R', 'S', 'T']);
-    expect([...letters('flow')].sort()).toEqual(['D', 'E', 'I', 'S', 'T']);
+    expect([...letters('flow')].sort()).toEqual(['D', 'E', 'I', 'R', 'S', 'T']);
     expect(BUILTIN_PACK.rules.some((r) => r.categories.LINDDUN)).toBe(true);
     expect(BUILTIN_PACK.rules.some((r) => r.categories.CIA)).toBe(true);
   });
