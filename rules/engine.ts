@@ -35,6 +35,18 @@ export const fingerprintOf = (ruleId: string, cellId: string) => `${ruleId}/${ce
 
 type Subject = Element | Flow;
 
+const patterns = new Map<string, RegExp>();
+/** Packs' patterns, compiled once (validation has checked they compile and cannot backtrack badly). */
+function patternOf(source: string): RegExp {
+  let re = patterns.get(source);
+  if (!re) {
+    if (patterns.size > 1000) patterns.clear();
+    re = new RegExp(source, 'i');
+    patterns.set(source, re);
+  }
+  return re;
+}
+
 function testProperty(c: Condition, value: PropertyValue | undefined): boolean {
   const name = c.property!;
   if (c.present !== undefined) return (value !== undefined) === c.present;
@@ -43,7 +55,7 @@ function testProperty(c: Condition, value: PropertyValue | undefined): boolean {
   if (c.equals !== undefined) return Array.isArray(value) ? false : norm(value) === norm(c.equals);
   if (c.in !== undefined) return Array.isArray(value) ? value.some((v) => c.in!.some((x) => norm(x) === v)) : c.in.some((x) => norm(x) === norm(value));
   if (c.includes !== undefined) return Array.isArray(value) && value.includes(c.includes.toLowerCase());
-  if (c.matches !== undefined) return new RegExp(c.matches, 'i').test(Array.isArray(value) ? value.join(',') : String(value));
+  if (c.matches !== undefined) return patternOf(c.matches).test(Array.isArray(value) ? value.join(',') : String(value));
   if (typeof value !== 'string') return false;
   const bound = onScale(name, (c.atLeast ?? c.atMost)!);
   const rank = scaleRank(name, value);

@@ -169,11 +169,50 @@ function conditionProblems(c: Condition, on: 'element' | 'flow', path: string, o
     if (cmp === 'matches') {
       try {
         new RegExp(c.matches!, 'i');
+        const risky = backtrackingRisk(c.matches!);
+        if (risky) out.push(`${path}: 'matches' ${risky}, which can take exponential time; use 'in' or a simpler pattern`);
       } catch {
         out.push(`${path}: 'matches' is not a valid regular expression`);
       }
     }
   }
+}
+
+/**
+ * Why a pattern could backtrack catastrophically (packs may come from an upload and run on the
+ * server over every cell): a back-reference, or a repeated group that itself repeats or branches,
+ * as in `(a+)+` or `(a|ab)*`. Undefined when the pattern is safe by that measure.
+ */
+export function backtrackingRisk(pattern: string): string | undefined {
+  if (/\\[1-9]|\\k</.test(pattern)) return 'uses a back-reference';
+  const groups: { repeats: boolean; branches: boolean }[] = [];
+  let lastGroup: { repeats: boolean; branches: boolean } | undefined;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\') {
+      i++;
+      lastGroup = undefined;
+      continue;
+    }
+    if (ch === '[') {
+      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
+      lastGroup = undefined;
+      continue;
+    }
+    const top = groups[groups.length - 1];
+    if (ch === '(') groups.push({ repeats: false, branches: false });
+    else if (ch === ')') {
+      lastGroup = groups.pop();
+      if (lastGroup && groups.length && (lastGroup.repeats || lastGroup.branches)) groups[groups.length - 1]!.repeats ||= lastGroup.repeats;
+      continue;
+    } else if (ch === '|' && top) top.branches = true;
+    else if (ch === '*' || ch === '+' || (ch === '{' && /^\{\d*,?\d*\}/.test(pattern.slice(i)) && !/^\{\d+\}|^\{[01],?1?\}/.test(pattern.slice(i)))) {
+      if (lastGroup && (lastGroup.repeats || lastGroup.branches)) return 'repeats a group that itself repeats or branches';
+      if (top) top.repeats = true;
+    }
+    lastGroup = undefined;
+  }
+  return undefined;
 }
 
 /** Validates a parsed pack; returns it typed, or throws PackError with every problem found. */

@@ -136,6 +136,8 @@ rules:
         { ...BUILTIN_PACK.rules[0], id: 'x3', match: { property: 'data_classification', atLeast: 'top' } },
         { ...BUILTIN_PACK.rules[0], id: 'x4', match: { property: 'kind', equals: 'actor', in: ['x'] } },
         { ...BUILTIN_PACK.rules[0], id: 'x5', colour: 'red' },
+        { ...BUILTIN_PACK.rules[0], id: 'x6', match: { property: 'name', matches: '^(a+)+$' } },
+        { ...BUILTIN_PACK.rules[0], id: 'x7', match: { property: 'name', matches: '^(web|api)-' } },
       ],
     };
     let err: PackError | undefined;
@@ -149,7 +151,7 @@ rules:
     expect(err!.problems).toContain('/rules/3/threat/severity: must be one of "informational", "low", "medium", "high", "critical"');
     expect(err!.problems).toContain("/rules/6: unknown field(s) 'colour'");
 
-    const semantic = { ...bad, rules: bad.rules.slice(0, 3).concat(bad.rules.slice(4, 6)) };
+    const semantic = { ...bad, rules: bad.rules.slice(0, 3).concat(bad.rules.slice(4, 6), bad.rules.slice(7)) };
     let err2: PackError | undefined;
     try {
       parsePack(JSON.stringify(semantic), 'bad.json');
@@ -162,6 +164,9 @@ rules:
     expect(text).toContain("'source' applies to flows, not elements");
     expect(text).toContain("'top' is not on the scale of data_classification");
     expect(text).toContain("property 'kind' needs exactly one of");
+    // A pattern that can backtrack exponentially is refused (packs may be uploaded); a plain one is fine.
+    expect(text).toContain("/rules/5 (x6)/match: 'matches' repeats a group that itself repeats or branches");
+    expect(text).not.toContain('(x7)');
   });
 
   it('refuses YAML alias bombs and malformed text quickly', () => {
