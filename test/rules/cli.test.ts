@@ -1,5 +1,6 @@
 // The tmi-ts command as CI runs it: the real executable in a child process, its output and exit
-// codes (0 pass, 1 findings at or above --fail-on, 2 bad usage or input).
+// codes (0 pass, 1 findings at or above --fail-on, 2 bad usage or input). Each run starts Node and
+// tsx, a second or more on a busy machine, hence the longer timeouts.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ function run(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('tmi-ts check', () => {
+describe('tmi-ts check', { timeout: 120_000 }, () => {
   it('prints the open findings and fails at the default threshold (high)', () => {
     const r = run('check', path.join(fixtures, 'tmi.json'));
     expect(r.code).toBe(1);
@@ -98,7 +99,7 @@ describe('tmi-ts check', () => {
   });
 });
 
-describe('tmi-ts convert', () => {
+describe('tmi-ts convert', { timeout: 120_000 }, () => {
   it('converts between formats and reports what did not fit', () => {
     const out = path.join(dir, 'model.otm.json');
     const r = run('convert', path.join(fixtures, 'threat-dragon-v2.json'), '--to', 'otm', '--output', out);
