@@ -1,7 +1,7 @@
 // Import and export of whole threat models: TMI's own JSON, OWASP Threat Dragon (v1, v2), Open
 // Threat Model (JSON, YAML), Microsoft Threat Modeling Tool (.tm7) and Threagile YAML. Isomorphic:
 // text in, document and report out; the caller does the file or network I/O.
-import { ImportError, type ExportResult, type FormatId, type ImportResult, type ModelDocument } from './document.ts';
+import { ImportError, type ExportResult, type ImportResult, type ModelDocument } from './document.ts';
 import { checkSize, DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { importOtm, exportOtm } from './otm.ts';
 import { importThreagile } from './threagile.ts';
@@ -62,4 +62,3 @@ export function exportModel(doc: ModelDocument, format: ExportFormat): ExportRes
   return exportTmiJson(doc);
 }
 
-export type { FormatId };
