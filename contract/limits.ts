@@ -122,6 +122,17 @@ export const ROLES = ['reader', 'writer', 'owner'] as const;
 /** STRIDE first: it is the default. */
 export const FRAMEWORKS = ['STRIDE', 'CIA', 'LINDDUN', 'DIE', 'PLOT4ai'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
+/**
+ * The categories of each framework, as the threat_type names offered for a threat (threat_type
+ * itself is free text). The rules engine maps its category codes onto these names.
+ */
+export const FRAMEWORK_THREAT_TYPES = {
+  STRIDE: ['Spoofing', 'Tampering', 'Repudiation', 'Information Disclosure', 'Denial of Service', 'Elevation of Privilege'],
+  CIA: ['Confidentiality', 'Integrity', 'Availability'],
+  LINDDUN: ['Linkability', 'Identifiability', 'Non-repudiation', 'Detectability', 'Disclosure of Information', 'Unawareness', 'Non-compliance'],
+  DIE: ['Distributed', 'Immutable', 'Ephemeral'],
+  PLOT4ai: ['Technique & Processes', 'Accessibility', 'Identifiability & Linkability', 'Security', 'Safety', 'Unawareness', 'Ethics & Human Rights', 'Non-compliance'],
+} as const satisfies Record<Framework, readonly string[]>;
 /** A threat model's status is free text; these are the conventional values, in workflow order. */
 export const THREAT_MODEL_STATUSES = [
   'not_started',

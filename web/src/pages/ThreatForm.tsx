@@ -1,7 +1,7 @@
 // The threat form, shared by the threats tab and the diagram editor's properties panel: threat
 // types from the model's framework, CWE ids, CVSS vectors, linked diagram cell and asset, mitigation.
 import { useState } from 'react';
-import { SCORE, THREAT_PRIORITIES, THREAT_SEVERITIES, THREAT_STATUSES, THREAT_TEXT, type Framework } from '../../../contract/limits.ts';
+import { FRAMEWORK_THREAT_TYPES, SCORE, THREAT_PRIORITIES, THREAT_SEVERITIES, THREAT_STATUSES, THREAT_TEXT, type Framework } from '../../../contract/limits.ts';
 import type { Threat, ThreatInput } from '../../../contract/threats.ts';
 import { threats } from '../api/threats.ts';
 import { EnumSelect, Form, FormActions, TextInput, matchOption, patternHint, textProblem, titleCase, useAction } from '../forms.tsx';
@@ -10,15 +10,6 @@ export interface ThreatLinks {
   diagrams?: { id: string; name: string }[];
   assets?: { id: string; name: string }[];
 }
-
-/** The categories offered as threat types for each framework (threat_type itself is free text). */
-export const THREAT_TYPES: Record<Framework, string[]> = {
-  STRIDE: ['Spoofing', 'Tampering', 'Repudiation', 'Information Disclosure', 'Denial of Service', 'Elevation of Privilege'],
-  CIA: ['Confidentiality', 'Integrity', 'Availability'],
-  LINDDUN: ['Linkability', 'Identifiability', 'Non-repudiation', 'Detectability', 'Disclosure of Information', 'Unawareness', 'Non-compliance'],
-  DIE: ['Distributed', 'Immutable', 'Ephemeral'],
-  PLOT4ai: ['Technique & Processes', 'Accessibility', 'Identifiability & Linkability', 'Security', 'Safety', 'Unawareness', 'Ethics & Human Rights', 'Non-compliance'],
-};
 
 /** Most severe and most urgent first. */
 export const SEVERITY_OPTIONS = [...THREAT_SEVERITIES].reverse();
@@ -77,7 +68,7 @@ export function ThreatForm({ tmId, framework, threat, fixed, links, writable, on
     cell_id: threat?.cell_id ?? fixed?.cell_id ?? '',
     asset_id: threat?.asset_id ?? '',
   });
-  const types = THREAT_TYPES[framework as Framework] ?? THREAT_TYPES.STRIDE;
+  const types: readonly string[] = FRAMEWORK_THREAT_TYPES[framework as Framework] ?? FRAMEWORK_THREAT_TYPES.STRIDE;
 
   const save = useAction(async () => {
     const body: ThreatInput = {

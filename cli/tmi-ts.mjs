@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The `tmi-ts` executable: runs cli/tmi-ts.ts through tsx (a dependency), resolved from here so it
+// works from any working directory and on every supported Node version.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./tmi-ts.ts');
