@@ -183,6 +183,8 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
           state: Type.Optional(Type.String({ maxLength: 512 })),
           error: Type.Optional(Type.String({ maxLength: 256 })),
           error_description: Type.Optional(Type.String({ maxLength: 1024 })),
+          // RFC 9207: the provider names itself in its answer (checked at the exchange, against mix-up).
+          iss: Type.Optional(Type.String({ maxLength: 2048 })),
         }),
       },
     },
@@ -195,6 +197,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         return reply.redirect(withQuery(pending.clientCallback, { error, state, ...(request.query.error_description ? { error_description: request.query.error_description } : {}) }), 302);
       }
       if (!code) throw badRequest('Missing code or state parameter', 'invalid_request');
+      if (request.query.iss) pending.upstream.iss = request.query.iss;
       if (pending.linkUser) return reply.redirect(await finishLinkCallback(request, pending.provider, pending.linkUser, pending.clientCallback, state, () => upstream.get(pending.provider)!.exchange(code, pending.upstream)), 302);
       await broker.issueCode(
         { provider: pending.provider, clientCallback: pending.clientCallback, codeChallenge: pending.codeChallenge!, upstream: pending.upstream, stepUpUser: pending.stepUpUser },

@@ -111,10 +111,18 @@ export class OAuthProvider implements IdentityProvider {
     if (flow.maxAge !== undefined) {
       params.prompt = 'login';
       params.max_age = String(flow.maxAge);
-    } else if (flow.selectAccount) {
+    } else if (flow.selectAccount && this.supportsPrompt(config, 'select_account')) {
+      // Let the person pick another account than the one they are signed in with there. Only
+      // where the provider has the value: others refuse an authorization request naming it.
       params.prompt = 'select_account';
     }
     return oidc.buildAuthorizationUrl(config, params).href;
+  }
+
+  private supportsPrompt(config: oidc.Configuration, value: string): boolean {
+    const advertised = config.serverMetadata().prompt_values_supported;
+    if (Array.isArray(advertised)) return advertised.includes(value);
+    return this.cfg.kind === 'google' || this.cfg.kind === 'microsoft';
   }
 
   /**
@@ -132,6 +140,7 @@ export class OAuthProvider implements IdentityProvider {
     const current = new URL(this.callbackUrl);
     current.searchParams.set('code', code);
     current.searchParams.set('state', flow.state);
+    if (flow.iss) current.searchParams.set('iss', flow.iss);
     let idClaims: Record<string, unknown> = {};
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
@@ -153,7 +162,7 @@ export class OAuthProvider implements IdentityProvider {
         idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
       }
     } catch (err) {
-      throw new ProviderError(`code exchange with ${this.cfg.id} failed: ${(err as Error).message}`, 'exchange');
+      throw new ProviderError(`code exchange with ${this.cfg.id} failed: ${(err as Error).message}${(err as { cause?: Error }).cause?.message ? ` (${(err as { cause?: Error }).cause!.message})` : ''}`, 'exchange');
     }
     let info: Record<string, unknown> = {};
     const userinfoUrl = this.cfg.userinfoUrl || base.serverMetadata().userinfo_endpoint;

@@ -16,6 +16,8 @@ export interface UpstreamFlow {
    * an OpenID provider's ID token must then carry an auth_time no older than this many seconds.
    */
   maxAge?: number;
+  /** The `iss` of the provider's authorization response (RFC 9207), when it sent one. */
+  iss?: string;
   /** Identity linking: the provider was asked to let the person choose the account. */
   selectAccount?: boolean;
 }
