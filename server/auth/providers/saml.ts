@@ -4,6 +4,7 @@
 // once), and single logout with signed LogoutRequests and signed LogoutResponses. Request ids and
 // used assertion ids live in the shared store, so any instance can finish a flow.
 import { createHash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo, type CacheProvider, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import type { SamlProviderConfig } from '../../config.ts';
@@ -50,7 +51,10 @@ export function parseIdpMetadata(xml: string): IdpMetadata {
 /** The Issuer of a SAML message (to find its provider), without trusting anything else in it. */
 export function issuerOf(base64Message: string): string | null {
   try {
-    const doc = new DOMParser().parseFromString(Buffer.from(base64Message, 'base64').toString('utf8'), 'text/xml');
+    const raw = Buffer.from(base64Message, 'base64');
+    // The HTTP-Redirect binding deflates the message; HTTP-POST does not.
+    const xml = raw.subarray(0, 1).toString() === '<' ? raw.toString('utf8') : inflateRawSync(raw, { maxOutputLength: 1_000_000 }).toString('utf8');
+    const doc = new DOMParser().parseFromString(xml, 'text/xml');
     const issuer = Array.from(doc.documentElement?.childNodes ?? []).find((n) => (n as Element).localName === 'Issuer');
     return issuer?.textContent?.trim() || null;
   } catch {
@@ -147,7 +151,12 @@ export class SamlProvider {
   /** TMI's SP metadata for this provider: entity id, ACS, SLO, signing certificate. */
   async spMetadata(): Promise<string> {
     const { saml } = await this.load();
-    return saml.generateServiceProviderMetadata(null, this.cfg.spCertificate);
+    const xml = saml.generateServiceProviderMetadata(null, this.cfg.spCertificate);
+    // /saml/slo takes both bindings; node-saml lists only HTTP-POST.
+    return xml.replace(
+      /(<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2\.0:bindings:HTTP-POST" Location="([^"]*)"\/>)/,
+      `$1<SingleLogoutService Binding="${REDIRECT_BINDING}" Location="$2"/>`,
+    );
   }
 
   /** The IdP URL carrying a (signed) AuthnRequest; `relayState` comes back to the ACS. */
