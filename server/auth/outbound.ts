@@ -53,10 +53,11 @@ for (const [net, bits] of [
 ] as const) {
   RESTRICTED.addSubnet(net, bits, 'ipv4');
 }
+// IPv4-mapped addresses (::ffff:0:0/96) are judged as the IPv4 address they carry (addressRefusal);
+// listing that range here would make BlockList match every IPv4 address.
 for (const [net, bits] of [
   ['::', 128],
   ['::1', 128],
-  ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],
@@ -158,20 +159,29 @@ export function outboundFetch(policy: OutboundPolicy): FetchLike {
       });
       // `timeout` is socket idleness; before the connection it bounds the connect.
       req.on('timeout', () => req.destroy(new OutboundRefused(`${url.origin} did not answer within ${policy.connectTimeoutMs} ms`)));
-      req.on('error', (err) => reject(total.aborted ? new OutboundRefused(`${url.origin} took longer than ${policy.totalTimeoutMs} ms`) : err));
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        reject(total.aborted ? new OutboundRefused(`${url.origin} took longer than ${policy.totalTimeoutMs} ms`) : err);
+      };
+      req.on('error', fail);
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > policy.maxResponseBytes) {
-            req.destroy(new OutboundRefused(`${url.origin} sent more than ${policy.maxResponseBytes} bytes`));
+            fail(new OutboundRefused(`${url.origin} sent more than ${policy.maxResponseBytes} bytes`));
+            req.destroy();
             return;
           }
           chunks.push(chunk);
         });
-        res.on('error', reject);
+        res.on('error', fail);
         res.on('end', () => {
+          if (settled) return;
+          settled = true;
           const status = res.statusCode ?? 502;
           // Response refuses a body for these statuses.
           const bodyless = status === 204 || status === 304 || (status >= 100 && status < 200);
