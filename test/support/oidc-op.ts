@@ -102,7 +102,7 @@ export async function startRealOp(opts: { redirectUri: string }): Promise<RealOp
   /** Forwards a token request to the OP, then applies `op.tamper` to the answer. */
   async function tokenInterceptor(req: IncomingMessage, res: ServerResponse) {
     const body = await readBody(req);
-    const upstream = await fetch(`${issuer}/token-upstream`, { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body });
+    const upstream = await fetch(`${issuer}/token-upstream`, { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body: body.toString('utf8') });
     const text = await upstream.text();
     const tamper = op.tamper;
     op.tamper = null;
