@@ -1,6 +1,6 @@
 // Every TMI_* setting in one typed object, read once at start and validated with readable errors.
 // docs/configuration.md documents each one; keep the two in step.
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -8,10 +8,18 @@ import path from 'node:path';
 export type BuildMode = 'dev' | 'test' | 'production';
 export type SigningMethod = 'HS256' | 'RS256' | 'ES256';
 
+/** Which built-in knowledge a provider gets: endpoints, claim mapping, step-up strength. */
+export type ProviderKind = 'oidc' | 'oauth2' | 'github' | 'google' | 'microsoft';
+
 export interface OAuthProviderConfig {
   id: string;
+  kind: ProviderKind;
   name: string;
   icon: string;
+  /** Reached at a private address on purpose (an in-house Keycloak): the outbound address policy lets it through. */
+  internal: boolean;
+  /** Microsoft Entra ID tenant: a tenant id or domain, or common / organizations / consumers. */
+  tenant: string;
   clientId: string;
   clientSecret: string;
   authorizationUrl: string;
@@ -25,6 +33,30 @@ export interface OAuthProviderConfig {
   acceptHeader: string;
   claims: { subject: string; email: string; name: string; emailVerified: string; groups: string };
   secondaryEmailClaim: string;
+}
+
+/** A SAML 2.0 identity provider (SAML_PROVIDERS_<ID>_*, as the reference names them). */
+export interface SamlProviderConfig {
+  id: string;
+  name: string;
+  icon: string;
+  /** Our entity id at this IdP (default <base>/saml/<id>/metadata). */
+  entityId: string;
+  /** Where the IdP posts assertions (default <base>/saml/acs). */
+  acsUrl: string;
+  /** Where the IdP sends logout requests (default <base>/saml/slo). */
+  sloUrl: string;
+  /** PEM key and certificate that sign our requests and logout responses. Secret: the key. */
+  spPrivateKey: string;
+  spCertificate: string;
+  /** The IdP's metadata: fetched from a URL, or given inline (base64 of the XML). */
+  idpMetadataUrl: string;
+  idpMetadataXml: string;
+  allowIdpInitiated: boolean;
+  forceAuthn: boolean;
+  signRequests: boolean;
+  internal: boolean;
+  attributes: { nameId: string; email: string; name: string; givenName: string; familyName: string; groups: string };
 }
 
 export interface AdministratorEntry {
@@ -77,8 +109,20 @@ export interface Config {
     allowLoopbackCallbacks: boolean;
     providers: OAuthProviderConfig[];
   };
+  saml: {
+    enabled: boolean;
+    providers: SamlProviderConfig[];
+    /** Tolerated difference between the IdP's clock and ours. */
+    clockSkewSeconds: number;
+    /** An assertion older than this is refused whatever its NotOnOrAfter says. */
+    maxAssertionAgeSeconds: number;
+  };
+  /** The one HTTP client for identity providers (server/auth/outbound.ts). */
+  idpHttp: { connectTimeoutMs: number; totalTimeoutMs: number; maxResponseBytes: number };
   auth: {
     devProviderEnabled: boolean;
+    /** Administrative writes need an interactive sign-in at most this old (auth_time). */
+    stepUpWindowSeconds: number;
     autoPromoteFirstUser: boolean;
     everyoneIsAReviewer: boolean;
     administrators: AdministratorEntry[];
@@ -171,38 +215,52 @@ class Reader {
   }
 }
 
-const KNOWN_PROVIDER_DEFAULTS: Record<string, Partial<OAuthProviderConfig>> = {
-  github: {
-    name: 'GitHub',
-    icon: 'fa-brands fa-github',
-    authorizationUrl: 'https://github.com/login/oauth/authorize',
-    tokenUrl: 'https://github.com/login/oauth/access_token',
-    userinfoUrl: 'https://api.github.com/user',
-    userinfoSecondaryUrl: 'https://api.github.com/user/emails',
-    scopes: ['read:user', 'user:email'],
-    acceptHeader: 'application/json',
-    claims: { subject: 'id', email: 'email', name: 'name', emailVerified: 'email_verified', groups: '' },
-    secondaryEmailClaim: '[0].email',
-  },
-  google: {
-    name: 'Google',
-    icon: 'fa-brands fa-google',
-    issuer: 'https://accounts.google.com',
-    jwksUrl: 'https://www.googleapis.com/oauth2/v3/certs',
-    authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
-    tokenUrl: 'https://oauth2.googleapis.com/token',
-    userinfoUrl: 'https://openidconnect.googleapis.com/v1/userinfo',
-    scopes: ['openid', 'profile', 'email'],
-  },
-  microsoft: {
-    name: 'Microsoft',
-    icon: 'fa-brands fa-microsoft',
-    authorizationUrl: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
-    tokenUrl: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
-    userinfoUrl: 'https://graph.microsoft.com/oidc/userinfo',
-    scopes: ['openid', 'profile', 'email'],
-  },
-};
+const MICROSOFT_AUTHORITY = 'https://login.microsoftonline.com';
+
+/** What a preset fills in; the user sets the client id and secret (and Microsoft's tenant). */
+function presetDefaults(id: string, tenant: string, authority: string): Partial<OAuthProviderConfig> | undefined {
+  switch (id) {
+    case 'github':
+      // Plain OAuth 2: no ID token. The subject is the numeric account id (logins can be renamed);
+      // the e-mail comes from /user/emails (primary and verified) because /user shows only a public one.
+      return {
+        kind: 'github',
+        name: 'GitHub',
+        icon: 'fa-brands fa-github',
+        authorizationUrl: 'https://github.com/login/oauth/authorize',
+        tokenUrl: 'https://github.com/login/oauth/access_token',
+        userinfoUrl: 'https://api.github.com/user',
+        userinfoSecondaryUrl: 'https://api.github.com/user/emails',
+        scopes: ['read:user', 'user:email'],
+        acceptHeader: 'application/vnd.github+json',
+        claims: { subject: 'id', email: 'email', name: 'name', emailVerified: '', groups: '' },
+      };
+    case 'google':
+      return {
+        kind: 'google',
+        name: 'Google',
+        icon: 'fa-brands fa-google',
+        issuer: 'https://accounts.google.com',
+        scopes: ['openid', 'profile', 'email'],
+      };
+    case 'microsoft':
+      // Entra ID v2.0 endpoints of the tenant; the ID token's issuer must be the tenant's
+      // (providers/microsoft.ts checks it, also for the multi-tenant aliases).
+      return {
+        kind: 'microsoft',
+        name: 'Microsoft',
+        icon: 'fa-brands fa-microsoft',
+        issuer: `${authority}/${tenant}/v2.0`,
+        authorizationUrl: `${authority}/${tenant}/oauth2/v2.0/authorize`,
+        tokenUrl: `${authority}/${tenant}/oauth2/v2.0/token`,
+        jwksUrl: `${authority}/${tenant}/discovery/v2.0/keys`,
+        userinfoUrl: 'https://graph.microsoft.com/oidc/userinfo',
+        scopes: ['openid', 'profile', 'email'],
+      };
+    default:
+      return undefined;
+  }
+}
 
 /** The endpoint settings of a provider, by the suffix of their variable names. */
 const PROVIDER_ENDPOINTS = {
@@ -214,31 +272,49 @@ const PROVIDER_ENDPOINTS = {
   JWKS_URL: 'jwksUrl',
 } as const satisfies Record<string, keyof OAuthProviderConfig>;
 
-/** Providers are configured as in the reference: OAUTH_PROVIDERS_<ID>_ENABLED=true plus _CLIENT_ID etc. */
-function readProviders(r: Reader, env: Env, production: boolean): OAuthProviderConfig[] {
-  const ids = new Set<string>();
+/**
+ * Provider ids switched on by `<PREFIX>_<ID>_ENABLED=true`, each with a function naming its
+ * settings. The reference reads `OAUTH_PROVIDERS_<ID>_*` (no TMI_ prefix); `TMI_OAUTH_PROVIDERS_<ID>_*`
+ * is accepted too and wins when both are set.
+ */
+function enabledIds(r: Reader, env: Env, prefix: string): Map<string, (suffix: string) => string> {
+  const found = new Map<string, (suffix: string) => string>();
+  const re = new RegExp(`^(?:TMI_)?${prefix}_([A-Z0-9_]+?)_ENABLED$`);
   for (const key of Object.keys(env)) {
-    const m = /^OAUTH_PROVIDERS_([A-Z0-9_]+?)_ENABLED$/.exec(key);
-    if (m && r.bool(key, false)) ids.add(m[1]);
+    const m = re.exec(key);
+    if (!m || found.has(m[1]!)) continue;
+    const ID = m[1]!;
+    const name = (suffix: string) => (r.raw(`TMI_${prefix}_${ID}_${suffix}`) !== undefined ? `TMI_${prefix}_${ID}_${suffix}` : `${prefix}_${ID}_${suffix}`);
+    if (r.bool(name('ENABLED'), false)) found.set(ID, name);
   }
+  return found;
+}
+
+function readProviders(r: Reader, env: Env, production: boolean): OAuthProviderConfig[] {
   const out: OAuthProviderConfig[] = [];
-  for (const ID of ids) {
+  for (const [ID, p] of enabledIds(r, env, 'OAUTH_PROVIDERS')) {
     const id = ID.toLowerCase().replace(/_/g, '-');
     if (id === 'tmi') continue; // the development provider is built in, see auth.devProviderEnabled
-    const p = (s: string) => `OAUTH_PROVIDERS_${ID}_${s}`;
-    const d = KNOWN_PROVIDER_DEFAULTS[id] ?? {};
+    const tenant = r.str(p('TENANT'), 'common');
+    if (!/^[A-Za-z0-9.-]{1,100}$/.test(tenant)) r.problems.push(`${p('TENANT')}: expected a tenant id or domain, got "${tenant}"`);
+    const authority = r.url(p('AUTHORITY'), MICROSOFT_AUTHORITY).replace(/\/+$/, '');
+    const d = presetDefaults(id, tenant, authority) ?? {};
     const dc = d.claims ?? { subject: 'sub', email: 'email', name: 'name', emailVerified: 'email_verified', groups: 'groups' };
+    const issuer = r.url(p('ISSUER'), d.issuer ?? '');
     const cfg: OAuthProviderConfig = {
       id,
+      kind: d.kind ?? (issuer ? 'oidc' : 'oauth2'),
       name: r.str(p('NAME'), d.name ?? id),
       icon: r.str(p('ICON'), d.icon ?? ''),
+      internal: r.bool(p('INTERNAL'), false),
+      tenant,
       clientId: r.str(p('CLIENT_ID')),
       clientSecret: r.str(p('CLIENT_SECRET')),
       authorizationUrl: r.url(p('AUTHORIZATION_URL'), d.authorizationUrl ?? ''),
       tokenUrl: r.url(p('TOKEN_URL'), d.tokenUrl ?? ''),
       userinfoUrl: r.url(p('USERINFO_URL'), d.userinfoUrl ?? ''),
       userinfoSecondaryUrl: r.url(p('USERINFO_SECONDARY_URL'), d.userinfoSecondaryUrl ?? ''),
-      issuer: r.url(p('ISSUER'), d.issuer ?? ''),
+      issuer,
       jwksUrl: r.url(p('JWKS_URL'), d.jwksUrl ?? ''),
       scopes: r.list(p('SCOPES')).length ? r.list(p('SCOPES')) : (d.scopes ?? ['openid', 'profile', 'email']),
       acceptHeader: r.str(p('ACCEPT_HEADER'), d.acceptHeader ?? 'application/json'),
@@ -249,7 +325,7 @@ function readProviders(r: Reader, env: Env, production: boolean): OAuthProviderC
         emailVerified: r.str(p('USERINFO_CLAIMS_EMAIL_VERIFIED_CLAIM'), dc.emailVerified),
         groups: r.str(p('USERINFO_CLAIMS_GROUPS_CLAIM'), dc.groups),
       },
-      secondaryEmailClaim: r.str(p('USERINFO_SECONDARY_CLAIMS_EMAIL_CLAIM'), d.secondaryEmailClaim ?? ''),
+      secondaryEmailClaim: r.str(p('USERINFO_SECONDARY_CLAIMS_EMAIL_CLAIM'), ''),
     };
     if (!cfg.clientId) r.problems.push(`${p('CLIENT_ID')}: required when ${p('ENABLED')}=true`);
     if (!cfg.clientSecret) r.problems.push(`${p('CLIENT_SECRET')}: required when ${p('ENABLED')}=true`);
@@ -263,6 +339,72 @@ function readProviders(r: Reader, env: Env, production: boolean): OAuthProviderC
         if (url.startsWith('http:')) r.problems.push(`${p(suffix)}: production talks to identity providers over https only, got "${url}"`);
       }
     }
+    out.push(cfg);
+  }
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** A PEM value given inline (\n escapes allowed) or by path (`_PATH`). */
+function readPem(r: Reader, name: (suffix: string) => string, suffix: string): string {
+  const inline = r.raw(name(suffix));
+  if (inline) return inline.replace(/\\n/g, '\n');
+  const file = r.raw(name(`${suffix}_PATH`));
+  if (!file) return '';
+  if (!existsSync(file)) {
+    r.problems.push(`${name(`${suffix}_PATH`)}: no such file "${file}"`);
+    return '';
+  }
+  return readFileSync(file, 'utf8');
+}
+
+function readSamlProviders(r: Reader, env: Env, production: boolean, baseUrl: string): SamlProviderConfig[] {
+  const out: SamlProviderConfig[] = [];
+  for (const [ID, p] of enabledIds(r, env, 'SAML_PROVIDERS')) {
+    const id = ID.toLowerCase().replace(/_/g, '-');
+    const cfg: SamlProviderConfig = {
+      id,
+      name: r.str(p('NAME'), id),
+      icon: r.str(p('ICON'), 'fa-solid fa-key'),
+      entityId: r.str(p('ENTITY_ID'), `${baseUrl}/saml/${id}/metadata`),
+      acsUrl: r.url(p('ACS_URL'), `${baseUrl}/saml/acs`),
+      sloUrl: r.url(p('SLO_URL'), `${baseUrl}/saml/slo`),
+      spPrivateKey: readPem(r, p, 'SP_PRIVATE_KEY'),
+      spCertificate: readPem(r, p, 'SP_CERTIFICATE'),
+      idpMetadataUrl: r.url(p('IDP_METADATA_URL'), ''),
+      idpMetadataXml: (() => {
+        const b64 = r.raw(p('IDP_METADATA_B64XML'));
+        return b64 ? Buffer.from(b64, 'base64').toString('utf8') : '';
+      })(),
+      allowIdpInitiated: r.bool(p('ALLOW_IDP_INITIATED'), false),
+      forceAuthn: r.bool(p('FORCE_AUTHN'), false),
+      signRequests: r.bool(p('SIGN_REQUESTS'), true),
+      internal: r.bool(p('INTERNAL'), false),
+      attributes: {
+        nameId: r.str(p('NAME_ID_ATTRIBUTE')),
+        email: r.str(p('EMAIL_ATTRIBUTE'), 'email'),
+        name: r.str(p('NAME_ATTRIBUTE'), 'name'),
+        givenName: r.str(p('GIVEN_NAME_ATTRIBUTE'), 'given_name'),
+        familyName: r.str(p('FAMILY_NAME_ATTRIBUTE'), 'family_name'),
+        groups: r.str(p('GROUPS_ATTRIBUTE'), 'groups'),
+      },
+    };
+    if (!cfg.idpMetadataUrl && !cfg.idpMetadataXml) r.problems.push(`${p('IDP_METADATA_URL')} or ${p('IDP_METADATA_B64XML')}: required when ${p('ENABLED')}=true`);
+    if (cfg.idpMetadataXml && !cfg.idpMetadataXml.includes('EntityDescriptor')) r.problems.push(`${p('IDP_METADATA_B64XML')}: not base64 of SAML metadata XML`);
+    // Logout requests and responses are signed (the reference's are not), so a key is always needed.
+    if (!cfg.spPrivateKey) r.problems.push(`${p('SP_PRIVATE_KEY')} or ${p('SP_PRIVATE_KEY_PATH')}: required (TMI signs its SAML requests and logout responses)`);
+    if (!cfg.spCertificate) r.problems.push(`${p('SP_CERTIFICATE')} or ${p('SP_CERTIFICATE_PATH')}: required (published in TMI's SP metadata)`);
+    for (const [name, pem, parse] of [
+      [p('SP_PRIVATE_KEY'), cfg.spPrivateKey, createPrivateKey],
+      [p('SP_CERTIFICATE'), cfg.spCertificate, (v: string) => new X509Certificate(v)],
+    ] as const) {
+      if (!pem) continue;
+      try {
+        parse(pem);
+      } catch {
+        r.problems.push(`${name}: not a PEM ${name.endsWith('KEY') ? 'private key' : 'certificate'}`);
+      }
+    }
+    if (production && cfg.idpMetadataUrl.startsWith('http:')) r.problems.push(`${p('IDP_METADATA_URL')}: production fetches IdP metadata over https only, got "${cfg.idpMetadataUrl}"`);
     out.push(cfg);
   }
   return out.sort((a, b) => a.id.localeCompare(b.id));
@@ -457,7 +599,13 @@ export function loadConfig(env: Env = process.env): Config {
 
   const databaseUrl = r.url('TMI_DATABASE_URL', '', ['postgres:', 'postgresql:']);
   const devProviderEnabled = !production && r.bool('OAUTH_PROVIDERS_TMI_ENABLED', true);
-  if (production && providers.length === 0) {
+  const samlEnabled = r.bool('TMI_SAML_ENABLED', false);
+  const samlProviders = readSamlProviders(r, env, production, baseUrl);
+  if (samlProviders.length && !samlEnabled) {
+    r.problems.push(`TMI_SAML_ENABLED: SAML providers are configured (${samlProviders.map((s) => s.id).join(', ')}) but SAML is off; set TMI_SAML_ENABLED=true or disable them`);
+  }
+  if (production && providers.length === 0 && !(samlEnabled && samlProviders.length)) {
+    // SAML providers count too (SAML_PROVIDERS_<ID>_ENABLED with TMI_SAML_ENABLED).
     r.problems.push('OAUTH_PROVIDERS_<ID>_ENABLED: production needs at least one identity provider (the development provider "tmi" is off in production)');
   }
 
@@ -512,8 +660,20 @@ export function loadConfig(env: Env = process.env): Config {
       allowLoopbackCallbacks: !production,
       providers,
     },
+    saml: {
+      enabled: samlEnabled,
+      providers: samlEnabled ? samlProviders : [],
+      clockSkewSeconds: r.int('TMI_SAML_CLOCK_SKEW_SECONDS', 60, 0, 600),
+      maxAssertionAgeSeconds: r.int('TMI_SAML_MAX_ASSERTION_AGE_SECONDS', 300, 30, 3600),
+    },
+    idpHttp: {
+      connectTimeoutMs: r.int('TMI_IDP_HTTP_CONNECT_TIMEOUT_MS', 5000, 100, 60_000),
+      totalTimeoutMs: r.int('TMI_IDP_HTTP_TIMEOUT_MS', 10_000, 100, 120_000),
+      maxResponseBytes: r.int('TMI_IDP_HTTP_MAX_RESPONSE_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024),
+    },
     auth: {
       devProviderEnabled,
+      stepUpWindowSeconds: r.int('TMI_AUTH_STEP_UP_WINDOW_SECONDS', 300, 60, 86_400),
       autoPromoteFirstUser: r.bool('TMI_AUTH_AUTO_PROMOTE_FIRST_USER', buildMode === 'dev'),
       everyoneIsAReviewer: r.bool('TMI_AUTH_EVERYONE_IS_A_REVIEWER', false),
       administrators: readAdministrators(r),
@@ -559,7 +719,8 @@ export function describeConfig(c: Config): Record<string, unknown> {
     buildMode: c.buildMode,
     server: { ...c.server },
     jwt: { ...c.jwt, secret: mask(c.jwt.secret) },
-    oauth: { ...c.oauth, providers: c.oauth.providers.map((p) => ({ id: p.id, clientId: p.clientId, clientSecret: mask(p.clientSecret) })) },
+    oauth: { ...c.oauth, providers: c.oauth.providers.map((p) => ({ id: p.id, kind: p.kind, clientId: p.clientId, clientSecret: mask(p.clientSecret), internal: p.internal })) },
+    saml: { ...c.saml, providers: c.saml.providers.map((p) => ({ id: p.id, entityId: p.entityId, idpMetadataUrl: p.idpMetadataUrl, spPrivateKey: mask(p.spPrivateKey) })) },
     auth: c.auth,
     cors: c.cors,
     cookie: c.cookie,

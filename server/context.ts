@@ -8,6 +8,8 @@ import { SessionService } from './auth/sessions.ts';
 import { UserService } from './auth/users.ts';
 import { Authenticator } from './auth/authenticate.ts';
 import { SignInService } from './auth/sign-in.ts';
+import { ClientCredentialService } from './auth/client-credentials.ts';
+import { ProviderRegistry } from './auth/providers/registry.ts';
 import { ThreatModelService } from './resources/threat-models/service.ts';
 import { FamilyRegistry } from './resources/families.ts';
 import { newSecretToken } from './auth/secret-token.ts';
@@ -38,6 +40,10 @@ export interface AppContext {
   authenticator: Authenticator;
   /** Accounts, sessions and tokens for identities a provider vouched for. */
   signIns: SignInService;
+  /** Service-account credentials (client_credentials grant). */
+  clientCredentials: ClientCredentialService;
+  /** The configured identity providers (OAuth/OIDC and SAML). */
+  providers: ProviderRegistry;
   threatModels: ThreatModelService;
   /** Child resources of a threat model; each resource registers itself when its routes are added. */
   families: FamilyRegistry;
@@ -73,6 +79,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const users = new UserService(db, { everyoneIsAReviewer: config.auth.everyoneIsAReviewer });
     const authenticator = new Authenticator(tokens, sessions, users);
     const signIns = new SignInService(config, users, sessions, tokens);
+    const clientCredentials = new ClientCredentialService(db, shared.kv, sessions);
+    const providers = new ProviderRegistry(config, shared.kv);
     const families = new FamilyRegistry();
     const threatModels = new ThreatModelService(db, users, families);
     const sharedState = shared;
@@ -85,6 +93,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       users,
       authenticator,
       signIns,
+      clientCredentials,
+      providers,
       threatModels,
       families,
       async close() {

@@ -6,6 +6,8 @@ import { ApiError, unauthorized } from '../http/errors.ts';
 import type { AccessClaims, TokenService } from './tokens.ts';
 import type { SessionService } from './sessions.ts';
 import type { UserService } from './users.ts';
+import { BUILT_IN_GROUPS } from '../authz/index.ts';
+import { parseServiceAccountSubject } from './client-credentials.ts';
 
 export const ACCESS_COOKIE = 'tmi_access_token';
 export const REFRESH_COOKIE = 'tmi_refresh_token';
@@ -29,6 +31,12 @@ export interface Principal {
   tmiGroupIds: string[];
   claims: AccessClaims;
   token: string;
+  /**
+   * Set when the token was minted for a client credential (grant_type=client_credentials): the
+   * principal acts as the credential's owner, without the owner's administrator role, and is
+   * refused wherever an interactive sign-in is required.
+   */
+  serviceAccount?: { credentialId: string };
 }
 
 declare module 'fastify' {
@@ -86,7 +94,8 @@ export class Authenticator {
       (revoked): RevocationState => (revoked ? 'revoked' : 'valid'),
       (): RevocationState => 'unavailable',
     );
-    const found = await this.users.forToken(claims.idp, claims.sub);
+    const serviceAccount = parseServiceAccountSubject(claims.sub);
+    const found = await this.users.forToken(claims.idp, serviceAccount ? serviceAccount.ownerSubject : claims.sub);
     if (!found) {
       // A revoked token says so, rather than "user not found".
       throwIfRevoked(await revocation);
@@ -97,13 +106,14 @@ export class Authenticator {
       principal: {
         userUuid: user.internal_uuid,
         provider: claims.idp,
-        providerId: claims.sub,
+        providerId: serviceAccount ? serviceAccount.ownerSubject : claims.sub,
         email: user.email,
         name: user.name,
-        idpGroups: Array.isArray(claims.groups) ? claims.groups.filter((g): g is string => typeof g === 'string') : [],
-        tmiGroupIds,
+        idpGroups: !serviceAccount && Array.isArray(claims.groups) ? claims.groups.filter((g): g is string => typeof g === 'string') : [],
+        tmiGroupIds: serviceAccount ? tmiGroupIds.filter((id) => id !== BUILT_IN_GROUPS.administrators) : tmiGroupIds,
         claims,
         token,
+        ...(serviceAccount ? { serviceAccount: { credentialId: serviceAccount.credentialId } } : {}),
       },
       revocation,
     };

@@ -1,13 +1,13 @@
 // The OAuth 2 broker (/oauth2/*), discovery documents (/.well-known/*) and the caller's own
 // account (/me). Browsers do authorization code + PKCE (S256) against TMI; TMI talks to the
 // upstream provider with its own client secret. All flow state lives in the shared store, so any
-// instance can finish a flow that another began.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// instance can finish a flow that another began. Step-up (/oauth2/step_up) and identity linking
+// go through the same callback; service accounts use grant_type=client_credentials.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.ts';
-import { ApiError, badRequest, noContent, serviceUnavailable } from '../http/errors.ts';
+import { ApiError, badRequest, noContent, serviceUnavailable, unauthorized } from '../http/errors.ts';
 import { FORM_TYPES, JSON_TYPES } from '../http/body.ts';
 import { cacheable } from '../http/security.ts';
 import { ErrorBody } from '../../contract/common.ts';
@@ -16,89 +16,44 @@ import {
   IntrospectionResponse,
   MeResponse,
   ProvidersResponse,
-  SamlProvidersResponse,
+  StepUpQuery,
+  StepUpResponse,
   TokenRequest,
   TokenResponse,
   UserInfoResponse,
 } from '../../contract/auth.ts';
-import { ACCESS_COOKIE, REFRESH_COOKIE, principalOf } from './authenticate.ts';
+import { ACCESS_COOKIE, REFRESH_COOKIE, principalOf, type Principal } from './authenticate.ts';
 import { DEV_PROVIDER_ID, devIdentity } from './providers/tmi.ts';
-import { OAuthProvider } from './providers/oauth.ts';
-import { ProviderError, type IdentityProvider, type ProviderIdentity, type UpstreamFlow } from './providers/provider.ts';
-import type { TokenGrant } from './sign-in.ts';
+import { ProviderError, type ProviderIdentity, type UpstreamFlow } from './providers/provider.ts';
 import { newSecretToken } from './secret-token.ts';
+import { Broker, PKCE_VERIFIER, requestBase, s256, safeEqual, withQuery, type PendingCode } from './broker.ts';
+import { samlRoutes, saveSamlRelay } from './saml-routes.ts';
+import { accountRoutes } from './account-routes.ts';
 
-const FLOW_TTL_SECONDS = 600;
-const PKCE_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/;
+export { requestBase } from './broker.ts';
 
-/** What /oauth2/authorize remembers until /oauth2/token (keyed by the code the client receives). */
-interface PendingCode {
-  provider: string;
-  /** Where the code was sent: the token request's redirect_uri must name the same URL. */
-  clientCallback: string;
-  codeChallenge: string;
-  loginHint?: string;
-  upstream?: UpstreamFlow;
-}
-
-/** What /oauth2/authorize remembers until the upstream provider calls /oauth2/callback. */
-interface PendingState {
-  provider: string;
-  clientCallback: string;
-  codeChallenge: string;
-  upstream: UpstreamFlow;
-}
-
-const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** scheme://host of the request, for documents that tell clients where to go next. */
-export function requestBase(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
-}
-
-function withQuery(url: string, params: Record<string, string>): string {
-  const u = new URL(url);
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  return u.href;
+/** A client id and secret from HTTP Basic (RFC 6749 2.3.1: form-encoded, then base64). */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | null {
+  const m = header ? /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header) : null;
+  if (!m) return null;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = text.indexOf(':');
+  if (i < 0) return null;
+  try {
+    return { id: decodeURIComponent(text.slice(0, i)), secret: decodeURIComponent(text.slice(i + 1)) };
+  } catch {
+    return null;
+  }
 }
 
 export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { config } = ctx;
-  const upstream = new Map<string, IdentityProvider>(
-    config.oauth.providers.map((p) => [p.id, new OAuthProvider(p, config.oauth.callbackUrl, config.buildMode !== 'production')]),
-  );
-  const knownProvider = (id: string) => (id === DEV_PROVIDER_ID && config.auth.devProviderEnabled) || upstream.has(id);
+  const upstream = ctx.providers.oauth;
+  const broker = new Broker(ctx);
+  const knownProvider = (id: string) => ctx.providers.known(id);
   const publicRoute = { public: true };
-
-  // ---- cookies ------------------------------------------------------------------------------
-  const cookieBase = {
-    httpOnly: true,
-    secure: config.cookie.secure,
-    ...(config.cookie.domain ? { domain: config.cookie.domain } : {}),
-  };
-  function setSessionCookies(reply: FastifyReply, access: string, refresh: string) {
-    if (!config.cookie.enabled) return;
-    reply.setCookie(ACCESS_COOKIE, access, { ...cookieBase, path: '/', sameSite: 'lax', maxAge: config.jwt.expirationSeconds });
-    reply.setCookie(REFRESH_COOKIE, refresh, { ...cookieBase, path: '/oauth2', sameSite: 'strict', maxAge: config.jwt.refreshTokenDays * 86_400 });
-  }
-  function clearSessionCookies(reply: FastifyReply) {
-    if (!config.cookie.enabled) return;
-    reply.clearCookie(ACCESS_COOKIE, { ...cookieBase, path: '/', sameSite: 'lax' });
-    reply.clearCookie(REFRESH_COOKIE, { ...cookieBase, path: '/oauth2', sameSite: 'strict' });
-  }
-
-  // ---- token grants -------------------------------------------------------------------------
-  function grantBody(reply: FastifyReply, grant: TokenGrant) {
-    setSessionCookies(reply, grant.accessToken, grant.refreshToken);
-    return { access_token: grant.accessToken, refresh_token: grant.refreshToken, expires_in: grant.expiresIn, token_type: 'Bearer' };
-  }
+  const clearSessionCookies = (reply: FastifyReply) => broker.clearSessionCookies(reply);
 
   async function refreshGrant(reply: FastifyReply, token: string | undefined) {
     if (!token) throw badRequest('Missing refresh_token parameter', 'invalid_request');
@@ -107,7 +62,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       clearSessionCookies(reply);
       throw new ApiError(400, 'invalid_grant', 'The refresh token is invalid or expired.');
     }
-    return grantBody(reply, grant);
+    return broker.grantBody(reply, grant);
   }
 
   // ---- /oauth2/providers --------------------------------------------------------------------
@@ -132,19 +87,6 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
   );
 
   // ---- /oauth2/authorize --------------------------------------------------------------------
-  function clientCallbackAllowed(cb: string): boolean {
-    let url: URL;
-    try {
-      url = new URL(cb);
-    } catch {
-      return false;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-    if (url.username || url.password) return false;
-    if (config.oauth.allowLoopbackCallbacks && url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return true;
-    return config.oauth.clientCallbackAllowlist.some((entry) => (entry.endsWith('*') ? cb.startsWith(entry.slice(0, -1)) : cb === entry));
-  }
-
   r.get(
     '/oauth2/authorize',
     { config: publicRoute, schema: { tags: ['OAuth'], operationId: 'authorizeOAuthProvider', querystring: AuthorizeQuery } },
@@ -152,36 +94,79 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       const q = request.query;
       const idp = q.idp ?? (config.buildMode !== 'production' ? DEV_PROVIDER_ID : undefined);
       if (!idp) throw badRequest('Missing required parameter: idp', 'invalid_request');
-      if (!knownProvider(idp)) throw badRequest(`provider ${idp} not found`, 'invalid_request');
+      if (!knownProvider(idp) || ctx.providers.saml.has(idp)) throw badRequest(`provider ${idp} not found`, 'invalid_request');
       if (!q.scope || !q.scope.split(/\s+/).includes('openid')) throw badRequest('scope must include openid', 'invalid_scope');
       if ((q.response_type ?? 'code') !== 'code') throw badRequest('Only response_type=code is supported', 'unsupported_response_type');
-      if (!q.client_callback) throw badRequest('client_callback is required', 'invalid_request');
-      if (!clientCallbackAllowed(q.client_callback)) throw badRequest('client_callback is not in the allowlist', 'invalid_request');
-      if (!q.code_challenge) throw badRequest('code_challenge is required (PKCE with S256)', 'invalid_request');
-      if ((q.code_challenge_method ?? 'S256') !== 'S256') throw badRequest('code_challenge_method must be S256', 'invalid_request');
-      if (!/^[A-Za-z0-9_-]{43,128}$/.test(q.code_challenge)) {
-        throw badRequest('code_challenge must be 43-128 characters of base64url (the S256 hash of the code_verifier)', 'invalid_request');
-      }
+      const clientCallback = broker.checkClientCallback(q.client_callback);
+      const codeChallenge = broker.checkPkce(q.code_challenge, q.code_challenge_method);
       const state = q.state ?? newSecretToken();
       try {
         if (idp === DEV_PROVIDER_ID) {
-          const code = newSecretToken();
-          const pending: PendingCode = { provider: idp, clientCallback: q.client_callback, codeChallenge: q.code_challenge, loginHint: q.login_hint };
-          await ctx.shared.kv.set(`authcode:${code}`, JSON.stringify(pending), FLOW_TTL_SECONDS);
-          return reply.redirect(withQuery(q.client_callback, { code, state }), 302);
+          const code = await broker.issueCode({ provider: idp, clientCallback, codeChallenge, loginHint: q.login_hint });
+          return reply.redirect(withQuery(clientCallback, { code, state }), 302);
         }
-        const provider = upstream.get(idp)!;
         const flow: UpstreamFlow = { state, codeVerifier: newSecretToken(48), nonce: newSecretToken() };
-        const pending: PendingState = { provider: idp, clientCallback: q.client_callback, codeChallenge: q.code_challenge, upstream: flow };
-        if (!(await ctx.shared.kv.setIfAbsent(`oauth_state:${state}`, JSON.stringify(pending), FLOW_TTL_SECONDS))) {
-          throw badRequest('state is already in use by another sign-in; use a fresh random state', 'invalid_request');
-        }
-        return reply.redirect(await provider.authorizationUrl(flow), 302);
+        await broker.saveState({ provider: idp, clientCallback, codeChallenge, upstream: flow });
+        return reply.redirect(await upstream.get(idp)!.authorizationUrl(flow), 302);
       } catch (err) {
         if (err instanceof ApiError) throw err;
         request.log.error({ err }, 'authorization could not start');
         throw serviceUnavailable('Sign-in is temporarily unavailable - please retry');
       }
+    },
+  );
+
+  // ---- /oauth2/step_up ----------------------------------------------------------------------
+  // A fresh interactive sign-in for the caller, through the provider of their account (ForceAuthn
+  // for SAML, prompt=login&max_age=0 for OpenID providers). Every provider gets the round trip:
+  // the reference's "weak" short-circuit rotated tokens without any re-authentication, which let
+  // a stolen access token satisfy step-up.
+  r.get(
+    '/oauth2/step_up',
+    {
+      config: publicRoute,
+      schema: { tags: ['OAuth'], operationId: 'stepUpAuthenticate', querystring: StepUpQuery, response: { 200: StepUpResponse, 400: ErrorBody, 401: ErrorBody } },
+    },
+    async (request, reply) => {
+      let p: Principal;
+      try {
+        p = await ctx.authenticator.authenticate(request);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          throw new ApiError(401, 'invalid_token', 'Missing or invalid access token', { 'www-authenticate': 'Bearer realm="tmi", error="invalid_token"' });
+        }
+        throw err;
+      }
+      const q = request.query;
+      const refuse = (reason: string, err: ApiError) => {
+        request.log.info({ event: 'auth.step_up.failure', user: p.userUuid, provider: p.provider, reason }, 'step-up refused');
+        return err;
+      };
+      if (p.serviceAccount) throw refuse('service_account', badRequest('Step-up does not apply to client credentials grants', 'unsupported_grant_type'));
+      if (q.scope !== undefined) throw badRequest('scope is not accepted on /oauth2/step_up', 'invalid_scope');
+      if ((q.response_type ?? 'code') !== 'code') throw badRequest('Only response_type=code is supported', 'unsupported_response_type');
+      if (!knownProvider(p.provider)) {
+        throw refuse('invalid_provider', badRequest(`Provider "${p.provider}" is not configured or is disabled`, 'invalid_provider'));
+      }
+      const clientCallback = broker.checkClientCallback(q.client_callback);
+      const codeChallenge = broker.checkPkce(q.code_challenge, q.code_challenge_method);
+      const state = q.state ?? newSecretToken();
+      let location: string;
+      if (p.provider === DEV_PROVIDER_ID) {
+        const code = await broker.issueCode({ provider: p.provider, clientCallback, codeChallenge, loginHint: p.providerId, stepUpUser: p.userUuid });
+        location = withQuery(clientCallback, { code, state });
+      } else if (ctx.providers.saml.has(p.provider)) {
+        const relay = await saveSamlRelay(ctx, { provider: p.provider, clientCallback, codeChallenge, state, stepUpUser: p.userUuid });
+        location = await ctx.providers.saml.get(p.provider)!.loginUrl(relay, { forceAuthn: true });
+      } else {
+        const flow: UpstreamFlow = { state, codeVerifier: newSecretToken(48), nonce: newSecretToken(), maxAge: 0 };
+        await broker.saveState({ provider: p.provider, clientCallback, codeChallenge, upstream: flow, stepUpUser: p.userUuid });
+        location = await upstream.get(p.provider)!.authorizationUrl(flow);
+      }
+      request.log.info({ event: 'auth.step_up.started', user: p.userUuid, provider: p.provider }, 'step-up started');
+      // XHR clients ask for JSON (the reference's step_up_redirect); browsers navigating get the 302.
+      if (/\bapplication\/json\b/.test(request.headers.accept ?? '')) return { result: 'step_up_redirect' as const, redirect_url: location };
+      return reply.redirect(location, 302);
     },
   );
 
@@ -198,24 +183,57 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
           state: Type.Optional(Type.String({ maxLength: 512 })),
           error: Type.Optional(Type.String({ maxLength: 256 })),
           error_description: Type.Optional(Type.String({ maxLength: 1024 })),
+          // RFC 9207: the provider names itself in its answer (checked at the exchange, against mix-up).
+          iss: Type.Optional(Type.String({ maxLength: 2048 })),
         }),
       },
     },
     async (request, reply) => {
       const { code, state, error } = request.query;
       if (!state) throw badRequest('Missing code or state parameter', 'invalid_request');
-      const raw = await ctx.shared.kv.take(`oauth_state:${state}`);
-      if (!raw) throw badRequest('Invalid state parameter', 'invalid_request');
-      const pending = JSON.parse(raw) as PendingState;
+      const pending = await broker.takeState(state);
+      if (!pending) throw badRequest('Invalid state parameter', 'invalid_request');
       if (error) {
         return reply.redirect(withQuery(pending.clientCallback, { error, state, ...(request.query.error_description ? { error_description: request.query.error_description } : {}) }), 302);
       }
       if (!code) throw badRequest('Missing code or state parameter', 'invalid_request');
-      const forToken: PendingCode = { provider: pending.provider, clientCallback: pending.clientCallback, codeChallenge: pending.codeChallenge, upstream: pending.upstream };
-      await ctx.shared.kv.set(`authcode:${code}`, JSON.stringify(forToken), FLOW_TTL_SECONDS);
+      if (request.query.iss) pending.upstream.iss = request.query.iss;
+      if (pending.linkUser) return reply.redirect(await finishLinkCallback(request, pending.provider, pending.linkUser, pending.clientCallback, state, () => upstream.get(pending.provider)!.exchange(code, pending.upstream)), 302);
+      await broker.issueCode(
+        { provider: pending.provider, clientCallback: pending.clientCallback, codeChallenge: pending.codeChallenge!, upstream: pending.upstream, stepUpUser: pending.stepUpUser },
+        code,
+      );
       return reply.redirect(withQuery(pending.clientCallback, { code, state }), 302);
     },
   );
+
+  /**
+   * Identity linking, after the provider vouched for the second identity: stage the link for the
+   * account's confirmation, or tell the client why not. Returns where to send the browser.
+   */
+  async function finishLinkCallback(
+    request: FastifyRequest,
+    provider: string,
+    userUuid: string,
+    clientCallback: string,
+    state: string,
+    identify: () => Promise<ProviderIdentity>,
+  ): Promise<string> {
+    let identity: ProviderIdentity;
+    try {
+      identity = await identify();
+    } catch (err) {
+      request.log.info({ event: 'auth.identity.link_failed', user: userUuid, provider, reason: (err as Error).message }, 'identity link failed');
+      return withQuery(clientCallback, { error: 'code_exchange_failed', state });
+    }
+    const owner = await ctx.users.accountOf(identity.provider, identity.providerUserId);
+    if (owner !== null) {
+      request.log.info({ event: 'auth.identity.link_failed', user: userUuid, provider, reason: 'identity_already_bound' }, 'identity link refused');
+      return withQuery(clientCallback, { error: 'identity_already_bound', state });
+    }
+    const token = await broker.stageLink({ userUuid, identity });
+    return withQuery(clientCallback, { link_pending: token, state });
+  }
 
   // ---- /oauth2/token ------------------------------------------------------------------------
   r.post(
@@ -227,13 +245,30 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         operationId: 'exchangeOAuthCode',
         querystring: Type.Object({ idp: Type.Optional(Type.String({ maxLength: 100, pattern: '^[a-zA-Z][a-zA-Z0-9_-]*$' })) }),
         body: TokenRequest,
-        response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+        response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       },
     },
     async (request, reply) => {
       const body = request.body;
       if (body.grant_type === 'refresh_token') {
         return refreshGrant(reply, body.refresh_token || request.cookies[REFRESH_COOKIE]);
+      }
+      if (body.grant_type === 'client_credentials') {
+        const basic = basicCredentials(request.headers.authorization);
+        const clientId = body.client_id ?? basic?.id;
+        const clientSecret = body.client_secret ?? basic?.secret;
+        if (!clientId || !clientSecret) throw badRequest('client_id and client_secret are required for the client_credentials grant', 'invalid_request');
+        let client;
+        try {
+          client = await ctx.clientCredentials.authenticate(clientId, clientSecret);
+        } catch (err) {
+          if (err instanceof ApiError) request.log.info({ event: 'auth.client_credentials.failure', client_id: clientId.slice(0, 64), status: err.status }, 'client authentication failed');
+          throw err;
+        }
+        const grant = await ctx.signIns.serviceAccountGrant(client);
+        request.log.info({ event: 'auth.client_credentials.used', credential: client.credential.id, user: client.owner.internal_uuid }, 'client credential used');
+        // No cookies and no refresh token: the client authenticates again when the token expires.
+        return { access_token: grant.accessToken, refresh_token: '', expires_in: grant.expiresIn, token_type: 'Bearer' };
       }
       if (body.grant_type !== 'authorization_code') {
         throw badRequest(`Unsupported grant type: ${body.grant_type}`, 'unsupported_grant_type');
@@ -244,31 +279,55 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       const idp = request.query.idp ?? (config.buildMode !== 'production' ? DEV_PROVIDER_ID : undefined);
       if (!idp) throw badRequest('Missing required parameter: idp', 'invalid_request');
       if (!knownProvider(idp)) throw badRequest(`Invalid provider: ${idp}`, 'invalid_request');
-      if (!PKCE_PATTERN.test(body.code_verifier)) throw badRequest('Code verifier format is invalid.', 'invalid_request');
-      const raw = await ctx.shared.kv.take(`authcode:${body.code}`);
-      if (!raw) throw badRequest('Authorization code is invalid or expired', 'invalid_grant');
-      const pending = JSON.parse(raw) as PendingCode;
-      if (pending.provider !== idp) throw badRequest('Authorization code was issued for another provider', 'invalid_grant');
+      if (!PKCE_VERIFIER.test(body.code_verifier)) throw badRequest('Code verifier format is invalid.', 'invalid_request');
+      const pending: PendingCode | null = await broker.takeCode(body.code);
+      const fail = (reason: string, err: ApiError) => {
+        request.log.info({ event: pending?.stepUpUser ? 'auth.step_up.failure' : 'auth.signin.failure', provider: idp, reason }, 'sign-in refused');
+        return err;
+      };
+      if (!pending) throw fail('invalid_code', badRequest('Authorization code is invalid or expired', 'invalid_grant'));
+      if (pending.provider !== idp) throw fail('wrong_provider', badRequest('Authorization code was issued for another provider', 'invalid_grant'));
       // RFC 6749 4.1.3: the code is bound to the callback it was delivered to (the reference does not check).
       if (body.redirect_uri !== pending.clientCallback) {
-        throw badRequest('redirect_uri does not match the client_callback the authorization code was issued for', 'invalid_grant');
+        throw fail('redirect_uri_mismatch', badRequest('redirect_uri does not match the client_callback the authorization code was issued for', 'invalid_grant'));
       }
-      if (!safeEqual(s256(body.code_verifier), pending.codeChallenge)) throw badRequest('PKCE verification failed', 'invalid_grant');
+      if (!safeEqual(s256(body.code_verifier), pending.codeChallenge)) throw fail('pkce', badRequest('PKCE verification failed', 'invalid_grant'));
       let identity: ProviderIdentity;
       if (idp === DEV_PROVIDER_ID) {
         identity = devIdentity(pending.loginHint);
+      } else if (pending.identity) {
+        identity = pending.identity;
       } else {
         try {
           identity = await upstream.get(idp)!.exchange(body.code, pending.upstream!);
         } catch (err) {
           request.log.warn({ err: (err as Error).message, idp }, 'upstream sign-in failed');
           if (err instanceof ProviderError && err.kind === 'invalid_response') {
-            throw new ApiError(502, 'provider_response_invalid', 'The identity provider returned an unusable identity');
+            throw fail('provider_response_invalid', new ApiError(502, 'provider_response_invalid', 'The identity provider returned an unusable identity'));
           }
-          throw new ApiError(502, 'provider_unreachable', 'Could not complete authorization code exchange with the identity provider');
+          throw fail('provider_exchange_failed', new ApiError(502, 'provider_unreachable', 'Could not complete authorization code exchange with the identity provider'));
         }
       }
-      return grantBody(reply, await ctx.signIns.signIn(identity));
+      if (pending.stepUpUser) {
+        try {
+          await broker.checkStepUpIdentity(identity, pending.stepUpUser);
+        } catch (err) {
+          throw fail('identity_mismatch', err as ApiError);
+        }
+      }
+      let grant;
+      try {
+        grant = await ctx.signIns.signIn(identity);
+      } catch (err) {
+        if (err instanceof ApiError) throw fail(err.code, err);
+        throw err;
+      }
+      if (pending.saml) await broker.rememberSamlSession(idp, pending.saml, grant.sessionId);
+      request.log.info(
+        { event: pending.stepUpUser ? 'auth.step_up.success' : 'auth.signin.success', provider: idp, user: grant.user.internal_uuid, method: ctx.providers.saml.has(idp) ? 'saml' : 'oauth' },
+        'signed in',
+      );
+      return broker.grantBody(reply, grant);
     },
   );
 
@@ -416,17 +475,8 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  // ---- /saml/providers ----------------------------------------------------------------------
-  // SAML is not configured: an empty list, as the reference answers while SAML is off. Clients
-  // call this at start and take any error as "no sign-in possible".
-  r.get(
-    '/saml/providers',
-    { config: publicRoute, schema: { tags: ['SAML'], operationId: 'getSAMLProviders', response: { 200: SamlProvidersResponse } } },
-    async (_request, reply) => {
-      cacheable(reply);
-      return { providers: [] };
-    },
-  );
+  samlRoutes(app, ctx, broker, finishLinkCallback);
+  accountRoutes(app, ctx, broker);
 
   // ---- discovery ----------------------------------------------------------------------------
   const discoveryCommon = (base: string) => ({
@@ -438,9 +488,10 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     introspection_endpoint: `${base}/oauth2/introspect`,
     scopes_supported: ['openid', 'profile', 'email'],
     response_types_supported: ['code'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['none'],
+    // none: browsers (PKCE); the others: service-account credentials.
+    token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
   });
   const wellKnown = { config: publicRoute, schema: { tags: ['Discovery'] } };
 

@@ -7,6 +7,7 @@ import type { ProviderIdentity } from './providers/provider.ts';
 import type { RefreshSession, SessionService } from './sessions.ts';
 import type { TokenService, TokenSubject } from './tokens.ts';
 import type { UserRecord, UserService } from './users.ts';
+import { CREDENTIAL_SESSION_PREFIX, SERVICE_ACCOUNT_PREFIX, type AuthenticatedClient } from './client-credentials.ts';
 
 /** What a successful sign-in or refresh hands to the client. */
 export interface TokenGrant {
@@ -24,12 +25,40 @@ export class SignInService {
   ) {}
 
   /** Signs in an identity a provider vouched for: account, configured roles, a new session. */
-  async signIn(identity: ProviderIdentity): Promise<TokenGrant & { user: UserRecord }> {
+  async signIn(identity: ProviderIdentity): Promise<TokenGrant & { user: UserRecord; sessionId: string }> {
     const user = await this.users.signIn(identity);
     await this.users.applyConfiguredAdministrator(this.config.auth.administrators, user);
     if (this.config.auth.autoPromoteFirstUser) await this.users.promoteIfFirst(user.internal_uuid);
-    const { session, refreshToken } = await this.sessions.start(user.internal_uuid, identity.groups);
-    return { ...(await this.mint(session, refreshToken)), user };
+    // The token names the account's own provider, and a provider's group names only ever match
+    // access entries of that provider: groups asserted through a linked identity of another
+    // provider are not carried.
+    const groups = identity.provider === user.provider ? identity.groups : [];
+    const { session, refreshToken } = await this.sessions.start(user.internal_uuid, groups);
+    return { ...(await this.mint(session, refreshToken)), user, sessionId: session.sessionId };
+  }
+
+  /**
+   * An access token for a client credential: the owner's identity without the administrator
+   * role, the reference's `sa:` subject, and no refresh token (the client authenticates again).
+   */
+  async serviceAccountGrant(client: AuthenticatedClient): Promise<TokenGrant> {
+    const { credential, owner } = client;
+    const m = await this.users.builtInMemberships(owner.internal_uuid);
+    const remaining = credential.expires_at ? Math.floor((new Date(credential.expires_at).getTime() - Date.now()) / 1000) : undefined;
+    const { token, claims } = await this.tokens.sign(
+      {
+        provider: owner.provider,
+        providerUserId: `${SERVICE_ACCOUNT_PREFIX}${credential.id}:${owner.provider_user_id}`,
+        email: owner.email,
+        emailVerified: false,
+        name: `[Service Account] ${credential.name}`,
+        groups: [],
+        isAdministrator: false,
+        isSecurityReviewer: m.isSecurityReviewer,
+      },
+      { sessionId: `${CREDENTIAL_SESSION_PREFIX}${credential.id}`, authTime: Math.floor(Date.now() / 1000), ttlSeconds: remaining },
+    );
+    return { accessToken: token, refreshToken: '', expiresIn: claims.exp - claims.iat! };
   }
 
   /** Rotates a refresh token; null when it is unknown, spent, revoked or past the session's lifetime. */

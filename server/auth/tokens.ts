@@ -63,7 +63,8 @@ export class TokenService {
     return new TokenService(method, privateKey, publicKey, kid, publicJwk, issuer, expirationSeconds);
   }
 
-  async sign(subject: TokenSubject, opts: { sessionId: string; authTime: number }): Promise<{ token: string; claims: AccessClaims }> {
+  /** `ttlSeconds` shortens the configured lifetime (a client credential that expires sooner). */
+  async sign(subject: TokenSubject, opts: { sessionId: string; authTime: number; ttlSeconds?: number }): Promise<{ token: string; claims: AccessClaims }> {
     const now = Math.floor(Date.now() / 1000);
     const claims: AccessClaims = {
       email: subject.email,
@@ -78,7 +79,7 @@ export class TokenService {
       iss: this.issuer,
       sub: subject.providerUserId,
       aud: [this.issuer],
-      exp: now + this.ttlSeconds,
+      exp: now + Math.max(1, Math.min(this.ttlSeconds, opts.ttlSeconds ?? this.ttlSeconds)),
       nbf: now,
       iat: now,
       jti: randomUUID(),

@@ -105,13 +105,26 @@ export class UserService {
   async signIn(identity: IdentityFromProvider): Promise<UserRecord> {
     let merged = false;
     const user = await this.db.tx(async (q) => {
+      // 0. An identity linked to an account signs in to that account, whatever its e-mail says.
+      const linked = (
+        await q.query<UserRecord & { automation: boolean }>(
+          `WITH used AS (
+             UPDATE linked_identities SET last_used_at = now(), email = $3, name = $4
+             WHERE provider = $1 AND provider_user_id = $2 RETURNING user_uuid)
+           UPDATE users u SET last_login = now() FROM used WHERE u.internal_uuid = used.user_uuid
+           RETURNING ${USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}, u.automation`,
+          [identity.provider, identity.providerUserId, identity.email, identity.name],
+        )
+      )[0];
+      if (linked) return refuseAutomation(linked);
       let account = (
         await q.query<UserRecord>(
           `UPDATE users SET email = $3, name = $4, email_verified = email_verified OR $5, last_login = now(), modified_at = now()
-           WHERE provider = $1 AND provider_user_id = $2 RETURNING ${USER_COLUMNS}`,
+           WHERE provider = $1 AND provider_user_id = $2 RETURNING ${USER_COLUMNS}, automation`,
           [identity.provider, identity.providerUserId, identity.email, identity.name, identity.emailVerified],
         )
       )[0];
+      if (account) account = refuseAutomation(account as UserRecord & { automation: boolean });
       const placeholders =
         identity.email && emailVouched(identity)
           ? (
@@ -156,6 +169,21 @@ export class UserService {
     });
     if (merged) this.forgetMemberships();
     return user;
+  }
+
+  /**
+   * The account an identity signs in to, without writing anything: the account whose primary
+   * identity it is, or the owner of the linked identity; null when it would make a new account.
+   */
+  async accountOf(provider: string, providerUserId: string): Promise<string | null> {
+    const rows = await this.db.query<{ internal_uuid: string }>(
+      `SELECT user_uuid AS internal_uuid FROM linked_identities WHERE provider = $1 AND provider_user_id = $2
+       UNION ALL
+       SELECT internal_uuid FROM users WHERE provider = $1 AND provider_user_id = $2 AND last_login IS NOT NULL
+       LIMIT 1`,
+      [provider, providerUserId],
+    );
+    return rows[0]?.internal_uuid ?? null;
   }
 
   /**
@@ -242,13 +270,20 @@ export class UserService {
   }
 }
 
+/** Automation accounts authenticate with client credentials only, never interactively. */
+function refuseAutomation(row: UserRecord & { automation: boolean }): UserRecord {
+  if (row.automation) throw new ApiError(403, 'forbidden', 'This is an automation account; it signs in with client credentials only');
+  const { automation: _automation, ...user } = row;
+  return user;
+}
+
 /**
  * Moves everything shared with placeholder rows to the account (the higher role wins where both
  * have an entry on a model), then deletes the placeholders. Locks the models first, then the
  * placeholder rows, the order a threat-model write takes them, so a share made at the same moment
  * either lands before the merge (and is moved) or fails on the deleted row instead of being lost.
  */
-async function mergePlaceholders(q: Queryable, account: string, placeholders: string[]): Promise<void> {
+export async function mergePlaceholders(q: Queryable, account: string, placeholders: string[]): Promise<void> {
   await q.query(
     `SELECT id FROM threat_models
      WHERE owner_uuid = ANY($1::uuid[]) OR security_reviewer_uuid = ANY($1::uuid[]) OR created_by_uuid = ANY($1::uuid[])

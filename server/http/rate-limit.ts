@@ -14,7 +14,7 @@ import type { Config } from '../config.ts';
 import type { KeyValueStore } from '../store/shared-state.ts';
 import { ApiError } from './errors.ts';
 
-const AUTH_FLOW_ROUTES = new Set(['/oauth2/authorize', '/oauth2/callback', '/oauth2/token', '/oauth2/refresh', '/oauth2/introspect']);
+const AUTH_FLOW_ROUTES = new Set(['/oauth2/authorize', '/oauth2/callback', '/oauth2/token', '/oauth2/refresh', '/oauth2/introspect', '/oauth2/step_up', '/saml/:provider/login', '/saml/acs', '/saml/slo']);
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 const WINDOW_SECONDS = { minute: 60, hour: 3600 } as const;
 const TIER_NAMES = { auth: 'Auth flow', public: 'IP', api: 'API' } as const;
