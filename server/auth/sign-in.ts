@@ -7,6 +7,7 @@ import type { ProviderIdentity } from './providers/provider.ts';
 import type { RefreshSession, SessionService } from './sessions.ts';
 import type { TokenService, TokenSubject } from './tokens.ts';
 import type { UserRecord, UserService } from './users.ts';
+import { securityEvent, signInFailed } from '../security-events.ts';
 
 /** What a successful sign-in or refresh hands to the client. */
 export interface TokenGrant {
@@ -25,11 +26,16 @@ export class SignInService {
 
   /** Signs in an identity a provider vouched for: account, configured roles, a new session. */
   async signIn(identity: ProviderIdentity): Promise<TokenGrant & { user: UserRecord }> {
-    const user = await this.users.signIn(identity);
+    const who = { provider: identity.provider, provider_id: identity.providerUserId };
+    const user = await this.users.signIn(identity).catch((err: unknown) => {
+      throw signInFailed(err, who);
+    });
     await this.users.applyConfiguredAdministrator(this.config.auth.administrators, user);
-    if (this.config.auth.autoPromoteFirstUser) await this.users.promoteIfFirst(user.internal_uuid);
+    if (this.config.auth.autoPromoteFirstUser) await this.users.promoteIfFirst(user);
     const { session, refreshToken } = await this.sessions.start(user.internal_uuid, identity.groups);
-    return { ...(await this.mint(session, refreshToken)), user };
+    const grant = await this.mint(session, refreshToken);
+    securityEvent('auth.signin.success', { ...who, user_uuid: user.internal_uuid, session_id: session.sessionId });
+    return { ...grant, user };
   }
 
   /** Rotates a refresh token; null when it is unknown, spent, revoked or past the session's lifetime. */
