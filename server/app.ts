@@ -27,6 +27,7 @@ import { diagramRoutes } from './resources/diagrams/routes.ts';
 import { collabRoutes } from './collab/routes.ts';
 import type { CollabSettings } from './collab/settings.ts';
 import { webRoutes } from './http/web.ts';
+import { registerSecurityEvents } from './security-events.ts';
 import { UUID_RE } from '../contract/common.ts';
 
 registerAjvFormats();
@@ -82,6 +83,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
       : {}),
   } as FastifyServerOptions);
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  registerSecurityEvents(app);
 
   // Unknown paths: 401 first for private ones (as the reference), then 405 when another method
   // exists for the path, else 404.

@@ -15,6 +15,7 @@ import { createContext } from '../server/context.ts';
 import { buildApp } from '../server/app.ts';
 import { call, CALLBACK, errorOf, PRODUCTION_ENV, signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
 import { startFakeOidc, type FakeOidc } from './support/fake-oidc.ts';
+import { LogCapture } from './support/log-capture.ts';
 
 // Tests that start apps of their own (a database load each) need more time on a busy machine.
 const SLOW_TEST_TIMEOUT = 120_000;
@@ -479,7 +480,8 @@ describe('POST /oauth2/introspect (RFC 7662)', () => {
 describe('administrators', () => {
   it('dev mode promotes the first user to administrator and security reviewer, and nobody after', async () => {
     const fresh = await freshDatabase();
-    const dev = await startTestApp({ TMI_BUILD_MODE: 'dev', TMI_AUTH_AUTO_PROMOTE_FIRST_USER: '', ...fresh.env });
+    const logs = new LogCapture();
+    const dev = await startTestApp({ TMI_BUILD_MODE: 'dev', TMI_AUTH_AUTO_PROMOTE_FIRST_USER: '', ...fresh.env }, { logger: logs.logger('info') });
     try {
       const first = await signIn(dev.app);
       const second = await signIn(dev.app);
@@ -492,6 +494,10 @@ describe('administrators', () => {
       expect(decodeJwt(first.accessToken).groups).toBeUndefined();
       const b = await me(dev.app, second.accessToken);
       expect(b.body).toMatchObject({ is_admin: false, is_security_reviewer: false, groups: [] });
+      // The promotion is a security event (docs/security.md), written once.
+      expect(logs.lines.filter((l) => l.event === 'admin.granted')).toEqual([
+        expect.objectContaining({ provider: 'tmi', provider_id: first.user, groups: ['administrators', 'security-reviewers'], via: 'first_user' }),
+      ]);
     } finally {
       await dev.close();
       await fresh.drop();

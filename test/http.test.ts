@@ -6,12 +6,11 @@ import { mkdtempSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createLogger } from '../server/log.ts';
 import { CONTENT_SECURITY_POLICY } from '../server/http/security.ts';
 import { call, CALLBACK, errorOf, PRODUCTION_ENV, signIn, startTestApp, type Response, type SignedIn, type TestApp } from './support/app.ts';
+import { LogCapture } from './support/log-capture.ts';
 
 // Tests that start apps of their own (a database load each) need more time on a busy machine.
 const SLOW_TEST_TIMEOUT = 120_000;
@@ -30,24 +29,12 @@ function expectSecurityHeaders(res: Response, label: string) {
   expect(h['x-request-id'], label).toMatch(UUID);
 }
 
-/** Captures the app's pino output line by line. */
-class LogCapture extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void) {
-    const s = chunk.toString('utf8');
-    this.text += s;
-    for (const line of s.split('\n').filter(Boolean)) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
-}
-
 const logs = new LogCapture();
 let t: TestApp;
 let user: SignedIn;
 
 beforeAll(async () => {
-  const logger = createLogger({ log: { level: 'trace', dir: '' } }, logs);
+  const logger = logs.logger();
   t = await startTestApp(
     { TMI_SERVER_MAX_BODY_BYTES: '4096' },
     {

@@ -3,6 +3,7 @@
 // revoked token or session is refused. Routes opt out with `config: { public: true }`.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, unauthorized } from '../http/errors.ts';
+import { tokenRejected, verificationFailure } from '../security-events.ts';
 import type { AccessClaims, TokenService } from './tokens.ts';
 import type { SessionService } from './sessions.ts';
 import type { UserService } from './users.ts';
@@ -57,6 +58,7 @@ export function extractToken(request: FastifyRequest): string | null {
   if (header !== undefined) {
     const parts = header.split(' ');
     if (parts.length !== 2 || parts[0]!.toLowerCase() !== 'bearer' || !parts[1]) {
+      tokenRejected('malformed_header');
       throw unauthorized('Malformed Authorization header; expected "Bearer <token>"');
     }
     return parts[1];
@@ -83,15 +85,24 @@ export class Authenticator {
    * and the user lookup (or, for reads, the handler's own query) run at the same time.
    */
   private async resolve(token: string): Promise<{ principal: Principal; revocation: Promise<RevocationState> }> {
-    if (token.length > 8192) throw unauthorized('Invalid token');
+    if (token.length > 8192) {
+      tokenRejected('too_long');
+      throw unauthorized('Invalid token');
+    }
     let claims: AccessClaims;
     try {
       claims = await this.tokens.verify(token);
-    } catch {
+    } catch (err) {
+      tokenRejected(verificationFailure(err));
       throw unauthorized('Invalid or expired token');
     }
+    const who = { provider: claims.idp, provider_id: claims.sub, session_id: claims.sid };
     const revocation = this.sessions.isRevoked(claims.jti, claims.sid).then(
-      (revoked): RevocationState => (revoked ? 'revoked' : 'valid'),
+      (revoked): RevocationState => {
+        // Every caller refuses a revoked token, so it is logged where it is found.
+        if (revoked) tokenRejected('revoked', who);
+        return revoked ? 'revoked' : 'valid';
+      },
       (): RevocationState => 'unavailable',
     );
     const serviceAccount = parseServiceAccountSubject(claims.sub);
@@ -99,6 +110,7 @@ export class Authenticator {
     if (!found) {
       // A revoked token says so, rather than "user not found".
       throwIfRevoked(await revocation);
+      tokenRejected('unknown_user', who);
       throw unauthorized('User not found');
     }
     const { user, tmiGroupIds } = found;

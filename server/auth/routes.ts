@@ -29,6 +29,7 @@ import { newSecretToken } from './secret-token.ts';
 import { Broker, PKCE_VERIFIER, requestBase, s256, safeEqual, withQuery, type PendingCode } from './broker.ts';
 import { samlRoutes, saveSamlRelay } from './saml-routes.ts';
 import { accountRoutes } from './account-routes.ts';
+import { partyOf, securityEvent, signInFailureHook } from '../security-events.ts';
 
 export { requestBase } from './broker.ts';
 
@@ -175,6 +176,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/oauth2/callback',
     {
       config: publicRoute,
+      onError: signInFailureHook,
       schema: {
         tags: ['OAuth'],
         operationId: 'handleOAuthCallback',
@@ -194,6 +196,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       const pending = await broker.takeState(state);
       if (!pending) throw badRequest('Invalid state parameter', 'invalid_request');
       if (error) {
+        securityEvent('auth.signin.failure', { provider: pending.provider, reason: 'provider_error', detail: error });
         return reply.redirect(withQuery(pending.clientCallback, { error, state, ...(request.query.error_description ? { error_description: request.query.error_description } : {}) }), 302);
       }
       if (!code) throw badRequest('Missing code or state parameter', 'invalid_request');
@@ -240,6 +243,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/oauth2/token',
     {
       config: { ...publicRoute, consumes: [...JSON_TYPES, ...FORM_TYPES] },
+      onError: signInFailureHook,
       schema: {
         tags: ['OAuth'],
         operationId: 'exchangeOAuthCode',
@@ -371,21 +375,25 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (!header || !/^Bearer \S+$/.test(header)) {
         throw new ApiError(401, 'invalid_client', 'Client authentication failed', { 'www-authenticate': 'Bearer realm="tmi"' });
       }
+      let caller;
       try {
-        await ctx.authenticator.principalFor(header.slice(7));
+        caller = await ctx.authenticator.principalFor(header.slice(7));
       } catch (err) {
         if (err instanceof ApiError && err.status === 503) throw err; // the check could not be made
         throw new ApiError(401, 'invalid_client', 'Client authentication failed', { 'www-authenticate': 'Bearer realm="tmi"' });
       }
       const { token, token_type_hint: hint } = request.body;
       if (!token) throw badRequest('token is required', 'invalid_request');
+      let revokedTokenId: string | undefined;
       if (hint !== 'refresh_token') {
         // Not one of our access tokens: RFC 7009 answers 200 all the same. One of ours that cannot
         // be revoked (the store is down) is a 503, never a 200 that revoked nothing.
         const claims = await ctx.tokens.verify(token).catch(() => null);
         if (claims) await ctx.sessions.revokeAccessToken(claims.jti, claims.exp);
+        revokedTokenId = claims?.jti;
       }
-      if (hint !== 'access_token') await ctx.sessions.revokeRefreshToken(token);
+      const revokedSessionId = hint !== 'access_token' ? await ctx.sessions.revokeRefreshToken(token) : null;
+      securityEvent('auth.revoke', { ...partyOf(caller), token_type_hint: hint, revoked_token_id: revokedTokenId, revoked_session_id: revokedSessionId ?? undefined });
       if (token === request.cookies[ACCESS_COOKIE] || token === request.cookies[REFRESH_COOKIE]) clearSessionCookies(reply);
       return {};
     },
@@ -470,6 +478,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       const p = principalOf(request);
       await ctx.sessions.revokeAccessToken(p.claims.jti, p.claims.exp);
       if (p.claims.sid) await ctx.sessions.revokeSession(p.claims.sid);
+      securityEvent('auth.logout', { ...partyOf(p), revoked_token_id: p.claims.jti, revoked_session_id: p.claims.sid });
       clearSessionCookies(reply);
       return noContent(reply);
     },

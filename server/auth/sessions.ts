@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bus, KeyValueStore } from '../store/shared-state.ts';
 import { newSecretToken } from './secret-token.ts';
+import { securityEvent } from '../security-events.ts';
 
 const REVOCATION_CHANNEL = 'auth:revoked';
 
@@ -106,23 +107,33 @@ export class SessionService {
   }
 
   async rotate(refreshToken: string): Promise<RotateResult> {
-    if (!refreshToken || refreshToken.length > 512) return { ok: false, reason: 'unknown' };
+    const refused = (reason: 'unknown' | 'expired' | 'revoked', ids: { user_uuid?: string; session_id?: string } = {}) => {
+      securityEvent('auth.refresh.failure', { reason, ...ids });
+      return { ok: false, reason } as const;
+    };
+    if (!refreshToken || refreshToken.length > 512) return refused('unknown');
     const h = hash(refreshToken);
     const stored = await this.kv.take(`refresh:${h}`);
     if (!stored) {
       const rotatedFrom = await this.kv.get(`refresh_used:${h}`);
       if (rotatedFrom) {
-        await this.revokeSession(rotatedFrom);
+        // "<session id> <user uuid>"; entries written before the user was kept have the id only.
+        const [sessionId, userUuid] = rotatedFrom.split(' ') as [string, string | undefined];
+        await this.revokeSession(sessionId);
+        securityEvent('auth.refresh.reuse', { user_uuid: userUuid, revoked_session_id: sessionId });
         return { ok: false, reason: 'reused' };
       }
-      return { ok: false, reason: 'unknown' };
+      return refused('unknown');
     }
     const session = JSON.parse(stored) as RefreshSession;
+    const ids = { user_uuid: session.userUuid, session_id: session.sessionId };
     // Remember the spent token for as long as it could have been valid, to detect reuse.
-    await this.kv.set(`refresh_used:${h}`, session.sessionId, this.refreshTtlSeconds);
-    if (await this.kv.get(`session_revoked:${session.sessionId}`)) return { ok: false, reason: 'revoked' };
-    if (now() - session.createdAt >= this.sessionLifetimeSeconds) return { ok: false, reason: 'expired' };
-    return { ok: true, session, refreshToken: await this.issueRefresh(session) };
+    await this.kv.set(`refresh_used:${h}`, `${session.sessionId} ${session.userUuid}`, this.refreshTtlSeconds);
+    if (await this.kv.get(`session_revoked:${session.sessionId}`)) return refused('revoked', ids);
+    if (now() - session.createdAt >= this.sessionLifetimeSeconds) return refused('expired', ids);
+    const next = await this.issueRefresh(session);
+    securityEvent('auth.refresh.success', ids);
+    return { ok: true, session, refreshToken: next };
   }
 
   /** Looks a refresh token up without spending it (RFC 7009 revocation by refresh token). */
@@ -132,9 +143,11 @@ export class SessionService {
     return stored ? (JSON.parse(stored) as RefreshSession) : null;
   }
 
-  async revokeRefreshToken(refreshToken: string): Promise<void> {
+  /** Revokes the session of a live refresh token; returns its id, or null when there was none. */
+  async revokeRefreshToken(refreshToken: string): Promise<string | null> {
     const session = await this.peek(refreshToken);
     if (session) await this.revokeSession(session.sessionId);
+    return session?.sessionId ?? null;
   }
 
   /** Ends a session: its refresh tokens stop working and so do its access tokens. */

@@ -8,6 +8,7 @@ import type { RefreshSession, SessionService } from './sessions.ts';
 import type { TokenService, TokenSubject } from './tokens.ts';
 import type { UserRecord, UserService } from './users.ts';
 import { CREDENTIAL_SESSION_PREFIX, SERVICE_ACCOUNT_PREFIX, type AuthenticatedClient } from './client-credentials.ts';
+import { securityEvent, signInFailed } from '../security-events.ts';
 
 /** What a successful sign-in or refresh hands to the client. */
 export interface TokenGrant {
@@ -26,15 +27,20 @@ export class SignInService {
 
   /** Signs in an identity a provider vouched for: account, configured roles, a new session. */
   async signIn(identity: ProviderIdentity): Promise<TokenGrant & { user: UserRecord; sessionId: string }> {
-    const user = await this.users.signIn(identity);
+    const who = { provider: identity.provider, provider_id: identity.providerUserId };
+    const user = await this.users.signIn(identity).catch((err: unknown) => {
+      throw signInFailed(err, who);
+    });
     await this.users.applyConfiguredAdministrator(this.config.auth.administrators, user);
-    if (this.config.auth.autoPromoteFirstUser) await this.users.promoteIfFirst(user.internal_uuid);
+    if (this.config.auth.autoPromoteFirstUser) await this.users.promoteIfFirst(user);
     // The token names the account's own provider, and a provider's group names only ever match
     // access entries of that provider: groups asserted through a linked identity of another
     // provider are not carried.
     const groups = identity.provider === user.provider ? identity.groups : [];
     const { session, refreshToken } = await this.sessions.start(user.internal_uuid, groups);
-    return { ...(await this.mint(session, refreshToken)), user, sessionId: session.sessionId };
+    const grant = await this.mint(session, refreshToken);
+    securityEvent('auth.signin.success', { ...who, user_uuid: user.internal_uuid, session_id: session.sessionId });
+    return { ...grant, user, sessionId: session.sessionId };
   }
 
   /**

@@ -11,6 +11,7 @@ import type { Db, Queryable } from '../store/db.ts';
 import { ApiError } from '../http/errors.ts';
 import { BUILT_IN_GROUPS, ROLE_RANK, type Role } from '../authz/index.ts';
 import { DEV_PROVIDER_ID } from './providers/tmi.ts';
+import { securityEvent, type Party } from '../security-events.ts';
 
 export interface UserRecord {
   internal_uuid: string;
@@ -37,6 +38,8 @@ export interface TokenUser {
 }
 
 const USER_COLUMNS = 'internal_uuid, provider, provider_user_id, email, name, email_verified';
+
+const partyOfUser = (u: UserRecord): Party => ({ provider: u.provider, provider_id: u.provider_user_id ?? u.email, user_uuid: u.internal_uuid });
 
 /**
  * The provider vouches that the e-mail is this user's: it says it verified it, or it is the
@@ -228,9 +231,11 @@ export class UserService {
     );
   }
 
-  async addToGroup(q: Queryable, groupUuid: string, userUuid: string): Promise<void> {
-    await q.query('INSERT INTO group_members (group_uuid, user_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING', [groupUuid, userUuid]);
+  /** Adds a member; true when they were not one already. */
+  async addToGroup(q: Queryable, groupUuid: string, userUuid: string): Promise<boolean> {
+    const added = await q.query('INSERT INTO group_members (group_uuid, user_uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1', [groupUuid, userUuid]);
     this.forgetMemberships();
+    return added.length > 0;
   }
 
   /** Membership changed: this instance's next request of any user reads memberships again. */
@@ -239,16 +244,18 @@ export class UserService {
   }
 
   /** Development convenience of the reference: the first user to sign in administers the server. */
-  async promoteIfFirst(userUuid: string): Promise<void> {
-    await this.db.tx(async (q) => {
+  async promoteIfFirst(user: UserRecord): Promise<void> {
+    const promoted = await this.db.tx(async (q) => {
       await q.query('SELECT pg_advisory_xact_lock(74627302)');
       const admins = await q.query('SELECT 1 FROM group_members WHERE group_uuid = $1 LIMIT 1', [BUILT_IN_GROUPS.administrators]);
-      if (admins.length) return;
-      await this.addToGroup(q, BUILT_IN_GROUPS.administrators, userUuid);
-      await this.addToGroup(q, BUILT_IN_GROUPS.securityReviewers, userUuid);
+      if (admins.length) return false;
+      await this.addToGroup(q, BUILT_IN_GROUPS.administrators, user.internal_uuid);
+      await this.addToGroup(q, BUILT_IN_GROUPS.securityReviewers, user.internal_uuid);
+      return true;
     });
     // Again after the commit: a request in between may have cached the memberships before it.
     this.forgetMemberships();
+    if (promoted) securityEvent('admin.granted', { ...partyOfUser(user), groups: ['administrators', 'security-reviewers'], via: 'first_user' });
   }
 
   /** Applies configured administrators when they sign in (users) or at start (groups are named only). */
@@ -259,7 +266,9 @@ export class UserService {
         e.provider === user.provider &&
         ((e.providerId && e.providerId === user.provider_user_id) || (e.email && e.email.toLowerCase() === user.email.toLowerCase())),
     );
-    if (match) await this.addToGroup(this.db, BUILT_IN_GROUPS.administrators, user.internal_uuid);
+    if (match && (await this.addToGroup(this.db, BUILT_IN_GROUPS.administrators, user.internal_uuid))) {
+      securityEvent('admin.granted', { ...partyOfUser(user), groups: ['administrators'], via: 'configuration' });
+    }
   }
 
   async isAdministrator(uuid: string, idpGroups: string[], provider: string, adminGroups: AdministratorEntry[]): Promise<boolean> {

@@ -17,6 +17,7 @@ import { recordAudit, type Actor } from '../common/audit.ts';
 import type { FamilyRegistry } from '../families.ts';
 import * as store from './store.ts';
 import { threatModelHasActiveSession } from '../diagrams/store.ts';
+import { accessDiff, partyOf, securityEvent } from '../../security-events.ts';
 
 export type ThreatModelJson = ThreatModel;
 
@@ -99,6 +100,16 @@ function dateFilter(name: string, value: string | undefined): Date | undefined {
   return d;
 }
 
+/** Security events for a committed change of who may access a model (`before` null: created). */
+function logAccessChange(p: Principal, before: store.ThreatModelRow | null, after: store.ThreatModelRow): void {
+  const diff = accessDiff(before?.access ?? [], after.access);
+  if (diff) securityEvent('access.changed', { ...partyOf(p), threat_model_id: after.id, ...diff });
+  if (before && before.owner_uuid !== after.owner_uuid) {
+    const owner = (r: store.ThreatModelRow) => ({ provider: r.owner.provider!, provider_id: r.owner.provider_id!, user_uuid: r.owner_uuid });
+    securityEvent('owner.changed', { ...partyOf(p), threat_model_id: after.id, previous_owner: owner(before), new_owner: owner(after) });
+  }
+}
+
 /** A committed change, for listeners such as live collaboration (revocation) and notifications. */
 export interface ThreatModelEvent {
   type: 'created' | 'updated' | 'deleted';
@@ -145,6 +156,7 @@ export class ThreatModelService {
     if (query.include_deleted && !(await isAdministrator())) {
       throw forbidden('The include_deleted parameter requires admin role');
     }
+    if (query.include_deleted) securityEvent('admin.threat_models.include_deleted', partyOf(p));
     if (query.security_reviewer && /^[a-z]+:/.test(query.security_reviewer) && !['is:null', 'is:notnull'].includes(query.security_reviewer)) {
       throw badRequest('security_reviewer supports a text to search for, is:null or is:notnull');
     }
@@ -226,7 +238,7 @@ export class ThreatModelService {
     const id = randomUUID();
     const at = new Date();
     const confidential = input.is_confidential ?? false;
-    await this.db.tx(async (q) => {
+    const created = await this.db.tx(async (q) => {
       await store.insertThreatModel(q, {
         id,
         name: input.name,
@@ -248,7 +260,9 @@ export class ThreatModelService {
       await store.replaceMetadata(q, 'threat_model', id, dedupeMetadata(input.metadata ?? []), at);
       const row = await store.findThreatModel(q, id);
       await recordAudit(q, { threatModelId: id, objectType: 'threat_model', objectId: id, version: 1, changeType: 'created', actor: actorOf(p), summary: 'Threat model created', snapshot: present(row!, {}) }, at);
+      return row!;
     });
+    logAccessChange(p, null, created);
     this.emit({ type: 'created', threatModelId: id, name: input.name, actorEmail: p.email, accessChanged: true });
     return this.getUnchecked(id);
   }
@@ -365,6 +379,7 @@ export class ThreatModelService {
   ): Promise<ThreatModelJson> {
     const at = new Date();
     let event: ThreatModelEvent | undefined;
+    let committed: [before: store.ThreatModelRow, after: store.ThreatModelRow] | undefined;
     await this.db.tx(async (q) => {
       const row = await store.findThreatModel(q, id, { forUpdate: true });
       if (!row || row.deleted_at) throw notFound('Threat model not found');
@@ -416,7 +431,9 @@ export class ThreatModelService {
       );
       const accessKey = (r: store.ThreatModelRow) => `${r.owner_uuid}|${JSON.stringify(r.access.map((a) => [a.subject_type, a.user_uuid, a.provider, a.provider_id, a.role]))}`;
       event = { type: 'updated', threatModelId: id, name: after!.name, actorEmail: p.email, accessChanged: accessKey(row) !== accessKey(after!) };
+      committed = [row, after!];
     });
+    if (committed) logAccessChange(p, ...committed);
     if (event) this.emit(event);
     return this.getUnchecked(id);
   }
