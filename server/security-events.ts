@@ -51,6 +51,25 @@ export interface SecurityEventFields {
   'owner.changed': Party & { threat_model_id: string; previous_owner: Party; new_owner: Party };
   'admin.granted': Party & { groups: string[]; via: 'first_user' | 'configuration' };
   'admin.threat_models.include_deleted': Party;
+  /** A signed-in person was sent to re-authenticate (before an administrative write). */
+  'auth.step_up.started': Party;
+  'auth.step_up.success': Party & { session_id: string };
+  'auth.step_up.failure': Partial<Party> & { reason: string };
+  /** Linking a second identity to an account: who, and the provider of the identity. */
+  'auth.identity.link_started': Party & { linked_provider: string };
+  'auth.identity.linked': Party & { linked_provider: string; identity_id: string };
+  'auth.identity.link_failed': Party & { linked_provider: string; reason: string };
+  /** `user_uuid` of the actor; `account_uuid` whose identity it was (an administrator may unlink). */
+  'auth.identity.unlinked': Party & { account_uuid: string; identity_id: string };
+  'auth.client_credentials.created': Party & { credential_id: string; account_uuid: string; automation?: boolean };
+  'auth.client_credentials.deleted': Party & { credential_id: string; account_uuid: string };
+  /** A client credential was exchanged for an access token. */
+  'auth.client_credentials.used': { credential_id: string; account_uuid: string };
+  /** `client_id` is the public half of a credential, cut to 64 characters. */
+  'auth.client_credentials.failure': { client_id: string; reason: string };
+  /** A signed IdP logout request ended this many TMI sessions. */
+  'auth.saml.logout': { provider: string; sessions_ended: number };
+  'auth.saml.logout_refused': { provider: string; reason: string };
 }
 
 export type SecurityEvent = keyof SecurityEventFields;
@@ -69,6 +88,19 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'owner.changed': { level: 'info', message: 'threat model owner changed' },
   'admin.granted': { level: 'info', message: 'administrator role granted' },
   'admin.threat_models.include_deleted': { level: 'info', message: 'administrator listed deleted threat models' },
+  'auth.step_up.started': { level: 'info', message: 'step-up started' },
+  'auth.step_up.success': { level: 'info', message: 'step-up succeeded' },
+  'auth.step_up.failure': { level: 'warn', message: 'step-up failed' },
+  'auth.identity.link_started': { level: 'info', message: 'identity link started' },
+  'auth.identity.linked': { level: 'info', message: 'identity linked' },
+  'auth.identity.link_failed': { level: 'warn', message: 'identity link failed' },
+  'auth.identity.unlinked': { level: 'info', message: 'identity unlinked' },
+  'auth.client_credentials.created': { level: 'info', message: 'client credential created' },
+  'auth.client_credentials.deleted': { level: 'info', message: 'client credential deleted' },
+  'auth.client_credentials.used': { level: 'info', message: 'client credential used' },
+  'auth.client_credentials.failure': { level: 'warn', message: 'client authentication failed' },
+  'auth.saml.logout': { level: 'info', message: 'SAML single logout' },
+  'auth.saml.logout_refused': { level: 'warn', message: 'SAML logout refused' },
 };
 
 /**
@@ -180,6 +212,18 @@ export function signInFailed<T>(err: T, fields: Partial<Party> = {}, withDetail 
   // An unknown error's message may name internals: it goes to the error line, not here.
   const detail = api && withDetail ? { detail: api.description } : {};
   securityEvent('auth.signin.failure', { ...fields, reason: api?.code ?? 'server_error', ...detail });
+  return err;
+}
+
+/**
+ * A step-up (re-authentication of someone already signed in) failed with `err`: logged once as
+ * auth.step_up.failure, which the route hook below then does not repeat. Returns `err`, to rethrow.
+ */
+export function stepUpFailed<T>(err: T, fields: SecurityEventFields['auth.step_up.failure']): T {
+  if (typeof err === 'object' && err !== null && !reportedSignInFailures.has(err)) {
+    reportedSignInFailures.add(err);
+    securityEvent('auth.step_up.failure', fields);
+  }
   return err;
 }
 

@@ -312,6 +312,34 @@ describe('administrators', () => {
   });
 });
 
+describe('service accounts and step-up', () => {
+  it('a credential created, used, refused and deleted, and a step-up started: who, which credential, never the secret', async () => {
+    const admin = await signIn(t.app, configuredAdmin);
+    const party = { provider: 'tmi', provider_id: configuredAdmin, user_uuid: await userUuid(configuredAdmin) };
+    const ip = newAddress();
+    const created = await call(t.app, 'POST', '/me/client_credentials', { token: admin.accessToken, headers: from(ip), body: { name: 'pipeline' } });
+    expect(created.status).toBe(201);
+    const { id, client_id: clientId, client_secret: secret } = created.body as { id: string; client_id: string; client_secret: string };
+    expect(only('auth.client_credentials.created', { credential_id: id })).toMatchObject({ ...party, account_uuid: party.user_uuid, client_ip: ip });
+
+    const grant = (clientSecret: string) => call(t.app, 'POST', '/oauth2/token', { headers: from(ip), body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
+    expect((await grant(secret)).status).toBe(200);
+    expect(only('auth.client_credentials.used', { credential_id: id })).toMatchObject({ account_uuid: party.user_uuid, client_ip: ip });
+    expect((await grant(`${secret}x`)).status).toBe(401);
+    expect(only('auth.client_credentials.failure', { client_id: clientId })).toMatchObject({ level: 40, reason: expect.any(String), client_ip: ip });
+
+    expect((await call(t.app, 'DELETE', `/me/client_credentials/${id}`, { token: admin.accessToken, headers: from(ip) })).status).toBe(204);
+    expect(only('auth.client_credentials.deleted', { credential_id: id })).toMatchObject({ ...party, account_uuid: party.user_uuid });
+
+    const { challenge } = pkce();
+    const stepUp = await call(t.app, 'GET', `/oauth2/step_up?client_callback=${encodeURIComponent(CALLBACK)}&code_challenge=${challenge}&code_challenge_method=S256`, { token: admin.accessToken, headers: from(ip) });
+    expect(stepUp.status).toBe(302);
+    expect(only('auth.step_up.started', { client_ip: ip })).toMatchObject(party);
+
+    expect(logs.text.includes(secret)).toBe(false);
+  });
+});
+
 describe('the log of a whole session', () => {
   it('has every event of sign-in, refresh, reuse, sharing, logout and revocation, and no credential', async () => {
     const ip = newAddress();

@@ -31,6 +31,7 @@ import { DEV_PROVIDER_ID } from './providers/tmi.ts';
 import { newSecretToken } from './secret-token.ts';
 import { saveSamlRelay } from './saml-routes.ts';
 import { mergePlaceholders } from './users.ts';
+import { partyOf, securityEvent } from '../security-events.ts';
 
 const UserIdParams = Type.Object({ user_id: Type.String({ format: 'uuid' }) });
 
@@ -85,7 +86,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
       const admin = await ctx.users.isAdministrator(p.userUuid, p.idpGroups, p.provider, ctx.config.auth.administrators);
       if (!admin && !m.isSecurityReviewer) throw forbidden('Client credentials are for administrators and security reviewers');
       const created = await ctx.clientCredentials.create(p.userUuid, request.body);
-      request.log.info({ event: 'auth.client_credentials.created', credential: created.id, user: p.userUuid, by: p.userUuid }, 'client credential created');
+      securityEvent('auth.client_credentials.created', { ...partyOf(p), credential_id: created.id, account_uuid: p.userUuid });
       return reply.code(201).send(created);
     },
   );
@@ -108,7 +109,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
     async (request, reply) => {
       const p = principalOf(request);
       await ctx.clientCredentials.delete(p.userUuid, request.params.credential_id);
-      request.log.info({ event: 'auth.client_credentials.deleted', credential: request.params.credential_id, user: p.userUuid, by: p.userUuid }, 'client credential deleted');
+      securityEvent('auth.client_credentials.deleted', { ...partyOf(p), credential_id: request.params.credential_id, account_uuid: p.userUuid });
       return noContent(reply);
     },
   );
@@ -135,7 +136,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
       const p = principalOf(request);
       await userOr404(request.params.user_id);
       const created = await ctx.clientCredentials.create(request.params.user_id, request.body);
-      request.log.info({ event: 'auth.client_credentials.created', credential: created.id, user: request.params.user_id, by: p.userUuid }, 'client credential created');
+      securityEvent('auth.client_credentials.created', { ...partyOf(p), credential_id: created.id, account_uuid: request.params.user_id });
       return reply.code(201).send(created);
     },
   );
@@ -154,7 +155,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
     async (request, reply) => {
       const p = principalOf(request);
       await ctx.clientCredentials.delete(request.params.user_id, request.params.credential_id);
-      request.log.info({ event: 'auth.client_credentials.deleted', credential: request.params.credential_id, user: request.params.user_id, by: p.userUuid }, 'client credential deleted');
+      securityEvent('auth.client_credentials.deleted', { ...partyOf(p), credential_id: request.params.credential_id, account_uuid: request.params.user_id });
       return noContent(reply);
     },
   );
@@ -184,7 +185,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
         const credential = await ctx.clientCredentials.create(user.internal_uuid, { name }, q);
         return { user, credential };
       });
-      request.log.info({ event: 'auth.client_credentials.created', credential: result.credential.id, user: result.user.internal_uuid, by: p.userUuid, automation: true }, 'automation account created');
+      securityEvent('auth.client_credentials.created', { ...partyOf(p), credential_id: result.credential.id, account_uuid: result.user.internal_uuid, automation: true });
       return reply.code(201).send({
         user: {
           internal_uuid: result.user.internal_uuid,
@@ -249,7 +250,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
         const relay = await saveSamlRelay(ctx, { provider: idp, clientCallback, state, linkUser: p.userUuid });
         authorizationUrl = await saml!.loginUrl(relay);
       }
-      request.log.info({ event: 'auth.identity.link_started', user: p.userUuid, provider: idp }, 'identity link started');
+      securityEvent('auth.identity.link_started', { ...partyOf(p), linked_provider: idp });
       return { link_state: state, authorization_url: authorizationUrl, expires_at: new Date(Date.now() + FLOW_TTL_SECONDS * 1000).toISOString() };
     },
   );
@@ -288,7 +289,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
       if (!pending) throw notFound('Pending identity link not found or expired');
       const { identity } = pending;
       const refuse = () => {
-        request.log.info({ event: 'auth.identity.link_failed', user: p.userUuid, provider: identity.provider, reason: 'identity_already_bound' }, 'identity link refused');
+        securityEvent('auth.identity.link_failed', { ...partyOf(p), linked_provider: identity.provider, reason: 'identity_already_bound' });
         return conflict('This identity is already linked to a TMI account', 'identity_already_bound');
       };
       const row = await ctx.db.tx(async (q) => {
@@ -311,7 +312,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
         if (bound[0]) await mergePlaceholders(q, p.userUuid, [bound[0].internal_uuid]);
         return inserted[0];
       });
-      request.log.info({ event: 'auth.identity.linked', user: p.userUuid, provider: identity.provider, identity: row.id }, 'identity linked');
+      securityEvent('auth.identity.linked', { ...partyOf(p), linked_provider: identity.provider, identity_id: row.id });
       return reply.code(201).send(linkedIdentity(row));
     },
   );
@@ -326,7 +327,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
       const p = principalOf(request);
       const rows = await ctx.db.query('DELETE FROM linked_identities WHERE id = $1 AND user_uuid = $2 RETURNING id', [request.params.id, p.userUuid]);
       if (!rows[0]) throw notFound('Linked identity not found');
-      request.log.info({ event: 'auth.identity.unlinked', user: p.userUuid, identity: request.params.id, by: p.userUuid }, 'identity unlinked');
+      securityEvent('auth.identity.unlinked', { ...partyOf(p), account_uuid: p.userUuid, identity_id: request.params.id });
       return noContent(reply);
     },
   );
@@ -355,7 +356,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext, broker: Bro
       const p = principalOf(request);
       const rows = await ctx.db.query('DELETE FROM linked_identities WHERE id = $1 AND user_uuid = $2 RETURNING id', [request.params.identity_id, request.params.user_id]);
       if (!rows[0]) throw notFound('Linked identity not found');
-      request.log.info({ event: 'auth.identity.unlinked', user: request.params.user_id, identity: request.params.identity_id, by: p.userUuid }, 'identity unlinked');
+      securityEvent('auth.identity.unlinked', { ...partyOf(p), account_uuid: request.params.user_id, identity_id: request.params.identity_id });
       return noContent(reply);
     },
   );

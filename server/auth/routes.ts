@@ -29,7 +29,7 @@ import { newSecretToken } from './secret-token.ts';
 import { Broker, PKCE_VERIFIER, requestBase, s256, safeEqual, withQuery, type PendingCode } from './broker.ts';
 import { samlRoutes, saveSamlRelay } from './saml-routes.ts';
 import { accountRoutes } from './account-routes.ts';
-import { partyOf, securityEvent, signInFailureHook } from '../security-events.ts';
+import { partyOf, securityEvent, signInFailureHook, stepUpFailed, type Party } from '../security-events.ts';
 
 export { requestBase } from './broker.ts';
 
@@ -139,10 +139,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         throw err;
       }
       const q = request.query;
-      const refuse = (reason: string, err: ApiError) => {
-        request.log.info({ event: 'auth.step_up.failure', user: p.userUuid, provider: p.provider, reason }, 'step-up refused');
-        return err;
-      };
+      const refuse = (reason: string, err: ApiError) => stepUpFailed(err, { ...partyOf(p), reason });
       if (p.serviceAccount) throw refuse('service_account', badRequest('Step-up does not apply to client credentials grants', 'unsupported_grant_type'));
       if (q.scope !== undefined) throw badRequest('scope is not accepted on /oauth2/step_up', 'invalid_scope');
       if ((q.response_type ?? 'code') !== 'code') throw badRequest('Only response_type=code is supported', 'unsupported_response_type');
@@ -164,7 +161,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         await broker.saveState({ provider: p.provider, clientCallback, codeChallenge, upstream: flow, stepUpUser: p.userUuid });
         location = await upstream.get(p.provider)!.authorizationUrl(flow);
       }
-      request.log.info({ event: 'auth.step_up.started', user: p.userUuid, provider: p.provider }, 'step-up started');
+      securityEvent('auth.step_up.started', partyOf(p));
       // XHR clients ask for JSON (the reference's step_up_redirect); browsers navigating get the 302.
       if (/\bapplication\/json\b/.test(request.headers.accept ?? '')) return { result: 'step_up_redirect' as const, redirect_url: location };
       return reply.redirect(location, 302);
@@ -214,6 +211,11 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
    * Identity linking, after the provider vouched for the second identity: stage the link for the
    * account's confirmation, or tell the client why not. Returns where to send the browser.
    */
+  async function partyOfAccount(userUuid: string): Promise<Party> {
+    const user = await ctx.users.byUuid(userUuid);
+    return { provider: user?.provider ?? '', provider_id: user?.provider_user_id ?? '', user_uuid: userUuid };
+  }
+
   async function finishLinkCallback(
     request: FastifyRequest,
     provider: string,
@@ -226,12 +228,12 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     try {
       identity = await identify();
     } catch (err) {
-      request.log.info({ event: 'auth.identity.link_failed', user: userUuid, provider, reason: (err as Error).message }, 'identity link failed');
+      securityEvent('auth.identity.link_failed', { ...(await partyOfAccount(userUuid)), linked_provider: provider, reason: err instanceof ProviderError ? err.kind : 'server_error' });
       return withQuery(clientCallback, { error: 'code_exchange_failed', state });
     }
     const owner = await ctx.users.accountOf(identity.provider, identity.providerUserId);
     if (owner !== null) {
-      request.log.info({ event: 'auth.identity.link_failed', user: userUuid, provider, reason: 'identity_already_bound' }, 'identity link refused');
+      securityEvent('auth.identity.link_failed', { ...(await partyOfAccount(userUuid)), linked_provider: provider, reason: 'identity_already_bound' });
       return withQuery(clientCallback, { error: 'identity_already_bound', state });
     }
     const token = await broker.stageLink({ userUuid, identity });
@@ -266,11 +268,11 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         try {
           client = await ctx.clientCredentials.authenticate(clientId, clientSecret);
         } catch (err) {
-          if (err instanceof ApiError) request.log.info({ event: 'auth.client_credentials.failure', client_id: clientId.slice(0, 64), status: err.status }, 'client authentication failed');
+          if (err instanceof ApiError) securityEvent('auth.client_credentials.failure', { client_id: clientId.slice(0, 64), reason: err.code });
           throw err;
         }
         const grant = await ctx.signIns.serviceAccountGrant(client);
-        request.log.info({ event: 'auth.client_credentials.used', credential: client.credential.id, user: client.owner.internal_uuid }, 'client credential used');
+        securityEvent('auth.client_credentials.used', { credential_id: client.credential.id, account_uuid: client.owner.internal_uuid });
         // No cookies and no refresh token: the client authenticates again when the token expires.
         return { access_token: grant.accessToken, refresh_token: '', expires_in: grant.expiresIn, token_type: 'Bearer' };
       }
@@ -285,10 +287,9 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (!knownProvider(idp)) throw badRequest(`Invalid provider: ${idp}`, 'invalid_request');
       if (!PKCE_VERIFIER.test(body.code_verifier)) throw badRequest('Code verifier format is invalid.', 'invalid_request');
       const pending: PendingCode | null = await broker.takeCode(body.code);
-      const fail = (reason: string, err: ApiError) => {
-        request.log.info({ event: pending?.stepUpUser ? 'auth.step_up.failure' : 'auth.signin.failure', provider: idp, reason }, 'sign-in refused');
-        return err;
-      };
+      // A failed sign-in is logged by the route's onError hook (reason: the error code); a failed
+      // step-up says so here, with the step that failed.
+      const fail = (reason: string, err: ApiError) => (pending?.stepUpUser ? stepUpFailed(err, { provider: idp, user_uuid: pending.stepUpUser, reason }) : err);
       if (!pending) throw fail('invalid_code', badRequest('Authorization code is invalid or expired', 'invalid_grant'));
       if (pending.provider !== idp) throw fail('wrong_provider', badRequest('Authorization code was issued for another provider', 'invalid_grant'));
       // RFC 6749 4.1.3: the code is bound to the callback it was delivered to (the reference does not check).
@@ -327,10 +328,9 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         throw err;
       }
       if (pending.saml) await broker.rememberSamlSession(idp, pending.saml, grant.sessionId);
-      request.log.info(
-        { event: pending.stepUpUser ? 'auth.step_up.success' : 'auth.signin.success', provider: idp, user: grant.user.internal_uuid, method: ctx.providers.saml.has(idp) ? 'saml' : 'oauth' },
-        'signed in',
-      );
+      if (pending.stepUpUser) {
+        securityEvent('auth.step_up.success', { provider: idp, provider_id: identity.providerUserId, user_uuid: grant.user.internal_uuid, session_id: grant.sessionId });
+      }
       return broker.grantBody(reply, grant);
     },
   );

@@ -15,6 +15,7 @@ import { Broker, FLOW_TTL_SECONDS, requestBase, withQuery } from './broker.ts';
 import { ProviderError, type ProviderIdentity } from './providers/provider.ts';
 import { issuerOf, type SamlProvider } from './providers/saml.ts';
 import { newSecretToken } from './secret-token.ts';
+import { securityEvent, signInFailed } from '../security-events.ts';
 
 /** What /saml/{provider}/login (or step-up, or a link start) remembers until the ACS. */
 export interface SamlRelay {
@@ -158,7 +159,7 @@ export function samlRoutes(app: FastifyInstance, ctx: AppContext, broker: Broker
       const raw = RelayState && /^[0-9a-f]{64}$/.test(RelayState) ? await ctx.shared.kv.take(`saml_relay:${RelayState}`) : null;
       const relay = raw ? (JSON.parse(raw) as SamlRelay) : null;
       const provider = await providerOfMessage(SAMLResponse, relay?.provider);
-      const failure = (reason: string) => request.log.info({ event: 'auth.signin.failure', provider: provider.id, method: 'saml', reason }, 'SAML sign-in refused');
+      const failure = (reason: string) => securityEvent('auth.signin.failure', { provider: provider.id, reason });
       if (!relay && !provider.cfg.allowIdpInitiated) {
         failure('idp_initiated');
         throw new ApiError(401, 'saml_error', 'IdP-initiated sign-in is not enabled for this provider; start at /saml/{provider}/login');
@@ -195,12 +196,11 @@ export function samlRoutes(app: FastifyInstance, ctx: AppContext, broker: Broker
         grant = await ctx.signIns.signIn(result.identity);
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
-        failure(err.code);
+        signInFailed(err, { provider: provider.id });
         if (relay?.clientCallback) return back({ error: err.code, error_description: err.description });
         throw err;
       }
       await broker.rememberSamlSession(provider.id, saml, grant.sessionId);
-      request.log.info({ event: 'auth.signin.success', provider: provider.id, method: 'saml', user: grant.user.internal_uuid }, 'signed in');
       const body = broker.grantBody(reply, grant);
       if (!relay?.clientCallback) return body;
       // The reference's delivery when the client sent no PKCE challenge: tokens in the fragment
@@ -223,11 +223,11 @@ export function samlRoutes(app: FastifyInstance, ctx: AppContext, broker: Broker
       profile = await provider.logoutRequest(binding);
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
-      request.log.info({ event: 'auth.saml.logout_refused', provider: provider.id, reason: err.message }, 'SAML logout refused');
+      securityEvent('auth.saml.logout_refused', { provider: provider.id, reason: err.message });
       throw badRequest('Invalid SAML logout request', 'saml_error');
     }
     const ended = await broker.endSamlSessions(provider.id, profile.nameID, profile.sessionIndex);
-    request.log.info({ event: 'auth.saml.logout', provider: provider.id, sessions: ended }, 'SAML single logout');
+    securityEvent('auth.saml.logout', { provider: provider.id, sessions_ended: ended });
     const url = await provider.logoutResponseUrl(profile, relayState);
     if (url) return reply.redirect(url, 302);
     return { message: 'Logout successful' };
