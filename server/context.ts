@@ -9,7 +9,7 @@ import { UserService } from './auth/users.ts';
 import { Authenticator } from './auth/authenticate.ts';
 import { SignInService } from './auth/sign-in.ts';
 import { ThreatModelService } from './resources/threat-models/service.ts';
-import { FamilyRegistry } from './resources/families.ts';
+import { KindRegistry } from './resources/kinds.ts';
 import { newSecretToken } from './auth/secret-token.ts';
 
 const DEV_SECRET_KEY = 'jwt:generated-secret';
@@ -39,8 +39,8 @@ export interface AppContext {
   /** Accounts, sessions and tokens for identities a provider vouched for. */
   signIns: SignInService;
   threatModels: ThreatModelService;
-  /** Child resources of a threat model; each resource registers itself when its routes are added. */
-  families: FamilyRegistry;
+  /** The kinds of a threat model's children; each registers its items when its routes are added. */
+  kinds: KindRegistry;
   close(): Promise<void>;
 }
 
@@ -73,8 +73,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const users = new UserService(db, { everyoneIsAReviewer: config.auth.everyoneIsAReviewer });
     const authenticator = new Authenticator(tokens, sessions, users);
     const signIns = new SignInService(config, users, sessions, tokens);
-    const families = new FamilyRegistry();
-    const threatModels = new ThreatModelService(db, users, families);
+    const kinds = new KindRegistry();
+    const threatModels = new ThreatModelService(db, users, kinds);
     const sharedState = shared;
     return {
       config,
@@ -86,7 +86,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       authenticator,
       signIns,
       threatModels,
-      families,
+      kinds,
       async close() {
         await sharedState.close();
         if (!opts.db) await db.close();
