@@ -3,7 +3,7 @@
 import { Type, type Static } from 'typebox';
 import { DateTime, Nullable, Paging, Uuid } from './common.ts';
 
-export const OBJECT_TYPES = ['threat_model', 'diagram', 'threat', 'asset', 'document', 'note', 'repository'] as const;
+export { OBJECT_TYPES } from './limits.ts';
 export const CHANGE_TYPES = ['created', 'updated', 'patched', 'deleted', 'rolled_back', 'restored'] as const;
 
 export const AuditActor = Type.Object({

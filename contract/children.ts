@@ -8,7 +8,7 @@ export { ANY_URI } from './limits.ts';
 /** A UUID or the empty string (threat links to diagram, cell, asset). */
 export const OPTIONAL_UUID = Type.String({ maxLength: 36, pattern: OPTIONAL_UUID_PATTERN });
 
-/** Fields every child carries in responses; `version` only where the family has one. */
+/** Fields every child carries in responses; `version` only where the kind has one. */
 export const serverFields = (versioned: boolean) => ({
   id: Uuid,
   metadata: Type.Array(Metadata),

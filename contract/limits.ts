@@ -177,6 +177,38 @@ export const EDGE_SHAPE = 'flow';
 /** The sides of a node its ports sit on; also the ids of the editor's four ports. */
 export const PORT_SIDES = ['top', 'right', 'bottom', 'left'] as const;
 
+// ---- sharing ------------------------------------------------------------------------------------
+
+/** The provider of TMI's own groups: the built-in ones, other TMI groups and `everyone`. */
+export const TMI_GROUP_PROVIDER = 'tmi';
+/** The pseudo-group of every signed-in user (provider TMI_GROUP_PROVIDER). */
+export const EVERYONE_GROUP = 'everyone';
+
+// ---- what a threat model holds -------------------------------------------------------------------
+
+/**
+ * The kinds of a threat model's children, in the order of the ThreatModel body. A kind's `name` is
+ * its URL segment (`/threat_models/{id}/threats`), the key of its list envelope and of its array
+ * in ThreatModel; `objectType` names one item in the audit trail and in metadata; `idParam` is the
+ * path parameter of one item; `label` starts messages ("Threat not found"); `count` is its count in
+ * a threat-model list item; `metadataBulkLimit` bounds the bulk metadata endpoints of one item.
+ */
+export const CHILD_KINDS = [
+  { name: 'threats', objectType: 'threat', idParam: 'threat_id', label: 'Threat', count: 'threat_count', metadataBulkLimit: 20 },
+  { name: 'diagrams', objectType: 'diagram', idParam: 'diagram_id', label: 'Diagram', count: 'diagram_count', metadataBulkLimit: 20 },
+  { name: 'documents', objectType: 'document', idParam: 'document_id', label: 'Document', count: 'document_count', metadataBulkLimit: 20 },
+  { name: 'repositories', objectType: 'repository', idParam: 'repository_id', label: 'Repository', count: 'repo_count', metadataBulkLimit: 20 },
+  { name: 'notes', objectType: 'note', idParam: 'note_id', label: 'Note', count: 'note_count', metadataBulkLimit: 100 },
+  { name: 'assets', objectType: 'asset', idParam: 'asset_id', label: 'Asset', count: 'asset_count', metadataBulkLimit: 100 },
+] as const;
+export type ChildKind = (typeof CHILD_KINDS)[number];
+export type ChildKindName = ChildKind['name'];
+export type ChildObjectType = ChildKind['objectType'];
+export type ChildCountKey = ChildKind['count'];
+/** What the audit trail records changes of: the threat model and each kind of child. */
+export const OBJECT_TYPES = ['threat_model', ...CHILD_KINDS.map((k) => k.objectType)] as const satisfies readonly string[];
+export type ObjectType = 'threat_model' | ChildObjectType;
+
 // ---- collaboration ------------------------------------------------------------------------------
 
 /** Close codes of the collaboration WebSocket. */

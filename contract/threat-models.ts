@@ -1,7 +1,7 @@
 // Threat models on the wire: ThreatModelInput (POST/PUT), ThreatModel, TMListItem and the list envelope.
-import { Type, type Static } from 'typebox';
-import { Authorization, AuthorizationInput, DateTime, Metadata, Nullable, Paging, User, Uuid } from './common.ts';
-import { THREAT_MODEL_TEXT } from './limits.ts';
+import { Type, type Static, type TBoolean, type TInteger } from 'typebox';
+import { Authorization, AuthorizationInput, DateTime, Metadata, Nullable, Paging, Role, User, Uuid } from './common.ts';
+import { CHILD_KINDS, THREAT_MODEL_TEXT, type ChildCountKey, type ChildKindName } from './limits.ts';
 
 export const ThreatModelInput = Type.Object(
   {
@@ -19,6 +19,10 @@ export type ThreatModelInput = Static<typeof ThreatModelInput>;
 
 /** Embedded children are described by their own resources; here they pass through as objects. */
 const Children = Type.Array(Type.Record(Type.String(), Type.Unknown()));
+/** ThreatModel embeds the live items of every kind of child, under the kind's name. */
+const embedded = Object.fromEntries(CHILD_KINDS.map((k) => [k.name, Children])) as { [K in ChildKindName]: typeof Children };
+/** A list item counts the live items of every kind. */
+const counts = Object.fromEntries(CHILD_KINDS.map((k) => [k.count, Type.Integer()])) as { [K in ChildCountKey]: TInteger };
 
 export const ThreatModel = Type.Object({
   id: Uuid,
@@ -40,12 +44,7 @@ export const ThreatModel = Type.Object({
   modified_at: DateTime,
   deleted_at: Type.Optional(Nullable(DateTime)),
   version: Type.Integer(),
-  threats: Children,
-  diagrams: Children,
-  documents: Children,
-  repositories: Children,
-  notes: Children,
-  assets: Children,
+  ...embedded,
 });
 export type ThreatModel = Static<typeof ThreatModel>;
 
@@ -60,12 +59,7 @@ export const TMListItem = Type.Object(
     owner: User,
     created_by: User,
     threat_model_framework: Type.String(),
-    document_count: Type.Integer(),
-    repo_count: Type.Integer(),
-    diagram_count: Type.Integer(),
-    threat_count: Type.Integer(),
-    asset_count: Type.Integer(),
-    note_count: Type.Integer(),
+    ...counts,
     issue_uri: Type.Optional(Nullable(Type.String())),
     status: Type.String(),
     status_updated: DateTime,
@@ -103,3 +97,35 @@ export const ListThreatModelsQuery = Type.Object({
   include_deleted: Type.Optional(Type.Boolean()),
 });
 export type ListThreatModelsQuery = Static<typeof ListThreatModelsQuery>;
+
+/**
+ * What a caller may do with a threat model: the actions of the API (`delete` is deleting the model
+ * or a diagram; writers delete the other children) and the guarded changes. Names as server/authz.
+ */
+export const ABILITIES = [
+  'read',
+  'collaborate',
+  'write',
+  'delete',
+  'share',
+  'restore',
+  'rollback',
+  'list_deleted',
+  'change_status',
+  'assign_security_reviewer',
+] as const;
+export type Ability = (typeof ABILITIES)[number];
+
+/**
+ * GET /threat_models/{id}/permissions (our extension, docs/compatibility.md): the caller's role on
+ * the model and what it lets them do, as the server decides it, so a client offers only that.
+ */
+export const ThreatModelPermissions = Type.Object(
+  {
+    threat_model_id: Uuid,
+    role: Role,
+    abilities: Type.Object(Object.fromEntries(ABILITIES.map((a) => [a, Type.Boolean()])) as { [A in Ability]: TBoolean }, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
+export type ThreatModelPermissions = Static<typeof ThreatModelPermissions>;

@@ -11,7 +11,7 @@ import { SignInService } from './auth/sign-in.ts';
 import { ClientCredentialService } from './auth/client-credentials.ts';
 import { ProviderRegistry } from './auth/providers/registry.ts';
 import { ThreatModelService } from './resources/threat-models/service.ts';
-import { FamilyRegistry } from './resources/families.ts';
+import { KindRegistry } from './resources/kinds.ts';
 import { newSecretToken } from './auth/secret-token.ts';
 
 const DEV_SECRET_KEY = 'jwt:generated-secret';
@@ -45,8 +45,8 @@ export interface AppContext {
   /** The configured identity providers (OAuth/OIDC and SAML). */
   providers: ProviderRegistry;
   threatModels: ThreatModelService;
-  /** Child resources of a threat model; each resource registers itself when its routes are added. */
-  families: FamilyRegistry;
+  /** The kinds of a threat model's children; each registers its items when its routes are added. */
+  kinds: KindRegistry;
   close(): Promise<void>;
 }
 
@@ -81,8 +81,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const signIns = new SignInService(config, users, sessions, tokens);
     const clientCredentials = new ClientCredentialService(db, shared.kv, sessions);
     const providers = new ProviderRegistry(config, shared.kv);
-    const families = new FamilyRegistry();
-    const threatModels = new ThreatModelService(db, users, families);
+    const kinds = new KindRegistry();
+    const threatModels = new ThreatModelService(db, users, kinds);
     const sharedState = shared;
     return {
       config,
@@ -96,7 +96,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       clientCredentials,
       providers,
       threatModels,
-      families,
+      kinds,
       async close() {
         await sharedState.close();
         if (!opts.db) await db.close();

@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import pg from 'pg';
 import type { Queryable } from '../../server/store/db.ts';
 import * as store from '../../server/resources/threat-models/store.ts';
+import { replaceEntries } from '../../server/resources/metadata/store.ts';
 import { recordAudit } from '../../server/resources/common/audit.ts';
 
 const pool = new pg.Pool({ connectionString: process.env.BARE_DATABASE_URL, max: 10 });
@@ -22,8 +23,8 @@ const actor = { email: 'bench@tmi.local', provider: 'tmi', providerId: 'bench', 
 
 const app = Fastify();
 app.get('/threat_models/:id', async (request, reply) => {
-  // The very statement TMI's GET runs, including which embedded families have live rows.
-  const row = await store.findThreatModel(q, (request.params as { id: string }).id, { childTables: store.CHILD_TABLES });
+  // The very statement TMI's GET runs, including which embedded kinds have live rows.
+  const row = await store.findThreatModel(q, (request.params as { id: string }).id, { liveChildren: true });
   if (!row) return reply.code(404).send({ error: 'not_found' });
   return row;
 });
@@ -45,7 +46,7 @@ app.post('/threat_models', async (request, reply) => {
       { subjectType: 'group', uuid: '00000000-0000-0000-0000-000000000001', role: 'owner' },
       { subjectType: 'group', uuid: '00000000-0000-0000-0000-000000000004', role: 'writer' },
     ]);
-    await store.replaceMetadata(t, 'threat_model', id, [], at);
+    await replaceEntries(t, 'threat_model', id, [], at);
     const row = await store.findThreatModel(t, id);
     await recordAudit(t, { threatModelId: id, objectType: 'threat_model', objectId: id, version: 1, changeType: 'created', actor, summary: 'created', snapshot: row }, at);
     await client.query('COMMIT');

@@ -7,17 +7,24 @@
 //   groups and other TMI groups) matches only members TMI itself records (`tmiGroupIds`: database
 //   memberships and configuration), never a group name an identity provider sent; any other group
 //   matches the provider's group names (`idpGroups`) of callers of that same provider;
-// - each action needs a minimum role (ACTION_ROLES).
+// - each action needs a minimum role (ACTION_ROLES); a few abilities need more (BEYOND_ROLES), and
+//   the fields that decide access or workflow need one of them (FIELD_GUARDS).
+// The services ask these functions; the web app gets their answers (GET /threat_models/{id}/permissions)
+// instead of deciding again.
 import { forbidden } from '../http/errors.ts';
+import { EVERYONE_GROUP, TMI_GROUP_PROVIDER } from '../../contract/limits.ts';
+import type { Ability } from '../../contract/threat-models.ts';
+
+export type { Ability };
 
 export type Role = 'reader' | 'writer' | 'owner';
 
 export const ROLE_RANK: Record<Role, number> = { reader: 1, writer: 2, owner: 3 };
 
 /** The provider of TMI's own groups (and of the development identity provider, which has no groups). */
-export const TMI_PROVIDER = 'tmi';
+export const TMI_PROVIDER = TMI_GROUP_PROVIDER;
 
-export const EVERYONE = { provider: TMI_PROVIDER, groupName: 'everyone' } as const;
+export const EVERYONE = { provider: TMI_PROVIDER, groupName: EVERYONE_GROUP } as const;
 
 /** The reference's built-in groups (provider `tmi`) with its well-known ids. */
 export const BUILT_IN_GROUPS = {
@@ -76,39 +83,134 @@ export function isSecurityReviewer(who: Pick<AccessSubject, 'tmiGroupIds'>): boo
   return who.tmiGroupIds.includes(BUILT_IN_GROUPS.securityReviewers);
 }
 
+/** Members of the built-in `tmi-automation` group are automation; what they create is marked auto_generated. */
+export function isAutomation(who: Pick<AccessSubject, 'tmiGroupIds'>): boolean {
+  return who.tmiGroupIds.includes(BUILT_IN_GROUPS.tmiAutomation);
+}
+
+/**
+ * SQL condition: the caller ($1 user id, $2 provider, $3 IdP group names, $4 TMI group ids) can
+ * read threat model `tm`. The same rules as `entryMatches` and `effectiveRole`, for lists, which
+ * cannot decide row by row; change both together.
+ */
+export const READABLE_BY_CALLER_SQL = `(tm.owner_uuid = $1 OR EXISTS (
+  SELECT 1 FROM threat_model_access a LEFT JOIN groups g ON g.internal_uuid = a.group_uuid
+  WHERE a.threat_model_id = tm.id AND (
+    a.user_uuid = $1
+    OR (g.provider = '${TMI_PROVIDER}' AND g.group_name = '${EVERYONE.groupName}')
+    OR (g.provider = '${TMI_PROVIDER}' AND a.group_uuid = ANY($4::uuid[]))
+    OR (g.provider <> '${TMI_PROVIDER}' AND g.provider = $2 AND g.group_name = ANY($3::text[])))))`;
+
+/** The parameters READABLE_BY_CALLER_SQL expects, in order. */
+export const readableByCallerParams = (who: AccessSubject): unknown[] => [who.userUuid, who.provider, who.idpGroups, who.tmiGroupIds];
+
 /**
  * The minimum role on the threat model for each action of the API.
  *
  * Who changes access: only the owner. `share` covers every change that decides who has which role
  * on a model: the access list (PUT or PATCH `authorization`), the `owner`, and the
  * `security_reviewer` field, because assigning a reviewer gives that person an owner entry and
- * clearing one lifts the protection of that entry. Assigning a reviewer further needs membership
- * of `security-reviewers` (the reference's rule); clearing does not. A writer, a reader, or a
- * security reviewer who is only a writer or reader on the model can change none of these, for
- * anyone, themselves included. Setting `status` needs `write` and membership of
- * `security-reviewers`.
+ * clearing one lifts the protection of that entry. A writer, a reader, or a security reviewer who
+ * is only a writer or reader on the model can change none of these, for anyone, themselves
+ * included.
  */
 export const ACTION_ROLES = {
   read: 'reader',
   collaborate: 'reader',
   write: 'writer',
-  /** Deleting a threat model or a diagram. */
+  /** Deleting a threat model or a diagram (writers delete the other kinds of children). */
   delete: 'owner',
   /** Changing who has access: authorization, owner, security reviewer. */
   share: 'owner',
   restore: 'owner',
   rollback: 'owner',
-  /** Listing soft-deleted children. */
-  include_deleted: 'owner',
-} as const satisfies Record<string, Role>;
+} as const satisfies Partial<Record<Ability, Role>>;
 
 export type Action = keyof typeof ACTION_ROLES;
 
+/**
+ * What needs more than a role on the model:
+ * - `list_deleted`: listing soft-deleted items (`include_deleted`) needs the owner role on the
+ *   threat model they belong to, or an administrator. The list of threat models belongs to no
+ *   model, so there it is administrators only.
+ * - `change_status`: setting a threat model's `status` needs `write` and membership of
+ *   `security-reviewers`.
+ * - `assign_security_reviewer`: assigning someone as `security_reviewer` needs `share` and
+ *   membership of `security-reviewers` (the reference's rule); clearing one needs `share` only.
+ */
+export const BEYOND_ROLES = {
+  list_deleted: { role: 'owner', orAdministrator: true },
+  change_status: { role: 'writer', securityReviewer: true },
+  assign_security_reviewer: { role: 'owner', securityReviewer: true },
+} as const satisfies Record<Exclude<Ability, Action>, { role: Role; orAdministrator?: true; securityReviewer?: true }>;
+
+/**
+ * The threat-model fields a writer may not change alone, and the ability each needs. A change of
+ * `security_reviewer` to another person needs `assign_security_reviewer` besides.
+ */
+export const FIELD_GUARDS = {
+  owner: 'share',
+  authorization: 'share',
+  security_reviewer: 'share',
+  status: 'change_status',
+} as const satisfies Record<string, Ability>;
+
+export type GuardedField = keyof typeof FIELD_GUARDS;
+
+/** Who asks, as far as the rules beyond roles care. */
+export interface Standing {
+  securityReviewer: boolean;
+  administrator: boolean;
+}
+
+const ranks = (role: Role | null, min: Role) => role !== null && ROLE_RANK[role] >= ROLE_RANK[min];
+
 export function can(role: Role | null, action: Action): boolean {
-  return role !== null && ROLE_RANK[role] >= ROLE_RANK[ACTION_ROLES[action]];
+  return ranks(role, ACTION_ROLES[action]);
+}
+
+/** Whether a caller with this role (null: none, or no model) and standing has the ability. */
+export function may(ability: Ability, role: Role | null, standing: Partial<Standing>): boolean {
+  if (Object.hasOwn(ACTION_ROLES, ability)) return can(role, ability as Action);
+  const rule: { role: Role; orAdministrator?: true; securityReviewer?: true } = BEYOND_ROLES[ability as Exclude<Ability, Action>];
+  if (rule.orAdministrator && standing.administrator) return true;
+  return ranks(role, rule.role) && (!rule.securityReviewer || Boolean(standing.securityReviewer));
+}
+
+/** Every ability at once (what the server tells a client the caller may do; the contract lists the same). */
+export function abilities(role: Role | null, standing: Standing): Record<Ability, boolean> {
+  const all = [...Object.keys(ACTION_ROLES), ...Object.keys(BEYOND_ROLES)] as Ability[];
+  return Object.fromEntries(all.map((a) => [a, may(a, role, standing)])) as Record<Ability, boolean>;
 }
 
 /** Throws 403 unless the role allows the action. */
-export function authorize(role: Role | null, action: Action): void {
-  if (!can(role, action)) throw forbidden();
+export function authorize(role: Role | null, action: Action, message?: string): void {
+  if (!can(role, action)) throw forbidden(message);
+}
+
+/**
+ * Throws 403 unless the caller may list deleted items: of the threat model they hold `role` on,
+ * or, without `role`, of all threat models. The administrator check is asked only when it matters.
+ */
+export async function authorizeListDeleted(role: Role | undefined, isAdministrator: () => Promise<boolean>): Promise<void> {
+  if (may('list_deleted', role ?? null, {}) || (await isAdministrator())) return;
+  throw forbidden(
+    role === undefined
+      ? 'The include_deleted parameter requires admin role'
+      : 'The include_deleted parameter requires the owner role on the threat model or the admin role',
+  );
+}
+
+const REVIEWER_ONLY = (field: string) => `Field '${field}' may only be modified by a security reviewer or a service account`;
+
+/** Throws 403 unless the caller may change this threat-model field. */
+export function authorizeField(field: GuardedField, role: Role | null, standing: Pick<Standing, 'securityReviewer'>): void {
+  const ability = FIELD_GUARDS[field];
+  if (may(ability, role, standing)) return;
+  throw forbidden(ability === 'share' ? `Field '${field}' may only be modified by the resource owner` : REVIEWER_ONLY(field));
+}
+
+/** Throws 403 unless the caller may make someone the security reviewer (after `authorizeField`). */
+export function authorizeReviewerAssignment(role: Role | null, standing: Pick<Standing, 'securityReviewer'>): void {
+  if (!may('assign_security_reviewer', role, standing)) throw forbidden(REVIEWER_ONLY('security_reviewer'));
 }

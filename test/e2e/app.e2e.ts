@@ -403,6 +403,43 @@ describe('TMI web app', () => {
     await context.close();
   });
 
+  it('shares with everyone and with a TMI group from the sharing dialog', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, alice);
+    const shared = await createThreatModel(page, 'Shared widely');
+    await page.getByRole('button', { name: 'Share…' }).click();
+    await page.getByLabel('Share with').selectOption('everyone');
+    await page.getByLabel('Role', { exact: true }).selectOption('reader');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByLabel('Share with').selectOption('group');
+    await page.locator('input[name="share_with"]').fill('auditors');
+    await page.getByLabel('Role', { exact: true }).selectOption('writer');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('button', { name: 'Save sharing' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    const authorization = await page.evaluate(async (id) => {
+      const res = await fetch(`/threat_models/${id}`, { headers: { accept: 'application/json' } });
+      return ((await res.json()) as { authorization: { principal_type: string; provider: string; provider_id: string; role: string }[] }).authorization;
+    }, shared);
+    const groups = authorization.filter((a) => a.principal_type === 'group').map(({ provider, provider_id, role }) => ({ provider, provider_id, role }));
+    assert.deepEqual(
+      groups.filter((g) => ['everyone', 'auditors'].includes(g.provider_id)),
+      [
+        { provider: 'tmi', provider_id: 'everyone', role: 'reader' },
+        { provider: 'tmi', provider_id: 'auditors', role: 'writer' },
+      ],
+    );
+    await context.close();
+
+    // Someone it was never shared with by name reads it through `everyone`.
+    const d = await newUserPage(h.browser);
+    await signIn(d.page, uniqueName('dave'));
+    await d.page.goto(`${BASE}/tm/${shared}`);
+    assert.match((await d.page.getByTestId('role').textContent()) ?? '', /reader/);
+    assert.equal(await d.page.getByRole('button', { name: 'Share…' }).count(), 0, 'only the owner shares');
+    await d.context.close();
+  });
+
   it('adds a threat to a cell from the editor and finds it in the threats table', async () => {
     const { context, page } = await newUserPage(h.browser);
     await signIn(page, alice);

@@ -1,8 +1,11 @@
-// The signed-in user, for every page under the shell.
+// The signed-in user, for every page under the shell, and what they may do with a threat model.
+// The server decides that (GET /threat_models/{id}/permissions, from server/authz); the app only
+// asks, so it offers exactly what the API will accept.
 import { createContext, useContext } from 'react';
-import type { Role } from '../../contract/common.ts';
-import type { ThreatModel } from '../../contract/threat-models.ts';
+import type { Ability, ThreatModelPermissions } from '../../contract/threat-models.ts';
 import type { Me } from './api/session.ts';
+import { threatModels } from './api/threat-models.ts';
+import { useLoad } from './ui.tsx';
 
 export const MeContext = createContext<Me | null>(null);
 
@@ -12,21 +15,12 @@ export function useMe(): Me {
   return me;
 }
 
-const RANK: Record<Role, number> = { reader: 1, writer: 2, owner: 3 };
+export type Permissions = ThreatModelPermissions;
 
-/** The caller's effective role on a threat model, from its authorization list (as the server decides). */
-export function roleOn(tm: Pick<ThreatModel, 'owner' | 'authorization'>, me: Me): Role | null {
-  let best: Role | null = null;
-  const consider = (r: Role) => {
-    if (!best || RANK[r] > RANK[best]) best = r;
-  };
-  if (tm.owner.provider === me.provider && tm.owner.provider_id === me.provider_id) consider('owner');
-  const groups = new Set(me.groups.map((g) => g.group_name));
-  for (const a of tm.authorization) {
-    if (a.principal_type === 'user' && ((a.provider === me.provider && a.provider_id === me.provider_id) || (a.email && a.email === me.email))) consider(a.role);
-    if (a.principal_type === 'group' && (a.provider_id === 'everyone' || groups.has(a.provider_id))) consider(a.role);
-  }
-  return best;
+/** The caller's permissions on a threat model; `reload` after a change that may alter them (sharing). */
+export function usePermissions(tmId: string) {
+  return useLoad((signal) => threatModels.permissions(tmId, signal), [tmId]);
 }
 
-export const canWrite = (role: Role | null) => role === 'writer' || role === 'owner';
+/** Whether the permissions allow an ability; false while they are not known. */
+export const may = (permissions: Permissions | undefined, ability: Ability): boolean => permissions?.abilities[ability] ?? false;

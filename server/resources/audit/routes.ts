@@ -1,4 +1,4 @@
-// HTTP for the audit trail (/threat_models/{tm}/audit_trail..., .../{segment}/{id}/audit_trail),
+// HTTP for the audit trail (/threat_models/{tm}/audit_trail..., .../{kind}/{id}/audit_trail),
 // rollback, and restore of a deleted threat model.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -8,7 +8,7 @@ import type { AppContext } from '../../context.ts';
 import { ErrorBody, ThreatModelIdParams, Uuid } from '../../../contract/common.ts';
 import { AuditEntry, ListAuditTrailResponse, ListThreatModelAuditTrailResponse, ObjectAuditQuery, RollbackResponse, ThreatModelAuditQuery } from '../../../contract/audit.ts';
 import { ThreatModel } from '../../../contract/threat-models.ts';
-import { CHILD_TARGETS } from '../metadata/service.ts';
+import { KINDS } from '../kinds.ts';
 import { AuditService } from './service.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody };
@@ -16,7 +16,7 @@ const tags = ['Audit Trail'];
 
 export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const svc = new AuditService(ctx.db, ctx.threatModels, ctx.families);
+  const svc = new AuditService(ctx.db, ctx.threatModels, ctx.kinds);
   const EntryParams = Type.Object({ threat_model_id: Uuid, entry_id: Uuid });
   const tmOf = (request: FastifyRequest) => (request.params as { threat_model_id: string }).threat_model_id.toLowerCase();
 
@@ -44,15 +44,15 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request) => svc.restoreThreatModel(principalOf(request), tmOf(request)),
   );
 
-  for (const t of CHILD_TARGETS) {
-    const params = Type.Object({ threat_model_id: Uuid, [t.idParam]: Uuid });
+  for (const kind of KINDS) {
+    const params = Type.Object({ threat_model_id: Uuid, [kind.idParam]: Uuid });
     r.get(
-      `/threat_models/:threat_model_id/${t.segment}/:${t.idParam}/audit_trail`,
-      { schema: { tags, operationId: `get${t.label}AuditTrail`, params, querystring: ObjectAuditQuery, response: { 200: ListAuditTrailResponse, ...errors } } },
+      `/threat_models/:threat_model_id/${kind.name}/:${kind.idParam}/audit_trail`,
+      { schema: { tags, operationId: `get${kind.label}AuditTrail`, params, querystring: ObjectAuditQuery, response: { 200: ListAuditTrailResponse, ...errors } } },
       async (request) => {
-        const id = (request.params as Record<string, string>)[t.idParam]!.toLowerCase();
+        const id = (request.params as Record<string, string>)[kind.idParam]!.toLowerCase();
         const q = request.query as { limit?: number; offset?: number };
-        return svc.listForObject(principalOf(request), tmOf(request), { table: t.table, objectType: t.entityType, label: t.label }, id, q.limit, q.offset);
+        return svc.listForObject(principalOf(request), tmOf(request), kind, id, q.limit, q.offset);
       },
     );
   }

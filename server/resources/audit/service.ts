@@ -4,14 +4,14 @@ import type { Db } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
 import { ApiError, badRequest, conflict, notFound } from '../../http/errors.ts';
 import { CHANGE_TYPES, OBJECT_TYPES, type AuditEntry, type ThreatModelAuditQuery } from '../../../contract/audit.ts';
+import type { ObjectType } from '../../../contract/limits.ts';
 import { actorOf, type ThreatModelService } from '../threat-models/service.ts';
 import * as tmStore from '../threat-models/store.ts';
-import { recordAudit, type AuditObjectType } from '../common/audit.ts';
+import { recordAudit } from '../common/audit.ts';
+import { findItem } from '../common/items.ts';
 import { lowerSnake } from '../common/text-safety.ts';
-import type { FamilyRegistry } from '../families.ts';
+import { KINDS, kindOfObjectType, type Kind, type KindRegistry } from '../kinds.ts';
 import * as store from './store.ts';
-
-const EMBEDDED = ['threats', 'diagrams', 'documents', 'repositories', 'notes', 'assets'];
 
 export function presentEntry(r: store.AuditRow): AuditEntry {
   return {
@@ -54,7 +54,7 @@ export class AuditService {
   constructor(
     private readonly db: Db,
     private readonly threatModels: ThreatModelService,
-    private readonly families: FamilyRegistry,
+    private readonly kinds: KindRegistry,
   ) {}
 
   async listForModel(p: Principal, tmId: string, query: ThreatModelAuditQuery) {
@@ -94,11 +94,11 @@ export class AuditService {
     return presentEntry(row);
   }
 
-  /** Entries of one child, deleted or not; the child must belong to the model. */
-  async listForObject(p: Principal, tmId: string, target: { table: string; objectType: string; label: string }, id: string, limit = 20, offset = 0) {
+  /** Entries of one item of a kind, deleted or not; the item must belong to the model. */
+  async listForObject(p: Principal, tmId: string, kind: Kind, id: string, limit = 20, offset = 0) {
     await this.threatModels.accessTo(p, tmId, 'read');
-    if (!(await store.childBelongs(this.db, target.table, tmId, id))) throw notFound(`${target.label} not found`);
-    const { rows, total } = await store.pageForObject(this.db, tmId, target.objectType, id, limit, offset);
+    if (!(await findItem(this.db, kind, tmId, id))) throw notFound(`${kind.label} not found`);
+    const { rows, total } = await store.pageForObject(this.db, tmId, kind.objectType, id, limit, offset);
     return { audit_entries: rows.map(presentEntry), total, limit, offset };
   }
 
@@ -117,18 +117,19 @@ export class AuditService {
         const row = await tmStore.findThreatModel(q, tmId);
         restored = row ? { ...state, version: row.version, modified_at: at.toISOString() } : null;
       } else {
-        const family = this.families.byObjectType(entry.object_type);
-        if (!family?.writeSnapshot) throw conflict(`Rollback of a ${entry.object_type} is not supported`);
-        await family.writeSnapshot(q, tmId, entry.object_id, state);
-        restored = await family.load(q, tmId, entry.object_id);
-        table = family.table;
+        const kind = kindOfObjectType(entry.object_type);
+        if (!kind) throw conflict(`Rollback of a ${entry.object_type} is not supported`);
+        const items = this.kinds.of(kind);
+        await items.writeSnapshot(q, tmId, entry.object_id, state);
+        restored = await items.load(q, tmId, entry.object_id);
+        table = kind.table;
       }
       if (!restored) throw notFound('The rolled-back object could not be read back');
       const id = await recordAudit(
         q,
         {
           threatModelId: tmId,
-          objectType: entry.object_type as AuditObjectType,
+          objectType: entry.object_type as ObjectType,
           objectId: entry.object_id,
           version: await store.currentVersion(q, table, entry.object_id),
           changeType: 'rolled_back',
@@ -144,7 +145,7 @@ export class AuditService {
     if (result.isModel) {
       // The threat model is read outside the transaction (one connection on PGlite), without its children.
       const tm: Record<string, unknown> = { ...(await this.threatModels.get(p, tmId)) };
-      for (const k of EMBEDDED) delete tm[k];
+      for (const k of KINDS) delete tm[k.name];
       result.restored_entity = tm;
     }
     return { restored_entity: result.restored_entity, audit_entry: result.audit_entry };

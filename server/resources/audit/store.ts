@@ -103,12 +103,7 @@ export async function stateAsOf(q: Queryable, entry: AuditRow): Promise<Record<s
   return rows[0]?.snapshot ?? null;
 }
 
-/** Whether a child row (live or deleted) with this id belongs to the threat model. */
-export async function childBelongs(q: Queryable, table: string, tmId: string, id: string): Promise<boolean> {
-  return (await q.query(`SELECT 1 FROM ${table} WHERE id = $1 AND threat_model_id = $2`, [id, tmId])).length > 0;
-}
-
-/** The row's own version counter (kept for every family, also those that do not show it). */
+/** The row's own version counter (kept for every kind, also those that do not show it). */
 export async function currentVersion(q: Queryable, table: string, id: string): Promise<number | null> {
   const rows = await q.query<{ version: number }>(`SELECT version FROM ${table} WHERE id = $1`, [id]);
   return rows[0]?.version ?? null;

@@ -1,5 +1,5 @@
-// HTTP for one family of threat-model children: /threat_models/{tm}/{segment}[/{id}[/restore]]
-// and the bulk endpoints. Validation by schema, then the generic ChildService.
+// HTTP for one kind of threat-model children: /threat_models/{tm}/{kind}[/{id}[/restore]] and the
+// bulk endpoints. Validation by schema, then the generic ChildService.
 import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
@@ -11,13 +11,15 @@ import { ErrorBody, JsonPatchDocument, Uuid } from '../../../contract/common.ts'
 import { ANY_URI } from '../../../contract/children.ts';
 import { existenceBeforeBody } from '../common/existence-first.ts';
 import { readIfMatch, setEtag, warnIfUnconditional, type Precondition } from '../common/if-match.ts';
-import { ChildService, type ListQuery, type ListRefinement, type Wire } from './service.ts';
-import type { FamilySpec } from './spec.ts';
+import { ChildService, type ListQuery, type Wire } from './service.ts';
+import type { ListRefinement } from './store.ts';
+import { administratorCheck } from '../common/administrator.ts';
+import type { GenericKind } from './kind.ts';
 
 export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export interface ChildRouteOptions<Q> {
-  /** Family-specific list filters and sort orders (threats). */
+  /** List filters and sort orders of the kind (threats). */
   refineList?: (query: Q) => ListRefinement;
 }
 
@@ -30,34 +32,34 @@ export interface ChildRoutes {
   modelFirst: preValidationAsyncHookHandler;
 }
 
-/** Registers the family's routes and its ChildFamily in ctx.families; returns the service for extras. */
-export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, ctx: AppContext, spec: FamilySpec, opts: ChildRouteOptions<Q> = {}): ChildRoutes {
+/** Registers the kind's routes and its items in ctx.kinds; returns the service for extras. */
+export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, ctx: AppContext, kind: GenericKind, opts: ChildRouteOptions<Q> = {}): ChildRoutes {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const svc = new ChildService(spec, ctx.db, ctx.threatModels);
-  ctx.families.register(svc.family());
-  const tags = [spec.tag];
-  const base = `/threat_models/:threat_model_id/${spec.segment}`;
+  const svc = new ChildService(kind, ctx.db, ctx.threatModels);
+  ctx.kinds.register(kind, svc.items());
+  const tags = [kind.tag];
+  const base = `/threat_models/:threat_model_id/${kind.name}`;
   const tmParams = Type.Object({ threat_model_id: Uuid });
-  const itemParams = Type.Object({ threat_model_id: Uuid, [spec.idParam]: Uuid });
-  const idOf = (request: FastifyRequest) => (request.params as Record<string, string>)[spec.idParam]!.toLowerCase();
+  const itemParams = Type.Object({ threat_model_id: Uuid, [kind.idParam]: Uuid });
+  const idOf = (request: FastifyRequest) => (request.params as Record<string, string>)[kind.idParam]!.toLowerCase();
   const tmOf = (request: FastifyRequest) => (request.params as Record<string, string>).threat_model_id!.toLowerCase();
-  const name = spec.label.replace(/ /g, '');
-  const plural = spec.segment.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
-  const precondition = (request: FastifyRequest): Precondition => (spec.versioned ? readIfMatch(request, ctx.config.server.requireIfMatch) : null);
+  const name = kind.label.replace(/ /g, '');
+  const plural = kind.name.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
+  const precondition = (request: FastifyRequest): Precondition => (kind.versioned ? readIfMatch(request, ctx.config.server.requireIfMatch) : null);
   /** A versioned write that succeeded: ETag, and the deprecation notice when it was unconditional. */
   const written = (reply: FastifyReply, pre: Precondition, wire: Wire) => {
-    if (spec.versioned) warnIfUnconditional(reply, pre);
+    if (kind.versioned) warnIfUnconditional(reply, pre);
     return withEtag(reply, wire);
   };
   const withEtag = (reply: FastifyReply, wire: Wire) => {
-    if (spec.versioned && typeof wire.version === 'number') setEtag(reply, wire.version);
+    if (kind.versioned && typeof wire.version === 'number') setEtag(reply, wire.version);
     return wire;
   };
 
   // Documents and repositories require a `uri`; clients often send `url`, so the refusal names
   // both instead of the schema's generic "required property" message.
   const uriRe = new RegExp(ANY_URI);
-  const requiresUri = spec.fields.some((f) => f.name === 'uri');
+  const requiresUri = kind.fields.some((f) => f.name === 'uri');
   const uriMissing = (request: FastifyRequest) =>
     requiresUri &&
     (Array.isArray(request.body) ? request.body : [request.body]).some((item) => {
@@ -72,21 +74,21 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   };
   // A write to a missing model or child is 404 (and a write without the role 403) before its body is judged.
   const modelFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, ps.threat_model_id!), uriMissing);
-  const childFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, ps.threat_model_id!, ps[spec.idParam]!), uriMissing);
+  const childFirst = existenceBeforeBody((p, ps) => svc.checkWritable(p, ps.threat_model_id!, ps[kind.idParam]!), uriMissing);
 
   r.get(
     base,
-    { schema: { tags, operationId: `list${plural}`, params: tmParams, querystring: spec.schemas.listQuery, response: { 200: spec.schemas.list, ...errors } } },
+    { schema: { tags, operationId: `list${plural}`, params: tmParams, querystring: kind.schemas.listQuery, response: { 200: kind.schemas.list, ...errors } } },
     async (request) => {
       const p = principalOf(request);
       const query = request.query as Q;
-      return svc.list(p, tmOf(request), query, () => ctx.users.isAdministrator(p.userUuid, p.idpGroups, p.provider, ctx.config.auth.administrators), opts.refineList?.(query));
+      return svc.list(p, tmOf(request), query, administratorCheck(ctx, p), opts.refineList?.(query));
     },
   );
 
   r.post(
     base,
-    { preValidation: [modelFirst, checkUri], schema: { tags, operationId: `create${name}`, params: tmParams, body: spec.schemas.input, response: { 201: spec.schemas.item, ...errors } } },
+    { preValidation: [modelFirst, checkUri], schema: { tags, operationId: `create${name}`, params: tmParams, body: kind.schemas.input, response: { 201: kind.schemas.item, ...errors } } },
     async (request, reply) => {
       const wire = await svc.create(principalOf(request), tmOf(request), request.body as Record<string, unknown>);
       return reply.code(201).send(withEtag(reply, wire));
@@ -94,14 +96,14 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   );
 
   r.get(
-    `${base}/:${spec.idParam}`,
-    { schema: { tags, operationId: `get${name}`, params: itemParams, response: { 200: spec.schemas.item, ...errors } } },
+    `${base}/:${kind.idParam}`,
+    { schema: { tags, operationId: `get${name}`, params: itemParams, response: { 200: kind.schemas.item, ...errors } } },
     async (request, reply) => withEtag(reply, await svc.get(principalOf(request), tmOf(request), idOf(request))),
   );
 
   r.put(
-    `${base}/:${spec.idParam}`,
-    { preValidation: [childFirst, checkUri], schema: { tags, operationId: `update${name}`, params: itemParams, body: spec.schemas.input, response: { 200: spec.schemas.item, ...errors } } },
+    `${base}/:${kind.idParam}`,
+    { preValidation: [childFirst, checkUri], schema: { tags, operationId: `update${name}`, params: itemParams, body: kind.schemas.input, response: { 200: kind.schemas.item, ...errors } } },
     async (request, reply) => {
       const pre = precondition(request);
       return written(reply, pre, await svc.replace(principalOf(request), tmOf(request), idOf(request), request.body as Record<string, unknown>, pre));
@@ -109,11 +111,11 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   );
 
   r.patch(
-    `${base}/:${spec.idParam}`,
+    `${base}/:${kind.idParam}`,
     {
       config: { consumes: JSON_PATCH_TYPES },
       preValidation: childFirst,
-      schema: { tags, operationId: `patch${name}`, params: itemParams, body: JsonPatchDocument, response: { 200: spec.schemas.item, ...errors } },
+      schema: { tags, operationId: `patch${name}`, params: itemParams, body: JsonPatchDocument, response: { 200: kind.schemas.item, ...errors } },
     },
     async (request, reply) => {
       const pre = precondition(request);
@@ -122,7 +124,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   );
 
   r.delete(
-    `${base}/:${spec.idParam}`,
+    `${base}/:${kind.idParam}`,
     { schema: { tags, operationId: `delete${name}`, params: itemParams, response: errors } },
     async (request, reply) => {
       await svc.remove(principalOf(request), tmOf(request), idOf(request));
@@ -131,13 +133,13 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   );
 
   r.post(
-    `${base}/:${spec.idParam}/restore`,
-    { schema: { tags, operationId: `restore${name}`, params: itemParams, response: { 200: spec.schemas.item, ...errors } } },
+    `${base}/:${kind.idParam}/restore`,
+    { schema: { tags, operationId: `restore${name}`, params: itemParams, response: { 200: kind.schemas.item, ...errors } } },
     async (request, reply) => withEtag(reply, await svc.restore(principalOf(request), tmOf(request), idOf(request))),
   );
 
-  if (spec.bulk) {
-    const bulk = spec.bulk;
+  if (kind.bulk) {
+    const bulk = kind.bulk;
     r.post(
       `${base}/bulk`,
       {
@@ -147,7 +149,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
           operationId: `bulkCreate${plural}`,
           params: tmParams,
           body: Type.Array(bulk.createItem, { maxItems: bulk.limit }),
-          response: { 201: Type.Array(spec.schemas.item), ...errors },
+          response: { 201: Type.Array(kind.schemas.item), ...errors },
         },
       },
       async (request, reply) => reply.code(201).send(await svc.bulkCreate(principalOf(request), tmOf(request), request.body as Record<string, unknown>[])),
@@ -161,7 +163,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
           operationId: `bulkUpdate${plural}`,
           params: tmParams,
           body: Type.Array(bulk.updateItem, { maxItems: bulk.limit }),
-          response: { 200: Type.Array(spec.schemas.item), ...errors },
+          response: { 200: Type.Array(kind.schemas.item), ...errors },
         },
       },
       async (request) => svc.bulkUpdate(principalOf(request), tmOf(request), request.body as (Record<string, unknown> & { id: string })[]),

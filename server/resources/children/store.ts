@@ -1,8 +1,8 @@
-// SQL for any family of threat-model children. Table and column names come from the family's
-// spec (constants in code); every value is a bound parameter.
+// SQL for any kind of threat-model children the generic engine serves. Table and column names come
+// from the kind (constants in code); every value is a bound parameter.
 import type { Queryable } from '../../store/db.ts';
-import { metadataListSql } from '../threat-models/store.ts';
-import type { FamilySpec, FieldSpec } from './spec.ts';
+import { metadataJsonSql } from '../metadata/store.ts';
+import type { GenericKind, Field } from './kind.ts';
 
 export type ChildRow = Record<string, unknown> & {
   id: string;
@@ -15,26 +15,26 @@ export type ChildRow = Record<string, unknown> & {
   metadata: { key: string; value: string }[];
 };
 
-const selectFrom = (spec: FamilySpec) =>
-  `SELECT c.*, ${metadataListSql(spec.objectType, 'c.id')} AS metadata FROM ${spec.table} c`;
+const selectFrom = (kind: GenericKind) =>
+  `SELECT c.*, ${metadataJsonSql(kind.objectType, 'c.id')} AS metadata FROM ${kind.table} c`;
 
 /** One child of this threat model, deleted or not. */
 export async function findChild(
   q: Queryable,
-  spec: FamilySpec,
+  kind: GenericKind,
   tmId: string,
   id: string,
   opts: { forUpdate?: boolean } = {},
 ): Promise<ChildRow | null> {
-  if (opts.forUpdate) await q.query(`SELECT 1 FROM ${spec.table} WHERE id = $1 AND threat_model_id = $2 FOR UPDATE`, [id, tmId]);
-  const rows = await q.query<ChildRow>(`${selectFrom(spec)} WHERE c.id = $1 AND c.threat_model_id = $2`, [id, tmId]);
+  if (opts.forUpdate) await q.query(`SELECT 1 FROM ${kind.table} WHERE id = $1 AND threat_model_id = $2 FOR UPDATE`, [id, tmId]);
+  const rows = await q.query<ChildRow>(`${selectFrom(kind)} WHERE c.id = $1 AND c.threat_model_id = $2`, [id, tmId]);
   return rows[0] ?? null;
 }
 
 /** Where a child id lives, whatever its threat model (bulk upserts must not take another model's id). */
-export async function ownerOf(q: Queryable, spec: FamilySpec, id: string): Promise<{ threat_model_id: string; deleted_at: Date | null } | null> {
+export async function ownerOf(q: Queryable, kind: GenericKind, id: string): Promise<{ threat_model_id: string; deleted_at: Date | null } | null> {
   const rows = await q.query<{ threat_model_id: string; deleted_at: Date | null }>(
-    `SELECT threat_model_id, deleted_at FROM ${spec.table} WHERE id = $1`,
+    `SELECT threat_model_id, deleted_at FROM ${kind.table} WHERE id = $1`,
     [id],
   );
   return rows[0] ?? null;
@@ -51,29 +51,32 @@ export interface ListOptions {
   orderBy?: string[];
 }
 
-export async function listChildren(q: Queryable, spec: FamilySpec, tmId: string, o: ListOptions): Promise<{ rows: ChildRow[]; total: number }> {
+/** The conditions and sort orders a kind adds to its list (threat filters). */
+export type ListRefinement = Required<Pick<ListOptions, 'where' | 'params' | 'orderBy'>>;
+
+export async function listChildren(q: Queryable, kind: GenericKind, tmId: string, o: ListOptions): Promise<{ rows: ChildRow[]; total: number }> {
   const params: unknown[] = [tmId, ...(o.params ?? [])];
   const where = ['c.threat_model_id = $1', ...(o.where ?? [])];
   if (!o.includeDeleted) where.push('c.deleted_at IS NULL');
   const order = [...(o.orderBy ?? []), 'c.created_at DESC', 'c.id ASC'].join(', ');
   params.push(o.limit, o.offset);
   const rows = await q.query<ChildRow & { total_count: number }>(
-    `SELECT c.*, ${metadataListSql(spec.objectType, 'c.id')} AS metadata, count(*) OVER ()::int AS total_count
-     FROM ${spec.table} c WHERE ${where.join(' AND ')}
+    `SELECT c.*, ${metadataJsonSql(kind.objectType, 'c.id')} AS metadata, count(*) OVER ()::int AS total_count
+     FROM ${kind.table} c WHERE ${where.join(' AND ')}
      ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length}`,
     params,
   );
   let total = rows[0]?.total_count ?? 0;
   if (rows.length === 0 && o.offset > 0) {
-    const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${spec.table} c WHERE ${where.join(' AND ')}`, params.slice(0, -2));
+    const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${kind.table} c WHERE ${where.join(' AND ')}`, params.slice(0, -2));
     total = c[0]?.n ?? 0;
   }
   return { rows: rows.map(({ total_count: _t, ...r }) => r as ChildRow), total };
 }
 
 /** Live children of a threat model for embedding in the ThreatModel response. */
-export async function liveChildren(q: Queryable, spec: FamilySpec, tmId: string): Promise<ChildRow[]> {
-  return q.query<ChildRow>(`${selectFrom(spec)} WHERE c.threat_model_id = $1 AND c.deleted_at IS NULL ORDER BY c.created_at, c.id`, [tmId]);
+export async function liveChildren(q: Queryable, kind: GenericKind, tmId: string): Promise<ChildRow[]> {
+  return q.query<ChildRow>(`${selectFrom(kind)} WHERE c.threat_model_id = $1 AND c.deleted_at IS NULL ORDER BY c.created_at, c.id`, [tmId]);
 }
 
 /** Reserves `count` consecutive per-model aliases and returns the first (locks the counter row). */
@@ -87,44 +90,44 @@ export async function allocateAliases(q: Queryable, tmId: string, objectType: st
   return rows[0]!.first;
 }
 
-function toParam(f: FieldSpec, value: unknown): unknown {
+function toParam(f: Field, value: unknown): unknown {
   if (value === undefined || value === null) return null;
-  if (f.kind === 'json') return JSON.stringify(value);
-  if (f.kind === 'uuid' && value === '') return null;
+  if (f.type === 'json') return JSON.stringify(value);
+  if (f.type === 'uuid' && value === '') return null;
   return value;
 }
 
 export async function insertChild(
   q: Queryable,
-  spec: FamilySpec,
+  kind: GenericKind,
   c: { id: string; tmId: string; alias: number; values: Record<string, unknown>; at: Date; autoGenerated?: boolean },
 ): Promise<void> {
-  const cols = ['id', 'threat_model_id', 'alias', 'created_at', 'modified_at', ...spec.fields.map((f) => f.name)];
-  const vals: unknown[] = [c.id, c.tmId, c.alias, c.at, c.at, ...spec.fields.map((f) => toParam(f, c.values[f.name]))];
-  if (spec.autoGenerated) {
+  const cols = ['id', 'threat_model_id', 'alias', 'created_at', 'modified_at', ...kind.fields.map((f) => f.name)];
+  const vals: unknown[] = [c.id, c.tmId, c.alias, c.at, c.at, ...kind.fields.map((f) => toParam(f, c.values[f.name]))];
+  if (kind.autoGenerated) {
     cols.push('auto_generated');
     vals.push(Boolean(c.autoGenerated));
   }
-  await q.query(`INSERT INTO ${spec.table} (${cols.join(', ')}) VALUES (${vals.map((_, i) => `$${i + 1}`).join(', ')})`, vals);
+  await q.query(`INSERT INTO ${kind.table} (${cols.join(', ')}) VALUES (${vals.map((_, i) => `$${i + 1}`).join(', ')})`, vals);
 }
 
 /** Writes every writable field, bumps the version and modified_at; optionally clears the tombstone. */
 export async function updateChild(
   q: Queryable,
-  spec: FamilySpec,
+  kind: GenericKind,
   id: string,
   values: Record<string, unknown>,
   at: Date,
   opts: { undelete?: boolean } = {},
 ): Promise<void> {
-  const sets = spec.fields.map((f, i) => `${f.name} = $${i + 3}`);
-  const vals = spec.fields.map((f) => toParam(f, values[f.name]));
+  const sets = kind.fields.map((f, i) => `${f.name} = $${i + 3}`);
+  const vals = kind.fields.map((f) => toParam(f, values[f.name]));
   await q.query(
-    `UPDATE ${spec.table} SET ${sets.join(', ')}, modified_at = $2, version = version + 1${opts.undelete ? ', deleted_at = NULL' : ''} WHERE id = $1`,
+    `UPDATE ${kind.table} SET ${sets.join(', ')}, modified_at = $2, version = version + 1${opts.undelete ? ', deleted_at = NULL' : ''} WHERE id = $1`,
     [id, at, ...vals],
   );
 }
 
-export async function setDeleted(q: Queryable, spec: FamilySpec, ids: string[], at: Date | null): Promise<void> {
-  await q.query(`UPDATE ${spec.table} SET deleted_at = $2 WHERE id = ANY($1::uuid[])`, [ids, at]);
+export async function setDeleted(q: Queryable, kind: GenericKind, ids: string[], at: Date | null): Promise<void> {
+  await q.query(`UPDATE ${kind.table} SET deleted_at = $2 WHERE id = ANY($1::uuid[])`, [ids, at]);
 }

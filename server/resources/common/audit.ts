@@ -2,8 +2,8 @@
 // changed, and the object's state after the change (used by rollback).
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../store/db.ts';
+import type { ObjectType } from '../../../contract/limits.ts';
 
-export type AuditObjectType = 'threat_model' | 'diagram' | 'threat' | 'asset' | 'document' | 'note' | 'repository';
 export type ChangeType = 'created' | 'updated' | 'patched' | 'deleted' | 'restored' | 'rolled_back';
 
 export interface Actor {
@@ -15,7 +15,8 @@ export interface Actor {
 
 export interface AuditRecord {
   threatModelId: string;
-  objectType: AuditObjectType;
+  /** The threat model or a kind's objectType (contract/limits.ts CHILD_KINDS). */
+  objectType: ObjectType;
   objectId: string;
   version: number | null;
   changeType: ChangeType;

@@ -10,7 +10,9 @@ import { ErrorBody, JsonPatchDocument, ThreatModelIdParams } from '../../../cont
 import { CreateDiagramRequest, DfdDiagram, DfdDiagramInput, DiagramParams, ListDiagramsQuery, ListDiagramsResponse, MinimalDiagramModel } from '../../../contract/diagrams.ts';
 import { existenceBeforeBody } from '../common/existence-first.ts';
 import { readIfMatch, setEtag } from '../common/if-match.ts';
-import { DiagramService, diagramFamily } from './service.ts';
+import { administratorCheck } from '../common/administrator.ts';
+import { KIND } from '../kinds.ts';
+import { DiagramService, diagramItems } from './service.ts';
 import { toGraphml, toYaml } from './model-formats.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -51,7 +53,7 @@ function negotiateModel(accept: string | undefined): 'json' | 'yaml' | 'graphml'
 export function diagramRoutes(app: FastifyInstance, ctx: AppContext): DiagramService {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const svc = new DiagramService(ctx.db, ctx.threatModels);
-  ctx.families.register(diagramFamily());
+  ctx.kinds.register(KIND.diagrams, diagramItems());
   const requireIfMatch = ctx.config.server.requireIfMatch;
   const base = '/threat_models/:threat_model_id/diagrams';
   // A write to a missing model or diagram is 404 (and without the role 403) before its body is judged.
@@ -61,7 +63,10 @@ export function diagramRoutes(app: FastifyInstance, ctx: AppContext): DiagramSer
   r.get(
     base,
     { schema: { tags, operationId: 'getThreatModelDiagrams', params: ThreatModelIdParams, querystring: ListDiagramsQuery, response: { 200: ListDiagramsResponse, ...errors } } },
-    async (request) => svc.list(principalOf(request), request.params.threat_model_id, request.query),
+    async (request) => {
+      const p = principalOf(request);
+      return svc.list(p, request.params.threat_model_id, request.query, administratorCheck(ctx, p));
+    },
   );
 
   r.post(

@@ -1,5 +1,5 @@
 // Diagram use cases: create, list, read, replace, patch, delete, restore, minimal model; and the
-// ChildFamily that lets the threat model embed diagrams and the audit trail roll them back.
+// diagrams' KindItems, which let the threat model embed them and the audit trail roll them back.
 import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { Db, Queryable } from '../../store/db.ts';
@@ -12,7 +12,9 @@ import { actorOf } from '../threat-models/service.ts';
 import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type ChangeType } from '../common/audit.ts';
-import type { ChildFamily } from '../families.ts';
+import { authorizeListDeleted } from '../../authz/index.ts';
+import type { KindItems } from '../kinds.ts';
+import { replaceEntries } from '../metadata/store.ts';
 import { CellError, labelText, normalizeCells } from './cells.ts';
 import * as store from './store.ts';
 
@@ -119,8 +121,6 @@ function decodeSvg(b64: string): string {
   return text;
 }
 
-const dedupe = (items: { key: string; value: string }[]) => [...new Map(items.map((m) => [m.key, m])).values()];
-
 export const SESSION_CONFLICT = 'Cannot modify diagram while collaboration session is active; end the session or make the change through it';
 
 export class DiagramService {
@@ -154,8 +154,9 @@ export class DiagramService {
     return id;
   }
 
-  async list(p: Principal, tmId: string, query: ListDiagramsQuery) {
-    await this.threatModels.accessTo(p, tmId, query.include_deleted ? 'include_deleted' : 'read');
+  async list(p: Principal, tmId: string, query: ListDiagramsQuery, isAdministrator: () => Promise<boolean>) {
+    const { role } = await this.threatModels.accessTo(p, tmId, 'read');
+    if (query.include_deleted) await authorizeListDeleted(role, isAdministrator);
     const limit = query.limit ?? 20;
     const offset = query.offset ?? 0;
     const { rows, total } = await store.listDiagrams(this.db, tmId, Boolean(query.include_deleted), limit, offset);
@@ -250,7 +251,7 @@ export class DiagramService {
       // An SVG written without its vector is stamped with the diagram's vector after this write.
       if (fields.svgImage !== null && fields.imageUpdateVector === null) fields.imageUpdateVector = row.update_vector + (cellsChanged ? 1 : 0);
       await store.updateDiagram(q, id, fields, cellsChanged, at);
-      await store.replaceDiagramMetadata(q, id, dedupe(metadata), at);
+      await replaceEntries(q, 'diagram', id, metadata, at);
       const after = (await store.findDiagram(q, tmId, id))!;
       await this.audit(q, p, after, cells, change, at);
       return { text: diagramText(after, newText), version: after.version };
@@ -351,14 +352,9 @@ export function buildMinimalModel(
   return { id: tm.id, name: tm.name, description: tm.description ?? '', metadata: flat(tm.metadata), cells: out, assets };
 }
 
-/** Diagrams as a child family of the threat model (embedding, audit trail, rollback). */
-export function diagramFamily(): ChildFamily {
+/** How the cross-cutting features read and write diagrams (embedding, audit trail, rollback). */
+export function diagramItems(): KindItems {
   return {
-    segment: 'diagrams',
-    table: 'diagrams',
-    objectType: 'diagram',
-    label: 'Diagram',
-    embedKey: 'diagrams',
     async embed(q, tmId) {
       const rows = await store.liveDiagrams(q, tmId);
       return rows.map((r) => presentDiagram(r, r.cells));
@@ -394,7 +390,7 @@ export function diagramFamily(): ChildFamily {
         at,
       );
       await store.replaceCells(q, id, text, cells.length);
-      await store.replaceDiagramMetadata(q, id, dedupe((snap.metadata as { key: string; value: string }[]) ?? []), at);
+      await replaceEntries(q, 'diagram', id, (snap.metadata as { key: string; value: string }[]) ?? [], at);
       await store.restore(q, id);
     },
   };

@@ -2,7 +2,7 @@
 // that whole-diagram writes are one bulk statement and collaborative edits touch only their cells.
 import type { Queryable } from '../../store/db.ts';
 import type { CellJson } from '../../../contract/diagrams.ts';
-import { metadataListSql } from '../threat-models/store.ts';
+import { metadataJsonSql } from '../metadata/store.ts';
 import { sameJson } from './cells.ts';
 
 export interface DiagramRow {
@@ -28,7 +28,7 @@ export interface DiagramRow {
 
 const DIAGRAM_COLUMNS = `d.id, d.threat_model_id, d.alias, d.name, d.description, d.type, d.color_palette, d.svg_image,
   d.image_update_vector, d.update_vector, d.include_in_report, d.timmy_enabled, d.auto_generated, d.created_at,
-  d.modified_at, d.deleted_at, d.version, ${metadataListSql('diagram', 'd.id')} AS metadata`;
+  d.modified_at, d.deleted_at, d.version, ${metadataJsonSql('diagram', 'd.id')} AS metadata`;
 
 export async function findDiagram(q: Queryable, tmId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<DiagramRow | null> {
   const rows = await q.query<DiagramRow>(
@@ -174,16 +174,6 @@ export async function restore(q: Queryable, id: string): Promise<void> {
   await q.query('UPDATE diagrams SET deleted_at = NULL WHERE id = $1', [id]);
 }
 
-export async function replaceDiagramMetadata(q: Queryable, id: string, items: { key: string; value: string }[], at: Date): Promise<void> {
-  await q.query(`DELETE FROM metadata WHERE entity_type = 'diagram' AND entity_id = $1`, [id]);
-  if (items.length === 0) return;
-  await q.query(
-    `INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
-     SELECT 'diagram', $1, k, v, $4, $4 FROM unnest($2::text[], $3::text[]) AS m(k, v)`,
-    [id, items.map((m) => m.key), items.map((m) => m.value), at],
-  );
-}
-
 /** True while a live collaboration session holds the diagram (REST writes are refused then). */
 export async function hasActiveSession(q: Queryable, diagramId: string): Promise<boolean> {
   const rows = await q.query(`SELECT 1 FROM collab_sessions WHERE diagram_id = $1 AND state = 'active'`, [diagramId]);
@@ -198,7 +188,7 @@ export async function threatModelHasActiveSession(q: Queryable, tmId: string): P
 /** The threat-model fields and assets the minimal model needs. */
 export async function modelContext(q: Queryable, tmId: string) {
   const rows = await q.query<{ id: string; name: string; description: string | null; metadata: { key: string; value: string }[] }>(
-    `SELECT tm.id, tm.name, tm.description, ${metadataListSql('threat_model', 'tm.id')} AS metadata FROM threat_models tm WHERE tm.id = $1`,
+    `SELECT tm.id, tm.name, tm.description, ${metadataJsonSql('threat_model', 'tm.id')} AS metadata FROM threat_models tm WHERE tm.id = $1`,
     [tmId],
   );
   return rows[0]!;
@@ -210,7 +200,7 @@ export async function assetsByIds(q: Queryable, tmId: string, ids: string[]): Pr
     `SELECT a.id, a.name, a.description, a.type, a.criticality, a.classification, a.sensitivity, a.include_in_report, a.timmy_enabled,
             a.alias, to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
             to_char(a.modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS modified_at,
-            ${metadataListSql('asset', 'a.id')} AS metadata
+            ${metadataJsonSql('asset', 'a.id')} AS metadata
      FROM assets a WHERE a.threat_model_id = $1 AND a.deleted_at IS NULL AND a.id = ANY($2::uuid[]) ORDER BY a.created_at, a.id`,
     [tmId, ids],
   );

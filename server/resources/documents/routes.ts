@@ -1,5 +1,5 @@
-// HTTP for documents: the generic routes of threat-model children with the document family's
-// spec, plus POST .../{document_id}/request_access.
+// HTTP for documents: the generic routes of threat-model children with the document kind, plus
+// POST .../{document_id}/request_access.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -7,11 +7,11 @@ import { principalOf } from '../../auth/authenticate.ts';
 import type { AppContext } from '../../context.ts';
 import { ErrorBody, Uuid } from '../../../contract/common.ts';
 import { errors, registerChildRoutes } from '../children/routes.ts';
-import { documentSpec } from './family.ts';
+import { documentKind } from './kind.ts';
 import { requestAccess } from './service.ts';
 
 export function documentRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const { base } = registerChildRoutes(app, ctx, documentSpec);
+  const { base } = registerChildRoutes(app, ctx, documentKind);
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.post(
     `${base}/:document_id/request_access`,

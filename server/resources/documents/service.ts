@@ -6,11 +6,11 @@ import type { Principal } from '../../auth/authenticate.ts';
 import { ApiError, conflict, notFound } from '../../http/errors.ts';
 import type { ThreatModelService } from '../threat-models/service.ts';
 import { findChild } from '../children/store.ts';
-import { documentSpec } from './family.ts';
+import { documentKind } from './kind.ts';
 
 export async function requestAccess(db: Db, threatModels: ThreatModelService, p: Principal, tmId: string, id: string): Promise<never> {
   await threatModels.accessTo(p, tmId, 'write');
-  const row = await findChild(db, documentSpec, tmId, id);
+  const row = await findChild(db, documentKind, tmId, id);
   if (!row || row.deleted_at) throw notFound('Document not found');
   if (row.access_status !== 'pending_access') throw conflict('Document is not in pending_access status');
   throw new ApiError(422, 'unprocessable_entity', 'No content source that supports access requests is configured for this document');

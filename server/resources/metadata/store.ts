@@ -1,17 +1,39 @@
-// SQL for metadata entries (one polymorphic table keyed by entity type, entity id and key).
+// SQL for metadata entries (one polymorphic table keyed by entity type, entity id and key): the
+// only module that reads or writes the table. The entity type is the audit object type of what
+// carries the entries: 'threat_model', or a kind's objectType.
 import type { Queryable } from '../../store/db.ts';
 import type { Metadata } from '../../../contract/common.ts';
+import type { ObjectType } from '../../../contract/limits.ts';
 
-export async function listEntries(q: Queryable, type: string, id: string): Promise<Metadata[]> {
+/**
+ * SQL expression: the entries of the entity whose id is in `idColumn`, as a JSON array ordered by
+ * key, for reads that return an entity with its metadata in one statement.
+ */
+export const metadataJsonSql = (type: ObjectType, idColumn: string) => `coalesce((
+  SELECT json_agg(json_build_object('key', m.key, 'value', m.value) ORDER BY m.key)
+  FROM metadata m WHERE m.entity_type = '${type}' AND m.entity_id = ${idColumn}), '[]'::json)`;
+
+/** One entry per key; for a repeated key the later entry wins, as a client editing a list expects. */
+export function oneEntryPerKey(items: readonly Metadata[]): Metadata[] {
+  return [...new Map(items.map((m) => [m.key, m])).values()];
+}
+
+/** The entity's entries become exactly `items` (a repeated key: the later entry). */
+export async function replaceEntries(q: Queryable, type: ObjectType, id: string, items: readonly Metadata[], at: Date): Promise<void> {
+  await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2', [type, id]);
+  await upsertEntries(q, type, id, oneEntryPerKey(items), at);
+}
+
+export async function listEntries(q: Queryable, type: ObjectType, id: string): Promise<Metadata[]> {
   return q.query<Metadata>('SELECT key, value FROM metadata WHERE entity_type = $1 AND entity_id = $2 ORDER BY key', [type, id]);
 }
 
-export async function getEntry(q: Queryable, type: string, id: string, key: string): Promise<Metadata | null> {
+export async function getEntry(q: Queryable, type: ObjectType, id: string, key: string): Promise<Metadata | null> {
   const rows = await q.query<Metadata>('SELECT key, value FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND key = $3', [type, id, key]);
   return rows[0] ?? null;
 }
 
-export async function existingKeys(q: Queryable, type: string, id: string, keys: string[]): Promise<string[]> {
+export async function existingKeys(q: Queryable, type: ObjectType, id: string, keys: string[]): Promise<string[]> {
   const rows = await q.query<{ key: string }>(
     'SELECT key FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND key = ANY($3::text[]) ORDER BY key',
     [type, id, keys],
@@ -20,7 +42,7 @@ export async function existingKeys(q: Queryable, type: string, id: string, keys:
 }
 
 /** Inserts or overwrites the given entries; others stay. */
-export async function upsertEntries(q: Queryable, type: string, id: string, items: Metadata[], at: Date): Promise<void> {
+export async function upsertEntries(q: Queryable, type: ObjectType, id: string, items: readonly Metadata[], at: Date): Promise<void> {
   if (items.length === 0) return;
   await q.query(
     `INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
@@ -30,7 +52,7 @@ export async function upsertEntries(q: Queryable, type: string, id: string, item
   );
 }
 
-export async function updateValue(q: Queryable, type: string, id: string, key: string, value: string, at: Date): Promise<boolean> {
+export async function updateValue(q: Queryable, type: ObjectType, id: string, key: string, value: string, at: Date): Promise<boolean> {
   const rows = await q.query(
     'UPDATE metadata SET value = $4, modified_at = $5 WHERE entity_type = $1 AND entity_id = $2 AND key = $3 RETURNING key',
     [type, id, key, value, at],
@@ -38,13 +60,7 @@ export async function updateValue(q: Queryable, type: string, id: string, key: s
   return rows.length > 0;
 }
 
-export async function deleteEntry(q: Queryable, type: string, id: string, key: string): Promise<boolean> {
+export async function deleteEntry(q: Queryable, type: ObjectType, id: string, key: string): Promise<boolean> {
   const rows = await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND key = $3 RETURNING key', [type, id, key]);
-  return rows.length > 0;
-}
-
-/** Whether a live child with this id belongs to the threat model (table from the fixed segment list). */
-export async function liveChildExists(q: Queryable, table: string, tmId: string, id: string): Promise<boolean> {
-  const rows = await q.query(`SELECT 1 FROM ${table} WHERE id = $1 AND threat_model_id = $2 AND deleted_at IS NULL`, [id, tmId]);
   return rows.length > 0;
 }

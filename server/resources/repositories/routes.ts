@@ -1,9 +1,9 @@
-// HTTP for repositories: the generic routes of threat-model children with the repository family's spec.
+// HTTP for repositories: the generic routes of threat-model children with the repository kind.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { registerChildRoutes } from '../children/routes.ts';
-import { repositorySpec } from './family.ts';
+import { repositoryKind } from './kind.ts';
 
 export function repositoryRoutes(app: FastifyInstance, ctx: AppContext): void {
-  registerChildRoutes(app, ctx, repositorySpec);
+  registerChildRoutes(app, ctx, repositoryKind);
 }

@@ -1,4 +1,5 @@
-// HTTP for /threat_models and /threat_models/{id}: validation by schema, then the service.
+// HTTP for /threat_models, /threat_models/{id} and our /threat_models/{id}/permissions: validation
+// by schema, then the service.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { principalOf } from '../../auth/authenticate.ts';
@@ -6,7 +7,8 @@ import type { AppContext } from '../../context.ts';
 import { JSON_PATCH_TYPES } from '../../http/body.ts';
 import { noContent } from '../../http/errors.ts';
 import { ErrorBody, JsonPatchDocument, ThreatModelIdParams } from '../../../contract/common.ts';
-import { ListThreatModelsQuery, ListThreatModelsResponse, ThreatModel, ThreatModelInput } from '../../../contract/threat-models.ts';
+import { ListThreatModelsQuery, ListThreatModelsResponse, ThreatModel, ThreatModelInput, ThreatModelPermissions } from '../../../contract/threat-models.ts';
+import { administratorCheck } from '../common/administrator.ts';
 import { existenceBeforeBody } from '../common/existence-first.ts';
 import { readIfMatch, setEtag } from '../common/if-match.ts';
 
@@ -25,7 +27,7 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
     { schema: { tags, operationId: 'listThreatModels', querystring: ListThreatModelsQuery, response: { 200: ListThreatModelsResponse, ...errors } } },
     async (request) => {
       const p = principalOf(request);
-      return svc.list(p, request.query, () => ctx.users.isAdministrator(p.userUuid, p.idpGroups, p.provider, ctx.config.auth.administrators));
+      return svc.list(p, request.query, administratorCheck(ctx, p));
     },
   );
 
@@ -46,6 +48,23 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
       const tm = await svc.get(principalOf(request), request.params.threat_model_id);
       setEtag(reply, tm.version);
       return tm;
+    },
+  );
+
+  r.get(
+    '/threat_models/:threat_model_id/permissions',
+    {
+      schema: {
+        tags,
+        operationId: 'getThreatModelPermissions',
+        description: 'TMI-TS extension: the caller\'s role on the threat model and what it lets them do, as the server decides it.',
+        params: ThreatModelIdParams,
+        response: { 200: ThreatModelPermissions, ...errors },
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      return svc.permissions(p, request.params.threat_model_id.toLowerCase(), administratorCheck(ctx, p));
     },
   );
 

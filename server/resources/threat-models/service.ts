@@ -1,27 +1,49 @@
-// Threat-model use cases: list, create, read, replace, patch, delete, and the access check that
-// every child resource goes through (accessTo).
+// Threat-model use cases: list, create, read, replace, patch, delete, what the caller may do
+// (permissions), and the access check that every child resource goes through (accessTo).
 import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import { Type } from 'typebox';
 import type { Db, Queryable } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
 import type { UserService } from '../../auth/users.ts';
-import { authorize, BUILT_IN_GROUPS, can, effectiveRole, isSecurityReviewer, ROLE_RANK, TMI_PROVIDER, type AccessSubject, type Action, type Role } from '../../authz/index.ts';
-import { badRequest, conflict, forbidden, notFound } from '../../http/errors.ts';
+import {
+  abilities,
+  authorize,
+  authorizeField,
+  authorizeListDeleted,
+  authorizeReviewerAssignment,
+  BUILT_IN_GROUPS,
+  effectiveRole,
+  EVERYONE,
+  isSecurityReviewer,
+  ROLE_RANK,
+  TMI_PROVIDER,
+  type AccessSubject,
+  type Action,
+  type GuardedField,
+  type Role,
+} from '../../authz/index.ts';
+import { badRequest, conflict, notFound } from '../../http/errors.ts';
 import type { AuthorizationInput, JsonPatchDocument, Metadata } from '../../../contract/common.ts';
 import { AuthorizationInput as AuthorizationInputSchema, Metadata as MetadataSchema, Nullable, User as UserSchema, Uuid } from '../../../contract/common.ts';
-import { ThreatModelInput as ThreatModelInputSchema, type ListThreatModelsQuery, type ThreatModel, type ThreatModelInput, type TMListItem } from '../../../contract/threat-models.ts';
+import {
+  ThreatModelInput as ThreatModelInputSchema,
+  type ListThreatModelsQuery,
+  type ThreatModel,
+  type ThreatModelInput,
+  type ThreatModelPermissions,
+  type TMListItem,
+} from '../../../contract/threat-models.ts';
 import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type Actor } from '../common/audit.ts';
-import type { FamilyRegistry } from '../families.ts';
+import { KINDS, type KindRegistry } from '../kinds.ts';
+import { replaceEntries } from '../metadata/store.ts';
 import * as store from './store.ts';
 import { threatModelHasActiveSession } from '../diagrams/store.ts';
 import { accessDiff, partyOf, securityEvent } from '../../security-events.ts';
 
 export type ThreatModelJson = ThreatModel;
-
-const EMBEDDED_KEYS = ['threats', 'diagrams', 'documents', 'repositories', 'notes', 'assets'] as const;
 
 export function subjectOf(p: Principal): AccessSubject {
   return { userUuid: p.userUuid, provider: p.provider, idpGroups: p.idpGroups, tmiGroupIds: p.tmiGroupIds };
@@ -45,7 +67,8 @@ function wireAccess(a: store.AccessRow) {
   };
 }
 
-function present(row: store.ThreatModelRow, children: Record<string, unknown[]>): ThreatModelJson {
+/** The threat model's wire form; `children` holds the embedded items by kind (none: empty lists). */
+function present(row: store.ThreatModelRow, children: Partial<Record<string, unknown[]>>): ThreatModelJson {
   return {
     id: row.id,
     name: row.name,
@@ -66,7 +89,7 @@ function present(row: store.ThreatModelRow, children: Record<string, unknown[]>)
     modified_at: iso(row.modified_at),
     ...(row.deleted_at ? { deleted_at: iso(row.deleted_at) } : {}),
     version: row.version,
-    ...Object.fromEntries(EMBEDDED_KEYS.map((k) => [k, children[k] ?? []])),
+    ...Object.fromEntries(KINDS.map((k) => [k.name, children[k.name] ?? []])),
   } as ThreatModelJson;
 }
 
@@ -135,7 +158,7 @@ export class ThreatModelService {
   constructor(
     private readonly db: Db,
     private readonly users: UserService,
-    private readonly families: FamilyRegistry,
+    private readonly kinds: KindRegistry,
   ) {}
 
   /**
@@ -153,9 +176,7 @@ export class ThreatModelService {
   async list(p: Principal, query: ListThreatModelsQuery, isAdministrator: () => Promise<boolean>) {
     const limit = query.limit ?? 20;
     const offset = query.offset ?? 0;
-    if (query.include_deleted && !(await isAdministrator())) {
-      throw forbidden('The include_deleted parameter requires admin role');
-    }
+    if (query.include_deleted) await authorizeListDeleted(undefined, isAdministrator);
     if (query.include_deleted) securityEvent('admin.threat_models.include_deleted', partyOf(p));
     if (query.security_reviewer && /^[a-z]+:/.test(query.security_reviewer) && !['is:null', 'is:notnull'].includes(query.security_reviewer)) {
       throw badRequest('security_reviewer supports a text to search for, is:null or is:notnull');
@@ -202,11 +223,17 @@ export class ThreatModelService {
   }
 
   async get(p: Principal, id: string): Promise<ThreatModelJson> {
-    // One query answers the model, its access list and which families have children to embed.
-    const row = await store.findThreatModel(this.db, id, { childTables: this.families.embeddedTables() });
+    // One query answers the model, its access list and which kinds have children to embed.
+    const row = await store.findThreatModel(this.db, id, { liveChildren: true });
     if (!row || row.deleted_at) throw notFound('Threat model not found');
     authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'read');
-    return present(row, await this.families.embedded(this.db, id, new Set(row.live_children ?? [])));
+    return present(row, await this.kinds.embedded(this.db, id, new Set(row.live_children ?? [])));
+  }
+
+  /** What the caller may do with the threat model (authz's answers, for clients to offer only that). */
+  async permissions(p: Principal, id: string, isAdministrator: () => Promise<boolean>): Promise<ThreatModelPermissions> {
+    const { role } = await this.accessTo(p, id, 'read');
+    return { threat_model_id: id, role, abilities: abilities(role, { securityReviewer: isSecurityReviewer(p), administrator: await isAdministrator() }) };
   }
 
   /**
@@ -218,7 +245,7 @@ export class ThreatModelService {
     for (const e of entries) {
       if (e.provider === '*') throw badRequest('Authorization entries need a concrete provider, not "*"', 'validation_failed');
       if (e.provider_id.length > 255) throw badRequest('Authorization provider_id is too long (at most 255 characters)');
-      const isEveryone = e.principal_type === 'group' && e.provider_id === 'everyone';
+      const isEveryone = e.principal_type === 'group' && e.provider_id === EVERYONE.groupName;
       const provider = isEveryone ? TMI_PROVIDER : e.provider;
       const uuid =
         e.principal_type === 'user'
@@ -257,7 +284,7 @@ export class ThreatModelService {
       ];
       for (const a of auto) if (!entries.some((e) => e.subjectType === a.subjectType && e.uuid === a.uuid)) entries.push(a);
       await store.replaceAccess(q, id, entries);
-      await store.replaceMetadata(q, 'threat_model', id, dedupeMetadata(input.metadata ?? []), at);
+      await replaceEntries(q, 'threat_model', id, input.metadata ?? [], at);
       const row = await store.findThreatModel(q, id);
       await recordAudit(q, { threatModelId: id, objectType: 'threat_model', objectId: id, version: 1, changeType: 'created', actor: actorOf(p), summary: 'Threat model created', snapshot: present(row!, {}) }, at);
       return row!;
@@ -268,9 +295,9 @@ export class ThreatModelService {
   }
 
   private async getUnchecked(id: string): Promise<ThreatModelJson> {
-    const row = await store.findThreatModel(this.db, id, { childTables: this.families.embeddedTables() });
+    const row = await store.findThreatModel(this.db, id, { liveChildren: true });
     if (!row) throw notFound('Threat model not found');
-    return present(row, await this.families.embedded(this.db, id, new Set(row.live_children ?? [])));
+    return present(row, await this.kinds.embedded(this.db, id, new Set(row.live_children ?? [])));
   }
 
   async replace(p: Principal, id: string, input: ThreatModelInput, pre: Precondition): Promise<ThreatModelJson> {
@@ -290,25 +317,14 @@ export class ThreatModelService {
   }
 
   async patch(p: Principal, id: string, ops: JsonPatchDocument, pre: Precondition): Promise<ThreatModelJson> {
-    const reviewer = isSecurityReviewer(subjectOf(p));
+    const standing = { securityReviewer: isSecurityReviewer(p) };
     return this.write(p, id, pre, 'patched', async (q, row, role) => {
       const current: Record<string, unknown> = { ...present(row, {}) };
-      for (const k of EMBEDDED_KEYS) delete current[k];
-      const ownerOnly = (field: string) => () => {
-        if (role !== 'owner') throw forbidden(`Field '${field}' may only be modified by the resource owner`);
-      };
-      const reviewerOnly = (field: string) => () => {
-        if (!reviewer) throw forbidden(`Field '${field}' may only be modified by a security reviewer or a service account`);
-      };
+      for (const k of KINDS) delete current[k.name];
+      const guard = (field: GuardedField) => () => authorizeField(field, role, standing);
       const patched = applyJsonPatch(current, ops, {
         writable: ['name', 'description', 'issue_uri', 'metadata', 'threat_model_framework', 'project_id'],
-        guarded: {
-          owner: ownerOnly('owner'),
-          authorization: ownerOnly('authorization'),
-          status: reviewerOnly('status'),
-          // Assigning a reviewer gives them an owner entry: it changes who has access (authz `share`).
-          security_reviewer: ownerOnly('security_reviewer'),
-        },
+        guarded: { owner: guard('owner'), authorization: guard('authorization'), status: guard('status'), security_reviewer: guard('security_reviewer') },
       }) as Record<string, unknown>;
       const candidate = {
         name: patched.name,
@@ -334,10 +350,7 @@ export class ThreatModelService {
       const rv = candidate.security_reviewer as { provider: string; provider_id: string } | null;
       if (rv === null) reviewerUuid = null;
       else if (JSON.stringify(rv) !== JSON.stringify(row.security_reviewer)) reviewerUuid = await this.users.resolvePrincipal(q, rv.provider, rv.provider_id);
-      // The owner may clear the reviewer; only a security reviewer may assign one (the reference's rule).
-      if (reviewerUuid !== null && reviewerUuid !== row.security_reviewer_uuid && !reviewer) {
-        throw forbidden("Field 'security_reviewer' may only be modified by a security reviewer or a service account");
-      }
+      if (reviewerUuid !== null && reviewerUuid !== row.security_reviewer_uuid) authorizeReviewerAssignment(role, standing);
       const authorizationChanged = ops.some((op) => op.path.startsWith('/authorization') || op.from?.startsWith('/authorization'));
       const metadataChanged = ops.some((op) => op.path.startsWith('/metadata') || op.from?.startsWith('/metadata'));
       return {
@@ -402,9 +415,7 @@ export class ThreatModelService {
         entries = proposed;
       }
       // Only the owner changes who has access (authz ACTION_ROLES, `share`).
-      if ((ownerChanged || reviewerChanged || entriesChanged) && !can(role, 'share')) {
-        throw forbidden('Only the owner can change ownership, authorization or the security reviewer');
-      }
+      if (ownerChanged || reviewerChanged || entriesChanged) authorize(role, 'share', 'Only the owner can change ownership, authorization or the security reviewer');
       if (ownerChanged) {
         // The previous owner keeps owner access; the new owner's entry leads the list.
         entries = entries.filter((e) => !(e.subjectType === 'user' && (e.uuid === next.ownerUuid || e.uuid === row.owner_uuid)));
@@ -422,7 +433,7 @@ export class ThreatModelService {
       }
       await store.updateThreatModel(q, id, next, at);
       await store.replaceAccess(q, id, entries);
-      if (metadata) await store.replaceMetadata(q, 'threat_model', id, dedupeMetadata(metadata), at);
+      if (metadata) await replaceEntries(q, 'threat_model', id, metadata, at);
       const after = await store.findThreatModel(q, id);
       await recordAudit(
         q,
@@ -464,9 +475,4 @@ function sameEntries(a: store.ResolvedEntry[], b: store.ResolvedEntry[], ownerUu
       .sort()
       .join('|');
   return norm(a) === norm(b);
-}
-
-/** Later entries win for a repeated key, as a client editing a list would expect. */
-function dedupeMetadata(items: Metadata[]): Metadata[] {
-  return [...new Map(items.map((m) => [m.key, m])).values()];
 }

@@ -1,7 +1,9 @@
 // SQL for threat models and their access lists. Every value is a bound parameter.
 import type { Queryable } from '../../store/db.ts';
-import type { AccessEntry, AccessSubject, Role } from '../../authz/index.ts';
+import { READABLE_BY_CALLER_SQL, readableByCallerParams, type AccessEntry, type AccessSubject, type Role } from '../../authz/index.ts';
 import type { Metadata } from '../../../contract/common.ts';
+import { KINDS } from '../kinds.ts';
+import { metadataJsonSql, replaceEntries } from '../metadata/store.ts';
 
 /** A user as the wire shows it, built in SQL from a users row aliased `u`. */
 const userJson = (u: string) =>
@@ -24,10 +26,6 @@ export const ACCESS_LIST_SQL = `coalesce((
   LEFT JOIN users u ON u.internal_uuid = a.user_uuid
   LEFT JOIN groups g ON g.internal_uuid = a.group_uuid
   WHERE a.threat_model_id = tm.id), '[]'::json)`;
-
-export const metadataListSql = (entityType: string, idColumn: string) => `coalesce((
-  SELECT json_agg(json_build_object('key', m.key, 'value', m.value) ORDER BY m.key)
-  FROM metadata m WHERE m.entity_type = '${entityType}' AND m.entity_id = ${idColumn}), '[]'::json)`;
 
 export interface AccessRow extends AccessEntry {
   principal_type: 'user' | 'group';
@@ -67,33 +65,29 @@ const THREAT_MODEL_COLUMNS = `
          ${userJson('o')} AS owner, ${userJson('c')} AS created_by,
          CASE WHEN r.internal_uuid IS NULL THEN NULL ELSE ${userJson('r')} END AS security_reviewer,
          ${ACCESS_LIST_SQL} AS access,
-         ${metadataListSql('threat_model', 'tm.id')} AS metadata`;
+         ${metadataJsonSql('threat_model', 'tm.id')} AS metadata`;
 const THREAT_MODEL_FROM = `
   FROM threat_models tm
   JOIN users o ON o.internal_uuid = tm.owner_uuid
   JOIN users c ON c.internal_uuid = tm.created_by_uuid
   LEFT JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid`;
 
-const TABLE_NAME = /^[a-z_]+$/;
+/** Which kinds' tables hold live children of the model (table names come from KINDS, code). */
+const LIVE_CHILDREN = `, array_remove(ARRAY[${KINDS.map(
+  (k) => `CASE WHEN EXISTS (SELECT 1 FROM ${k.table} x WHERE x.threat_model_id = tm.id AND x.deleted_at IS NULL) THEN '${k.table}' END`,
+).join(', ')}]::text[], NULL) AS live_children`;
 
 /**
- * With `childTables`, the row also says which of those tables hold live children of the model
- * (`live_children`), so a read can skip the queries for empty families in the same round trip.
+ * With `liveChildren`, the row also says which kinds' tables hold live children of the model
+ * (`live_children`), so a read can skip the queries for empty kinds in the same round trip.
  */
 export async function findThreatModel(
   q: Queryable,
   id: string,
-  opts: { forUpdate?: boolean; childTables?: readonly string[] } = {},
+  opts: { forUpdate?: boolean; liveChildren?: boolean } = {},
 ): Promise<(ThreatModelRow & { live_children?: string[] }) | null> {
   if (opts.forUpdate) await q.query('SELECT 1 FROM threat_models WHERE id = $1 FOR UPDATE', [id]);
-  let extra = '';
-  if (opts.childTables?.length) {
-    // Table names come from the family registry (code), never from a request; checked anyway.
-    const tables = opts.childTables.filter((t) => TABLE_NAME.test(t));
-    extra = `, array_remove(ARRAY[${tables
-      .map((t) => `CASE WHEN EXISTS (SELECT 1 FROM ${t} x WHERE x.threat_model_id = tm.id AND x.deleted_at IS NULL) THEN '${t}' END`)
-      .join(', ')}]::text[], NULL) AS live_children`;
-  }
+  const extra = opts.liveChildren ? LIVE_CHILDREN : '';
   const rows = await q.query<ThreatModelRow & { live_children?: string[] }>(
     `${THREAT_MODEL_COLUMNS}${extra}${THREAT_MODEL_FROM} WHERE tm.id = $1`,
     [id],
@@ -186,37 +180,13 @@ export async function ensureGroup(q: Queryable, provider: string, groupName: str
   return rows[0]!.internal_uuid;
 }
 
-export async function replaceMetadata(q: Queryable, entityType: string, entityId: string, items: Metadata[], at: Date): Promise<void> {
-  await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2', [entityType, entityId]);
-  if (items.length === 0) return;
-  await q.query(
-    `INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
-     SELECT $1, $2, k, v, $5, $5 FROM unnest($3::text[], $4::text[]) AS m(k, v)`,
-    [entityType, entityId, items.map((m) => m.key), items.map((m) => m.value), at],
-  );
-}
-
-export const CHILD_TABLES = ['threats', 'diagrams', 'assets', 'documents', 'notes', 'repositories'] as const;
-
 /** Soft-deletes a threat model and, with the same timestamp, its live children. */
 export async function softDeleteThreatModel(q: Queryable, id: string, at: Date): Promise<void> {
   await q.query('UPDATE threat_models SET deleted_at = $2, modified_at = $2 WHERE id = $1', [id, at]);
-  for (const table of CHILD_TABLES) {
-    await q.query(`UPDATE ${table} SET deleted_at = $2 WHERE threat_model_id = $1 AND deleted_at IS NULL`, [id, at]);
+  for (const k of KINDS) {
+    await q.query(`UPDATE ${k.table} SET deleted_at = $2 WHERE threat_model_id = $1 AND deleted_at IS NULL`, [id, at]);
   }
 }
-
-/**
- * SQL condition: the caller ($1 user id, $2 provider, $3 IdP group names, $4 TMI group ids) can
- * read threat model `tm`; the same rules as authz entryMatches.
- */
-export const READABLE_BY_CALLER = `(tm.owner_uuid = $1 OR EXISTS (
-  SELECT 1 FROM threat_model_access a LEFT JOIN groups g ON g.internal_uuid = a.group_uuid
-  WHERE a.threat_model_id = tm.id AND (
-    a.user_uuid = $1
-    OR (g.provider = 'tmi' AND g.group_name = 'everyone')
-    OR (g.provider = 'tmi' AND a.group_uuid = ANY($4::uuid[]))
-    OR (g.provider <> 'tmi' AND g.provider = $2 AND g.group_name = ANY($3::text[])))))`;
 
 export interface ListFilters {
   owner?: string;
@@ -238,8 +208,8 @@ export async function listThreatModels(
   limit: number,
   offset: number,
 ): Promise<{ rows: Record<string, unknown>[]; total: number }> {
-  const params: unknown[] = [who.userUuid, who.provider, who.idpGroups, who.tmiGroupIds];
-  const where = [READABLE_BY_CALLER];
+  const params = readableByCallerParams(who);
+  const where = [READABLE_BY_CALLER_SQL];
   const arg = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
@@ -268,8 +238,7 @@ export async function listThreatModels(
             tm.status_updated, tm.deleted_at, tm.alias,
             ${userJson('o')} AS owner, ${userJson('c')} AS created_by,
             CASE WHEN r.internal_uuid IS NULL THEN NULL ELSE ${userJson('r')} END AS security_reviewer,
-            ${count('documents')} AS document_count, ${count('repositories')} AS repo_count, ${count('diagrams')} AS diagram_count,
-            ${count('threats')} AS threat_count, ${count('assets')} AS asset_count, ${count('notes')} AS note_count,
+            ${KINDS.map((k) => `${count(k.table)} AS ${k.count}`).join(', ')},
             count(*) OVER ()::int AS total
      ${from}
      ORDER BY tm.created_at DESC, tm.id
@@ -288,8 +257,8 @@ export async function listThreatModels(
 /** Clears the tombstone of a threat model and of the children deleted with it (same timestamp). */
 export async function restoreThreatModel(q: Queryable, id: string, deletedAt: Date, at: Date): Promise<void> {
   await q.query('UPDATE threat_models SET deleted_at = NULL, modified_at = $2 WHERE id = $1', [id, at]);
-  for (const table of CHILD_TABLES) {
-    await q.query(`UPDATE ${table} SET deleted_at = NULL WHERE threat_model_id = $1 AND deleted_at = $2`, [id, deletedAt]);
+  for (const k of KINDS) {
+    await q.query(`UPDATE ${k.table} SET deleted_at = NULL WHERE threat_model_id = $1 AND deleted_at = $2`, [id, deletedAt]);
   }
 }
 
@@ -303,5 +272,5 @@ export async function writeThreatModelSnapshot(q: Queryable, id: string, s: Reco
      WHERE id = $1`,
     [id, text(s.name), text(s.description), text(s.threat_model_framework), text(s.issue_uri), text(s.status), text(s.project_id), at],
   );
-  if (Array.isArray(s.metadata)) await replaceMetadata(q, 'threat_model', id, s.metadata as Metadata[], at);
+  if (Array.isArray(s.metadata)) await replaceEntries(q, 'threat_model', id, s.metadata as Metadata[], at);
 }

@@ -9,11 +9,11 @@ import { badRequest } from '../../http/errors.ts';
 import { ThreatModelIdParams as tmParams, UUID_RE } from '../../../contract/common.ts';
 import { BulkDeleteThreatsQuery, BulkDeleteThreatsResponse, BulkPatchRequest, Threat, type ListThreatsQuery } from '../../../contract/threats.ts';
 import { errors, registerChildRoutes } from '../children/routes.ts';
-import { threatSpec } from './family.ts';
-import { threatListRefinement } from './store.ts';
+import { threatKind } from './kind.ts';
+import { threatListQuery } from './service.ts';
 
 export function threatRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const { service, base, modelFirst } = registerChildRoutes<ListThreatsQuery>(app, ctx, threatSpec, { refineList: threatListRefinement });
+  const { service, base, modelFirst } = registerChildRoutes<ListThreatsQuery>(app, ctx, threatKind, { refineList: threatListQuery });
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['Threats'];
 

@@ -1,6 +1,6 @@
-// Threat models: /threat_models and /threat_models/{id}.
+// Threat models: /threat_models, /threat_models/{id} and what the caller may do with one.
 import type { JsonPatchDocument } from '../../../contract/common.ts';
-import type { ListThreatModelsQuery, ListThreatModelsResponse, ThreatModel, ThreatModelInput } from '../../../contract/threat-models.ts';
+import type { ListThreatModelsQuery, ListThreatModelsResponse, ThreatModel, ThreatModelInput, ThreatModelPermissions } from '../../../contract/threat-models.ts';
 import { api, query, url } from './client.ts';
 
 export const threatModels = {
@@ -9,4 +9,5 @@ export const threatModels = {
   create: (body: ThreatModelInput) => api.post<ThreatModel>('/threat_models', body),
   patch: (id: string, ops: JsonPatchDocument) => api.patch<ThreatModel>(url`/threat_models/${id}`, ops),
   remove: (id: string) => api.del(url`/threat_models/${id}`),
+  permissions: (id: string, signal?: AbortSignal) => api.get<ThreatModelPermissions>(url`/threat_models/${id}/permissions`, signal),
 };

@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import type { AssetInput } from '../../../contract/assets.ts';
 import type { DocumentInput } from '../../../contract/documents.ts';
-import { ASSET_TEXT, ASSET_TYPES, DOCUMENT_TEXT, REPOSITORY_TEXT, REPOSITORY_TYPES, type TextRule } from '../../../contract/limits.ts';
+import { ASSET_TEXT, ASSET_TYPES, DOCUMENT_TEXT, REPOSITORY_TEXT, REPOSITORY_TYPES, type ChildKind, type TextRule } from '../../../contract/limits.ts';
 import type { RepositoryInput } from '../../../contract/repositories.ts';
 import type { ChildCollection } from '../api/children.ts';
 import { Confirm, EnumSelect, FormActions, ModalForm, TextInput, useAction } from '../forms.tsx';
@@ -13,7 +13,8 @@ import { useLoad } from '../ui.tsx';
 export interface Field<Input> {
   name: keyof Input & string;
   label: string;
-  kind?: 'text' | 'textarea' | 'select' | 'url' | 'list';
+  /** How the form asks for it (a line of text when absent). */
+  input?: 'text' | 'textarea' | 'select' | 'url' | 'list';
   options?: readonly string[];
   required?: boolean;
   /** The contract's rule for the text (for a list: for each entry). */
@@ -23,42 +24,41 @@ export interface Field<Input> {
 
 export const ASSET_FIELDS: Field<AssetInput>[] = [
   { name: 'name', label: 'Name', required: true, rule: ASSET_TEXT.name, inTable: true },
-  { name: 'type', label: 'Type', kind: 'select', options: ASSET_TYPES, required: true, inTable: true },
+  { name: 'type', label: 'Type', input: 'select', options: ASSET_TYPES, required: true, inTable: true },
   { name: 'criticality', label: 'Criticality', rule: ASSET_TEXT.attribute, inTable: true },
   { name: 'sensitivity', label: 'Sensitivity', rule: ASSET_TEXT.attribute, inTable: true },
-  { name: 'classification', label: 'Classification (comma separated)', kind: 'list' },
-  { name: 'description', label: 'Description', kind: 'textarea', rule: ASSET_TEXT.description },
+  { name: 'classification', label: 'Classification (comma separated)', input: 'list' },
+  { name: 'description', label: 'Description', input: 'textarea', rule: ASSET_TEXT.description },
 ];
 export const DOCUMENT_FIELDS: Field<DocumentInput>[] = [
   { name: 'name', label: 'Name', required: true, rule: DOCUMENT_TEXT.name, inTable: true },
-  { name: 'uri', label: 'Link', kind: 'url', required: true, rule: DOCUMENT_TEXT.uri, inTable: true },
-  { name: 'description', label: 'Description', kind: 'textarea', rule: DOCUMENT_TEXT.description, inTable: true },
+  { name: 'uri', label: 'Link', input: 'url', required: true, rule: DOCUMENT_TEXT.uri, inTable: true },
+  { name: 'description', label: 'Description', input: 'textarea', rule: DOCUMENT_TEXT.description, inTable: true },
 ];
 export const REPOSITORY_FIELDS: Field<RepositoryInput>[] = [
   { name: 'name', label: 'Name', rule: REPOSITORY_TEXT.name, inTable: true },
-  { name: 'uri', label: 'Repository URL', kind: 'url', required: true, rule: REPOSITORY_TEXT.uri, inTable: true },
-  { name: 'type', label: 'Type', kind: 'select', options: REPOSITORY_TYPES, inTable: true },
-  { name: 'description', label: 'Description', kind: 'textarea', rule: REPOSITORY_TEXT.description },
+  { name: 'uri', label: 'Repository URL', input: 'url', required: true, rule: REPOSITORY_TEXT.uri, inTable: true },
+  { name: 'type', label: 'Type', input: 'select', options: REPOSITORY_TYPES, inTable: true },
+  { name: 'description', label: 'Description', input: 'textarea', rule: REPOSITORY_TEXT.description },
 ];
 
 type Item = { id: string };
 
-export function ChildTab<T extends Item, Input>({ tmId, collection, kind, singular, fields, writable }: {
+export function ChildTab<T extends Item, Input>({ tmId, collection, kind, fields, writable }: {
   tmId: string;
   collection: ChildCollection<T, Input>;
-  /** Plural, as in the API path and the empty message: "assets". */
-  kind: string;
-  singular: string;
+  kind: ChildKind;
   fields: Field<Input>[];
   writable: boolean;
 }) {
+  const singular = kind.label.toLowerCase();
   const { data, error, loading, reload } = useLoad((signal) => collection.list(tmId, signal), [tmId, collection]);
   const items = data ?? [];
   const [editing, setEditing] = useState<T | 'new'>();
   const [deleting, setDeleting] = useState<T>();
   const valueOf = (it: T, name: string) => (it as Record<string, unknown>)[name];
   const columns: Column<T>[] = [
-    ...fields.filter((f) => f.inTable).map((f): Column<T> => ({ key: f.name, label: f.label, cell: (it) => display(valueOf(it, f.name), f.kind) })),
+    ...fields.filter((f) => f.inTable).map((f): Column<T> => ({ key: f.name, label: f.label, cell: (it) => display(valueOf(it, f.name), f.input) })),
     {
       key: 'actions',
       label: '',
@@ -79,8 +79,8 @@ export function ChildTab<T extends Item, Input>({ tmId, collection, kind, singul
   ];
   return (
     <div>
-      <ListState error={error} loading={loading} loaded={!!data} empty={items.length === 0} emptyText={`No ${kind} yet.`} />
-      <DataTable columns={columns} rows={items} rowKey={(it) => it.id} testId={`${kind}-table`} />
+      <ListState error={error} loading={loading} loaded={!!data} empty={items.length === 0} emptyText={`No ${kind.name} yet.`} />
+      <DataTable columns={columns} rows={items} rowKey={(it) => it.id} testId={`${kind.name}-table`} />
       {writable && (
         <button className="primary" onClick={() => setEditing('new')}>
           Add {singular}
@@ -115,10 +115,10 @@ export function ChildTab<T extends Item, Input>({ tmId, collection, kind, singul
   );
 }
 
-function display(v: unknown, kind: Field<unknown>['kind']) {
+function display(v: unknown, input: Field<unknown>['input']) {
   if (v === undefined || v === null) return '';
   if (Array.isArray(v)) return v.join(', ');
-  if (kind === 'url' && typeof v === 'string' && /^https?:\/\//i.test(v))
+  if (input === 'url' && typeof v === 'string' && /^https?:\/\//i.test(v))
     return (
       <a href={v} target="_blank" rel="noopener noreferrer">
         {v}
@@ -132,7 +132,7 @@ export function bodyOf<Input>(fields: Field<Input>[], values: Record<string, str
   const body: Record<string, unknown> = {};
   for (const f of fields) {
     const v = (values[f.name] ?? '').trim();
-    if (f.kind === 'list') {
+    if (f.input === 'list') {
       const list = v
         .split(',')
         .map((s) => s.trim())
@@ -153,7 +153,7 @@ export function ItemForm<Input>({ title, fields, item, writable, onClose, onSave
   onSave: (body: Input) => Promise<void>;
 }) {
   const [values, setValues] = useState<Record<string, string>>(() =>
-    Object.fromEntries(fields.map((f) => [f.name, Array.isArray(item?.[f.name]) ? (item![f.name] as string[]).join(', ') : String(item?.[f.name] ?? (f.kind === 'select' && f.required ? f.options![0] : ''))])),
+    Object.fromEntries(fields.map((f) => [f.name, Array.isArray(item?.[f.name]) ? (item![f.name] as string[]).join(', ') : String(item?.[f.name] ?? (f.input === 'select' && f.required ? f.options![0] : ''))])),
   );
   const save = useAction(async () => {
     await onSave(bodyOf(fields, values));
@@ -166,14 +166,14 @@ export function ItemForm<Input>({ title, fields, item, writable, onClose, onSave
         {fields.map((f) => (
           <label key={f.name}>
             {f.label}
-            {f.kind === 'select' ? (
+            {f.input === 'select' ? (
               <EnumSelect name={f.name} required={f.required} options={f.options!} none={f.required ? undefined : '—'} value={values[f.name]!} onChange={set(f.name)} />
             ) : (
               <TextInput
                 name={f.name}
-                multiline={f.kind === 'textarea'}
+                multiline={f.input === 'textarea'}
                 rows={3}
-                type={f.kind === 'url' ? 'url' : 'text'}
+                type={f.input === 'url' ? 'url' : 'text'}
                 rule={f.rule}
                 required={f.required}
                 value={values[f.name]!}

@@ -1,31 +1,38 @@
 // Sharing: users and groups (including the `everyone` group) with reader / writer / owner roles,
-// and transfer of ownership. Only the owner changes anything; others see who has access.
+// and transfer of ownership. Only those the server lets share (the owner) change anything; others
+// see who has access.
 import { useState } from 'react';
 import type { Authorization, JsonPatchDocument, Role } from '../../../contract/common.ts';
-import { ROLES } from '../../../contract/limits.ts';
+import { EVERYONE_GROUP, ROLES, TMI_GROUP_PROVIDER } from '../../../contract/limits.ts';
 import type { ThreatModel } from '../../../contract/threat-models.ts';
 import { threatModels } from '../api/threat-models.ts';
 import { EnumSelect, FormActions, useAction } from '../forms.tsx';
+import { useMe } from '../me.ts';
 import { DataTable, type Column } from '../table.tsx';
 import { Modal } from '../ui.tsx';
 
-export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatModel; isOwner: boolean; onClose: () => void; onSaved: (tm: ThreatModel) => void }) {
+export function SharingDialog({ tm, canShare, onClose, onSaved }: { tm: ThreatModel; canShare: boolean; onClose: () => void; onSaved: (tm: ThreatModel) => void }) {
+  const me = useMe();
   const [entries, setEntries] = useState<Authorization[]>(tm.authorization);
-  const [kind, setKind] = useState<'user' | 'group' | 'everyone'>('user');
+  const [subject, setSubject] = useState<'user' | 'group' | 'everyone'>('user');
   const [who, setWho] = useState('');
   const [provider, setProvider] = useState(tm.owner.provider);
+  // A group is one of the user's identity provider or one TMI keeps.
+  const groupProviders = [...new Set([me.provider, TMI_GROUP_PROVIDER])];
+  const [groupProvider, setGroupProvider] = useState(groupProviders[0]!);
   const [role, setRole] = useState<Role>('reader');
   const [newOwner, setNewOwner] = useState('');
 
+  const keyOf = (a: Authorization) => `${a.principal_type}:${a.provider}:${a.provider_id}`;
   const label = (a: Authorization) =>
-    a.principal_type === 'group' && a.provider_id === 'everyone' ? 'Everyone (all signed-in users)' : `${a.display_name || a.email || a.provider_id}${a.principal_type === 'group' ? ' (group)' : ''}`;
+    a.principal_type === 'group' && a.provider_id === EVERYONE_GROUP ? 'Everyone (all signed-in users)' : `${a.display_name || a.email || a.provider_id}${a.principal_type === 'group' ? ' (group)' : ''}`;
 
   const add = () => {
     const entry: Authorization =
-      kind === 'everyone'
-        ? { principal_type: 'group', provider: '*', provider_id: 'everyone', role }
-        : { principal_type: kind, provider: kind === 'group' ? '*' : provider, provider_id: who.trim(), role };
-    setEntries([...entries.filter((e) => !(e.principal_type === entry.principal_type && e.provider_id === entry.provider_id)), entry]);
+      subject === 'everyone'
+        ? { principal_type: 'group', provider: TMI_GROUP_PROVIDER, provider_id: EVERYONE_GROUP, role }
+        : { principal_type: subject, provider: subject === 'group' ? groupProvider : provider, provider_id: who.trim(), role };
+    setEntries([...entries.filter((e) => keyOf(e) !== keyOf(entry)), entry]);
     setWho('');
   };
 
@@ -37,7 +44,6 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
     onClose();
   });
 
-  const keyOf = (a: Authorization) => `${a.principal_type}:${a.provider}:${a.provider_id}`;
   const columns: Column<Authorization>[] = [
     { key: 'who', label: 'Who', cell: label },
     {
@@ -46,7 +52,7 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
       cell: (a) => (
         <EnumSelect
           aria-label={`Role of ${label(a)}`}
-          disabled={!isOwner}
+          disabled={!canShare}
           options={ROLES}
           value={a.role}
           onChange={(r) => setEntries(entries.map((x) => (x === a ? { ...x, role: r as Role } : x)))}
@@ -57,7 +63,7 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
       key: 'remove',
       label: '',
       cell: (a) =>
-        isOwner && (
+        canShare && (
           <button className="link danger" onClick={() => setEntries(entries.filter((x) => x !== a))}>
             Remove
           </button>
@@ -66,11 +72,11 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
   ];
 
   return (
-    <Modal title={isOwner ? 'Share threat model' : 'People with access'} onClose={onClose} wide>
+    <Modal title={canShare ? 'Share threat model' : 'People with access'} onClose={onClose} wide>
       <p className="muted">Owner: {tm.owner.display_name} ({tm.owner.email})</p>
       {entries.length === 0 && <p className="empty">Only the owner has access.</p>}
       <DataTable columns={columns} rows={entries} rowKey={keyOf} testId="sharing-table" head={false} />
-      {isOwner && (
+      {canShare && (
         <>
           <form
             className="inline-form"
@@ -79,17 +85,26 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
               add();
             }}
           >
-            <select aria-label="Share with" value={kind} onChange={(e) => setKind(e.target.value as typeof kind)}>
+            <select aria-label="Share with" value={subject} onChange={(e) => setSubject(e.target.value as typeof subject)}>
               <option value="user">User</option>
               <option value="group">Group</option>
               <option value="everyone">Everyone</option>
             </select>
-            {kind === 'user' && <input aria-label="Identity provider" value={provider} onChange={(e) => setProvider(e.target.value)} size={8} />}
-            {kind !== 'everyone' && (
+            {subject === 'user' && <input aria-label="Identity provider" value={provider} onChange={(e) => setProvider(e.target.value)} size={8} />}
+            {subject === 'group' && groupProviders.length > 1 && (
+              <select aria-label="Group of" value={groupProvider} onChange={(e) => setGroupProvider(e.target.value)}>
+                {groupProviders.map((p) => (
+                  <option key={p} value={p}>
+                    {p === TMI_GROUP_PROVIDER ? 'TMI group' : `${p} group`}
+                  </option>
+                ))}
+              </select>
+            )}
+            {subject !== 'everyone' && (
               <input
                 name="share_with"
-                aria-label={kind === 'user' ? 'User (provider id or email)' : 'Group name'}
-                placeholder={kind === 'user' ? 'user id or email' : 'group name'}
+                aria-label={subject === 'user' ? 'User (provider id or email)' : 'Group name'}
+                placeholder={subject === 'user' ? 'user id or email' : 'group name'}
                 value={who}
                 onChange={(e) => setWho(e.target.value)}
                 required
@@ -108,7 +123,7 @@ export function SharingDialog({ tm, isOwner, onClose, onSaved }: { tm: ThreatMod
           </details>
         </>
       )}
-      <FormActions action={save} submit="Save sharing" writable={isOwner} onCancel={onClose} onSubmit={() => void save.run()} />
+      <FormActions action={save} submit="Save sharing" writable={canShare} onCancel={onClose} onSubmit={() => void save.run()} />
     </Modal>
   );
 }

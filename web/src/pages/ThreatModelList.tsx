@@ -1,15 +1,18 @@
-// Threat models: search, filters (status, owner), sort, pagination, counts; create, open, delete.
+// Threat models: search, filters (status, owner), sort, pagination, counts; create and open.
+// Deleting is on a threat model's page, which knows what the user may do with it.
 import { useState } from 'react';
-import { FRAMEWORKS, THREAT_MODEL_STATUSES, THREAT_MODEL_TEXT } from '../../../contract/limits.ts';
+import { CHILD_KINDS, FRAMEWORKS, THREAT_MODEL_STATUSES, THREAT_MODEL_TEXT } from '../../../contract/limits.ts';
 import type { TMListItem } from '../../../contract/threat-models.ts';
 import { threatModels } from '../api/threat-models.ts';
-import { Confirm, EnumSelect, FormActions, ModalForm, TextInput, spaced, useAction } from '../forms.tsx';
+import { EnumSelect, FormActions, ModalForm, TextInput, spaced, useAction } from '../forms.tsx';
 import { useMe } from '../me.ts';
 import { Link, navigate } from '../router.tsx';
 import { DataTable, ListState, type Column } from '../table.tsx';
 import { formatDate, useLoad } from '../ui.tsx';
 
 const PAGE_SIZE = 20;
+/** The kinds the Contents column counts (threats have a column of their own). */
+const CONTENTS = CHILD_KINDS.filter((k) => k.name !== 'threats');
 
 export function ThreatModelList() {
   const me = useMe();
@@ -19,15 +22,13 @@ export function ThreatModelList() {
   const [owner, setOwner] = useState('');
   const [offset, setOffset] = useState(0);
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<TMListItem>();
 
-  const { data, error, loading, reload } = useLoad(
+  const { data, error, loading } = useLoad(
     (signal) => threatModels.list({ name: search.trim(), status, owner: mine ? me.email : owner.trim() || undefined, limit: PAGE_SIZE, offset }, signal),
     [search, status, mine, owner, offset],
   );
   const rows = data?.threat_models ?? [];
   const total = data?.total ?? 0;
-  const isMine = (tm: TMListItem) => tm.owner.provider_id === me.provider_id && tm.owner.provider === me.provider;
 
   // The API has no sort parameter: the table sorts the current page.
   const columns: Column<TMListItem>[] = [
@@ -50,21 +51,11 @@ export function ThreatModelList() {
     {
       key: 'contents',
       label: 'Contents',
-      title: 'Diagrams / assets / documents / notes / repositories',
+      title: CONTENTS.map((k) => k.name).join(' / '),
       className: 'muted',
-      cell: (tm) => `${tm.diagram_count} diagrams · ${tm.asset_count} assets · ${tm.document_count} docs · ${tm.note_count} notes · ${tm.repo_count} repos`,
+      cell: (tm) => CONTENTS.map((k) => `${tm[k.count]} ${k.name}`).join(' · '),
     },
     { key: 'modified_at', label: 'Modified', sortBy: (tm) => tm.modified_at, cell: (tm) => formatDate(tm.modified_at) },
-    {
-      key: 'actions',
-      label: '',
-      cell: (tm) =>
-        isMine(tm) && (
-          <button className="link danger" onClick={() => setDeleting(tm)} aria-label={`Delete ${tm.name}`}>
-            Delete
-          </button>
-        ),
-    },
   ];
 
   return (
@@ -126,21 +117,6 @@ export function ThreatModelList() {
       )}
       {total > 0 && total <= PAGE_SIZE && <p className="muted">{total} threat model{total === 1 ? '' : 's'}</p>}
       {creating && <CreateThreatModel onClose={() => setCreating(false)} />}
-      {deleting && (
-        <Confirm
-          title="Delete threat model"
-          message={
-            <>
-              Delete <strong>{deleting.name}</strong> with all its diagrams, threats, assets, documents and notes? This cannot be undone.
-            </>
-          }
-          onConfirm={async () => {
-            await threatModels.remove(deleting.id);
-            reload();
-          }}
-          onClose={() => setDeleting(undefined)}
-        />
-      )}
     </section>
   );
 }

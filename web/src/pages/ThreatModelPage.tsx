@@ -1,9 +1,9 @@
-// One threat model: its fields, sharing, and tabs for diagrams, threats, assets, documents, notes,
-// repositories and metadata. Readers see everything read-only.
-import { useState } from 'react';
+// One threat model: its fields, sharing, and a tab for each kind of child (CHILD_KINDS) and for
+// metadata. What the page offers follows what the server says the user may do (me.ts).
+import { useState, type ReactNode } from 'react';
 import type { JsonPatchDocument, Metadata } from '../../../contract/common.ts';
 import type { DiagramListItem } from '../../../contract/diagrams.ts';
-import { DIAGRAM_TEXT, FRAMEWORKS, METADATA_TEXT, THREAT_MODEL_STATUSES, THREAT_MODEL_TEXT } from '../../../contract/limits.ts';
+import { CHILD_KINDS, DIAGRAM_TEXT, FRAMEWORKS, METADATA_TEXT, THREAT_MODEL_STATUSES, THREAT_MODEL_TEXT, type ChildKind, type ChildKindName } from '../../../contract/limits.ts';
 import type { ThreatModel } from '../../../contract/threat-models.ts';
 import { assets } from '../api/assets.ts';
 import { diagrams as diagramsApi } from '../api/diagrams.ts';
@@ -11,7 +11,7 @@ import { documents } from '../api/documents.ts';
 import { repositories } from '../api/repositories.ts';
 import { threatModels } from '../api/threat-models.ts';
 import { Confirm, EnumSelect, Form, FormActions, ModalForm, TextInput, spaced, useAction } from '../forms.tsx';
-import { canWrite, roleOn, useMe } from '../me.ts';
+import { may, usePermissions, type Permissions } from '../me.ts';
 import { Link, navigate } from '../router.tsx';
 import { DataTable, ListState, type Column } from '../table.tsx';
 import { ErrorNote, Spinner, formatDate, useLoad } from '../ui.tsx';
@@ -20,19 +20,41 @@ import { NotesTab } from './NotesTab.tsx';
 import { ThreatsTab } from './ThreatsTab.tsx';
 import { SharingDialog } from './SharingDialog.tsx';
 
-const TABS = ['diagrams', 'threats', 'assets', 'documents', 'notes', 'repositories', 'metadata'] as const;
-type Tab = (typeof TABS)[number];
+type Tab = ChildKindName | 'metadata';
+const TABS: readonly Tab[] = [...CHILD_KINDS.map((k) => k.name), 'metadata'];
+/** The tab a threat model opens on. */
+const FIRST_TAB: Tab = 'diagrams';
+const tabLabel = (t: Tab) => t[0]!.toUpperCase() + t.slice(1);
+
+interface TabProps {
+  tm: ThreatModel;
+  kind: ChildKind;
+  permissions: Permissions;
+}
+
+/** The tab of each kind of child; a kind added to CHILD_KINDS does not compile until it has one. */
+const KIND_TABS: Record<ChildKindName, (p: TabProps) => ReactNode> = {
+  threats: ({ tm, permissions }) => <ThreatsTab tm={tm} writable={may(permissions, 'write')} />,
+  diagrams: ({ tm, permissions }) => <DiagramsTab tmId={tm.id} writable={may(permissions, 'write')} deletable={may(permissions, 'delete')} />,
+  documents: ({ tm, kind, permissions }) => <ChildTab tmId={tm.id} collection={documents} kind={kind} fields={DOCUMENT_FIELDS} writable={may(permissions, 'write')} />,
+  repositories: ({ tm, kind, permissions }) => <ChildTab tmId={tm.id} collection={repositories} kind={kind} fields={REPOSITORY_FIELDS} writable={may(permissions, 'write')} />,
+  notes: ({ tm, permissions }) => <NotesTab tmId={tm.id} writable={may(permissions, 'write')} />,
+  assets: ({ tm, kind, permissions }) => <ChildTab tmId={tm.id} collection={assets} kind={kind} fields={ASSET_FIELDS} writable={may(permissions, 'write')} />,
+};
 
 export default function ThreatModelPage({ id }: { id: string }) {
-  const me = useMe();
   const { data: tm, error, loading, reload, setData } = useLoad((signal) => threatModels.get(id, signal), [id]);
-  const [tab, setTab] = useState<Tab>(() => (TABS.includes(location.hash.slice(1) as Tab) ? (location.hash.slice(1) as Tab) : 'diagrams'));
+  const { data: permissions, error: permissionsError, reload: reloadPermissions } = usePermissions(id);
+  const [tab, setTab] = useState<Tab>(() => (TABS.includes(location.hash.slice(1) as Tab) ? (location.hash.slice(1) as Tab) : FIRST_TAB));
   const [sharing, setSharing] = useState(false);
+  const [deleting, setDeleting] = useState(false);
 
-  if (loading && !tm) return <Spinner label="Loading the threat model…" />;
-  if (!tm) return <ErrorNote error={error} />;
-  const role = roleOn(tm, me);
-  const writable = canWrite(role);
+  if (!tm || !permissions) {
+    const failure = error ?? permissionsError;
+    return failure ? <ErrorNote error={failure} /> : <Spinner label="Loading the threat model…" />;
+  }
+  const writable = may(permissions, 'write');
+  const kind = CHILD_KINDS.find((k) => k.name === tab);
 
   return (
     <section>
@@ -40,14 +62,19 @@ export default function ThreatModelPage({ id }: { id: string }) {
         <Link to="/">Threat models</Link> / {tm.name}
       </p>
       <ErrorNote error={error} />
-      <Details tm={tm} writable={writable} reviewer={me.is_security_reviewer} onSaved={setData} />
+      <Details tm={tm} writable={writable} statusWritable={may(permissions, 'change_status')} onSaved={setData} />
       <div className="toolbar">
         <span className="badge" data-testid="role">
-          Your role: {role ?? 'none'}
+          Your role: {permissions.role}
         </span>
         {!writable && <span className="muted">You can read this threat model but not change it.</span>}
         <span className="grow" />
-        <button onClick={() => setSharing(true)}>{role === 'owner' ? 'Share…' : 'People with access'}</button>
+        <button onClick={() => setSharing(true)}>{may(permissions, 'share') ? 'Share…' : 'People with access'}</button>
+        {may(permissions, 'delete') && (
+          <button className="danger" onClick={() => setDeleting(true)}>
+            Delete…
+          </button>
+        )}
       </div>
       <nav className="tabs" role="tablist">
         {TABS.map((t) => (
@@ -61,36 +88,46 @@ export default function ThreatModelPage({ id }: { id: string }) {
               history.replaceState(null, '', `#${t}`);
             }}
           >
-            {t[0]!.toUpperCase() + t.slice(1)}
+            {tabLabel(t)}
           </button>
         ))}
       </nav>
       <div className="tab-body">
-        {tab === 'diagrams' && <DiagramsTab tmId={id} writable={writable} />}
-        {tab === 'threats' && <ThreatsTab tm={tm} writable={writable} />}
-        {tab === 'assets' && <ChildTab tmId={id} collection={assets} kind="assets" singular="asset" fields={ASSET_FIELDS} writable={writable} />}
-        {tab === 'documents' && <ChildTab tmId={id} collection={documents} kind="documents" singular="document" fields={DOCUMENT_FIELDS} writable={writable} />}
-        {tab === 'notes' && <NotesTab tmId={id} writable={writable} />}
-        {tab === 'repositories' && <ChildTab tmId={id} collection={repositories} kind="repositories" singular="repository" fields={REPOSITORY_FIELDS} writable={writable} />}
-        {tab === 'metadata' && <MetadataTab tm={tm} writable={writable} onSaved={setData} />}
+        {kind ? KIND_TABS[kind.name]({ tm, kind, permissions }) : <MetadataTab tm={tm} writable={writable} onSaved={setData} />}
       </div>
       {sharing && (
         <SharingDialog
           tm={tm}
-          isOwner={role === 'owner'}
+          canShare={may(permissions, 'share')}
           onClose={() => setSharing(false)}
           onSaved={(next) => {
             setData(next);
             reload();
+            // Sharing may change the user's own role (ownership transferred, own entry changed).
+            reloadPermissions();
           }}
+        />
+      )}
+      {deleting && (
+        <Confirm
+          title="Delete threat model"
+          message={
+            <>
+              Delete <strong>{tm.name}</strong> with all its diagrams, threats, assets, documents and notes? This cannot be undone.
+            </>
+          }
+          onConfirm={async () => {
+            await threatModels.remove(tm.id);
+            navigate('/');
+          }}
+          onClose={() => setDeleting(false)}
         />
       )}
     </section>
   );
 }
 
-
-function Details({ tm, writable, reviewer, onSaved }: { tm: ThreatModel; writable: boolean; reviewer: boolean; onSaved: (tm: ThreatModel) => void }) {
+function Details({ tm, writable, statusWritable, onSaved }: { tm: ThreatModel; writable: boolean; statusWritable: boolean; onSaved: (tm: ThreatModel) => void }) {
   const [draft, setDraft] = useState({
     name: tm.name,
     description: tm.description ?? '',
@@ -124,9 +161,9 @@ function Details({ tm, writable, reviewer, onSaved }: { tm: ThreatModel; writabl
           Framework
           <EnumSelect name="framework" options={FRAMEWORKS} value={draft.threat_model_framework} onChange={(f) => setDraft({ ...draft, threat_model_framework: f })} />
         </label>
-        <label title={reviewer ? '' : 'Only security reviewers change the status'}>
+        <label title={statusWritable ? '' : 'Only security reviewers change the status'}>
           Status
-          <EnumSelect name="status" options={THREAT_MODEL_STATUSES} label={spaced} value={draft.status} disabled={!reviewer} onChange={(status) => setDraft({ ...draft, status })} />
+          <EnumSelect name="status" options={THREAT_MODEL_STATUSES} label={spaced} value={draft.status} disabled={!statusWritable} onChange={(status) => setDraft({ ...draft, status })} />
         </label>
         <label>
           Issue link
@@ -146,7 +183,7 @@ function Details({ tm, writable, reviewer, onSaved }: { tm: ThreatModel; writabl
   );
 }
 
-function DiagramsTab({ tmId, writable }: { tmId: string; writable: boolean }) {
+function DiagramsTab({ tmId, writable, deletable }: { tmId: string; writable: boolean; deletable: boolean }) {
   const { data, error, loading, reload } = useLoad((signal) => diagramsApi.list(tmId, signal), [tmId]);
   const diagrams = data ?? [];
   const [name, setName] = useState('');
@@ -165,7 +202,7 @@ function DiagramsTab({ tmId, writable }: { tmId: string; writable: boolean }) {
             <div className="muted">
               {d.type} · modified {formatDate(d.modified_at)}
             </div>
-            {writable && (
+            {deletable && (
               <button className="link danger" onClick={() => setDeleting(d)}>
                 Delete
               </button>

@@ -1,16 +1,16 @@
-// What a family of threat-model children declares so that the generic engine (store, service,
-// routes) can serve it: its table, its writable fields with their storage kind and defaults, its
-// wire schemas and its few family-specific rules.
+// What a kind of threat-model children declares so that the generic engine (store, service,
+// routes) can serve it: the kind (kinds.ts), its writable fields with their storage type and
+// defaults, its wire schemas and its few rules of its own.
 import type { TSchema } from 'typebox';
 import type { JsonPatchDocument } from '../../../contract/common.ts';
-import type { AuditObjectType } from '../common/audit.ts';
+import type { Kind } from '../kinds.ts';
 
-export type FieldKind = 'text' | 'bool' | 'number' | 'json' | 'uuid';
+export type FieldType = 'text' | 'bool' | 'number' | 'json' | 'uuid';
 
-export interface FieldSpec {
+export interface Field {
   /** Wire name; also the column name. */
   name: string;
-  kind: FieldKind;
+  type: FieldType;
   /** Stored when a create or a full replacement (PUT) omits the field; null when absent. */
   default?: unknown;
   /** Left out of responses when null (the contract declares the field non-nullable). */
@@ -25,7 +25,7 @@ export interface FieldSpec {
   keptByPatch?: boolean;
 }
 
-export interface BulkSpec {
+export interface Bulk {
   limit: number;
   /** PUT .../bulk: 'upsert' creates unknown ids (assets, documents, repositories); 'update' needs them to exist (threats). */
   update: 'upsert' | 'update';
@@ -33,17 +33,8 @@ export interface BulkSpec {
   updateItem: TSchema;
 }
 
-export interface FamilySpec {
-  /** URL segment: 'threats'. */
-  segment: string;
-  table: string;
-  objectType: Exclude<AuditObjectType, 'threat_model' | 'diagram'>;
-  /** 'Threat' gives "Threat not found". */
-  label: string;
-  /** Path parameter of one child: 'threat_id'. */
-  idParam: string;
-  /** Key of the list envelope and of the embedded array in ThreatModel. */
-  listKey: 'threats' | 'documents' | 'repositories' | 'notes' | 'assets';
+/** A kind the generic engine serves (every kind but diagrams): the kind and how it is served. */
+export type GenericKind = Kind & {
   /** Optimistic locking with `version`, `ETag`, `If-Match`. */
   versioned: boolean;
   /** The table has `auto_generated` (threats, notes). */
@@ -52,7 +43,7 @@ export interface FamilySpec {
   wireParentId: boolean;
   /** `metadata` may be written inline with POST/PUT/PATCH (threats); elsewhere it is read-only. */
   inlineMetadata: boolean;
-  fields: FieldSpec[];
+  fields: Field[];
   schemas: {
     input: TSchema;
     item: TSchema;
@@ -60,10 +51,7 @@ export interface FamilySpec {
     list: TSchema;
     listQuery: TSchema;
   };
-  bulk?: BulkSpec;
-  /** Bulk limit of the child's metadata endpoints (20 or 100, as the reference). */
-  metadataBulkLimit: number;
-  tag: string;
+  bulk?: Bulk;
   /** Read-only wire fields computed from the row (documents' access status). */
   extraWire?(row: Record<string, unknown>): Record<string, unknown>;
   /** Rewrites a validated input before it is stored (notes: sanitise markdown). */
@@ -72,4 +60,4 @@ export interface FamilySpec {
   toListItem?(wire: Record<string, unknown>): Record<string, unknown>;
   /** Non-RFC shortcuts of the reference's PATCH (threat_type add/remove by value). */
   rewritePatch?(ops: JsonPatchDocument, current: Record<string, unknown>): JsonPatchDocument;
-}
+};
