@@ -168,6 +168,9 @@ export const PORT_SIDES = ['top', 'right', 'bottom', 'left'] as const;
 
 // ---- collaboration ------------------------------------------------------------------------------
 
+/** Cell operations in one diagram_operation_request. */
+export const MAX_CELL_OPS = 1000;
+
 /** Close codes of the collaboration WebSocket. */
 export const CLOSE = {
   normal: 1000,

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import fastifyCookie from '@fastify/cookie';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Config } from './config.ts';
+import type { CollabSettings, Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { registerBodyParsing } from './http/body.ts';
 import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from './http/errors.ts';
@@ -25,7 +25,6 @@ import { metadataRoutes } from './resources/metadata/routes.ts';
 import { auditRoutes } from './resources/audit/routes.ts';
 import { diagramRoutes } from './resources/diagrams/routes.ts';
 import { collabRoutes } from './collab/routes.ts';
-import type { CollabSettings } from './collab/settings.ts';
 import { webRoutes } from './http/web.ts';
 import { UUID_RE } from '../contract/common.ts';
 
