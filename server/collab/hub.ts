@@ -20,15 +20,13 @@ import type { ThreatModelEvent } from '../resources/threat-models/service.ts';
 import { CLOSE } from '../../contract/collab.ts';
 import { LiveAccess, openedWith } from './access.ts';
 import { Dispatcher } from './dispatch.ts';
-import { join } from './join.ts';
+import { join, type JoinServices } from './join.ts';
 import { Notifications, type CollabNotice } from './notifications.ts';
-import { announceParticipants, LocalSessions, type Connection } from './session.ts';
+import { announceParticipants, endSession, LocalSessions, type Connection } from './session.ts';
 import { Tickets, type Permissions, type TicketClaims } from './tickets.ts';
 import { BackgroundFailures, Upkeep } from './upkeep.ts';
-import { recordSessionAudit } from './audit.ts';
-import { sessionChannel } from './delivery.ts';
 import { handOverFrom } from './presenter.ts';
-import * as store from './store.ts';
+import type * as store from './store.ts';
 
 /** How often a session with local clients re-reads the operation log for anything pub/sub missed. */
 const CATCH_UP_MS = 1000;
@@ -44,6 +42,7 @@ export class CollabHub {
   private readonly dispatcher: Dispatcher;
   private readonly notifications: Notifications;
   private readonly upkeep: Upkeep;
+  private readonly joining: JoinServices;
   /** Sockets whose leave has begun: it runs once, whether the close or a drop comes first. */
   private readonly left = new WeakSet<Connection>();
   private timers: NodeJS.Timeout[] = [];
@@ -63,6 +62,17 @@ export class CollabHub {
     this.dispatcher = new Dispatcher(settings.opsPerSecond, log, report);
     this.notifications = new Notifications(ctx, this.access, report);
     this.upkeep = new Upkeep(ctx.db, this.instanceId, settings.idleSeconds, this.sessions, this.failures, log, (id) => this.announceParticipants(id), (id, reason) => this.endSession(id, reason));
+    this.joining = {
+      db: ctx.db,
+      settings,
+      instanceId: this.instanceId,
+      sessions: this.sessions,
+      capMessage: (refused) => this.tickets.capMessage(refused),
+      recheck: (c) => this.access.recheck(c),
+      listen: (c) => this.listen(c),
+      leave: (c) => this.leave(c),
+      report,
+    };
   }
 
   async start(): Promise<void> {
@@ -108,16 +118,8 @@ export class CollabHub {
   // ---- the REST side ----
 
   /** Ends a session for everyone (host DELETE, idle); true when this call ended it. */
-  async endSession(sessionId: string, reason: string): Promise<boolean> {
-    const ended = await this.ctx.db.tx(async (q) => {
-      const e = await store.endSession(q, sessionId);
-      // One audit entry for the session's edits (the reference debounces WebSocket edits too),
-      // with the diagram as it is now, so the audit trail and rollback cover live editing.
-      if (e && e.seq > 0) await recordSessionAudit(q, e, reason);
-      return e !== null;
-    });
-    if (ended) await sessionChannel(this.ctx.shared.bus, sessionId).publish({ t: 'end', reason });
-    return ended;
+  endSession(sessionId: string, reason: string): Promise<boolean> {
+    return endSession({ db: this.ctx.db, bus: this.ctx.shared.bus }, sessionId, reason);
   }
 
   async announceStarted(s: store.SessionRow, actorEmail: string): Promise<void> {
@@ -129,23 +131,7 @@ export class CollabHub {
 
   /** Joins an upgraded socket whose ticket and access (`permissions`) were checked before the upgrade. */
   join(ws: WebSocket, claims: TicketClaims, permissions: Permissions, tmId: string, diagramId: string, resumeFrom: number | undefined): Promise<void> {
-    return join(
-      {
-        db: this.ctx.db,
-        settings: this.settings,
-        instanceId: this.instanceId,
-        sessions: this.sessions,
-        capMessage: (refused) => this.tickets.capMessage(refused),
-        recheck: (c) => this.access.recheck(c),
-        listen: (c) => this.listen(c),
-        leave: (c) => this.leave(c),
-        report: this.failures.report,
-      },
-      ws,
-      claims,
-      permissions,
-      { tmId, diagramId, resumeFrom },
-    );
+    return join(this.joining, ws, claims, permissions, { tmId, diagramId, resumeFrom });
   }
 
   addNotificationSocket(ws: WebSocket, principal: Principal): void {

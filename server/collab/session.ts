@@ -11,6 +11,7 @@ import type { Bus } from '../store/shared-state.ts';
 import { StoreUnavailableError } from '../store/availability.ts';
 import { CLOSE, type Participant, type WsUser } from '../../contract/collab.ts';
 import type { DiagramOperationEvent, ServerMessage } from '../../contract/collab-messages.ts';
+import { recordSessionAudit } from './audit.ts';
 import { OrderedDelivery, sessionChannel, type BusMessage, type SessionChannel } from './delivery.ts';
 import { SessionEditor, applyHistory, eventOf, type Actor, type EditRequest, type HistoryOutcome, type OpOutcome } from './operations.ts';
 import { errors, messages } from './protocol.ts';
@@ -330,6 +331,21 @@ export async function announceParticipants(services: Pick<SessionServices, 'db' 
   if (!s || s.state !== 'active') return;
   const msg = messages.participantsUpdate(await participantsOf(services.db, sessionId), s.host, s.presenter);
   await sessionChannel(services.bus, sessionId).publish({ t: 'participants', msg });
+}
+
+/**
+ * Ends a session for everyone, on every instance (host DELETE, idle); true when this call ended it.
+ * One audit entry records the session's edits (the reference debounces WebSocket edits too), with
+ * the diagram as it is now, so the audit trail and rollback cover live editing.
+ */
+export async function endSession(services: Pick<SessionServices, 'db' | 'bus'>, sessionId: string, reason: string): Promise<boolean> {
+  const ended = await services.db.tx(async (q) => {
+    const e = await store.endSession(q, sessionId);
+    if (e && e.seq > 0) await recordSessionAudit(q, e, reason);
+    return e !== null;
+  });
+  if (ended) await sessionChannel(services.bus, sessionId).publish({ t: 'end', reason });
+  return ended;
 }
 
 /** The sessions this instance has sockets in. */

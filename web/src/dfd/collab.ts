@@ -189,7 +189,8 @@ export class CollabClient {
       case 'diagram_operation_event': {
         this.updateVector = Math.max(this.updateVector, m.update_vector);
         if (this.session) this.lastSeq = { session: this.session.session_id, seq: Math.max(this.lastSeq?.seq ?? 0, m.sequence_number) };
-        // Our own operation echoed back (only undo/redo are sent to the initiator too).
+        // The acknowledgement of our own operation: it is on our canvas already. (Undo and redo
+        // carry new operation ids, so the undoer applies them like everyone else.)
         if (this.sent.has(m.operation_id)) {
           this.sent.delete(m.operation_id);
           break;
