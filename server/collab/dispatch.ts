@@ -12,21 +12,26 @@ import type { OpOutcome } from './operations.ts';
 import * as presenter from './presenter.ts';
 import { decode, diagramStateText, errors, messages, refusal } from './protocol.ts';
 import type { Connection } from './session.ts';
+import type { BackgroundFailures } from './upkeep.ts';
 
 type OperationRequest = Extract<ClientMessage, { message_type: 'diagram_operation_request' }>;
 type RejectionInfo = Pick<Rejection, 'reason' | 'message' | 'affected' | 'requiresResync'>;
 
 export class Dispatcher {
+  private readonly report: (err: unknown) => void;
+
   constructor(
     private readonly opsPerSecond: number,
     private readonly log: FastifyBaseLogger,
-    private readonly report: (err: unknown) => void,
-  ) {}
+    private readonly failures: BackgroundFailures,
+  ) {
+    this.report = failures.report;
+  }
 
   /** Handles a frame after the socket's earlier ones; a failure is answered, never fatal to the socket. */
-  enqueue(c: Connection, data: Buffer, isBinary: boolean, closing: () => boolean): void {
+  enqueue(c: Connection, data: Buffer, isBinary: boolean): void {
     c.chain = c.chain
-      .then(() => (c.closed || closing() ? undefined : this.handle(c, data, isBinary)))
+      .then(() => (c.closed || this.failures.stopping ? undefined : this.handle(c, data, isBinary)))
       .catch((err: unknown) => {
         // One failed message (e.g. a database hiccup) must not end the socket or the process.
         if (err instanceof StoreUnavailableError) this.report(err);

@@ -59,7 +59,7 @@ export class CollabHub {
     this.sessions = new LocalSessions({ db: ctx.db, bus: ctx.shared.bus, log, report });
     this.tickets = new Tickets(ctx, settings);
     this.access = new LiveAccess(ctx);
-    this.dispatcher = new Dispatcher(settings.opsPerSecond, log, report);
+    this.dispatcher = new Dispatcher(settings.opsPerSecond, log, this.failures);
     this.notifications = new Notifications(ctx, this.access, report);
     this.upkeep = new Upkeep(ctx.db, this.instanceId, settings.idleSeconds, this.sessions, this.failures, log, (id) => this.announceParticipants(id), (id, reason) => this.endSession(id, reason));
     this.joining = {
@@ -139,7 +139,7 @@ export class CollabHub {
   }
 
   private listen(c: Connection): void {
-    c.ws.on('message', (data, isBinary) => this.dispatcher.enqueue(c, data as Buffer, isBinary, () => this.failures.stopping));
+    c.ws.on('message', (data, isBinary) => this.dispatcher.enqueue(c, data as Buffer, isBinary));
     c.ws.on('close', () => void this.leave(c).catch(this.failures.report));
     c.ws.on('error', () => c.ws.terminate());
   }

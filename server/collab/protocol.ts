@@ -9,6 +9,7 @@ import {
   type ClientMessageType,
   type DiagramOperationEvent,
   type ErrorCode,
+  type ErrorMessage,
   type NotificationMessage,
   type ParticipantsUpdate,
   type RefusalCode,
@@ -52,14 +53,13 @@ export function decode(data: Buffer, isBinary: boolean): Decoded {
   const check = clientChecks.get(type);
   if (!check) return refused('unsupported_message_type', `Unknown message_type ${type.slice(0, 64)}`);
   if (check.Check(raw)) return { kind: 'message', message: raw as ClientMessage };
-  const e = [...check.Errors(raw)][0];
+  const e = check.Errors(raw)[0];
   const where = e?.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : type;
   return { kind: 'invalid', type: type as ClientMessageType, raw, problem: `${where} ${e?.message ?? 'is invalid'}`.slice(0, 300) };
 }
 
 // ---- what the server sends ----------------------------------------------------------------------
 
-type ErrorMessage = ServerMessageOf<'error'>;
 const error = (code: ErrorCode, message: string): ErrorMessage => ({ message_type: 'error', error: code, message, timestamp: now() });
 
 /** A refusal that does not end the client's session (tmi-ux treats only `validation_error` so). */

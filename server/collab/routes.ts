@@ -31,15 +31,11 @@ const WsQueryCheck = Compile(WsQuery);
  * used up): a bad last_sequence or session_id is 400, a ticket that cannot be one is 401.
  */
 function socketQuery(raw: Record<string, unknown>): WsQuery {
-  const last = raw.last_sequence;
-  const q = {
-    ...(raw.session_id !== undefined ? { session_id: raw.session_id } : {}),
-    ...(raw.ticket !== undefined ? { ticket: raw.ticket } : {}),
-    // Query values are text: a number is digits only (no sign, exponent or fraction).
-    ...(last !== undefined ? { last_sequence: typeof last === 'string' && /^\d{1,16}$/.test(last) ? Number(last) : last } : {}),
-  };
+  const q = { ...raw };
+  // Query values are text: a number is digits only (no sign, exponent or fraction).
+  if (typeof q.last_sequence === 'string' && /^\d{1,16}$/.test(q.last_sequence)) q.last_sequence = Number(q.last_sequence);
   if (WsQueryCheck.Check(q)) return q;
-  const bad = new Set([...WsQueryCheck.Errors(q)].map((e) => e.instancePath.split('/')[1]));
+  const bad = new Set(WsQueryCheck.Errors(q).map((e) => e.instancePath.split('/')[1]));
   if (bad.has('last_sequence')) throw badRequest('last_sequence must be a non-negative integer');
   if (bad.has('session_id')) throw badRequest('Invalid UUID format for parameter: session_id', 'invalid_id');
   throw unauthorized('A valid ticket from GET /ws/ticket is required');

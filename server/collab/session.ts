@@ -160,8 +160,7 @@ export class LocalSession {
   static async open(services: SessionServices, id: string, tmId: string, diagramId: string): Promise<LocalSession> {
     const s = new LocalSession(services, id, tmId, diagramId);
     s.unsubscribe = await s.channel.subscribe((m) => s.onBus(m));
-    const row = await services.db.query<{ seq: number }>('SELECT seq FROM collab_sessions WHERE id = $1', [id]);
-    s.delivery.skipTo(Number(row[0]?.seq ?? 0));
+    s.delivery.skipTo(await store.sessionSeq(services.db, id));
     return s;
   }
 
@@ -190,10 +189,6 @@ export class LocalSession {
 
   deny(userUuid: string): Promise<void> {
     return store.deny(this.services.db, this.id, userUuid);
-  }
-
-  isDenied(userUuid: string): Promise<boolean> {
-    return store.isDenied(this.services.db, this.id, userUuid);
   }
 
   /** The diagram's cells and counters and the session position they correspond to, read consistently. */

@@ -47,6 +47,12 @@ export async function sessionById(q: Queryable, id: string): Promise<SessionRow 
   return rows[0] ?? null;
 }
 
+/** The session's sequence number: how many operations it has logged (0 when there is no such session). */
+export async function sessionSeq(q: Queryable, id: string): Promise<number> {
+  const rows = await q.query<{ seq: number }>('SELECT seq FROM collab_sessions WHERE id = $1', [id]);
+  return Number(rows[0]?.seq ?? 0);
+}
+
 export async function activeSessions(q: Queryable): Promise<SessionRow[]> {
   return q.query<SessionRow>(`${SESSION_SELECT} WHERE s.state = 'active' ORDER BY s.created_at`);
 }
