@@ -211,6 +211,9 @@ export type ObjectType = 'threat_model' | ChildObjectType;
 
 // ---- collaboration ------------------------------------------------------------------------------
 
+/** Cell operations in one diagram_operation_request. */
+export const MAX_CELL_OPS = 1000;
+
 /** Close codes of the collaboration WebSocket. */
 export const CLOSE = {
   normal: 1000,

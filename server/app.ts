@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import fastifyCookie from '@fastify/cookie';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Config } from './config.ts';
+import type { CollabSettings, Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { registerBodyParsing } from './http/body.ts';
 import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from './http/errors.ts';
@@ -17,7 +17,6 @@ import { authRoutes } from './auth/routes.ts';
 import { systemRoutes } from './http/system-routes.ts';
 import { resourceRoutes } from './resources/routes.ts';
 import { collabRoutes } from './collab/routes.ts';
-import type { CollabSettings } from './collab/settings.ts';
 import { webRoutes } from './http/web.ts';
 import { registerSecurityEvents } from './security-events.ts';
 import { UUID_RE } from '../contract/common.ts';

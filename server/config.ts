@@ -67,6 +67,29 @@ export interface AdministratorEntry {
   subjectType: 'user' | 'group';
 }
 
+/** Limits and timings of diagram collaboration (TMI_COLLAB_*). */
+export interface CollabSettings {
+  /** A session nobody is connected to ends after this many seconds. */
+  idleSeconds: number;
+  /** Largest inbound frame, bytes (bigger frames close the socket with 1009). */
+  maxMessageBytes: number;
+  /** Diagram operations (and undo/redo) per second per socket; bursts up to twice that. */
+  opsPerSecond: number;
+  /** Distinct users connected to one session. */
+  maxParticipants: number;
+  /** Sockets one user may hold across all sessions and instances. */
+  maxSocketsPerUser: number;
+  /**
+   * Seconds between server pings; access and revocation are re-checked on the same tick (which
+   * bounds how long a lost revocation announcement goes unnoticed).
+   */
+  pingSeconds: number;
+  /** Seconds a ticket from /ws/ticket stays valid (single use). */
+  ticketSeconds: number;
+  /** Milliseconds between housekeeping passes (heartbeat, dead instances, idle sessions). */
+  sweepMs: number;
+}
+
 export interface Config {
   buildMode: BuildMode;
   version: string;
@@ -145,6 +168,7 @@ export interface Config {
   log: { level: string; dir: string };
   database: { url: string; poolMax: number };
   redis: { url: string };
+  collab: CollabSettings;
   dataDir: string;
 }
 
@@ -705,6 +729,16 @@ export function loadConfig(env: Env = process.env): Config {
     },
     database: { url: databaseUrl, poolMax: r.int('TMI_DB_MAX_OPEN_CONNS', 10, 1, 500) },
     redis: { url: redisUrl },
+    collab: {
+      idleSeconds: r.int('TMI_COLLAB_IDLE_SECONDS', 300, 5, 86_400),
+      maxMessageBytes: r.int('TMI_COLLAB_MAX_MESSAGE_BYTES', 1024 * 1024, 4096, 64 * 1024 * 1024),
+      opsPerSecond: r.int('TMI_COLLAB_OPS_PER_SECOND', 100, 1, 100_000),
+      maxParticipants: r.int('TMI_COLLAB_MAX_PARTICIPANTS', 50, 1, 10_000),
+      maxSocketsPerUser: r.int('TMI_COLLAB_MAX_SOCKETS_PER_USER', 5, 1, 10_000),
+      pingSeconds: r.int('TMI_COLLAB_PING_SECONDS', 30, 1, 3600),
+      ticketSeconds: r.int('TMI_COLLAB_TICKET_SECONDS', 30, 5, 3600),
+      sweepMs: r.int('TMI_COLLAB_SWEEP_MS', 5000, 100, 600_000),
+    },
     dataDir,
   };
   if (r.problems.length) throw new ConfigError(r.problems);
@@ -727,5 +761,6 @@ export function describeConfig(c: Config): Record<string, unknown> {
     log: c.log,
     database: { ...c.database, url: maskUrl(c.database.url) || `pglite:${c.dataDir}` },
     redis: { url: maskUrl(c.redis.url) || 'in-process' },
+    collab: c.collab,
   };
 }

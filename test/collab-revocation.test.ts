@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { createContext, type AppContext } from '../server/context.ts';
 import { SessionService } from '../server/auth/sessions.ts';
-import type { CollabSettings } from '../server/collab/settings.ts';
+import type { CollabSettings } from '../server/config.ts';
 import { call, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
 import { opRequest, processNode, WsClient } from './collab-support.ts';
 

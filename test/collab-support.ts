@@ -1,19 +1,37 @@
 // WebSocket test client for collaboration tests: keeps every message, waits for the next one that
-// matches, and records how the socket closed.
+// matches, and records how the socket closed. Every message it receives must match the protocol's
+// schemas (contract/collab-messages.ts): a test that meets one that does not fails on it.
 import { randomUUID } from 'node:crypto';
+import { Compile } from 'typebox/compile';
 import WebSocket from 'ws';
+import { NotificationMessage, ServerMessage } from '../contract/collab-messages.ts';
+
+const ServerMessageCheck = Compile(ServerMessage);
+const NotificationCheck = Compile(NotificationMessage);
+
+/** Why a message received is not one the server may send, or null. */
+export function nonConforming(m: unknown): string | null {
+  if (ServerMessageCheck.Check(m) || NotificationCheck.Check(m)) return null;
+  const type = (m as { message_type?: unknown })?.message_type;
+  return `${JSON.stringify(m).slice(0, 300)} does not match the schema of ${String(type)}`;
+}
 
 export type Msg = Record<string, any>;
 
 export class WsClient {
   readonly messages: Msg[] = [];
+  /** Messages received that the protocol's schemas do not allow. */
+  readonly problems: string[] = [];
   private cursor = 0;
   private waiters: (() => void)[] = [];
   closed: { code: number; reason: string } | null = null;
   readonly opened: Promise<void>;
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.messages.push(JSON.parse(data.toString()) as Msg);
+      const m = JSON.parse(data.toString()) as Msg;
+      const problem = nonConforming(m);
+      if (problem) this.problems.push(problem);
+      this.messages.push(m);
       this.wake();
     });
     ws.on('close', (code, reason) => {
@@ -41,6 +59,7 @@ export class WsClient {
   async next(match: (m: Msg) => boolean = () => true, timeoutMs = 5000): Promise<Msg> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (this.problems.length) throw new Error(`the server sent a message outside the protocol: ${this.problems[0]}`);
       while (this.cursor < this.messages.length) {
         const m = this.messages[this.cursor++]!;
         if (match(m)) return m;

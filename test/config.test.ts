@@ -354,3 +354,25 @@ describe('describeConfig', () => {
     expect(text).toContain('gid');
   });
 });
+
+describe('collaboration settings', () => {
+  it('default as documented, are read from TMI_COLLAB_*, and refuse values out of range by name', () => {
+    expect(loadConfig({ TMI_DATA_DIR: dataDir() }).collab).toEqual({
+      idleSeconds: 300,
+      maxMessageBytes: 1024 * 1024,
+      opsPerSecond: 100,
+      maxParticipants: 50,
+      maxSocketsPerUser: 5,
+      pingSeconds: 30,
+      ticketSeconds: 30,
+      sweepMs: 5000,
+    });
+    const c = loadConfig({ TMI_DATA_DIR: dataDir(), TMI_COLLAB_IDLE_SECONDS: '60', TMI_COLLAB_MAX_SOCKETS_PER_USER: '2', TMI_COLLAB_SWEEP_MS: '250' });
+    expect(c.collab).toMatchObject({ idleSeconds: 60, maxSocketsPerUser: 2, sweepMs: 250, opsPerSecond: 100 });
+    expect(problemsOf({ TMI_COLLAB_PING_SECONDS: '0', TMI_COLLAB_MAX_MESSAGE_BYTES: '1e6', TMI_COLLAB_TICKET_SECONDS: 'soon' })).toEqual([
+      'TMI_COLLAB_MAX_MESSAGE_BYTES: expected an integer from 4096 to 67108864, got "1e6"',
+      'TMI_COLLAB_PING_SECONDS: expected an integer from 1 to 3600, got "0"',
+      'TMI_COLLAB_TICKET_SECONDS: expected an integer from 5 to 3600, got "soon"',
+    ]);
+  });
+});

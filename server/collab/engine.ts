@@ -13,11 +13,10 @@
 //    their state after it; both are lenient (a cell re-created or removed since is overwritten).
 import { UUID_RE } from '../../contract/common.ts';
 import type { CellJson } from '../../contract/diagrams.ts';
+import { MAX_CELL_OPS } from '../../contract/limits.ts';
 import { CellError, normalizeCell, sameJson } from '../resources/diagrams/cells.ts';
 
 export { sameJson };
-
-export const MAX_CELL_OPS = 1000;
 
 export interface StoredCell {
   ord: number;

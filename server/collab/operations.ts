@@ -11,17 +11,12 @@
 //   the session has ended.
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../store/db.ts';
+import type { DiagramOperationEvent } from '../../contract/collab-messages.ts';
 import { applyOps, setStates, statesOf, type CellOp, type Change, type Rejection, type StoredCell } from './engine.ts';
+import { messages } from './protocol.ts';
 import * as store from './store.ts';
 
-export interface OperationEvent {
-  message_type: 'diagram_operation_event';
-  initiating_user: store.WireUser;
-  operation_id: string;
-  sequence_number: number;
-  update_vector: number;
-  operation: { type: 'patch'; cells: unknown[] };
-}
+type OperationEvent = DiagramOperationEvent;
 
 export type OpOutcome =
   | { kind: 'applied'; event: OperationEvent }
@@ -33,15 +28,9 @@ export type OpOutcome =
 
 export type HistoryOutcome = { kind: 'applied'; event: OperationEvent } | { kind: 'empty' } | { kind: 'ended' };
 
-export function eventOf(row: store.OpRow, sessionUser?: store.WireUser): OperationEvent {
-  return {
-    message_type: 'diagram_operation_event',
-    initiating_user: sessionUser ?? row.initiating_user,
-    operation_id: row.operation_id,
-    sequence_number: Number(row.seq),
-    update_vector: Number(row.update_vector),
-    operation: { type: 'patch', cells: row.patch },
-  };
+/** The event of a logged operation. */
+export function eventOf(row: store.OpRow): OperationEvent {
+  return messages.operationEvent({ user: row.initiating_user, operationId: row.operation_id, seq: Number(row.seq), updateVector: Number(row.update_vector), cells: row.patch as CellOp[] });
 }
 
 export interface Actor {
@@ -85,14 +74,7 @@ async function applyEditIn(q: Queryable, sessionId: string, r: EditRequest): Pro
 }
 
 function appliedEvent(r: EditRequest, written: { seq: number; updateVector: number }, patch: CellOp[]): OperationEvent {
-  return {
-    message_type: 'diagram_operation_event',
-    initiating_user: r.actor.user,
-    operation_id: r.operationId,
-    sequence_number: written.seq,
-    update_vector: written.updateVector,
-    operation: { type: 'patch', cells: patch },
-  };
+  return messages.operationEvent({ user: r.actor.user, operationId: r.operationId, seq: written.seq, updateVector: written.updateVector, cells: patch });
 }
 
 /**
@@ -285,7 +267,7 @@ export async function applyHistory(db: Db, sessionId: string, actor: Actor, whic
     await store.insertOp(q, { sessionId, seq, kind: which, operationId, userUuid: actor.userUuid, user: actor.user, patch: result.patch, changes: result.changes, updateVector });
     return {
       kind: 'applied',
-      event: { message_type: 'diagram_operation_event', initiating_user: actor.user, operation_id: operationId, sequence_number: seq, update_vector: updateVector, operation: { type: 'patch', cells: result.patch } },
+      event: messages.operationEvent({ user: actor.user, operationId, seq, updateVector, cells: result.patch }),
     } as const;
   });
 }

@@ -3,14 +3,9 @@
 import type { Db, Queryable } from '../store/db.ts';
 import type { Change, StoredCell } from './engine.ts';
 import { writeCellRows } from '../resources/diagrams/store.ts';
+import type { WsUser } from '../../contract/collab.ts';
 
-export interface WireUser {
-  principal_type: 'user';
-  provider: string;
-  provider_id: string;
-  email: string;
-  display_name: string;
-}
+export type WireUser = WsUser;
 
 const userJson = (u: string) =>
   `json_build_object('principal_type', 'user', 'provider', ${u}.provider, 'provider_id', coalesce(${u}.provider_user_id, ${u}.email),
@@ -52,6 +47,12 @@ export async function sessionById(q: Queryable, id: string): Promise<SessionRow 
   return rows[0] ?? null;
 }
 
+/** The session's sequence number: how many operations it has logged (0 when there is no such session). */
+export async function sessionSeq(q: Queryable, id: string): Promise<number> {
+  const rows = await q.query<{ seq: number }>('SELECT seq FROM collab_sessions WHERE id = $1', [id]);
+  return Number(rows[0]?.seq ?? 0);
+}
+
 export async function activeSessions(q: Queryable): Promise<SessionRow[]> {
   return q.query<SessionRow>(`${SESSION_SELECT} WHERE s.state = 'active' ORDER BY s.created_at`);
 }
@@ -69,11 +70,10 @@ export async function createSession(q: Queryable, s: { id: string; diagramId: st
   return true;
 }
 
-/** Ends a session once; true when this call ended it. */
 /**
- * Ends a session once. When its operations changed the diagram, the diagram's optimistic-lock
- * version advances (an ETag taken before the session no longer matches). Returns what the audit
- * entry needs, or null when this call did not end the session.
+ * Ends a session once, and forgets its connections. When its operations changed the diagram, the
+ * diagram's optimistic-lock version advances (an ETag taken before the session no longer matches).
+ * Returns what the audit entry needs, or null when this call did not end the session.
  */
 export async function endSession(q: Queryable, id: string): Promise<{ seq: number; diagramId: string; tmId: string; hostUuid: string; editors: number } | null> {
   const rows = await q.query<{ seq: number; diagram_id: string; threat_model_id: string; host_uuid: string }>(

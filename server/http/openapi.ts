@@ -17,8 +17,8 @@ interface RouteDoc {
   consumes: string[];
 }
 
-/** Strips TypeBox's symbol keys and $id by round-tripping through JSON. */
-const plain = (schema: unknown) => (schema === undefined ? undefined : (JSON.parse(JSON.stringify(schema)) as Record<string, unknown>));
+/** Strips TypeBox's symbol keys and $id by round-tripping through JSON (also for the AsyncAPI document). */
+export const plain = (schema: unknown) => (schema === undefined ? undefined : (JSON.parse(JSON.stringify(schema)) as Record<string, unknown>));
 
 function parameters(schema: Record<string, unknown>, location: 'path' | 'query') {
   const s = plain(schema[location === 'path' ? 'params' : 'querystring']) as

@@ -463,4 +463,25 @@ describe('TMI web app', () => {
     await shot(page, '08-threats-table');
     await context.close();
   });
+
+  it('ends the live session when the user signs out in another tab: it says so, and signing in again comes back to the diagram', async () => {
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, alice);
+    await openDiagram(page, tmId, diagramId);
+    const other = await context.newPage();
+    await other.goto(`${BASE}/`);
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    await other.locator('input[name="login_hint"]').waitFor();
+    const status = async () => (await page.getByTestId('collab-status').textContent()) ?? '';
+    await until('the signed-out status', async () => /sign-in session has ended/.test(await status()));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.match(await status(), /sign-in session has ended/, 'no retry replaces it');
+    await shot(page, '11-signed-out');
+    await page.getByTestId('sign-in-again').click();
+    await page.locator('input[name="login_hint"]').fill(alice);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${BASE}/tm/${tmId}/dfd/${diagramId}`);
+    await until('the live session again', async () => /^Live/.test(await status()), 10_000);
+    await context.close();
+  });
 });

@@ -55,6 +55,7 @@ export function Editor({ tm, diagram, writable, me }: Props) {
       <SessionStatus
         mode={session.mode}
         writable={writable}
+        returnTo={`${location.pathname}${location.search}`}
         error={session.error}
         onDismissError={() => session.setError(undefined)}
         notice={session.notice}

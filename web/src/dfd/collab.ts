@@ -1,8 +1,10 @@
-// The collaboration client (issue 4 protocol, tmi-asyncapi.yml as corrected by the collab notes):
-// join or start the diagram's session over REST, open the WebSocket with a single-use ticket, send
+// The collaboration client (the protocol of contract/collab-messages.ts, whose types it uses): join
+// or start the diagram's session over REST, open the WebSocket with a single-use ticket, send
 // operations, and hand every server message to the editor. A lost connection is retried with
-// back-off and resumes from the server's diagram_state.
+// back-off and resumes after the last operation it saw (or from a fresh diagram_state). A socket
+// closed because the user's sign-in ended (4401) or their access went (4403) is not retried.
 import type { CollaborationSession as SessionInfo, Participant } from '../../../contract/collab.ts';
+import type { CellOperation, ClientMessage, ErrorMessage, ServerMessage } from '../../../contract/collab-messages.ts';
 import type { User } from '../../../contract/common.ts';
 import { CLOSE } from '../../../contract/limits.ts';
 import { ApiError } from '../api/client.ts';
@@ -11,7 +13,7 @@ import type { ApiCell, CellOp } from './cells.ts';
 
 export type { Participant };
 
-export type CollabStatus = 'connecting' | 'live' | 'reconnecting' | 'unavailable' | 'ended';
+export type CollabStatus = 'connecting' | 'live' | 'reconnecting' | 'unavailable' | 'ended' | 'signed-out';
 
 export interface CollabHandlers {
   onStatus(status: CollabStatus, detail?: string): void;
@@ -28,6 +30,43 @@ export interface CollabHandlers {
 
 const sameUser = (a?: User | null, b?: User | null) => !!a && !!b && a.provider === b.provider && a.provider_id === b.provider_id;
 export { sameUser };
+
+/** What becomes of the session after a failure: try again, stop for good, or tell the user and go on. */
+export type Outcome =
+  | { kind: 'retry'; detail?: string }
+  | { kind: 'stop'; status: 'ended' | 'signed-out'; detail: string }
+  | { kind: 'notice'; text: string };
+
+export const SIGNED_OUT = 'Your sign-in session has ended (you signed out, here or in another window, or it was revoked). Sign in again to go on editing.';
+
+/** After the socket closed with `code`: 4401 and 4403 end the session here; anything else is retried. */
+export function afterClose(code: number): Outcome {
+  if (code === CLOSE.sessionRevoked) return { kind: 'stop', status: 'signed-out', detail: SIGNED_OUT };
+  if (code === CLOSE.accessRevoked) return { kind: 'stop', status: 'ended', detail: 'Your access to this threat model was removed.' };
+  return { kind: 'retry' };
+}
+
+/** After joining failed (the REST calls before the socket): 401 means signed out, 403 no access. */
+export function afterFailure(err: unknown): Outcome {
+  if (err instanceof ApiError && err.status === 401) return { kind: 'stop', status: 'signed-out', detail: SIGNED_OUT };
+  if (err instanceof ApiError && err.status === 403) return { kind: 'stop', status: 'ended', detail: err.message };
+  return { kind: 'retry' };
+}
+
+/** After an `error` message: removal and refused access end the session here; most are notices. */
+export function afterError(m: ErrorMessage): Outcome {
+  switch (m.error) {
+    // The session ended: a new one may start (the socket closes next and is retried).
+    case 'session_terminated':
+      return { kind: 'retry', detail: m.message };
+    case 'removed_from_session':
+    case 'access_denied':
+    case 'unauthorized':
+      return { kind: 'stop', status: 'ended', detail: m.message };
+    default:
+      return { kind: 'notice', text: m.message };
+  }
+}
 
 export class CollabClient {
   private ws?: WebSocket;
@@ -56,7 +95,7 @@ export class CollabClient {
     try {
       session = await collaboration.session(this.tmId, this.diagramId);
     } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 404) return this.retry(err);
+      if (!(err instanceof ApiError) || err.status !== 404) return this.follow(afterFailure(err));
     }
     if (!session) {
       if (!this.canStart) {
@@ -70,7 +109,7 @@ export class CollabClient {
           this.h.onStatus('unavailable', 'Live collaboration is not available on this server.');
           return;
         }
-        return this.retry(err);
+        return this.follow(afterFailure(err));
       }
     }
     this.session = session;
@@ -78,7 +117,7 @@ export class CollabClient {
     try {
       ticket = (await collaboration.ticket(session.session_id)).ticket;
     } catch (err) {
-      return this.retry(err);
+      return this.follow(afterFailure(err));
     }
     if (this.stopped) return;
     this.open(session, ticket);
@@ -105,9 +144,10 @@ export class CollabClient {
     };
     ws.onmessage = (e) => {
       if (typeof e.data !== 'string') return;
-      let msg: Record<string, unknown>;
+      let msg: ServerMessage;
       try {
-        msg = JSON.parse(e.data) as Record<string, unknown>;
+        // The server sends only messages of ServerMessage (its tests hold it to the schemas).
+        msg = JSON.parse(e.data) as ServerMessage;
       } catch {
         return;
       }
@@ -117,18 +157,17 @@ export class CollabClient {
       if (this.ws !== ws) return;
       this.ws = undefined;
       if (this.stopped) return;
-      if (e.code === CLOSE.accessRevoked) {
-        this.h.onStatus('ended', 'Your access to this threat model was removed.');
-        return;
-      }
-      this.retry(new Error(e.reason || 'connection closed'));
+      this.follow(afterClose(e.code));
     };
   }
 
-  private retry(err: unknown) {
+  /** Acts on a failure's outcome: a notice, the end of the session here, or a retry with back-off. */
+  private follow(outcome: Outcome) {
     if (this.stopped) return;
-    if (err instanceof ApiError && (err.status === 403 || err.status === 401)) {
-      this.h.onStatus('ended', err.message);
+    if (outcome.kind === 'notice') return this.h.onNotice(outcome.text);
+    if (outcome.kind === 'stop') {
+      this.stopped = true;
+      this.h.onStatus(outcome.status, outcome.detail);
       return;
     }
     this.attempt += 1;
@@ -138,67 +177,62 @@ export class CollabClient {
     this.timer = setTimeout(() => void this.start(), delay);
   }
 
-  private handle(m: Record<string, unknown>) {
+  private handle(m: ServerMessage) {
     switch (m.message_type) {
       case 'diagram_state':
         // A full state carries no sequence number: resume with a full state next time too.
         this.lastSeq = undefined;
-        this.updateVector = Number(m.update_vector) || 0;
-        this.h.onState(Array.isArray(m.cells) ? (m.cells as ApiCell[]) : [], this.updateVector);
+        this.updateVector = m.update_vector;
+        this.h.onState(m.cells, this.updateVector);
         this.markReady();
         break;
       case 'diagram_operation_event': {
-        if (typeof m.update_vector === 'number') this.updateVector = Math.max(this.updateVector, m.update_vector);
-        if (typeof m.sequence_number === 'number' && this.session) this.lastSeq = { session: this.session.session_id, seq: Math.max(this.lastSeq?.seq ?? 0, m.sequence_number) };
-        const id = String(m.operation_id ?? '');
-        // Our own operation echoed back (only undo/redo are sent to the initiator too).
-        if (this.sent.has(id)) {
-          this.sent.delete(id);
+        this.updateVector = Math.max(this.updateVector, m.update_vector);
+        if (this.session) this.lastSeq = { session: this.session.session_id, seq: Math.max(this.lastSeq?.seq ?? 0, m.sequence_number) };
+        // The acknowledgement of our own operation: it is on our canvas already. (Undo and redo
+        // carry new operation ids, so the undoer applies them like everyone else.)
+        if (this.sent.has(m.operation_id)) {
+          this.sent.delete(m.operation_id);
           break;
         }
-        const op = m.operation as { cells?: CellOp[] } | undefined;
-        if (Array.isArray(op?.cells)) this.h.onOperation(op.cells, m.initiating_user as User | undefined);
+        this.h.onOperation(m.operation.cells, m.initiating_user);
         break;
       }
       case 'participants_update':
         this.markReady();
-        this.h.onParticipants((m.participants as Participant[]) ?? [], m.host as User | undefined, (m.current_presenter as User | null) ?? null);
+        this.h.onParticipants(m.participants, m.host, m.current_presenter);
         break;
       case 'presenter_cursor':
-        if (m.cursor_position && typeof m.cursor_position === 'object') this.h.onCursor(m.cursor_position as { x: number; y: number });
+        this.h.onCursor(m.cursor_position);
         break;
       case 'presenter_selection':
-        if (Array.isArray(m.selected_cells)) this.h.onSelection(m.selected_cells as string[]);
+        this.h.onSelection(m.selected_cells);
         break;
       case 'presenter_request_event':
-        this.h.onPresenterRequest(m.requesting_user as User);
+        this.h.onPresenterRequest(m.requesting_user);
         break;
       case 'presenter_denied_event':
         this.h.onNotice('The host declined your request to present.');
         break;
       case 'operation_rejected':
-        this.h.onRejected(`The server did not accept a change (${String(m.reason ?? 'rejected')}); the diagram was reloaded.`);
-        if (m.requires_resync !== false) this.send({ message_type: 'sync_request' });
+        this.h.onRejected(`The server did not accept a change (${m.reason}); the diagram was reloaded.`);
+        if (m.requires_resync) this.send({ message_type: 'sync_request' });
         break;
       case 'authorization_denied':
         this.h.onNotice('You can only view this diagram.');
         break;
-      case 'history_operation':
-        if (m.message === 'resync_required') this.send({ message_type: 'sync_request' });
-        break;
       case 'sync_status_response':
-        if (typeof m.update_vector === 'number' && m.update_vector !== this.updateVector) this.send({ message_type: 'sync_request' });
+        if (m.update_vector !== this.updateVector) this.send({ message_type: 'sync_request' });
         break;
       case 'error': {
-        const code = String(m.error ?? '');
-        const text = String(m.message ?? code);
-        if (code === 'session_terminated' || code === 'removed_from_session' || code === 'access_denied' || code === 'unauthorized') {
-          this.stopped = code !== 'session_terminated';
-          this.h.onStatus(code === 'session_terminated' ? 'reconnecting' : 'ended', text);
-        } else this.h.onNotice(text);
+        const outcome = afterError(m);
+        // A session that ended is shown as such until the retry finds or starts the next one.
+        if (outcome.kind === 'retry') this.h.onStatus('reconnecting', outcome.detail);
+        else this.follow(outcome);
         break;
       }
       default:
+        // history_operation (nothing to undo), pong: nothing to do.
         break;
     }
   }
@@ -213,7 +247,7 @@ export class CollabClient {
     return this.ready && this.ws?.readyState === WebSocket.OPEN;
   }
 
-  private send(msg: Record<string, unknown>): boolean {
+  private send(msg: ClientMessage): boolean {
     if (!this.live) return false;
     this.ws!.send(JSON.stringify(msg));
     return true;
@@ -223,7 +257,8 @@ export class CollabClient {
     const operation_id = crypto.randomUUID();
     this.sent.add(operation_id);
     if (this.sent.size > 1000) this.sent.delete(this.sent.values().next().value!);
-    return this.send({ message_type: 'diagram_operation_request', operation_id, base_vector: this.updateVector, operation: { type: 'patch', cells: ops } });
+    const cells: CellOperation[] = ops;
+    return this.send({ message_type: 'diagram_operation_request', operation_id, base_vector: this.updateVector, operation: { type: 'patch', cells } });
   }
 
   requestPresenter() {

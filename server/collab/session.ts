@@ -1,0 +1,389 @@
+// A collaboration session as one instance holds it: the sockets connected here (Connection), the
+// session's state in the store and on the bus, read and changed through the session object
+// (LocalSession), and the registry of the sessions this instance has sockets in (LocalSessions).
+// Everything but the sockets lives in the store (participants, presenter, deny list, sequence,
+// operation log), so any instance can serve any session.
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../store/db.ts';
+import type { Bus } from '../store/shared-state.ts';
+import { StoreUnavailableError } from '../store/availability.ts';
+import { CLOSE, type Participant, type WsUser } from '../../contract/collab.ts';
+import type { DiagramOperationEvent, ServerMessage } from '../../contract/collab-messages.ts';
+import { recordSessionAudit } from './audit.ts';
+import { OrderedDelivery, sessionChannel, type BusMessage, type SessionChannel } from './delivery.ts';
+import { SessionEditor, applyHistory, eventOf, type Actor, type EditRequest, type HistoryOutcome, type OpOutcome } from './operations.ts';
+import { errors, messages } from './protocol.ts';
+import type { Permissions, TicketClaims } from './tickets.ts';
+import * as store from './store.ts';
+
+/** A socket whose client cannot keep up is closed beyond this much unsent data (it can resume). */
+const MAX_BUFFERED = 8 * 1024 * 1024;
+/** Edits committed together at most (group commit). */
+const MAX_BATCH = 64;
+
+/** One socket of this instance in a session. */
+export class Connection {
+  readonly id = randomUUID();
+  /** False until diagram_state (or the resumed operations) went out; events queue meanwhile. */
+  ready = false;
+  closed = false;
+  /** The socket's messages, handled one after another. */
+  chain: Promise<void> = Promise.resolve();
+  private queue: DiagramOperationEvent[] = [];
+  /** The last sequence number this client has. */
+  private lastSeq = 0;
+  private tokens: number;
+  private tokensAt = Date.now();
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly session: LocalSession,
+    readonly claims: TicketClaims,
+    readonly user: WsUser,
+    public permissions: Permissions,
+    private readonly opsPerSecond: number,
+    /** Called once the socket is out of its session, to finish leaving it. */
+    private readonly onDropped: (c: Connection) => void,
+  ) {
+    this.tokens = opsPerSecond * 2;
+  }
+
+  get userUuid(): string {
+    return this.claims.userUuid;
+  }
+
+  /** A message (or one already serialised) to this client, unless it is closed or cannot keep up. */
+  send(m: ServerMessage | string): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED) {
+      // A client that cannot keep up would hold memory without bound; it can resume later.
+      this.drop(CLOSE.tryAgainLater, 'too slow; reconnect and resume');
+      return;
+    }
+    this.ws.send(typeof m === 'string' ? m : JSON.stringify(m));
+  }
+
+  /** An operation event, in order: queued until the client has its initial state, skipped if it has it. */
+  deliver(e: DiagramOperationEvent, text?: string): void {
+    if (!this.ready) {
+      this.queue.push(e);
+      return;
+    }
+    if (e.sequence_number <= this.lastSeq) return;
+    this.lastSeq = e.sequence_number;
+    this.send(text ?? e);
+  }
+
+  /** The client now has the session up to `seq` (a diagram_state, or resumed events). */
+  hasUpTo(seq: number): void {
+    this.lastSeq = Math.max(this.lastSeq, seq);
+  }
+
+  /** The initial state went out: live from here, with what queued meanwhile. */
+  markReady(): void {
+    this.ready = true;
+    for (const e of this.queue) this.deliver(e);
+    this.queue = [];
+  }
+
+  /** Token bucket of diagram operations (and undo/redo): false when over the rate. */
+  allowOperation(): boolean {
+    const t = Date.now();
+    this.tokens = Math.min(this.opsPerSecond * 2, this.tokens + ((t - this.tokensAt) / 1000) * this.opsPerSecond);
+    this.tokensAt = t;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Takes the socket out of its session at once (no further broadcasts), then closes it. */
+  drop(code: number, reason: string): void {
+    this.detach();
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+    this.onDropped(this);
+  }
+
+  /** Out of its session's delivery; the socket itself is left as it is. */
+  detach(): void {
+    this.closed = true;
+    this.session.conns.delete(this);
+  }
+}
+
+export interface SessionServices {
+  db: Db;
+  bus: Bus;
+  log: FastifyBaseLogger;
+  /** Where failures of background work go (store outages are logged once). */
+  report: (err: unknown) => void;
+}
+
+/** One session on this instance: its sockets here, and its state in the store and on the bus. */
+export class LocalSession {
+  readonly conns = new Set<Connection>();
+  private readonly channel: SessionChannel;
+  private readonly delivery: OrderedDelivery;
+  private unsubscribe: () => Promise<void> = async () => undefined;
+  /** Stores this session's edits, keeping this instance's copy of its cells. */
+  private readonly editor: SessionEditor;
+  /** Edits waiting for the next write of this session (group commit). */
+  private edits: { request: EditRequest; resolve: (o: OpOutcome) => void; reject: (e: unknown) => void }[] = [];
+  private committing = false;
+  /** Settles when the queued edits are committed (undo/redo wait for it, to keep a client's order). */
+  private commitLoop: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly services: SessionServices,
+    readonly id: string,
+    readonly tmId: string,
+    readonly diagramId: string,
+  ) {
+    this.channel = sessionChannel(services.bus, id);
+    this.editor = new SessionEditor(services.db, id);
+    this.delivery = new OrderedDelivery(
+      async (afterSeq) => (await store.opsSince(services.db, id, afterSeq, 1000)).map((r) => eventOf(r)),
+      (e) => {
+        const text = JSON.stringify(e); // once, not once per socket
+        for (const c of this.conns) c.deliver(e, text);
+      },
+      services.report,
+    );
+  }
+
+  /** Listens to the session's channel, then reads its position: every later event arrives through the bus. */
+  static async open(services: SessionServices, id: string, tmId: string, diagramId: string): Promise<LocalSession> {
+    const s = new LocalSession(services, id, tmId, diagramId);
+    s.unsubscribe = await s.channel.subscribe((m) => s.onBus(m));
+    s.delivery.skipTo(await store.sessionSeq(services.db, id));
+    return s;
+  }
+
+  async close(): Promise<void> {
+    await this.unsubscribe().catch(() => undefined);
+  }
+
+  /** Edits in flight (shutdown waits for them, bounded). */
+  get pendingWrites(): Promise<void> {
+    return this.commitLoop;
+  }
+
+  // ---- the session in the store ----
+
+  row(): Promise<store.SessionRow | null> {
+    return store.sessionById(this.services.db, this.id);
+  }
+
+  liveConnections(): Promise<store.ConnectionRow[]> {
+    return store.liveConnections(this.services.db, this.id);
+  }
+
+  setPresenter(userUuid: string | null): Promise<void> {
+    return store.setPresenter(this.services.db, this.id, userUuid);
+  }
+
+  deny(userUuid: string): Promise<void> {
+    return store.deny(this.services.db, this.id, userUuid);
+  }
+
+  /** The diagram's cells and counters and the session position they correspond to, read consistently. */
+  snapshot(): Promise<Awaited<ReturnType<typeof store.snapshot>>> {
+    return this.services.db.tx((q) => store.snapshot(q, this.id, this.diagramId));
+  }
+
+  currentVector(): Promise<number> {
+    return store.currentVector(this.services.db, this.diagramId);
+  }
+
+  opsSince(seq: number): Promise<store.OpRow[]> {
+    return store.opsSince(this.services.db, this.id, seq);
+  }
+
+  async setPermissions(c: Connection, permissions: Permissions): Promise<void> {
+    c.permissions = permissions;
+    await store.setConnectionPermissions(this.services.db, c.id, permissions);
+  }
+
+  /** The socket's row goes; the session counts as active until now (for the idle rule). */
+  async removeConnection(c: Connection): Promise<void> {
+    await store.deleteConnection(this.services.db, c.id);
+    await store.touchSession(this.services.db, this.id);
+  }
+
+  // ---- operations ----
+
+  /**
+   * Queues an edit for the session's next transaction. While one transaction commits, the edits
+   * that arrive meanwhile wait and then commit together: under load the commit (and its flush) is
+   * shared, and each edit still gets its own sequence number, checks and log entry.
+   */
+  submitEdit(request: EditRequest): Promise<OpOutcome> {
+    return new Promise((resolve, reject) => {
+      this.edits.push({ request, resolve, reject });
+      if (!this.committing) this.commitLoop = this.commitEdits();
+    });
+  }
+
+  private async commitEdits(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.edits.length > 0) {
+        const batch = this.edits.splice(0, MAX_BATCH);
+        try {
+          const outcomes = await this.editor.apply(batch.map((b) => b.request));
+          batch.forEach((b, i) => b.resolve(outcomes[i]!));
+        } catch (err) {
+          batch.forEach((b) => b.reject(err));
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** Undo or redo, after the edits queued before it. */
+  async history(actor: Actor, which: 'undo' | 'redo'): Promise<HistoryOutcome> {
+    await this.commitLoop;
+    return applyHistory(this.services.db, this.id, actor, which);
+  }
+
+  /**
+   * Sends a committed operation to the other instances, then to the sockets here (the sender's
+   * copy is its acknowledgement). The publish is handed to the bus connection first, in the same
+   * turn, without waiting for the bus's reply: that costs a round trip per operation for nothing,
+   * since the operation is already durable and an instance that misses the message (a dropped link,
+   * this one killed at that moment) reads it from the log within a second anyway.
+   */
+  announce(e: DiagramOperationEvent): void {
+    void this.channel.publish({ t: 'op', event: e }).catch((err: unknown) =>
+      err instanceof StoreUnavailableError ? this.services.report(err) : this.services.log.warn({ err, session: this.id }, 'operation not published; other instances catch up from the log'),
+    );
+    this.delivery.offer(e);
+  }
+
+  /** Reads the log for anything the bus lost (see OrderedDelivery.catchUp). */
+  catchUp(): Promise<void> {
+    return this.delivery.catchUp();
+  }
+
+  // ---- the bus ----
+
+  publish(m: BusMessage): Promise<void> {
+    return this.channel.publish(m);
+  }
+
+  announceParticipants(): Promise<void> {
+    return announceParticipants(this.services, this.id);
+  }
+
+  private onBus(m: BusMessage): void {
+    switch (m.t) {
+      case 'op':
+        this.delivery.offer(m.event);
+        return;
+      case 'participants':
+        for (const c of this.conns) if (c.ready) c.send(m.msg);
+        return;
+      case 'relay':
+        for (const c of this.conns) if (c.ready && c.id !== m.except) c.send(m.msg);
+        return;
+      case 'user':
+        for (const c of [...this.conns]) {
+          if (c.userUuid !== m.userUuid) continue;
+          c.send(m.msg);
+          if (m.close) c.drop(m.close.code, m.close.reason);
+        }
+        return;
+      case 'end':
+        for (const c of [...this.conns]) {
+          c.send(errors.sessionTerminated(m.reason));
+          c.drop(CLOSE.normal, 'Session terminated');
+        }
+        return;
+    }
+  }
+}
+
+/** Who is connected to a session, across instances: one entry per user, writer when any socket is. */
+export async function participantsOf(db: Db, sessionId: string): Promise<Participant[]> {
+  const byUser = new Map<string, Participant>();
+  for (const c of await store.liveConnections(db, sessionId)) {
+    const prev = byUser.get(c.user_uuid);
+    const p: Participant = { user: c.user_json, permissions: c.permissions, last_activity: new Date(c.last_activity).toISOString() };
+    if (!prev || (prev.permissions === 'reader' && p.permissions === 'writer')) byUser.set(c.user_uuid, p);
+  }
+  return [...byUser.values()];
+}
+
+/** Sends a session's participant list to everyone in it, on every instance (also sessions with no sockets here). */
+export async function announceParticipants(services: Pick<SessionServices, 'db' | 'bus'>, sessionId: string): Promise<void> {
+  const s = await store.sessionById(services.db, sessionId);
+  if (!s || s.state !== 'active') return;
+  const msg = messages.participantsUpdate(await participantsOf(services.db, sessionId), s.host, s.presenter);
+  await sessionChannel(services.bus, sessionId).publish({ t: 'participants', msg });
+}
+
+/**
+ * Ends a session for everyone, on every instance (host DELETE, idle); true when this call ended it.
+ * One audit entry records the session's edits (the reference debounces WebSocket edits too), with
+ * the diagram as it is now, so the audit trail and rollback cover live editing.
+ */
+export async function endSession(services: Pick<SessionServices, 'db' | 'bus'>, sessionId: string, reason: string): Promise<boolean> {
+  const ended = await services.db.tx(async (q) => {
+    const e = await store.endSession(q, sessionId);
+    if (e && e.seq > 0) await recordSessionAudit(q, e, reason);
+    return e !== null;
+  });
+  if (ended) await sessionChannel(services.bus, sessionId).publish({ t: 'end', reason });
+  return ended;
+}
+
+/** The sessions this instance has sockets in. */
+export class LocalSessions {
+  private readonly sessions = new Map<string, LocalSession>();
+  private readonly opening = new Map<string, Promise<LocalSession>>();
+
+  constructor(private readonly services: SessionServices) {}
+
+  /** The session's local object, opening it (and listening to its channel) on its first socket here. */
+  async open(id: string, tmId: string, diagramId: string): Promise<LocalSession> {
+    const existing = this.sessions.get(id) ?? this.opening.get(id);
+    if (existing) return existing;
+    const p = LocalSession.open(this.services, id, tmId, diagramId).then((s) => {
+      this.sessions.set(id, s);
+      return s;
+    });
+    this.opening.set(id, p);
+    try {
+      return await p;
+    } finally {
+      this.opening.delete(id);
+    }
+  }
+
+  /** Forgets a session that has no sockets here any more (and stops listening to its channel). */
+  async releaseIfUnused(s: LocalSession): Promise<void> {
+    if (s.conns.size === 0 && this.sessions.get(s.id) === s) {
+      this.sessions.delete(s.id);
+      await s.close();
+    }
+  }
+
+  all(): LocalSession[] {
+    return [...this.sessions.values()];
+  }
+
+  ids(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Every socket of this instance, in every session. */
+  connections(): Connection[] {
+    return this.all().flatMap((s) => [...s.conns]);
+  }
+}
