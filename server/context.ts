@@ -2,6 +2,7 @@
 import type { Config } from './config.ts';
 import { openDb, type Db } from './store/db.ts';
 import { openSharedState, type SharedState } from './store/shared-state.ts';
+import { postgresTls, redisTls } from './store/tls.ts';
 import { TokenService } from './auth/tokens.ts';
 import { SessionService } from './auth/sessions.ts';
 import { UserService } from './auth/users.ts';
@@ -37,11 +38,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const db =
     opts.db ??
     (await openDb(
-      config.database.url ? { databaseUrl: config.database.url, poolMax: config.database.poolMax } : { dataDir: config.dataDir },
+      config.database.url
+        ? { databaseUrl: config.database.url, poolMax: config.database.poolMax, ssl: postgresTls(config.operations.database.tlsCaFile), migrate: config.operations.database.migrate }
+        : { dataDir: config.dataDir },
     ));
   let shared: SharedState | undefined;
   try {
-    shared = await openSharedState({ redisUrl: config.redis.url || undefined, db, keyPrefix: opts.redisKeyPrefix ?? 'tmi:' });
+    shared = await openSharedState({ redisUrl: config.redis.url || undefined, db, keyPrefix: opts.redisKeyPrefix ?? 'tmi:', tls: redisTls(config.redis.url, config.operations.redis.tlsCaFile) });
     const tokens = await TokenService.create(config);
     const sessions = new SessionService(
       shared.kv,

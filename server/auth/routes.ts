@@ -15,6 +15,7 @@ import { AuthorizeQuery, IntrospectionResponse, MeResponse, ProvidersResponse, T
 import { ACCESS_COOKIE, REFRESH_COOKIE, principalOf } from './authenticate.ts';
 import { DEV_PROVIDER_ID, devIdentity } from './providers/tmi.ts';
 import { OAuthProvider } from './providers/oauth.ts';
+import { metrics } from '../observability/metrics.ts';
 import { ProviderError, type IdentityProvider, type ProviderIdentity, type UpstreamFlow } from './providers/provider.ts';
 import type { TokenGrant } from './sign-in.ts';
 import { newSecretToken } from './secret-token.ts';
@@ -197,6 +198,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (!raw) throw badRequest('Invalid state parameter', 'invalid_request');
       const pending = JSON.parse(raw) as PendingState;
       if (error) {
+        metrics.signIn(pending.provider, 'failure');
         return reply.redirect(withQuery(pending.clientCallback, { error, state, ...(request.query.error_description ? { error_description: request.query.error_description } : {}) }), 302);
       }
       if (!code) throw badRequest('Missing code or state parameter', 'invalid_request');
@@ -247,6 +249,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
           identity = await upstream.get(idp)!.exchange(body.code, pending.upstream!);
         } catch (err) {
           request.log.warn({ err: (err as Error).message, idp }, 'upstream sign-in failed');
+          metrics.signIn(idp, 'failure');
           if (err instanceof ProviderError && err.kind === 'invalid_response') {
             throw new ApiError(502, 'provider_response_invalid', 'The identity provider returned an unusable identity');
           }

@@ -3,6 +3,7 @@
 // The OAuth routes call it after a provider vouched for the identity; tests call it directly.
 import type { Config } from '../config.ts';
 import { ApiError } from '../http/errors.ts';
+import { metrics } from '../observability/metrics.ts';
 import type { ProviderIdentity } from './providers/provider.ts';
 import type { RefreshSession, SessionService } from './sessions.ts';
 import type { TokenService, TokenSubject } from './tokens.ts';
@@ -29,6 +30,7 @@ export class SignInService {
     await this.users.applyConfiguredAdministrator(this.config.auth.administrators, user);
     if (this.config.auth.autoPromoteFirstUser) await this.users.promoteIfFirst(user.internal_uuid);
     const { session, refreshToken } = await this.sessions.start(user.internal_uuid, identity.groups);
+    metrics.signIn(identity.provider, 'success');
     return { ...(await this.mint(session, refreshToken)), user };
   }
 

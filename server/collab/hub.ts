@@ -18,6 +18,7 @@ import { parseOperation } from './engine.ts';
 import { SessionEditor, applyHistory, eventOf, type EditRequest, type OperationEvent, type OpOutcome } from './operations.ts';
 import type { CollabSettings } from './settings.ts';
 import * as store from './store.ts';
+import { metrics } from '../observability/metrics.ts';
 import { recordSessionAudit } from './audit.ts';
 import { newSecretToken } from '../auth/secret-token.ts';
 
@@ -624,6 +625,7 @@ export class CollabHub {
     out: OpOutcome,
     rejected: (reason: string, message: string, affected: string[], requiresResync: boolean, updateVector?: number) => Promise<void>,
   ): Promise<void> {
+    metrics.collabOperation(out.kind);
     switch (out.kind) {
       case 'applied':
         return this.announce(c.session, out.event);
@@ -878,6 +880,11 @@ export class CollabHub {
     await store.heartbeat(this.ctx.db, this.instanceId);
     for (const sessionId of await store.sweepDeadInstances(this.ctx.db)) await this.publishParticipants(sessionId, null);
     for (const s of await store.idleSessions(this.ctx.db, this.settings.idleSeconds)) await this.endSession(s.id, 'no participants');
+  }
+
+  /** Number of sessions with sockets on this instance (metrics). */
+  get sessionCount(): number {
+    return this.sessions.size;
   }
 
   /** Number of sockets on this instance (tests, metrics). */

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { KeyValueStore } from '../store/shared-state.ts';
 import { ApiError } from './errors.ts';
+import { metrics } from '../observability/metrics.ts';
 
 const WINDOW_SECONDS = 60;
 const AUTH_FLOW_ROUTES = new Set(['/oauth2/authorize', '/oauth2/callback', '/oauth2/token', '/oauth2/refresh', '/oauth2/introspect']);
@@ -30,6 +31,7 @@ async function enforce(kv: KeyValueStore, request: FastifyRequest, reply: Fastif
     }
     const reset = Math.floor(Date.now() / 1000) + resetSeconds;
     if (count > scope.limit) {
+      metrics.rateLimited(what === 'IP' ? 'public' : 'auth_flow', scope.name);
       throw new ApiError(429, 'rate_limit_exceeded', `${what} rate limit exceeded (${scope.name} scope); retry after ${resetSeconds} seconds`, {
         'retry-after': String(resetSeconds),
         'x-ratelimit-limit': String(scope.limit),

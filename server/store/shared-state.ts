@@ -2,6 +2,7 @@
 // revocations, tickets) and the pub/sub bus. Redis when TMI_REDIS_URL is set; otherwise the
 // database (so the embedded default keeps sessions across restarts) and an in-process bus.
 import { EventEmitter } from 'node:events';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { Db } from './db.ts';
 
@@ -183,7 +184,7 @@ class RedisBus implements Bus {
   }
 }
 
-export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPrefix?: string }): Promise<SharedState> {
+export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPrefix?: string; tls?: ConnectionOptions }): Promise<SharedState> {
   if (!opts.redisUrl) {
     const kv = new DbKeyValueStore(opts.db);
     const bus = new InProcessBus();
@@ -197,11 +198,12 @@ export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPref
       },
     };
   }
-  const redisOptions = { keyPrefix: opts.keyPrefix, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
+  const tls = opts.tls ? { tls: opts.tls } : {};
+  const redisOptions = { keyPrefix: opts.keyPrefix, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, ...tls };
   const main = new Redis(opts.redisUrl, redisOptions);
   // A subscriber connection cannot run other commands; channels are not prefixed by ioredis, so
   // prefix them ourselves to keep test runs and deployments sharing one Redis apart.
-  const sub = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const sub = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, ...tls });
   await Promise.all([main.connect(), sub.connect()]);
   const prefix = opts.keyPrefix ?? '';
   const inner = new RedisBus(main, sub);
