@@ -133,12 +133,15 @@ export async function restoreModels(url: string, token: string, backup: Backup, 
         }
       }
     }
-    // Last: the access list, owner and status as they were (the restoring user may lose access here).
+    // Last: owner, status and access list as they were. The owner first, so that the access list
+    // is then checked against them and the restoring user keeps no access it did not have.
     const owner = tm.owner as Json | undefined;
-    const patch: Json[] = [{ op: 'replace', path: '/authorization', value: accessInput(tm.authorization) }];
-    if (typeof tm.status === 'string') patch.push({ op: 'replace', path: '/status', value: tm.status });
-    if (owner?.provider && owner.provider_id) patch.push({ op: 'replace', path: '/owner', value: { provider: owner.provider, provider_id: owner.provider_id } });
-    await api.call('PATCH', `/threat_models/${tmId}`, patch);
+    const first: Json[] = [];
+    if (owner?.provider && owner.provider_id) first.push({ op: 'replace', path: '/owner', value: owner });
+    // Only security reviewers may set a status: restore as one to keep statuses that moved on.
+    if (typeof tm.status === 'string' && tm.status !== newTm.status) first.push({ op: 'replace', path: '/status', value: tm.status });
+    if (first.length) await api.call('PATCH', `/threat_models/${tmId}`, first);
+    await api.call('PATCH', `/threat_models/${tmId}`, [{ op: 'replace', path: '/authorization', value: accessInput(tm.authorization) }]);
     created.set(tm.id as string, tmId);
     log(`restored ${tm.id as string} as ${tmId} (${tm.name as string})`);
   }
