@@ -7,7 +7,8 @@
 // (`metrics.signIn('google', 'success')`), and labels only ever take values from code or
 // configuration (route patterns, provider ids), never from requests, so their number stays small.
 import { createServer, type Server } from 'node:http';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { X509Certificate, createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppContext } from '../context.ts';
@@ -126,6 +127,22 @@ new Gauge({
     this.set({ state: 'total' }, stats.total);
     this.set({ state: 'idle' }, stats.idle);
     this.set({ state: 'waiting' }, stats.waiting);
+  },
+});
+
+new Gauge({
+  name: 'tmi_tls_certificate_expiry_timestamp_seconds',
+  help: 'When the certificate TMI serves (TMI_SERVER_TLS_CERT_FILE) expires, as a Unix time; read at scrape time, so a renewed file shows at once',
+  registers: [registry],
+  collect() {
+    const [source] = healthSources;
+    const tls = source?.ctx.config.server.tls;
+    if (!tls?.enabled) return;
+    try {
+      this.set(Date.parse(new X509Certificate(readFileSync(tls.certFile)).validTo) / 1000);
+    } catch {
+      this.set(0); // unreadable: alert as if expired
+    }
   },
 });
 

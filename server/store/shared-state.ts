@@ -204,7 +204,16 @@ export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPref
   // A subscriber connection cannot run other commands; channels are not prefixed by ioredis, so
   // prefix them ourselves to keep test runs and deployments sharing one Redis apart.
   const sub = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, ...tls });
-  await Promise.all([main.connect(), sub.connect()]);
+  // A failed first connection rejects with the cause (a TLS or authentication error says which),
+  // not ioredis's generic "Connection is closed", and does not keep retrying in the background.
+  const failure = (r: Redis) => new Promise<never>((_, reject) => r.once('error', reject));
+  try {
+    await Promise.race([Promise.all([main.connect(), sub.connect()]), failure(main), failure(sub)]);
+  } catch (err) {
+    main.disconnect();
+    sub.disconnect();
+    throw err;
+  }
   const prefix = opts.keyPrefix ?? '';
   const inner = new RedisBus(main, sub);
   const bus: Bus = {
