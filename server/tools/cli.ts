@@ -6,8 +6,8 @@
 //   backup restore --url U --token-file F --in FILE      create them anew on a server
 //   healthcheck [URL]                         exit 0 when the server answers healthy (images
 //                                             without a shell or curl use it)
-// Tokens are read from a file (or TMI_BACKUP_TOKEN), never from the command line, where other
-// users of the machine could see them.
+// Tokens are read from a file, never from the command line, where other users of the machine
+// could see them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadDatabaseConfig } from '../config.ts';
@@ -31,8 +31,8 @@ async function migrateCommand(): Promise<void> {
 }
 
 function readToken(tokenFile: string | undefined): string {
-  const token = tokenFile ? readFileSync(tokenFile, 'utf8').trim() : (process.env.TMI_BACKUP_TOKEN ?? '').trim();
-  if (!token) throw new BackupError('give the access token with --token-file FILE (or TMI_BACKUP_TOKEN)');
+  const token = tokenFile ? readFileSync(tokenFile, 'utf8').trim() : '';
+  if (!token) throw new BackupError('give the access token with --token-file FILE');
   return token;
 }
 
