@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLBACK, call, signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
 import { ROOT } from './support/process.ts';
+import { WsClient, opRequest, processNode } from './collab-support.ts';
 
 const TOKEN = randomBytes(24).toString('hex');
 
@@ -118,6 +119,32 @@ describe('metrics on their own port', () => {
     expect(await res.text()).toContain('tmi_http_requests_total');
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
     expect((await call(t!.app, 'GET', '/metrics')).status).toBe(401);
+  });
+
+  it('count collaboration sessions, sockets and operations', async () => {
+    const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const owner = await signIn(t!.app);
+    const tm = await call(t!.app, 'POST', '/threat_models', { token: owner.accessToken, body: { name: 'collab metrics' } });
+    const d = await call(t!.app, 'POST', `/threat_models/${tm.body.id}/diagrams`, { token: owner.accessToken, body: { name: 'Live', type: 'DFD-1.0.0' } });
+    const session = await call(t!.app, 'POST', `/threat_models/${tm.body.id}/diagrams/${d.body.id}/collaborate`, { token: owner.accessToken, body: {} });
+    const ticket = await call(t!.app, 'GET', `/ws/ticket?session_id=${session.body.session_id}`, { token: owner.accessToken });
+    const before = await scrape();
+    const address = t!.app.server.address() as { port: number };
+    const ws = WsClient.connect(`ws://127.0.0.1:${address.port}/threat_models/${tm.body.id}/diagrams/${d.body.id}/ws?session_id=${session.body.session_id}&ticket=${encodeURIComponent(ticket.body.ticket)}`);
+    try {
+      await ws.opened;
+      const n = processNode();
+      ws.send(opRequest([{ id: n.id, operation: 'add', data: n }]));
+      await ws.type('diagram_operation_event');
+      const during = await scrape();
+      expect(sample(during, 'tmi_collab_sockets') - sample(before, 'tmi_collab_sockets')).toBe(1);
+      expect(sample(during, 'tmi_collab_sessions')).toBeGreaterThanOrEqual(1);
+      const applied = { outcome: 'applied' };
+      expect(sample(during, 'tmi_collab_operations_total', applied) - sample(before, 'tmi_collab_operations_total', applied)).toBe(1);
+    } finally {
+      ws.close();
+      await ws.waitClosed();
+    }
   });
 
   it('stop listening when the app closes', async () => {
