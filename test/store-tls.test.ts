@@ -3,13 +3,15 @@
 // expiry as a metric (for the alert rules in deploy/prometheus/alerts.yaml).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config.ts';
+import { openDb } from '../server/store/db.ts';
+import { postgresTls } from '../server/store/tls.ts';
 import { call, signIn, startTestApp } from './support/app.ts';
 import { ROOT } from './support/process.ts';
 
@@ -80,6 +82,69 @@ describe('Redis over TLS with an ACL user', () => {
   it('refuses a server whose certificate it cannot verify, and a wrong password', async () => {
     await expect(startTestApp({ TMI_REDIS_URL: url() })).rejects.toThrow(/self-signed|certificate/i);
     await expect(startTestApp({ TMI_REDIS_URL: url('wrong'), TMI_REDIS_TLS_CA_FILE: file('ca.pem') })).rejects.toThrow(/WRONGPASS|invalid username-password/i);
+  });
+});
+
+// A throwaway PostgreSQL cluster that accepts TLS connections only (needs root, to run it as the
+// postgres user, and PostgreSQL's server binaries; CI has both).
+const PG_BIN = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'].find((d) => existsSync(path.join(d, 'initdb')));
+const canRunPostgres = process.getuid?.() === 0 && PG_BIN !== undefined;
+
+describe.runIf(canRunPostgres)('PostgreSQL over TLS', () => {
+  let server: ChildProcess;
+  let port: number;
+  beforeAll(async () => {
+    const pgDir = mkdtempSync(path.join(tmpdir(), 'tmi-pg-tls-'));
+    const data = path.join(pgDir, 'data');
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(pgDir, uid, gid);
+    execFileSync('runuser', ['-u', 'postgres', '--', path.join(PG_BIN!, 'initdb'), '-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync'], { stdio: 'pipe' });
+    for (const f of ['server.pem', 'server.key']) {
+      copyFileSync(file(f), path.join(data, f));
+      chownSync(path.join(data, f), uid, gid);
+      chmodSync(path.join(data, f), 0o600);
+    }
+    // TLS connections only: a plain one is refused by pg_hba.
+    execFileSync('runuser', ['-u', 'postgres', '--', 'sh', '-c', `printf 'hostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n' > ${data}/pg_hba.conf`]);
+    port = await freePort();
+    const sock = path.join(pgDir, 'sock');
+    mkdirSync(sock);
+    chownSync(sock, uid, gid);
+    server = spawn('runuser', ['-u', 'postgres', '--', path.join(PG_BIN!, 'postgres'), '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${sock}`, '-c', 'ssl=on', '-c', 'ssl_cert_file=server.pem', '-c', 'ssl_key_file=server.key', '-c', 'fsync=off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    server.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    for (let i = 0; i < 300 && !out.includes('ready to accept connections'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('ready to accept connections');
+  }, 120_000);
+  afterAll(() => {
+    server?.kill('SIGINT');
+  });
+  const url = (query = '') => `postgres://postgres@127.0.0.1:${port}/postgres${query}`;
+  const sslInUse = async (db: Awaited<ReturnType<typeof openDb>>) => (await db.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'))[0]?.ssl;
+
+  it('connects with TMI_DATABASE_TLS_CA_FILE, verifying the certificate, and migrates', async () => {
+    const db = await openDb({ databaseUrl: url(), poolMax: 1, ssl: postgresTls(file('ca.pem')) });
+    try {
+      expect(await sslInUse(db)).toBe(true);
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations'))[0]!.n).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+
+  it('connects with sslmode=verify-full and sslrootcert in the URL', async () => {
+    const db = await openDb({ databaseUrl: url(`?sslmode=verify-full&sslrootcert=${encodeURIComponent(file('ca.pem'))}`), poolMax: 1 });
+    try {
+      expect(await sslInUse(db)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses a certificate it cannot verify, and the server refuses plain connections', async () => {
+    await expect(openDb({ databaseUrl: url('?sslmode=verify-full'), poolMax: 1 })).rejects.toThrow(/self-signed|certificate/i);
+    await expect(openDb({ databaseUrl: url('?sslmode=disable'), poolMax: 1 })).rejects.toThrow(/no encryption|pg_hba/i);
   });
 });
 
