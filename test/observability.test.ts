@@ -2,7 +2,6 @@
 // (OpenTelemetry over OTLP to a local receiver, with the request id on the span and the trace id
 // in the log line).
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -11,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLBACK, call, signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
 import { ROOT } from './support/process.ts';
+import { freePort } from './support/net.ts';
 import { WsClient, opRequest, processNode } from './collab-support.ts';
 
 const TOKEN = randomBytes(24).toString('hex');
@@ -22,14 +22,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
-}
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('metrics behind a token on the API port', () => {

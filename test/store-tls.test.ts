@@ -4,7 +4,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -14,6 +13,7 @@ import { openDb } from '../server/store/db.ts';
 import { postgresTls } from '../server/store/tls.ts';
 import { call, signIn, startTestApp } from './support/app.ts';
 import { ROOT } from './support/process.ts';
+import { freePort } from './support/net.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tmi-tls-'));
 const file = (name: string) => path.join(dir, name);
@@ -25,14 +25,6 @@ beforeAll(() => {
   ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', file('server.key'), '-out', file('server.csr'));
   ssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-copy_extensions', 'copy', '-out', file('server.pem'));
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('Redis over TLS with an ACL user', () => {
   let redis: ChildProcess;

@@ -7,7 +7,8 @@ import type { AppContext } from '../context.ts';
 
 const TIMEOUT_MS = 2000;
 
-async function answers(check: () => Promise<unknown>): Promise<boolean> {
+/** Whether `check` settles successfully within the probe timeout. */
+export async function answers(check: () => Promise<unknown>): Promise<boolean> {
   try {
     await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS).unref())]);
     return true;

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppContext } from '../context.ts';
+import { answers } from './health.ts';
 
 const registry = new Registry();
 registry.setDefaultLabels({ service: 'tmi' });
@@ -88,22 +89,13 @@ interface HealthSource {
   ctx: AppContext;
 }
 const healthSources = new Set<HealthSource>();
-const PROBE_TIMEOUT_MS = 1000;
-async function probe(check: () => Promise<unknown>): Promise<number> {
-  try {
-    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), PROBE_TIMEOUT_MS).unref())]);
-    return 1;
-  } catch {
-    return 0;
-  }
-}
 new Gauge({
   name: 'tmi_database_up',
   help: '1 when the database answered a probe query at scrape time, else 0',
   registers: [registry],
   async collect() {
     const [source] = healthSources;
-    if (source) this.set(await probe(() => source.ctx.db.query('SELECT 1')));
+    if (source) this.set((await answers(() => source.ctx.db.query('SELECT 1'))) ? 1 : 0);
   },
 });
 new Gauge({
@@ -112,7 +104,7 @@ new Gauge({
   registers: [registry],
   async collect() {
     const [source] = healthSources;
-    if (source) this.set(await probe(() => source.ctx.shared.kv.get('health:probe')));
+    if (source) this.set((await answers(() => source.ctx.shared.kv.get('health:probe'))) ? 1 : 0);
   },
 });
 new Gauge({
