@@ -11,6 +11,7 @@ import { parseAllDocuments, parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './support/process.ts';
 import { freePort } from './support/net.ts';
+import { usingPostgres } from './support/app.ts';
 
 type Doc = Record<string, any>;
 const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
@@ -146,7 +147,8 @@ describe('compose file', () => {
   });
 });
 
-describe('the runtime image layout', () => {
+// It runs on PGlite whatever the suite's back end: once, in the PGlite pass.
+describe.runIf(!usingPostgres)('the runtime image layout', () => {
   const NOBODY = 65534;
   const asRoot = process.getuid?.() === 0;
   let root: string;
