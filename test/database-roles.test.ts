@@ -4,7 +4,7 @@
 // not current.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -12,19 +12,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/config.ts';
 import { createContext } from '../server/context.ts';
 import { buildApp } from '../server/app.ts';
-import { MigrationsPendingError, openDb } from '../server/store/db.ts';
+import { MigrationsPendingError, assertMigrated, openDb } from '../server/store/db.ts';
 import { call, signIn, usingPostgres } from './support/app.ts';
 import { ROOT } from './support/process.ts';
 
-describe('a server that may not migrate', () => {
+// On PostgreSQL the same refusal is checked below, with the app role on an empty schema.
+describe.runIf(!usingPostgres)('a server that may not migrate', () => {
   it('refuses an out-of-date schema, naming the pending migrations and the command', async () => {
-    // An empty in-memory PGlite (or, below, an empty schema on PostgreSQL) has every migration pending.
-    const err = await openDb({ migrate: false }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MigrationsPendingError);
-    expect((err as Error).message).toMatch(/pending: 0001_init\.sql, .*run the migrations first \(npm run migrate/);
+    const db = await openDb({ loadDump: new Blob([readFileSync(process.env.TMI_TEST_PGLITE_TEMPLATE!)]) });
+    try {
+      await expect(assertMigrated(db)).resolves.toBeUndefined();
+      const [latest] = await db.query<{ id: string }>('SELECT max(id) AS id FROM schema_migrations');
+      await db.query('DELETE FROM schema_migrations WHERE id = $1', [latest!.id]);
+      const err = await assertMigrated(db).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(MigrationsPendingError);
+      expect((err as Error).message).toBe(
+        `the database schema is not current (pending: ${latest!.id}); run the migrations first (npm run migrate, as the migration role) or set TMI_DATABASE_MIGRATE=true`,
+      );
+    } finally {
+      await db.close();
+    }
   });
 });
 

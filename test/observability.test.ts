@@ -125,9 +125,10 @@ describe('metrics on their own port', () => {
     const ws = WsClient.connect(`ws://127.0.0.1:${address.port}/threat_models/${tm.body.id}/diagrams/${d.body.id}/ws?session_id=${session.body.session_id}&ticket=${encodeURIComponent(ticket.body.ticket)}`);
     try {
       await ws.opened;
+      await ws.type('diagram_state', 15_000);
       const n = processNode();
       ws.send(opRequest([{ id: n.id, operation: 'add', data: n }]));
-      await ws.type('diagram_operation_event');
+      await ws.type('diagram_operation_event', 15_000);
       const during = await scrape();
       expect(sample(during, 'tmi_collab_sockets') - sample(before, 'tmi_collab_sockets')).toBe(1);
       expect(sample(during, 'tmi_collab_sessions')).toBeGreaterThanOrEqual(1);
