@@ -444,10 +444,14 @@ function readFileSetting(r: Reader, name: string): string {
   return file;
 }
 
-function readOperations(r: Reader, serverInterface: string, databaseUrl = '', redisUrl = ''): OperationsConfig {
+function readTracing(r: Reader): OperationsConfig['tracing'] {
   const rate = r.str('TMI_OTEL_SAMPLING_RATE', '1');
   const samplingRate = Number(rate);
   if (!/^\d*\.?\d+$/.test(rate) || samplingRate > 1) r.problems.push(`TMI_OTEL_SAMPLING_RATE: expected a number from 0 to 1, got "${rate}"`);
+  return { enabled: r.bool('TMI_OTEL_ENABLED', false), samplingRate: Number.isFinite(samplingRate) ? Math.min(1, samplingRate) : 1 };
+}
+
+function readOperations(r: Reader, serverInterface: string, databaseUrl: string, redisUrl: string): OperationsConfig {
   const token = r.str('TMI_METRICS_TOKEN');
   if (token && Buffer.byteLength(token) < 16) r.problems.push('TMI_METRICS_TOKEN: must be at least 16 bytes');
   const database = { tlsCaFile: readFileSetting(r, 'TMI_DATABASE_TLS_CA_FILE'), migrate: r.bool('TMI_DATABASE_MIGRATE', true) };
@@ -462,7 +466,7 @@ function readOperations(r: Reader, serverInterface: string, databaseUrl = '', re
       interface: r.str('TMI_METRICS_INTERFACE', serverInterface),
       token,
     },
-    tracing: { enabled: r.bool('TMI_OTEL_ENABLED', false), samplingRate: Number.isFinite(samplingRate) ? Math.min(1, samplingRate) : 1 },
+    tracing: readTracing(r),
     logRotation: { maxSizeMb: r.int('TMI_LOG_MAX_SIZE_MB', 100, 1, 100_000), maxFiles: r.int('TMI_LOG_MAX_BACKUPS', 10, 1, 1000) },
     database,
     redis,
@@ -527,8 +531,9 @@ export function loadSecretSourceConfig(env: Env = process.env): SecretSourceConf
 /** The tracing settings alone, for the preload that must start before anything else is imported. */
 export function loadTracingConfig(env: Env = process.env): OperationsConfig['tracing'] {
   const r = new Reader(env);
-  const ops = readOperations(r, '127.0.0.1');
-  return ops.tracing;
+  const tracing = readTracing(r);
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return tracing;
 }
 
 /** The settings that may be shown (start-up banner, debug); secrets are masked. */

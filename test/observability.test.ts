@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLBACK, call, signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
 import { ROOT } from './support/process.ts';
+import { ConfigError, describeConfig, loadConfig, loadTracingConfig } from '../server/config.ts';
 import { freePort } from './support/net.ts';
 import { WsClient, opRequest, processNode } from './collab-support.ts';
 
@@ -144,6 +145,22 @@ describe('metrics on their own port', () => {
     await t!.close();
     t = undefined;
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+});
+
+describe('settings', () => {
+  it('refuse a sampling rate outside 0..1 and a short metrics token; the start-up summary masks the token', () => {
+    let err: unknown;
+    try {
+      loadConfig({ TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-obs-cfg-')), TMI_OTEL_SAMPLING_RATE: '2', TMI_METRICS_TOKEN: 'short' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems).toEqual(['TMI_OTEL_SAMPLING_RATE: expected a number from 0 to 1, got "2"', 'TMI_METRICS_TOKEN: must be at least 16 bytes']);
+    expect(() => loadTracingConfig({ TMI_OTEL_SAMPLING_RATE: 'half' })).toThrow(ConfigError);
+    expect(loadTracingConfig({ TMI_OTEL_ENABLED: 'true', TMI_OTEL_SAMPLING_RATE: '0.25' })).toEqual({ enabled: true, samplingRate: 0.25 });
+    const config = loadConfig({ TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-obs-cfg-')), TMI_METRICS_TOKEN: TOKEN });
+    expect(JSON.stringify(describeConfig(config))).not.toContain(TOKEN);
   });
 });
 
