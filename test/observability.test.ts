@@ -156,7 +156,7 @@ describe('settings', () => {
     } catch (e) {
       err = e;
     }
-    expect((err as ConfigError).problems).toEqual(['TMI_OTEL_SAMPLING_RATE: expected a number from 0 to 1, got "2"', 'TMI_METRICS_TOKEN: must be at least 16 bytes']);
+    expect((err as ConfigError).problems).toEqual(['TMI_METRICS_TOKEN: must be at least 16 bytes', 'TMI_OTEL_SAMPLING_RATE: expected a number from 0 to 1, got "2"']);
     expect(() => loadTracingConfig({ TMI_OTEL_SAMPLING_RATE: 'half' })).toThrow(ConfigError);
     expect(loadTracingConfig({ TMI_OTEL_ENABLED: 'true', TMI_OTEL_SAMPLING_RATE: '0.25' })).toEqual({ enabled: true, samplingRate: 0.25 });
     const config = loadConfig({ TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-obs-cfg-')), TMI_METRICS_TOKEN: TOKEN });
