@@ -206,13 +206,22 @@ export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPref
   const sub = new Redis(opts.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, ...tls });
   // A failed first connection rejects with the cause (a TLS or authentication error says which),
   // not ioredis's generic "Connection is closed", and does not keep retrying in the background.
-  const failure = (r: Redis) => new Promise<never>((_, reject) => r.once('error', reject));
-  try {
-    await Promise.race([Promise.all([main.connect(), sub.connect()]), failure(main), failure(sub)]);
-  } catch (err) {
-    main.disconnect();
-    sub.disconnect();
-    throw err;
+  // One after the other, so that a failure never leaves the other connection mid-handshake.
+  for (const r of [main, sub]) {
+    let onError: (err: Error) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => {
+      onError = reject;
+      r.once('error', onError);
+    });
+    try {
+      await Promise.race([r.connect(), failed]);
+    } catch (err) {
+      main.disconnect();
+      sub.disconnect();
+      throw err;
+    } finally {
+      r.off('error', onError);
+    }
   }
   const prefix = opts.keyPrefix ?? '';
   const inner = new RedisBus(main, sub);
