@@ -54,8 +54,11 @@ describe('Redis over TLS with an ACL user', () => {
     for (let i = 0; i < 100 && !out.includes('Ready to accept connections'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain('Ready to accept connections');
   }, 60_000);
-  afterAll(() => {
-    redis?.kill('SIGTERM');
+  afterAll(async () => {
+    if (!redis || redis.exitCode !== null) return;
+    const exited = new Promise((r) => redis.once('exit', r));
+    redis.kill('SIGTERM');
+    await exited;
   });
   const url = (pw = password) => `rediss://tmi:${pw}@127.0.0.1:${port}/0`;
 
@@ -103,14 +106,18 @@ describe.runIf(canRunPostgres)('PostgreSQL over TLS', () => {
     const sock = path.join(pgDir, 'sock');
     mkdirSync(sock);
     chownSync(sock, uid, gid);
-    server = spawn('runuser', ['-u', 'postgres', '--', path.join(PG_BIN!, 'postgres'), '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${sock}`, '-c', 'ssl=on', '-c', 'ssl_cert_file=server.pem', '-c', 'ssl_key_file=server.key', '-c', 'fsync=off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv execs postgres itself (runuser would stay the parent and not pass SIGINT on).
+    server = spawn('setpriv', ['--reuid', String(uid), '--regid', String(gid), '--clear-groups', path.join(PG_BIN!, 'postgres'), '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${sock}`, '-c', 'ssl=on', '-c', 'ssl_cert_file=server.pem', '-c', 'ssl_key_file=server.key', '-c', 'fsync=off'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     server.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     for (let i = 0; i < 300 && !out.includes('ready to accept connections'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain('ready to accept connections');
   }, 120_000);
-  afterAll(() => {
-    server?.kill('SIGINT');
+  afterAll(async () => {
+    if (!server || server.exitCode !== null) return;
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGINT'); // fast shutdown
+    await exited;
   });
   const url = (query = '') => `postgres://postgres@127.0.0.1:${port}/postgres${query}`;
   const sslInUse = async (db: Awaited<ReturnType<typeof openDb>>) => (await db.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'))[0]?.ssl;
