@@ -20,6 +20,9 @@ import { collabRoutes } from './collab/routes.ts';
 import { webRoutes } from './http/web.ts';
 import { registerSecurityEvents } from './security-events.ts';
 import { UUID_RE } from '../contract/common.ts';
+import { registerMetrics } from './observability/metrics.ts';
+import { registerTracing } from './observability/tracing.ts';
+import { registerHealthProbes } from './observability/health.ts';
 
 registerAjvFormats();
 
@@ -92,6 +95,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   registerSecurity(app, config);
   registerBodyParsing(app);
   registerRateLimits(app, config, ctx.shared.kv);
+  registerMetrics(app, ctx);
+  registerTracing(app);
   registerOpenApi(app, { title: 'TMI (Threat Modeling Improved) API', version: config.version });
 
   // Path ids are checked before authentication, as the reference does (400 invalid_id first).
@@ -149,6 +154,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
 
   systemRoutes(app, ctx);
+  registerHealthProbes(app, ctx);
   authRoutes(app, ctx);
   resourceRoutes(app, ctx);
   await collabRoutes(app, ctx, opts.collab);

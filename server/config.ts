@@ -170,6 +170,23 @@ export interface Config {
   redis: { url: string };
   collab: CollabSettings;
   dataDir: string;
+  /** Running it in production: metrics, traces, log rotation, data-store TLS, migrations. */
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** Prometheus metrics on their own port (0: off) and/or at /metrics behind a bearer token. */
+  metrics: { port: number; interface: string; /** Secret. */ token: string };
+  /** OpenTelemetry traces over OTLP (endpoint from the SDK's own OTEL_EXPORTER_OTLP_* variables). */
+  tracing: { enabled: boolean; samplingRate: number };
+  logRotation: { maxSizeMb: number; maxFiles: number };
+  database: {
+    /** PEM CA bundle for TLS to PostgreSQL: turns on certificate and host name verification. */
+    tlsCaFile: string;
+    /** false: the server only checks that the schema is current (migrations run as another role). */
+    migrate: boolean;
+  };
+  redis: { /** PEM CA bundle for rediss:// */ tlsCaFile: string };
 }
 
 export class ConfigError extends Error {
@@ -740,9 +757,108 @@ export function loadConfig(env: Env = process.env): Config {
       sweepMs: r.int('TMI_COLLAB_SWEEP_MS', 5000, 100, 600_000),
     },
     dataDir,
+    operations: readOperations(r, iface, databaseUrl, redisUrl),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+function readFileSetting(r: Reader, name: string): string {
+  const file = r.str(name);
+  if (file && !existsSync(file)) r.problems.push(`${name}: no such file "${file}"`);
+  return file;
+}
+
+function readTracing(r: Reader): OperationsConfig['tracing'] {
+  const rate = r.str('TMI_OTEL_SAMPLING_RATE', '1');
+  const samplingRate = Number(rate);
+  if (!/^\d*\.?\d+$/.test(rate) || samplingRate > 1) r.problems.push(`TMI_OTEL_SAMPLING_RATE: expected a number from 0 to 1, got "${rate}"`);
+  return { enabled: r.bool('TMI_OTEL_ENABLED', false), samplingRate: Number.isFinite(samplingRate) ? Math.min(1, samplingRate) : 1 };
+}
+
+function readOperations(r: Reader, serverInterface: string, databaseUrl: string, redisUrl: string): OperationsConfig {
+  const token = r.str('TMI_METRICS_TOKEN');
+  if (token && Buffer.byteLength(token) < 16) r.problems.push('TMI_METRICS_TOKEN: must be at least 16 bytes');
+  const database = { tlsCaFile: readFileSetting(r, 'TMI_DATABASE_TLS_CA_FILE'), migrate: r.bool('TMI_DATABASE_MIGRATE', true) };
+  if (database.tlsCaFile && /[?&]sslmode=/.test(databaseUrl)) {
+    r.problems.push('TMI_DATABASE_TLS_CA_FILE: TMI_DATABASE_URL sets sslmode itself; use one or the other');
+  }
+  const redis = { tlsCaFile: readFileSetting(r, 'TMI_REDIS_TLS_CA_FILE') };
+  if (redis.tlsCaFile && !redisUrl.startsWith('rediss:')) r.problems.push('TMI_REDIS_TLS_CA_FILE: needs a rediss:// TMI_REDIS_URL');
+  return {
+    metrics: {
+      port: r.int('TMI_OTEL_PROMETHEUS_PORT', 0, 0, 65535),
+      interface: r.str('TMI_METRICS_INTERFACE', serverInterface),
+      token,
+    },
+    tracing: readTracing(r),
+    logRotation: { maxSizeMb: r.int('TMI_LOG_MAX_SIZE_MB', 100, 1, 100_000), maxFiles: r.int('TMI_LOG_MAX_BACKUPS', 10, 1, 1000) },
+    database,
+    redis,
+  };
+}
+
+/**
+ * Only what the database needs (the `migrate` command runs with a migration role's URL and none of
+ * the server's other settings).
+ */
+export function loadDatabaseConfig(env: Env = process.env): { url: string; tlsCaFile: string } {
+  const r = new Reader(env);
+  const url = r.url('TMI_DATABASE_URL', '', ['postgres:', 'postgresql:']);
+  if (!url) r.problems.push('TMI_DATABASE_URL: required (the PostgreSQL database to migrate)');
+  const tlsCaFile = readFileSetting(r, 'TMI_DATABASE_TLS_CA_FILE');
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return { url, tlsCaFile };
+}
+
+export interface SecretSourceConfig {
+  provider: 'env' | 'aws' | 'oci';
+  aws: { region: string; secretName: string };
+  oci: {
+    vaultId: string;
+    secretName: string;
+    auth: 'config_file' | 'instance_principal' | 'resource_principal';
+    configFile: string;
+    profile: string;
+    /** Overrides the regional endpoint (a private endpoint). */
+    endpoint: string;
+  };
+}
+
+/** Where secret settings come from besides the environment (read before everything else). */
+export function loadSecretSourceConfig(env: Env = process.env): SecretSourceConfig {
+  const r = new Reader(env);
+  const provider = r.oneOf('TMI_SECRETS_PROVIDER', ['env', 'aws', 'oci'] as const, 'env');
+  const cfg: SecretSourceConfig = {
+    provider,
+    aws: { region: r.str('TMI_AWS_REGION'), secretName: r.str('TMI_AWS_SECRET_NAME') },
+    oci: {
+      vaultId: r.str('TMI_OCI_VAULT_ID'),
+      secretName: r.str('TMI_OCI_SECRET_NAME'),
+      auth: r.oneOf('TMI_OCI_AUTH', ['config_file', 'instance_principal', 'resource_principal'] as const, 'config_file'),
+      configFile: r.str('TMI_OCI_CONFIG_FILE'),
+      profile: r.str('TMI_OCI_CONFIG_PROFILE', 'DEFAULT'),
+      endpoint: r.url('TMI_OCI_SECRETS_ENDPOINT', ''),
+    },
+  };
+  if (provider === 'aws') {
+    if (!cfg.aws.secretName) r.problems.push('TMI_AWS_SECRET_NAME: required with TMI_SECRETS_PROVIDER=aws');
+    if (!cfg.aws.region) r.problems.push('TMI_AWS_REGION: required with TMI_SECRETS_PROVIDER=aws');
+  }
+  if (provider === 'oci') {
+    if (!cfg.oci.vaultId) r.problems.push('TMI_OCI_VAULT_ID: required with TMI_SECRETS_PROVIDER=oci');
+    if (!cfg.oci.secretName) r.problems.push('TMI_OCI_SECRET_NAME: required with TMI_SECRETS_PROVIDER=oci');
+  }
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return cfg;
+}
+
+/** The tracing settings alone, for the preload that must start before anything else is imported. */
+export function loadTracingConfig(env: Env = process.env): OperationsConfig['tracing'] {
+  const r = new Reader(env);
+  const tracing = readTracing(r);
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return tracing;
 }
 
 /** The settings that may be shown (start-up banner, debug); secrets are masked. */
@@ -762,5 +878,6 @@ export function describeConfig(c: Config): Record<string, unknown> {
     database: { ...c.database, url: maskUrl(c.database.url) || `pglite:${c.dataDir}` },
     redis: { url: maskUrl(c.redis.url) || 'in-process' },
     collab: c.collab,
+    operations: { ...c.operations, metrics: { ...c.operations.metrics, token: mask(c.operations.metrics.token) } },
   };
 }

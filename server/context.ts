@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import { openDb, type Db } from './store/db.ts';
 import { openSharedState, type KeyValueStore, type SharedState } from './store/shared-state.ts';
 import type { OutageLogger } from './store/availability.ts';
+import { postgresTls, redisTls } from './store/tls.ts';
 import { TokenService } from './auth/tokens.ts';
 import { SessionService } from './auth/sessions.ts';
 import { UserService } from './auth/users.ts';
@@ -63,11 +64,25 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const db =
     opts.db ??
     (await openDb(
-      config.database.url ? { databaseUrl: config.database.url, poolMax: config.database.poolMax, log: opts.log } : { dataDir: config.dataDir },
+      config.database.url
+        ? {
+            databaseUrl: config.database.url,
+            poolMax: config.database.poolMax,
+            ssl: postgresTls(config.operations.database.tlsCaFile),
+            migrate: config.operations.database.migrate,
+            log: opts.log,
+          }
+        : { dataDir: config.dataDir },
     ));
   let shared: SharedState | undefined;
   try {
-    shared = await openSharedState({ redisUrl: config.redis.url || undefined, db, keyPrefix: opts.redisKeyPrefix ?? 'tmi:', log: opts.log });
+    shared = await openSharedState({
+      redisUrl: config.redis.url || undefined,
+      db,
+      keyPrefix: opts.redisKeyPrefix ?? 'tmi:',
+      log: opts.log,
+      tls: redisTls(config.redis.url, config.operations.redis.tlsCaFile),
+    });
     const tokens = await TokenService.create(config, config.jwt.generatedSecret ? await generatedSecret(shared.kv) : config.jwt.secret);
     const sessions = new SessionService(
       shared.kv,

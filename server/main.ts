@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { ConfigError, describeConfig, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { resolveSecrets } from './secrets.ts';
 import { createContext } from './context.ts';
 import { buildApp } from './app.ts';
 import { DataDirLockedError } from './store/db.ts';
@@ -34,7 +35,7 @@ function listenOn(server: Server, port: number, host: string): Promise<void> {
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(await resolveSecrets(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`TMI cannot start: ${err.message}\nSee docs/configuration.md for every setting.\n`);

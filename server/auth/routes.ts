@@ -25,6 +25,7 @@ import {
 import { ACCESS_COOKIE, REFRESH_COOKIE, principalOf, type Principal } from './authenticate.ts';
 import { DEV_PROVIDER_ID, devIdentity } from './providers/tmi.ts';
 import { ProviderError, type ProviderIdentity, type UpstreamFlow } from './providers/provider.ts';
+import { metrics } from '../observability/metrics.ts';
 import { newSecretToken } from './secret-token.ts';
 import { Broker, PKCE_VERIFIER, requestBase, s256, safeEqual, withQuery, type PendingCode } from './broker.ts';
 import { samlRoutes, saveSamlRelay } from './saml-routes.ts';
@@ -194,6 +195,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (!pending) throw badRequest('Invalid state parameter', 'invalid_request');
       if (error) {
         securityEvent('auth.signin.failure', { provider: pending.provider, reason: 'provider_error', detail: error });
+        metrics.signIn(pending.provider, 'failure');
         return reply.redirect(withQuery(pending.clientCallback, { error, state, ...(request.query.error_description ? { error_description: request.query.error_description } : {}) }), 302);
       }
       if (!code) throw badRequest('Missing code or state parameter', 'invalid_request');
@@ -307,6 +309,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
           identity = await upstream.get(idp)!.exchange(body.code, pending.upstream!);
         } catch (err) {
           request.log.warn({ err: (err as Error).message, idp }, 'upstream sign-in failed');
+          metrics.signIn(idp, 'failure');
           if (err instanceof ProviderError && err.kind === 'invalid_response') {
             throw fail('provider_response_invalid', new ApiError(502, 'provider_response_invalid', 'The identity provider returned an unusable identity'));
           }

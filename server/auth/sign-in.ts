@@ -3,6 +3,7 @@
 // The OAuth routes call it after a provider vouched for the identity; tests call it directly.
 import type { Config } from '../config.ts';
 import { ApiError } from '../http/errors.ts';
+import { metrics } from '../observability/metrics.ts';
 import type { ProviderIdentity } from './providers/provider.ts';
 import type { RefreshSession, SessionService } from './sessions.ts';
 import type { TokenService, TokenSubject } from './tokens.ts';
@@ -39,6 +40,7 @@ export class SignInService {
     const groups = identity.provider === user.provider ? identity.groups : [];
     const { session, refreshToken } = await this.sessions.start(user.internal_uuid, groups);
     const grant = await this.mint(session, refreshToken);
+    metrics.signIn(identity.provider, 'success');
     securityEvent('auth.signin.success', { ...who, user_uuid: user.internal_uuid, session_id: session.sessionId });
     return { ...grant, user, sessionId: session.sessionId };
   }

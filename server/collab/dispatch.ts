@@ -3,6 +3,7 @@
 // presenter.ts. A malformed message is answered without ending the client's session: an operation
 // with operation_rejected, anything else with a `validation_error` refusal.
 import type { FastifyBaseLogger } from 'fastify';
+import { metrics } from '../observability/metrics.ts';
 import { CLOSE } from '../../contract/collab.ts';
 import type { ClientMessage } from '../../contract/collab-messages.ts';
 import { UUID_RE } from '../../contract/common.ts';
@@ -121,6 +122,7 @@ export class Dispatcher {
   }
 
   private async onEditOutcome(c: Connection, operationId: string, out: OpOutcome): Promise<void> {
+    metrics.collabOperation(out.kind);
     switch (out.kind) {
       case 'applied':
         return c.session.announce(out.event);

@@ -193,6 +193,11 @@ export class CollabHub {
     await Promise.all([...all.map((c) => this.access.recheck(c)), this.notifications.heartbeat()]);
   }
 
+  /** Number of sessions with sockets on this instance (metrics). */
+  get sessionCount(): number {
+    return this.sessions.all().length;
+  }
+
   /** Number of sockets on this instance (tests, metrics). */
   get socketCount(): number {
     return this.sessions.connections().length;

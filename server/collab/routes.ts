@@ -20,6 +20,7 @@ import { now } from './protocol.ts';
 import { participantsOf } from './session.ts';
 import { credentialOf, permissionsOf, type Permissions, type TicketClaims } from './tickets.ts';
 import * as store from './store.ts';
+import { metrics } from '../observability/metrics.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['Collaboration'];
@@ -46,6 +47,8 @@ export async function collabRoutes(app: FastifyInstance, ctx: AppContext, overri
   const hub = new CollabHub(ctx, settings, app.log);
   await hub.start();
   app.addHook('onClose', async () => hub.stop());
+  const unwatch = metrics.watchCollab(hub);
+  app.addHook('onClose', async () => unwatch());
   await app.register(fastifyWebsocket, { options: { maxPayload: settings.maxMessageBytes } });
 
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { KeyValueStore } from '../store/shared-state.ts';
 import { ApiError } from './errors.ts';
+import { metrics } from '../observability/metrics.ts';
 
 const AUTH_FLOW_ROUTES = new Set(['/oauth2/authorize', '/oauth2/callback', '/oauth2/token', '/oauth2/refresh', '/oauth2/introspect', '/oauth2/step_up', '/saml/:provider/login', '/saml/acs', '/saml/slo']);
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
@@ -62,6 +63,7 @@ async function enforce(kv: KeyValueStore, request: FastifyRequest, reply: Fastif
     if (!c) continue;
     const { check, count, resetSeconds } = c;
     if (count > check.limit) {
+      metrics.rateLimited(check.tier, check.scope);
       throw new ApiError(
         429,
         'rate_limit_exceeded',

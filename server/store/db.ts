@@ -22,6 +22,8 @@ export interface Db extends Queryable {
   /** Runs fn in one transaction; rolls back when it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Connections of the PostgreSQL pool (metrics); PGlite has no pool. */
+  poolStats?(): { total: number; idle: number; waiting: number };
 }
 
 /** How long a query waits for a pooled connection (or to open one) before it answers 503. */
@@ -106,6 +108,10 @@ class PostgresDb implements Db {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  poolStats() {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 }
 
@@ -211,6 +217,10 @@ export interface OpenOptions {
   loadDump?: Blob;
   /** Where the start and the end of a PostgreSQL outage are reported. */
   log?: OutageLogger;
+  /** TLS to PostgreSQL beyond what the URL says (server/store/tls.ts). */
+  ssl?: pg.PoolConfig['ssl'];
+  /** false: only check that every migration has been applied (they run as another role). */
+  migrate?: boolean;
 }
 
 export async function openDb(opts: OpenOptions): Promise<Db> {
@@ -224,6 +234,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
+      ...(opts.ssl ? { ssl: opts.ssl } : {}),
     });
     const outage = new OutageWatch('database', opts.log);
     // A connection that breaks emits 'error' on its client, idle or checked out; without a listener
@@ -254,7 +265,13 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       throw err;
     }
   }
-  await migrate(db);
+  try {
+    if (opts.migrate === false) await assertMigrated(db);
+    else await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
   return db;
 }
 
@@ -263,11 +280,33 @@ export async function dumpPglite(db: Db): Promise<Blob> {
   return db.dump();
 }
 
-/** Forward-only SQL migrations, applied in file-name order, each in its own transaction. */
-export async function migrate(db: Db): Promise<void> {
-  const files = readdirSync(MIGRATIONS_DIR)
+function migrationFiles(): string[] {
+  return readdirSync(MIGRATIONS_DIR)
     .filter((f) => f.endsWith('.sql'))
     .sort();
+}
+
+export class MigrationsPendingError extends Error {}
+
+/** For a server whose role may not change the schema: refuse to run on an out-of-date one. */
+export async function assertMigrated(db: Db): Promise<void> {
+  let done: Set<string>;
+  try {
+    done = new Set((await db.query<{ id: string }>('SELECT id FROM schema_migrations')).map((r) => r.id));
+  } catch {
+    done = new Set();
+  }
+  const pending = migrationFiles().filter((f) => !done.has(f));
+  if (pending.length) {
+    throw new MigrationsPendingError(
+      `the database schema is not current (pending: ${pending.join(', ')}); run the migrations first (npm run migrate, as the migration role) or set TMI_DATABASE_MIGRATE=true`,
+    );
+  }
+}
+
+/** Forward-only SQL migrations, applied in file-name order, each in its own transaction. */
+export async function migrate(db: Db): Promise<void> {
+  const files = migrationFiles();
   await db.tx(async (q) => {
     // Several instances may start at once against one PostgreSQL: serialise their migrations.
     await q.query('SELECT pg_advisory_xact_lock(74627301)');

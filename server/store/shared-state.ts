@@ -2,6 +2,7 @@
 // revocations, tickets) and the pub/sub bus. Redis when TMI_REDIS_URL is set; otherwise the
 // database (so the embedded default keeps sessions across restarts) and an in-process bus.
 import { EventEmitter } from 'node:events';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Db } from './db.ts';
 import { OutageWatch, StoreUnavailableError, isRedisConnectionFailure, type OutageLogger } from './availability.ts';
@@ -215,7 +216,7 @@ const REDIS_OPTIONS: RedisOptions = {
   retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
 };
 
-export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPrefix?: string; log?: OutageLogger }): Promise<SharedState> {
+export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPrefix?: string; log?: OutageLogger; tls?: ConnectionOptions }): Promise<SharedState> {
   if (!opts.redisUrl) {
     const kv = new DbKeyValueStore(opts.db);
     const bus = new InProcessBus();
@@ -229,10 +230,11 @@ export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPref
       },
     };
   }
-  const main = new Redis(opts.redisUrl, { ...REDIS_OPTIONS, keyPrefix: opts.keyPrefix });
+  const tls = opts.tls ? { tls: opts.tls } : {};
+  const main = new Redis(opts.redisUrl, { ...REDIS_OPTIONS, ...tls, keyPrefix: opts.keyPrefix });
   // A subscriber connection cannot run other commands; channels are not prefixed by ioredis, so
   // prefix them ourselves to keep test runs and deployments sharing one Redis apart.
-  const sub = new Redis(opts.redisUrl, REDIS_OPTIONS);
+  const sub = new Redis(opts.redisUrl, { ...REDIS_OPTIONS, ...tls });
   // Connection errors are reported by ioredis as 'error' events (printed to stderr on every retry
   // when nobody listens); the outage is logged once instead, and its end when both links are back.
   const outage = new OutageWatch('redis', opts.log);
@@ -242,7 +244,25 @@ export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPref
       if (main.status === 'ready' && sub.status === 'ready') outage.recovered();
     });
   }
-  await Promise.all([main.connect(), sub.connect()]);
+  // A failed first connection rejects with the cause (a TLS or authentication error says which),
+  // not ioredis's generic "Connection is closed", and does not keep retrying in the background.
+  // One after the other, so that a failure never leaves the other connection mid-handshake.
+  for (const r of [main, sub]) {
+    let onError: (err: Error) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => {
+      onError = reject;
+      r.once('error', onError);
+    });
+    try {
+      await Promise.race([r.connect(), failed]);
+    } catch (err) {
+      main.disconnect();
+      sub.disconnect();
+      throw err;
+    } finally {
+      r.off('error', onError);
+    }
+  }
   const prefix = opts.keyPrefix ?? '';
   const inner = new RedisBus(main, sub);
   const bus: Bus = {

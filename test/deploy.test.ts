@@ -1,0 +1,271 @@
+// What ships: the Kubernetes manifests as kustomize renders them, the compose file, and the
+// container's runtime layout (compiled output, web app, production dependencies only) started as
+// an unprivileged user who can write nothing but the data directory. No image registry or
+// container engine is needed: deploy/test-image.sh checks the real image where they exist.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './support/process.ts';
+import { freePort } from './support/net.ts';
+import { usingPostgres } from './support/app.ts';
+
+type Doc = Record<string, any>;
+const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+
+function render(dir: string): Doc[] {
+  const out = execFileSync(kubectl!, ['kustomize', path.join(ROOT, dir)], { encoding: 'utf8' });
+  return parseAllDocuments(out).map((d) => d.toJSON() as Doc);
+}
+
+describe('Kubernetes manifests', () => {
+  it('kubectl with kustomize v5 is installed (.ci/run installs it where it is missing)', () => {
+    expect(kubectl, 'kubectl not found: install kubectl (with kustomize v5)').toBeDefined();
+    const version = execFileSync(kubectl!, ['version', '--client'], { encoding: 'utf8' });
+    expect(Number(/Kustomize Version: v(\d+)/.exec(version)?.[1] ?? 0), `these manifests need kustomize v5; kubectl says:\n${version}`).toBeGreaterThanOrEqual(5);
+  });
+
+  for (const dir of ['deploy/k8s/base', 'deploy/k8s/overlays/production']) {
+    describe.runIf(kubectl)(dir, () => {
+      const docs = kubectl ? render(dir) : [];
+      const workloads = docs.filter((d) => ['Deployment', 'StatefulSet'].includes(d.kind));
+      const server = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'tmi')!;
+      const production = dir.endsWith('production');
+
+      it('lock down every workload: non-root, read-only root, no privilege escalation, no capabilities, resources', () => {
+        expect(workloads.map((w) => w.metadata.name).sort()).toEqual(['tmi', 'tmi-postgres', 'tmi-redis']);
+        for (const w of workloads) {
+          const pod = w.spec.template.spec;
+          expect(pod.securityContext.runAsNonRoot, w.metadata.name).toBe(true);
+          expect(pod.securityContext.seccompProfile?.type, w.metadata.name).toBe('RuntimeDefault');
+          expect(pod.automountServiceAccountToken, w.metadata.name).toBe(false);
+          for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+            const where = `${w.metadata.name}/${c.name}`;
+            expect(c.securityContext.readOnlyRootFilesystem, where).toBe(true);
+            expect(c.securityContext.allowPrivilegeEscalation, where).toBe(false);
+            expect(c.securityContext.capabilities.drop, where).toContain('ALL');
+            expect(c.resources.requests.cpu, where).toBeTruthy();
+            expect(c.resources.requests.memory, where).toBeTruthy();
+            expect(c.resources.limits.memory, where).toBeTruthy();
+          }
+        }
+      });
+
+      it('run the server replicated with liveness, readiness (database and Redis) and startup probes', () => {
+        expect(server.spec.replicas).toBeGreaterThanOrEqual(production ? 3 : 2);
+        const c = server.spec.template.spec.containers.find((x: Doc) => x.name === 'tmi');
+        expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+        expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+        expect(c.startupProbe.httpGet.path).toBe('/healthz');
+        if (production) expect(c.image).toBe('registry.example.com/tmi:0.1.0');
+        // Migrations run as their own role before the server starts; the server does not migrate.
+        const init = server.spec.template.spec.initContainers.find((x: Doc) => x.name === 'migrate');
+        expect(init.command).toEqual(['/nodejs/bin/node', 'dist/server/tools/cli.js', 'migrate']);
+        const config = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'tmi-config')!;
+        expect(config.data.TMI_DATABASE_MIGRATE).toBe('false');
+        // Secrets come from mounted files, not from environment values.
+        expect(config.data.TMI_JWT_SECRET_FILE).toMatch(/^\/run\/secrets\//);
+        expect(JSON.stringify(c.env ?? [])).not.toMatch(/SECRET"|PASSWORD/);
+      });
+
+      it('keep the server available through disruptions and scale it', () => {
+        const selector = server.spec.selector.matchLabels;
+        const pdb = docs.find((d) => d.kind === 'PodDisruptionBudget')!;
+        expect(pdb.spec.selector.matchLabels).toEqual(selector);
+        expect(pdb.spec.minAvailable).toBeGreaterThanOrEqual(1);
+        const hpa = docs.find((d) => d.kind === 'HorizontalPodAutoscaler')!;
+        expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'tmi' });
+        expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(production ? 3 : 2);
+        expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+      });
+
+      it('let only the server reach PostgreSQL and Redis', () => {
+        const policies = docs.filter((d) => d.kind === 'NetworkPolicy');
+        const serverLabels = server.spec.template.metadata.labels;
+        for (const component of ['postgres', 'redis']) {
+          const store = workloads.find((w) => w.metadata.name === `tmi-${component}`)!;
+          const podLabels = store.spec.template.metadata.labels;
+          const selecting = policies.filter((p) => Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => podLabels[k] === v));
+          expect(selecting.length, component).toBeGreaterThan(0);
+          const rules = selecting.flatMap((p) => p.spec.ingress ?? []);
+          expect(rules.length, component).toBeGreaterThan(0);
+          for (const rule of rules) {
+            // Every rule names its peers, and every peer is a server pod.
+            expect(rule.from?.length, component).toBeGreaterThan(0);
+            for (const peer of rule.from) {
+              expect(peer.namespaceSelector, component).toBeUndefined();
+              expect(Object.entries(peer.podSelector.matchLabels).every(([k, v]) => serverLabels[k] === v), component).toBe(true);
+            }
+          }
+        }
+      });
+
+      if (production) it('terminate TLS at the ingress, in a namespace that enforces the restricted pod profile', () => {
+        const ingress = docs.find((d) => d.kind === 'Ingress')!;
+        expect(ingress.spec.tls[0].secretName).toBeTruthy();
+        const ns = docs.find((d) => d.kind === 'Namespace')!;
+        expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+        for (const d of docs.filter((x) => x.kind !== 'Namespace')) expect(d.metadata.namespace, `${d.kind}/${d.metadata.name}`).toBe('tmi');
+      });
+    });
+  }
+});
+
+describe('compose file', () => {
+  const compose = parse(readFileSync(path.join(ROOT, 'deploy/compose.yaml'), 'utf8')) as Doc;
+
+  it('run the server read-only without capabilities, secrets from files', () => {
+    const tmi = compose.services.tmi;
+    expect(tmi.read_only).toBe(true);
+    expect(tmi.cap_drop).toEqual(['ALL']);
+    for (const name of ['TMI_JWT_SECRET', 'TMI_DATABASE_URL', 'TMI_REDIS_URL']) {
+      expect(tmi.environment[name], name).toBeUndefined();
+      expect(tmi.environment[`${name}_FILE`], name).toMatch(/^\/run\/secrets\//);
+    }
+    for (const secret of Object.values(compose.secrets) as Doc[]) expect(secret.file).toMatch(/^\.\/secrets\//);
+  });
+
+  it('persist Redis with an append-only file and protect it with a password', () => {
+    const redis = compose.services.redis;
+    expect(redis.command.join(' ')).toMatch(/--appendonly yes/);
+    expect(redis.command.join(' ')).toMatch(/--aclfile \/run\/secrets\/redis_acl/);
+    expect(compose.services.postgres.environment.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/postgres_password');
+  });
+
+  it('make-secrets.sh writes every secret the file mounts, with the Redis password in its ACL and URL', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tmi-compose-'));
+    cpSync(path.join(ROOT, 'deploy/make-secrets.sh'), path.join(dir, 'make-secrets.sh'));
+    execFileSync('bash', [path.join(dir, 'make-secrets.sh')], { stdio: 'pipe' });
+    for (const secret of Object.values(compose.secrets) as Doc[]) expect(statSync(path.join(dir, secret.file)).size).toBeGreaterThan(0);
+    const password = readFileSync(path.join(dir, 'secrets/redis_password'), 'utf8');
+    expect(readFileSync(path.join(dir, 'secrets/redis_acl'), 'utf8')).toBe(`user default on >${password} ~* &* +@all`);
+    expect(readFileSync(path.join(dir, 'secrets/tmi_redis_url'), 'utf8')).toBe(`redis://:${password}@redis:6379`);
+    expect(readFileSync(path.join(dir, 'secrets/tmi_jwt_secret'), 'utf8').length).toBeGreaterThanOrEqual(32);
+  });
+});
+
+// It runs on PGlite whatever the suite's back end: once, in the PGlite pass.
+describe.runIf(!usingPostgres)('the runtime image layout', () => {
+  const NOBODY = 65534;
+  const asRoot = process.getuid?.() === 0;
+  let root: string;
+  let app: string;
+  let data: string;
+
+  beforeAll(() => {
+    const build = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    root = mkdtempSync(path.join(tmpdir(), 'tmi-image-'));
+    chmodSync(root, 0o755);
+    // Production dependencies only, from the lock file (from npm's cache where it has them).
+    const deps = path.join(root, 'deps');
+    mkdirSync(deps);
+    for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(ROOT, f), path.join(deps, f));
+    const npm = path.join(path.dirname(process.execPath), process.platform === 'win32' ? 'npm.cmd' : 'npm');
+    const install = spawnSync(existsSync(npm) ? npm : 'npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: deps, encoding: 'utf8' });
+    expect(install.status, install.stderr).toBe(0);
+    app = path.join(root, 'app');
+    const layout = spawnSync(process.execPath, [path.join(ROOT, 'deploy/runtime-layout.mjs'), '--modules', path.join(deps, 'node_modules'), app], { encoding: 'utf8' });
+    expect(layout.status, layout.stderr).toBe(0);
+    rmSync(deps, { recursive: true, force: true });
+    // The node binary where distroless has it, readable by anyone (ours may live in root's home).
+    mkdirSync(path.join(root, 'nodejs/bin'), { recursive: true });
+    const node = path.join(root, 'nodejs/bin/node');
+    try {
+      linkSync(process.execPath, node);
+    } catch {
+      cpSync(process.execPath, node);
+    }
+    data = path.join(root, 'data');
+    mkdirSync(data, { mode: 0o700 });
+    if (asRoot) {
+      chownSync(data, NOBODY, NOBODY);
+    } else {
+      // Without root the test cannot switch users: make the app read-only for ourselves instead.
+      execFileSync('chmod', ['-R', 'a-w', app]);
+    }
+  }, 300_000);
+  afterAll(() => {
+    if (!root) return;
+    if (!asRoot) execFileSync('chmod', ['-R', 'u+w', root]);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('hold the compiled server and web app, production dependencies only, no TypeScript', () => {
+    expect(existsSync(path.join(app, 'dist/server/main.js'))).toBe(true);
+    expect(existsSync(path.join(app, 'dist/server/store/migrations/0001_init.sql'))).toBe(true);
+    expect(existsSync(path.join(app, 'dist/web/dist/index.html'))).toBe(true);
+    for (const dev of ['tsx', 'typescript', 'vite', 'vitest', 'react', '@antv/x6', 'pino-pretty']) {
+      expect(existsSync(path.join(app, 'node_modules', dev)), dev).toBe(false);
+    }
+    for (const run of ['fastify', 'pg', 'prom-client', '@opentelemetry/sdk-node']) expect(existsSync(path.join(app, 'node_modules', run)), run).toBe(true);
+    const ts = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? ts(path.join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [e.name] : []));
+    expect(ts(path.join(app, 'dist'))).toEqual([]);
+  });
+
+  it('serve the API and the web app as an unprivileged user, in production mode, writing only the data directory', async () => {
+    const port = await freePort();
+    const secret = path.join(root, 'jwt_secret');
+    writeFileSync(secret, randomBytes(48).toString('base64url'), { mode: 0o644 });
+    const env = {
+      PATH: '/usr/bin:/bin',
+      NODE_ENV: 'production',
+      TMI_BUILD_MODE: 'production',
+      TMI_SERVER_INTERFACE: '127.0.0.1',
+      TMI_SERVER_PORT: String(port),
+      TMI_SERVER_BASE_URL: `http://127.0.0.1:${port}`,
+      TMI_DATA_DIR: data,
+      TMI_JWT_SECRET_FILE: secret,
+    };
+    // The image's entrypoint, as it is in the Dockerfile.
+    const entry = ['--enable-source-maps', '--import', './dist/server/observability/preload.js', 'dist/server/main.js'];
+    const node = path.join(root, 'nodejs/bin/node');
+    const [cmd, args] = asRoot
+      ? ['setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--no-new-privs', node, ...entry]]
+      : [node, entry];
+    const child = spawn(cmd, args as string[], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      let ready = 0;
+      for (let i = 0; i < 600 && ready !== 200 && child.exitCode === null; i++) {
+        ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
+        if (ready !== 200) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(ready, out).toBe(200);
+      const health = (await (await fetch(`${base}/`)).json()) as { status: { code: string } };
+      expect(health.status.code).toBe('ok');
+      const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
+      const html = await page.text();
+      expect(html).toMatch(/<!doctype html>/i);
+      const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(asset).toBeDefined();
+      expect((await fetch(`${base}${asset}`)).status).toBe(200);
+      // The image's health check command.
+      const check = spawnSync(node, ['dist/server/tools/cli.js', 'healthcheck', `${base}/readyz`], { cwd: app, encoding: 'utf8' });
+      expect(check.status, check.stderr).toBe(0);
+      // Nothing but the data directory was written.
+      expect(readdirSync(data)).toContain('pglite');
+      if (asRoot) {
+        const notOurs = (dir: string): string[] =>
+          readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+            const p = path.join(dir, e.name);
+            if (statSync(p).uid === NOBODY) return [p];
+            return e.isDirectory() ? notOurs(p) : [];
+          });
+        expect(notOurs(app)).toEqual([]);
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(out).toContain('"msg":"stopped"');
+  }, 300_000);
+});
