@@ -127,7 +127,6 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
-        req_id: request.id,
         user: request.principal ? `${request.principal.provider}:${request.principal.providerId}` : undefined,
         method: request.method,
         route: request.routeOptions.url ?? 'unmatched',

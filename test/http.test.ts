@@ -296,10 +296,10 @@ describe('request log', () => {
   it('writes one line per request with id, user, method, route, status and latency', async () => {
     const tm = await call(t.app, 'POST', '/threat_models', { token: user.accessToken, body: { name: 'logged' } });
     await call(t.app, 'GET', `/threat_models/${tm.body.id}`, { token: user.accessToken, headers: { 'x-request-id': 'log-line-1' } });
-    const line = logs.lines.find((l) => l.msg === 'request' && l.req_id === 'log-line-1');
+    const line = logs.lines.find((l) => l.msg === 'request' && l.reqId === 'log-line-1');
     expect(line).toMatchObject({
       level: 30,
-      req_id: 'log-line-1',
+      reqId: 'log-line-1',
       user: `tmi:${user.user}`,
       method: 'GET',
       route: '/threat_models/:threat_model_id',

@@ -253,7 +253,7 @@ describe('traces', () => {
       const inTrace = spans.filter((s) => s.traceId === request!.traceId).map((s) => s.scope);
       if (usingPostgres) expect(inTrace).toContain('@opentelemetry/instrumentation-pg');
       if (process.env.TMI_TEST_REDIS_URL) expect(inTrace).toContain('@opentelemetry/instrumentation-ioredis');
-      const line = log.split('\n').find((l) => l.includes(`"req_id":"${requestId}"`));
+      const line = log.split('\n').find((l) => l.includes(`"reqId":"${requestId}"`));
       expect(line).toBeDefined();
       expect(JSON.parse(line!).trace_id).toBe(request!.traceId);
     } finally {
