@@ -175,6 +175,8 @@ for (const [label, writerIndex] of [
       const ws = WsClient.connect(`${base}/threat_models/${tm}/diagrams/${d.id}/ws?session_id=${session.session_id}&ticket=${encodeURIComponent(ticket.ticket)}`);
       await ws.opened;
       try {
+        // The state on joining first, so the operation below is the next thing the session does.
+        await ws.type('diagram_state');
         const n = processNode();
         await afterWrite(
           tm,
