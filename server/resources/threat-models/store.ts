@@ -238,16 +238,26 @@ export async function listThreatModels(
     `(SELECT count(*)::int FROM ${table} x WHERE x.threat_model_id = tm.id AND x.deleted_at IS NULL)`;
   const limitArg = arg(limit);
   const offsetArg = arg(offset);
+  // The page is chosen first (with the total over every match); the users' JSON and the counts of
+  // children are then built for the page's rows only, not for every readable model.
   const rows = await q.query<Record<string, unknown> & { total: number }>(
-    `SELECT tm.id, tm.name, tm.description, tm.created_at, tm.modified_at, tm.threat_model_framework, tm.issue_uri, tm.status,
+    `WITH page AS (
+       SELECT tm.id, count(*) OVER ()::int AS total
+       ${from}
+       ORDER BY tm.created_at DESC, tm.id
+       LIMIT ${limitArg} OFFSET ${offsetArg})
+     SELECT tm.id, tm.name, tm.description, tm.created_at, tm.modified_at, tm.threat_model_framework, tm.issue_uri, tm.status,
             tm.status_updated, tm.deleted_at, tm.alias,
             ${userJson('o')} AS owner, ${userJson('c')} AS created_by,
             CASE WHEN r.internal_uuid IS NULL THEN NULL ELSE ${userJson('r')} END AS security_reviewer,
             ${KINDS.map((k) => `${count(k.table)} AS ${k.count}`).join(', ')},
-            count(*) OVER ()::int AS total
-     ${from}
-     ORDER BY tm.created_at DESC, tm.id
-     LIMIT ${limitArg} OFFSET ${offsetArg}`,
+            page.total
+     FROM page
+     JOIN threat_models tm ON tm.id = page.id
+     JOIN users o ON o.internal_uuid = tm.owner_uuid
+     JOIN users c ON c.internal_uuid = tm.created_by_uuid
+     LEFT JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid
+     ORDER BY tm.created_at DESC, tm.id`,
     params,
   );
   let total = rows[0]?.total ?? 0;
