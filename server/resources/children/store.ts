@@ -60,10 +60,16 @@ export async function listChildren(q: Queryable, kind: GenericKind, tmId: string
   if (!o.includeDeleted) where.push('c.deleted_at IS NULL');
   const order = [...(o.orderBy ?? []), 'c.created_at DESC', 'c.id ASC'].join(', ');
   params.push(o.limit, o.offset);
+  // The page is chosen first (ids, the total, the position); the rows and their metadata are then
+  // read for the page only, not for every match.
   const rows = await q.query<ChildRow & { total_count: number }>(
-    `SELECT c.*, ${metadataJsonSql(kind.objectType, 'c.id')} AS metadata, count(*) OVER ()::int AS total_count
-     FROM ${kind.table} c WHERE ${where.join(' AND ')}
-     ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length}`,
+    `WITH page AS (
+       SELECT c.id, count(*) OVER ()::int AS total_count, row_number() OVER (ORDER BY ${order}) AS ord
+       FROM ${kind.table} c WHERE ${where.join(' AND ')}
+       ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length})
+     SELECT c.*, ${metadataJsonSql(kind.objectType, 'c.id')} AS metadata, page.total_count
+     FROM page JOIN ${kind.table} c ON c.id = page.id
+     ORDER BY page.ord`,
     params,
   );
   let total = rows[0]?.total_count ?? 0;
