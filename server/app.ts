@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { lazySerializers, lazyValidators } from './http/lazy-schemas.ts';
 import type { Logger } from 'pino';
 import type { CollabSettings, Config } from './config.ts';
 import type { AppContext } from './context.ts';
@@ -65,6 +66,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     },
     requestTimeout: 30_000,
     return503OnClosing: true,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
     ...(config.server.tls.enabled
       ? {
           https: {
@@ -76,7 +78,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
         }
       : {}),
   } as FastifyServerOptions);
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(lazyValidators(TypeBoxValidatorCompiler));
   registerSecurityEvents(app);
 
   // Unknown paths: 401 first for private ones (as the reference), then 405 when another method
