@@ -117,7 +117,7 @@ export default function ThreatPage({ tmId, threatId }: { tmId: string; threatId:
               patch(
                 [
                   { op: 'replace', path: '/cvss', value: [...others, entry] },
-                  { op: 'replace', path: '/score', value: entry.score },
+                  { op: 'add', path: '/score', value: entry.score },
                 ],
                 'the CVSS score',
               );
@@ -129,7 +129,7 @@ export default function ThreatPage({ tmId, threatId }: { tmId: string; threatId:
       )}
       {!writable && (threat.cwe_id ?? []).length > 0 && <p>CWE: {(threat.cwe_id ?? []).join(', ')}</p>}
       <h3>History</h3>
-      <ObjectHistory tmId={tmId} kind="threats" objectId={threatId} writable={writable} onRolledBack={reload} />
+      <ObjectHistory key={threat.modified_at} tmId={tmId} kind="threats" objectId={threatId} writable={writable} onRolledBack={reload} />
     </section>
   );
 }
