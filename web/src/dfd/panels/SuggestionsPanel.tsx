@@ -87,6 +87,8 @@ export function SuggestionBadges({ graph, counts, onClick }: { graph: import('@a
         const cell = graph.getCellById(id);
         if (!cell) return null;
         const box = graph.localToGraph(cell.getBBox());
+        // Nodes: the top right corner; flows: above the middle of the line (clear of its label).
+        const at = cell.isEdge() ? { left: box.x + box.width / 2 + 12, top: box.y + box.height / 2 - 24 } : { left: box.x + box.width - 10, top: box.y - 10 };
         return (
           <button
             key={id}
@@ -94,7 +96,7 @@ export function SuggestionBadges({ graph, counts, onClick }: { graph: import('@a
             data-testid="suggestion-badge"
             data-cell-id={id}
             title={`${n} suggested threat${n === 1 ? '' : 's'}`}
-            style={{ left: box.x + box.width - 10, top: box.y - 10 }}
+            style={at}
             onClick={() => onClick(id)}
           >
             {n}
