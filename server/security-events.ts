@@ -51,6 +51,8 @@ export interface SecurityEventFields {
   'owner.changed': Party & { threat_model_id: string; previous_owner: Party; new_owner: Party };
   'admin.granted': Party & { groups: string[]; via: 'first_user' | 'configuration' };
   'admin.threat_models.include_deleted': Party;
+  /** An administrator without the owner role listed a model's deleted children (`kind`: threats, diagrams, ...). */
+  'admin.children.include_deleted': Party & { threat_model_id: string; kind: string };
   /** A signed-in person was sent to re-authenticate (before an administrative write). */
   'auth.step_up.started': Party;
   'auth.step_up.success': Party & { session_id: string };
@@ -92,6 +94,7 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'owner.changed': { level: 'info', message: 'threat model owner changed' },
   'admin.granted': { level: 'info', message: 'administrator role granted' },
   'admin.threat_models.include_deleted': { level: 'info', message: 'administrator listed deleted threat models' },
+  'admin.children.include_deleted': { level: 'info', message: "administrator listed a threat model's deleted children" },
   'auth.step_up.started': { level: 'info', message: 'step-up started' },
   'auth.step_up.success': { level: 'info', message: 'step-up succeeded' },
   'auth.step_up.failure': { level: 'warn', message: 'step-up failed' },
