@@ -72,6 +72,10 @@ export interface SecurityEventFields {
   /** A signed IdP logout request ended this many TMI sessions. */
   'auth.saml.logout': { provider: string; sessions_ended: number };
   'auth.saml.logout_refused': { provider: string; reason: string };
+  /** An administrator uploaded, replaced or deleted an organisation rule pack (threat suggestions). */
+  'admin.rule_pack.created': Party & { pack_id: string; version: string; rule_count: number };
+  'admin.rule_pack.updated': Party & { pack_id: string; version: string; rule_count: number };
+  'admin.rule_pack.deleted': Party & { pack_id: string };
 }
 
 export type SecurityEvent = keyof SecurityEventFields;
@@ -104,6 +108,9 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'auth.client_credentials.failure': { level: 'warn', message: 'client authentication failed' },
   'auth.saml.logout': { level: 'info', message: 'SAML single logout' },
   'auth.saml.logout_refused': { level: 'warn', message: 'SAML logout refused' },
+  'admin.rule_pack.created': { level: 'info', message: 'rule pack uploaded' },
+  'admin.rule_pack.updated': { level: 'info', message: 'rule pack replaced' },
+  'admin.rule_pack.deleted': { level: 'info', message: 'rule pack deleted' },
 };
 
 /**

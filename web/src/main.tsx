@@ -12,6 +12,8 @@ import './styles.css';
 // Pages beyond the list load on demand; the diagram editor (X6) is its own chunk.
 const ThreatModelPage = lazy(() => import('./pages/ThreatModelPage.tsx'));
 const DiagramPage = lazy(() => import('./dfd/DiagramPage.tsx'));
+const ThreatPage = lazy(() => import('./pages/ThreatPage.tsx'));
+const ModelHistoryPage = lazy(() => import('./insight/History.tsx'));
 
 
 function App() {
@@ -39,6 +41,8 @@ function App() {
   let page;
   let params;
   if ((params = match('/tm/:id/dfd/:did', pathname))) page = <DiagramPage tmId={params.id!} diagramId={params.did!} />;
+  else if ((params = match('/tm/:id/threats/:tid', pathname))) page = <ThreatPage key={params.tid} tmId={params.id!} threatId={params.tid!} />;
+  else if ((params = match('/tm/:id/history', pathname))) page = <ModelHistoryPage tmId={params.id!} />;
   else if ((params = match('/tm/:id', pathname))) page = <ThreatModelPage id={params.id!} />;
   else if (pathname === '/' || pathname === '/tm') page = <ThreatModelList />;
   else page = <p>There is no page at {pathname}. <Link to="/">Go to your threat models</Link>.</p>;
