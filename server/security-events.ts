@@ -70,6 +70,16 @@ export interface SecurityEventFields {
   /** A signed IdP logout request ended this many TMI sessions. */
   'auth.saml.logout': { provider: string; sessions_ended: number };
   'auth.saml.logout_refused': { provider: string; reason: string };
+  /** Administration (server/admin): `account_uuid` is the account acted on, the party the actor. */
+  'admin.user.updated': Party & { account_uuid: string; fields: string[] };
+  'admin.user.admin_granted': Party & { account_uuid: string };
+  'admin.user.admin_revoked': Party & { account_uuid: string };
+  'admin.user.deactivated': Party & { account_uuid: string };
+  'admin.user.reactivated': Party & { account_uuid: string };
+  /** An account was deleted (`self`: by its owner through DELETE /me), with what became of its models. */
+  'admin.user.deleted': Party & { account_uuid: string; self: boolean; transferred: string[]; deleted: string[] };
+  'admin.ownership.transferred': Party & { from_uuid: string; to_uuid: string; threat_model_ids: string[] };
+  'admin.group.changed': Party & { group_uuid: string; change: 'created' | 'updated' | 'deleted' | 'member_added' | 'member_removed'; member_uuid?: string };
 }
 
 export type SecurityEvent = keyof SecurityEventFields;
@@ -101,6 +111,14 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'auth.client_credentials.failure': { level: 'warn', message: 'client authentication failed' },
   'auth.saml.logout': { level: 'info', message: 'SAML single logout' },
   'auth.saml.logout_refused': { level: 'warn', message: 'SAML logout refused' },
+  'admin.user.updated': { level: 'info', message: 'administrator changed a user' },
+  'admin.user.admin_granted': { level: 'info', message: 'administrator role granted to a user' },
+  'admin.user.admin_revoked': { level: 'warn', message: 'administrator role withdrawn from a user' },
+  'admin.user.deactivated': { level: 'warn', message: 'user account deactivated' },
+  'admin.user.reactivated': { level: 'info', message: 'user account reactivated' },
+  'admin.user.deleted': { level: 'warn', message: 'user account deleted' },
+  'admin.ownership.transferred': { level: 'info', message: 'ownership of threat models transferred' },
+  'admin.group.changed': { level: 'info', message: 'TMI group changed' },
 };
 
 /**
