@@ -198,3 +198,90 @@ export const MyGroupList = Type.Object({
   groups: Type.Array(Type.Object({ internal_uuid: Type.String(), group_name: Type.String(), name: Type.Optional(Type.String()) })),
   total: Type.Integer(),
 });
+
+// ---- preferences and feedback -------------------------------------------------------------------
+/** /me/preferences: client id -> that client's preferences (checked in full by the route). */
+export const UserPreferences = Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()));
+
+const SCREENSHOT = Type.String({ pattern: '^data:image/(jpeg|png|webp);base64,[A-Za-z0-9+/=]+$' });
+const Sentiment = Type.Union([Type.Literal('up'), Type.Literal('down')]);
+const ClientId = Type.String({ maxLength: 32, pattern: '^[a-z][a-z0-9_-]{0,31}$' });
+
+export const UsabilityFeedbackInput = Type.Object(
+  {
+    sentiment: Sentiment,
+    surface: Type.String({ maxLength: 32, pattern: '^[a-z][a-z0-9_.-]{0,31}$' }),
+    client_id: ClientId,
+    /** Too long is 413, as the reference (checked by the route). */
+    verbatim: Type.Optional(Type.String()),
+    client_version: Type.Optional(Type.String({ maxLength: 32 })),
+    client_build: Type.Optional(Type.String({ pattern: '^[0-9a-f]{7,12}$' })),
+    user_agent: Type.Optional(Type.String({ maxLength: 512 })),
+    user_agent_data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    viewport: Type.Optional(Type.String({ pattern: '^\\d{1,5}x\\d{1,5}$' })),
+    screenshot: Type.Optional(SCREENSHOT),
+  },
+  { additionalProperties: false },
+);
+export type UsabilityFeedbackInput = Static<typeof UsabilityFeedbackInput>;
+export const UsabilityFeedback = Type.Object({
+  ...UsabilityFeedbackInput.properties,
+  id: Type.String(),
+  created_by: Type.String(),
+  created_at: Type.String(),
+});
+export const UsabilityFeedbackQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  sentiment: Type.Optional(Sentiment),
+  client_id: Type.Optional(Type.String({ maxLength: 32 })),
+  surface: Type.Optional(Type.String({ maxLength: 32 })),
+  created_after: Type.Optional(Type.String({ format: 'date-time' })),
+  created_before: Type.Optional(Type.String({ format: 'date-time' })),
+});
+export const UsabilityFeedbackList = Type.Object({ items: Type.Array(UsabilityFeedback), total: Type.Integer() });
+
+export const FALSE_POSITIVE_SUBREASONS = {
+  detection_misfired: ['code_does_not_exist', 'trigger_conditions_not_met'],
+  real_but_mitigated: [],
+  real_but_not_exploitable: [],
+  out_of_scope: ['component_outside_threat_model'],
+  intended_behavior: ['sanctioned_by_design'],
+  duplicate: [],
+  already_remediated: [],
+  detection_rule_flawed: ['not_a_real_risk', 'needs_tuning'],
+} as const satisfies Record<string, readonly string[]>;
+const lits = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
+
+export const ContentFeedbackInput = Type.Object(
+  {
+    sentiment: Sentiment,
+    target_type: Type.Union([Type.Literal('note'), Type.Literal('diagram'), Type.Literal('threat'), Type.Literal('threat_classification')]),
+    target_id: Uuid,
+    target_field: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    verbatim: Type.Optional(Type.String()),
+    false_positive_reason: Type.Optional(lits(Object.keys(FALSE_POSITIVE_SUBREASONS))),
+    false_positive_subreason: Type.Optional(lits(Object.values(FALSE_POSITIVE_SUBREASONS).flat())),
+    client_id: ClientId,
+    client_version: Type.Optional(Type.String({ maxLength: 32 })),
+    screenshot: Type.Optional(SCREENSHOT),
+  },
+  { additionalProperties: false },
+);
+export type ContentFeedbackInput = Static<typeof ContentFeedbackInput>;
+export const ContentFeedback = Type.Object({
+  ...ContentFeedbackInput.properties,
+  id: Type.String(),
+  threat_model_id: Type.String(),
+  created_by: Nullable(Type.String()),
+  created_at: Type.String(),
+});
+export const ContentFeedbackQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  target_type: Type.Optional(Type.Union([Type.Literal('note'), Type.Literal('diagram'), Type.Literal('threat'), Type.Literal('threat_classification')])),
+  target_id: Type.Optional(Uuid),
+  sentiment: Type.Optional(Sentiment),
+  false_positive_reason: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export const ContentFeedbackList = Type.Object({ items: Type.Array(ContentFeedback), total: Type.Integer() });

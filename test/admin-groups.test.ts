@@ -3,7 +3,7 @@
 // be deleted, `everyone` has no members to manage, the last administrator stays; bad input is
 // refused with the envelope and writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, uniqueUser, type SignedIn, type TestApp } from './support/app.ts';
+import { call, errorOf, signIn, startTestApp, uniqueUser, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
 import { agedToken, serviceAccountToken, uuidOf } from './support/admin.ts';
 
 let t: TestApp;
@@ -196,9 +196,12 @@ describe('members', () => {
     expect((await call(t.app, 'POST', '/admin/groups/6f1d2c3b-0000-4000-8000-000000000000/members', { token: admin.accessToken, body: { user_internal_uuid: uuid } })).status).toBe(404);
     const g = await makeGroup();
     expect((await call(t.app, 'POST', `/admin/groups/${g}/members`, { token: admin.accessToken, body: { user_internal_uuid: '6f1d2c3b-0000-4000-8000-000000000000' } })).status).toBe(404);
-    const last = await call(t.app, 'DELETE', `/admin/groups/${ADMINISTRATORS}/members/${adminUuid}`, { token: admin.accessToken });
-    expect(last.status).toBe(409);
-    expect(errorOf(last).error).toBe('last_administrator');
+    if (!usingPostgres) {
+      // Where this file's administrator is the only one (PGlite; PostgreSQL is shared by every file).
+      const last = await call(t.app, 'DELETE', `/admin/groups/${ADMINISTRATORS}/members/${adminUuid}`, { token: admin.accessToken });
+      expect(last.status).toBe(409);
+      expect(errorOf(last).error).toBe('last_administrator');
+    }
     // Through the administrators group: a second administrator, then the first may leave.
     expect((await call(t.app, 'POST', `/admin/groups/${ADMINISTRATORS}/members`, { token: admin.accessToken, body: { user_internal_uuid: uuid } })).status).toBe(201);
     expect((await call(t.app, 'GET', '/admin/users', { token: u.accessToken })).status).toBe(200);
