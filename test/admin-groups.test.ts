@@ -98,7 +98,8 @@ describe('group CRUD', () => {
       expect(errorOf(ren).error).toBe('protected_group');
     }
     expect((await call(t.app, 'GET', `/admin/groups/${ADMINISTRATORS}`, { token: admin.accessToken })).body.name).toBe('Administrators');
-    expect(await audit(ADMINISTRATORS)).toEqual([]);
+    // (On the shared PostgreSQL database other files add members, so only renames and deletions count.)
+    expect((await audit(ADMINISTRATORS)).filter((r) => r.action === 'group.updated' || r.action === 'group.deleted')).toEqual([]);
   });
 
   it('refuses bad input with the envelope and writes nothing', async () => {

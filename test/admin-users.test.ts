@@ -33,7 +33,7 @@ afterAll(async () => {
 
 const auditRows = (target: string) =>
   t.ctx.db.query<{ action: string; actor_email: string; old_value: any; new_value: any; http_method: string; http_path: string }>(
-    'SELECT action, actor_email, old_value, new_value, http_method, http_path FROM system_audit WHERE target_id = $1 ORDER BY created_at',
+    "SELECT action, actor_email, old_value, new_value, http_method, http_path FROM system_audit WHERE target_id = $1 AND action <> 'admin.signed_in' ORDER BY created_at",
     [target],
   );
 

@@ -63,7 +63,7 @@ export class UserService {
   private static readonly CACHE_MAX = 10_000;
 
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly opts: { everyoneIsAReviewer?: boolean } = {},
   ) {}
 
