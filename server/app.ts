@@ -20,6 +20,7 @@ import { resourceRoutes } from './resources/routes.ts';
 import { collabRoutes } from './collab/routes.ts';
 import { webRoutes } from './http/web.ts';
 import { registerSecurityEvents } from './security-events.ts';
+import { adminRoutes } from './admin/index.ts';
 import { UUID_RE } from '../contract/common.ts';
 import { registerMetrics } from './observability/metrics.ts';
 import { registerTracing } from './observability/tracing.ts';
@@ -157,6 +158,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   systemRoutes(app, ctx);
   registerHealthProbes(app, ctx);
   authRoutes(app, ctx);
+  adminRoutes(app, ctx);
   resourceRoutes(app, ctx);
   await collabRoutes(app, ctx, opts.collab);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);

@@ -151,6 +151,11 @@ export class ThreatModelService {
     this.listeners.push(listener);
   }
 
+  /** A change made outside this service (ownership transfer, account deletion), for the same listeners. */
+  announce(e: ThreatModelEvent): void {
+    this.emit(e);
+  }
+
   private emit(e: ThreatModelEvent): void {
     for (const l of this.listeners) l(e);
   }
