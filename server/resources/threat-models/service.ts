@@ -209,6 +209,8 @@ export class ThreatModelService {
         securityReviewer: query.security_reviewer,
         dates,
         includeDeleted: Boolean(query.include_deleted),
+        projectId: query.project_id?.toLowerCase(),
+        teamId: query.team_id?.toLowerCase(),
       },
       limit,
       offset,
@@ -351,6 +353,10 @@ export class ThreatModelService {
       if (rv === null) reviewerUuid = null;
       else if (JSON.stringify(rv) !== JSON.stringify(row.security_reviewer)) reviewerUuid = await this.users.resolvePrincipal(q, rv.provider, rv.provider_id);
       if (reviewerUuid !== null && reviewerUuid !== row.security_reviewer_uuid) authorizeReviewerAssignment(role, standing);
+      const projectId = ((candidate.project_id as string | null) || null)?.toLowerCase() ?? null;
+      if (projectId && projectId !== row.project_id && (await q.query('SELECT 1 FROM projects WHERE id = $1', [projectId])).length === 0) {
+        throw badRequest(`project not found: ${projectId}`);
+      }
       const authorizationChanged = ops.some((op) => op.path.startsWith('/authorization') || op.from?.startsWith('/authorization'));
       const metadataChanged = ops.some((op) => op.path.startsWith('/metadata') || op.from?.startsWith('/metadata'));
       return {
@@ -362,7 +368,7 @@ export class ThreatModelService {
           status: (candidate.status as string | undefined) ?? row.status,
           ownerUuid,
           securityReviewerUuid: reviewerUuid,
-          projectId: (candidate.project_id as string | null) || null,
+          projectId,
         },
         authorization: authorizationChanged ? (candidate.authorization as AuthorizationInput[]) : undefined,
         authorizationMode: 'last-wins' as const,
