@@ -68,7 +68,7 @@ function wireAccess(a: store.AccessRow) {
 }
 
 /** The threat model's wire form; `children` holds the embedded items by kind (none: empty lists). */
-function present(row: store.ThreatModelRow, children: Partial<Record<string, unknown[]>>): ThreatModelJson {
+export function present(row: store.ThreatModelRow, children: Partial<Record<string, unknown[]>>): ThreatModelJson {
   return {
     id: row.id,
     name: row.name,
@@ -151,7 +151,8 @@ export class ThreatModelService {
     this.listeners.push(listener);
   }
 
-  private emit(e: ThreatModelEvent): void {
+  /** Tells the listeners about a committed change (also made by other services, e.g. a model created from a survey response). */
+  emit(e: ThreatModelEvent): void {
     for (const l of this.listeners) l(e);
   }
 
