@@ -28,6 +28,9 @@ import { registerHealthProbes } from './observability/health.ts';
 
 registerAjvFormats();
 
+/** Path ids that are integers in the reference (triage notes are numbered per survey response). */
+const INTEGER_ID_PARAMS = new Set(['triage_note_id']);
+
 /** Paths reachable without a token even when no route matches (so they answer 404, not 401). */
 const PUBLIC_PREFIXES = ['/.well-known/', '/oauth2/', '/saml/', '/static/', '/assets/'];
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -110,7 +113,9 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     for (const [name, value] of Object.entries(params)) {
       if (value.length > MAX_PATH_PARAM) throw badRequest(`Path parameter ${name} is too long`, 'invalid_id');
       if (value.includes('\u0000')) throw badRequest(`Path parameter ${name} contains a NUL character`, 'invalid_id');
-      if ((name === 'id' || name.endsWith('_id')) && !UUID_RE.test(value)) {
+      if (INTEGER_ID_PARAMS.has(name)) {
+        if (!/^[1-9][0-9]{0,9}$/.test(value)) throw badRequest(`Invalid id for parameter: ${name} (a positive integer)`, 'invalid_id');
+      } else if ((name === 'id' || name.endsWith('_id')) && !UUID_RE.test(value)) {
         throw badRequest(`Invalid UUID format for parameter: ${name}`, 'invalid_id');
       }
     }
