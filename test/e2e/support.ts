@@ -33,11 +33,11 @@ async function waitForServer(proc: ChildProcess, log: () => string): Promise<voi
   throw new Error(`server did not start in time:\n${log()}`);
 }
 
-function startServer(dataDir: string): { proc: ChildProcess; log: () => string } {
+function startServer(dataDir: string, extraEnv: Record<string, string> = {}): { proc: ChildProcess; log: () => string } {
   let out = '';
   const proc = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, TMI_BUILD_MODE: 'dev', TMI_SERVER_PORT: String(PORT), TMI_SERVER_INTERFACE: '127.0.0.1', TMI_DATA_DIR: dataDir, TMI_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TMI_BUILD_MODE: 'dev', TMI_SERVER_PORT: String(PORT), TMI_SERVER_INTERFACE: '127.0.0.1', TMI_DATA_DIR: dataDir, TMI_LOG_LEVEL: 'warn', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -60,9 +60,10 @@ async function stopServer(proc: ChildProcess): Promise<void> {
   });
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `env`: more settings for the server (identity providers, step-up window...). */
+export async function startHarness(opts: { env?: Record<string, string> } = {}): Promise<Harness> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-e2e-data-'));
-  let { proc: server, log } = startServer(dataDir);
+  let { proc: server, log } = startServer(dataDir, opts.env);
   try {
     await waitForServer(server, log);
   } catch (err) {
@@ -91,7 +92,7 @@ export async function startHarness(): Promise<Harness> {
     async restartServer(downMs = 1000) {
       await stopServer(server);
       await new Promise((r) => setTimeout(r, downMs));
-      ({ proc: server, log } = startServer(dataDir));
+      ({ proc: server, log } = startServer(dataDir, opts.env));
       await waitForServer(server, log);
     },
     async stop() {
@@ -124,7 +125,7 @@ export const uniqueName = (prefix: string) => `${prefix}-${Math.random().toStrin
 export async function signIn(page: Page, user: string): Promise<void> {
   await page.goto(`${BASE}/`);
   await page.locator('input[name="login_hint"]').fill(user);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByTestId('who').waitFor();
 }
 
