@@ -5,7 +5,7 @@
 // credential's secret is shown once, copied, and works; an unlink that needs a recent sign-in
 // goes through step-up and then succeeds. Run with `npx tsx --test test/e2e/signin.e2e.ts`.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startRealOp, type RealOp } from '../support/oidc-op.ts';
 import { BASE, newUserPage, shot, signIn, startHarness, uniqueName, type Harness } from './support.ts';
@@ -30,6 +30,24 @@ before(async () => {
     },
   });
 });
+/** Pages of the running test: on a failure each is photographed and its address printed. */
+const open = new Set<Page>();
+const track = <T extends { page: Page }>(p: T): T => {
+  // Generous waits: the machine may be busy with other jobs.
+  p.page.setDefaultTimeout(90_000);
+  open.add(p.page);
+  p.page.on('close', () => open.delete(p.page));
+  return p;
+};
+afterEach(async (t) => {
+  if ((t as unknown as { passed?: boolean }).passed === false) {
+    let i = 0;
+    for (const page of open) {
+      process.stderr.write(`[${t.name}] page ${i}: ${page.url()}\n`);
+      await shot(page, `failed-${t.name.slice(0, 40).replace(/\W+/g, '-')}-${i++}`).catch(() => {});
+    }
+  }
+});
 after(async () => {
   await h?.stop();
   await op?.close();
@@ -47,7 +65,7 @@ async function openAccount(page: Page): Promise<void> {
 
 describe('sign-in page', () => {
   it('lists every provider with its icon; the development provider signs in the first person', async () => {
-    const { context, page } = await newUserPage(h.browser);
+    const { context, page } = track(await newUserPage(h.browser));
     await page.goto(`${BASE}/`);
     const corp = page.getByRole('button', { name: 'Sign in with Corp SSO' });
     await corp.waitFor();
@@ -61,7 +79,7 @@ describe('sign-in page', () => {
   });
 
   it('signs in through a real OpenID provider', async () => {
-    const { context, page } = await newUserPage(h.browser);
+    const { context, page } = track(await newUserPage(h.browser));
     op.user = { sub: `corp-${uniqueName('carol')}`, email: 'carol@corp.example', name: 'Carol Corp', email_verified: true };
     await page.goto(`${BASE}/`);
     await page.getByRole('button', { name: 'Sign in with Corp SSO' }).click();
@@ -73,10 +91,10 @@ describe('sign-in page', () => {
 
   it('says why a sign-in was refused (an e-mail that belongs to an account of another provider), and offers the providers again', async () => {
     const bob = uniqueName('bob');
-    const first = await newUserPage(h.browser);
+    const first = track(await newUserPage(h.browser));
     await signIn(first.page, bob);
     await first.context.close();
-    const { context, page } = await newUserPage(h.browser);
+    const { context, page } = track(await newUserPage(h.browser));
     op.user = { sub: `corp-${bob}`, email: `${bob}@tmi.local`, name: 'Bob at Corp', email_verified: true };
     await page.goto(`${BASE}/`);
     await page.getByRole('button', { name: 'Sign in with Corp SSO' }).click();
@@ -153,7 +171,7 @@ describe('account page', () => {
     await table.getByText('alice.corp@corp.example').waitFor();
     assert.doesNotMatch(page.url(), /link_pending/);
 
-    const other = await newUserPage(h.browser);
+    const other = track(await newUserPage(h.browser));
     op.user = corpAlice;
     await other.page.goto(`${BASE}/`);
     await other.page.getByRole('button', { name: 'Sign in with Corp SSO' }).click();

@@ -19,7 +19,8 @@ export interface Harness {
 }
 
 async function waitForServer(proc: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 90_000;
+  // A loaded machine (CI beside other jobs) can take minutes to compile and start the server.
+  const deadline = Date.now() + Number(process.env.TMI_E2E_START_TIMEOUT_MS ?? 240_000);
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}):\n${log()}`);
     try {
@@ -67,7 +68,8 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
   try {
     await waitForServer(server, log);
   } catch (err) {
-    server.kill('SIGKILL');
+    // SIGTERM first: tsx passes it on to the server it started (a SIGKILL would orphan that).
+    await stopServer(server);
     throw err;
   }
   const browser = await chromium.launch({
@@ -83,8 +85,8 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
       '--no-first-run',
       '--disable-quic',
     ],
-  }).catch((err: unknown) => {
-    server.kill('SIGKILL');
+  }).catch(async (err: unknown) => {
+    await stopServer(server);
     throw err;
   });
   return {
