@@ -14,6 +14,7 @@ import { noteRoutes } from './notes/routes.ts';
 import { assetRoutes } from './assets/routes.ts';
 import { metadataRoutes } from './metadata/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { reportRoutes } from './reports/routes.ts';
 
 const KIND_ROUTES: Record<ChildKindName, (app: FastifyInstance, ctx: AppContext) => unknown> = {
   threats: threatRoutes,
@@ -29,4 +30,5 @@ export function resourceRoutes(app: FastifyInstance, ctx: AppContext): void {
   for (const kind of KINDS) KIND_ROUTES[kind.name](app, ctx);
   metadataRoutes(app, ctx);
   auditRoutes(app, ctx);
+  reportRoutes(app, ctx);
 }
