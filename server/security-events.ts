@@ -70,6 +70,8 @@ export interface SecurityEventFields {
   /** A signed IdP logout request ended this many TMI sessions. */
   'auth.saml.logout': { provider: string; sessions_ended: number };
   'auth.saml.logout_refused': { provider: string; reason: string };
+  /** A model file refused as hostile or oversized (too_large, too_deep, unsafe_content: a DTD or entities, too many YAML aliases). */
+  'model.import.refused': Party & { reason: string; bytes: number };
 }
 
 export type SecurityEvent = keyof SecurityEventFields;
@@ -101,6 +103,7 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'auth.client_credentials.failure': { level: 'warn', message: 'client authentication failed' },
   'auth.saml.logout': { level: 'info', message: 'SAML single logout' },
   'auth.saml.logout_refused': { level: 'warn', message: 'SAML logout refused' },
+  'model.import.refused': { level: 'warn', message: 'model import refused as hostile or oversized' },
 };
 
 /**

@@ -15,6 +15,7 @@ import { assetRoutes } from './assets/routes.ts';
 import { metadataRoutes } from './metadata/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
+import { transferRoutes } from './transfer/routes.ts';
 
 const KIND_ROUTES: Record<ChildKindName, (app: FastifyInstance, ctx: AppContext) => unknown> = {
   threats: threatRoutes,
@@ -31,4 +32,5 @@ export function resourceRoutes(app: FastifyInstance, ctx: AppContext): void {
   metadataRoutes(app, ctx);
   auditRoutes(app, ctx);
   reportRoutes(app, ctx);
+  transferRoutes(app, ctx);
 }
