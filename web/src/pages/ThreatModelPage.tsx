@@ -19,6 +19,7 @@ import { ChildTab, ASSET_FIELDS, DOCUMENT_FIELDS, REPOSITORY_FIELDS } from './Ch
 import { NotesTab } from './NotesTab.tsx';
 import { ThreatsTab } from './ThreatsTab.tsx';
 import { SharingDialog } from './SharingDialog.tsx';
+import { ReportAndExport } from './Transfer.tsx';
 
 type Tab = ChildKindName | 'metadata';
 const TABS: readonly Tab[] = [...CHILD_KINDS.map((k) => k.name), 'metadata'];
@@ -69,6 +70,7 @@ export default function ThreatModelPage({ id }: { id: string }) {
         </span>
         {!writable && <span className="muted">You can read this threat model but not change it.</span>}
         <span className="grow" />
+        <ReportAndExport tmId={tm.id} />
         <button onClick={() => setSharing(true)}>{may(permissions, 'share') ? 'Share…' : 'People with access'}</button>
         {may(permissions, 'delete') && (
           <button className="danger" onClick={() => setDeleting(true)}>
