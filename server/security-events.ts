@@ -86,6 +86,8 @@ export interface SecurityEventFields {
   'admin.user.deleted': Party & { account_uuid: string; self: boolean; transferred: string[]; deleted: string[] };
   'admin.ownership.transferred': Party & { from_uuid: string; to_uuid: string; threat_model_ids: string[] };
   'admin.group.changed': Party & { group_uuid: string; change: 'created' | 'updated' | 'deleted' | 'member_added' | 'member_removed'; member_uuid?: string };
+  /** A model file refused as hostile or oversized (too_large, too_deep, unsafe_content: a DTD or entities, too many YAML aliases). */
+  'model.import.refused': Party & { reason: string; bytes: number };
 }
 
 export type SecurityEvent = keyof SecurityEventFields;
@@ -129,6 +131,7 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'admin.user.deleted': { level: 'warn', message: 'user account deleted' },
   'admin.ownership.transferred': { level: 'info', message: 'ownership of threat models transferred' },
   'admin.group.changed': { level: 'info', message: 'TMI group changed' },
+  'model.import.refused': { level: 'warn', message: 'model import refused as hostile or oversized' },
 };
 
 /**

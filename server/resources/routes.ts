@@ -18,6 +18,8 @@ import { auditRoutes } from './audit/routes.ts';
 import { suggestionRoutes } from './suggestions/routes.ts';
 import { orgRoutes } from './org/routes.ts';
 import { surveyRoutes } from './surveys/routes.ts';
+import { reportRoutes } from './reports/routes.ts';
+import { transferRoutes } from './transfer/routes.ts';
 
 const KIND_ROUTES: Record<ChildKindName, (app: FastifyInstance, ctx: AppContext) => unknown> = {
   threats: threatRoutes,
@@ -40,4 +42,6 @@ export function resourceRoutes(app: FastifyInstance, ctx: AppContext): void {
   suggestionRoutes(app, ctx, threats!);
   orgRoutes(app, ctx);
   surveyRoutes(app, ctx);
+  reportRoutes(app, ctx);
+  transferRoutes(app, ctx);
 }

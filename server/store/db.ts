@@ -29,6 +29,21 @@ export interface Db extends Queryable {
 /** Shared buffers of the embedded PostgreSQL (a constant: it is written into SQL below). */
 const PGLITE_SHARED_BUFFERS = '16MB';
 
+/**
+ * A Db whose every query and transaction runs in `q` (an open transaction): services built on it
+ * write into the caller's transaction, so a use case made of several of them commits or rolls
+ * back as one (import of a whole model).
+ */
+export function joinedDb(q: Queryable, kind: Db['kind']): Db {
+  return {
+    kind,
+    query: (text, params, prepared) => q.query(text, params, prepared),
+    exec: (script) => q.exec(script),
+    tx: (fn) => fn(q),
+    close: async () => undefined,
+  };
+}
+
 /** How long a query waits for a pooled connection (or to open one) before it answers 503. */
 const CONNECT_TIMEOUT_MS = 10_000;
 

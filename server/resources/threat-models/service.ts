@@ -160,6 +160,18 @@ export class ThreatModelService {
     for (const l of this.listeners) l(e);
   }
 
+  /**
+   * The same use cases on `db` (a handle whose transactions join the caller's, see joinedDb), for a
+   * use case that writes a whole model or nothing (import). Its events wait for `flush`, called
+   * once the caller's transaction has committed.
+   */
+  joined(db: Db): { service: ThreatModelService; flush(): void } {
+    const held: ThreatModelEvent[] = [];
+    const service = new ThreatModelService(db, this.users, this.kinds);
+    service.onChange((e) => held.push(e));
+    return { service, flush: () => held.splice(0).forEach((e) => this.emit(e)) };
+  }
+
   constructor(
     private readonly db: Db,
     private readonly users: UserService,

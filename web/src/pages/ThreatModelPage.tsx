@@ -20,6 +20,7 @@ import { NotesTab } from './NotesTab.tsx';
 import { ThreatsTab } from './ThreatsTab.tsx';
 import { OverviewTab } from './OverviewTab.tsx';
 import { SharingDialog } from './SharingDialog.tsx';
+import { ReportAndExport } from './Transfer.tsx';
 
 type Tab = ChildKindName | 'metadata' | 'overview';
 const TABS: readonly Tab[] = ['overview', ...CHILD_KINDS.map((k) => k.name), 'metadata'];
@@ -70,6 +71,7 @@ export default function ThreatModelPage({ id }: { id: string }) {
         </span>
         {!writable && <span className="muted">You can read this threat model but not change it.</span>}
         <span className="grow" />
+        <ReportAndExport tmId={tm.id} />
         <button onClick={() => setSharing(true)}>{may(permissions, 'share') ? 'Share…' : 'People with access'}</button>
         {may(permissions, 'delete') && (
           <button className="danger" onClick={() => setDeleting(true)}>
