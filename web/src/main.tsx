@@ -7,11 +7,16 @@ import { ErrorNote, Spinner } from './ui.tsx';
 import { SignInPage, CallbackPage } from './pages/SignIn.tsx';
 import { ThreatModelList } from './pages/ThreatModelList.tsx';
 import { MeContext } from './me.ts';
+import { AccountMenuEntries, AdminNavLink } from './admin/AccountMenu.tsx';
 import './styles.css';
 
 // Pages beyond the list load on demand; the diagram editor (X6) is its own chunk.
 const ThreatModelPage = lazy(() => import('./pages/ThreatModelPage.tsx'));
 const DiagramPage = lazy(() => import('./dfd/DiagramPage.tsx'));
+const AdminPage = lazy(() => import('./admin/AdminPage.tsx'));
+const PreferencesPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.PreferencesPage })));
+const MyGroupsPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.MyGroupsPage })));
+const DeleteAccountPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.DeleteAccountPage })));
 
 
 function App() {
@@ -41,6 +46,10 @@ function App() {
   if ((params = match('/tm/:id/dfd/:did', pathname))) page = <DiagramPage tmId={params.id!} diagramId={params.did!} />;
   else if ((params = match('/tm/:id', pathname))) page = <ThreatModelPage id={params.id!} />;
   else if (pathname === '/' || pathname === '/tm') page = <ThreatModelList />;
+  else if (pathname === '/admin' || (params = match('/admin/:tab', pathname))) page = <AdminPage tab={(['users', 'groups', 'audit'].includes(params?.tab ?? '') ? params!.tab : 'users') as 'users'} />;
+  else if (pathname === '/account/preferences') page = <PreferencesPage />;
+  else if (pathname === '/account/groups') page = <MyGroupsPage />;
+  else if (pathname === '/account/delete') page = <DeleteAccountPage onDeleted={() => { setMe(null); navigate('/login', true); }} />;
   else page = <p>There is no page at {pathname}. <Link to="/">Go to your threat models</Link>.</p>;
 
   return (
@@ -51,11 +60,13 @@ function App() {
         </Link>
         <nav>
           <Link to="/">Threat models</Link>
+          <AdminNavLink me={me} />
         </nav>
         <span className="grow" />
         <span className="who" data-testid="who">
           {me.display_name} <small>({me.email})</small>
         </span>
+        <AccountMenuEntries />
         <button
           onClick={async () => {
             try {

@@ -1,0 +1,32 @@
+// The entries this feature adds to the header: Administration (administrators only) and the
+// person's own pages. Kept apart from the user menu's other entries (identities, credentials).
+import { useEffect } from 'react';
+import { account, applyTheme, PREFERENCES_CLIENT, type Theme } from '../api/admin.ts';
+import { Link } from '../router.tsx';
+import type { Me } from '../api/session.ts';
+
+export function AdminNavLink({ me }: { me: Me }) {
+  return me.is_admin ? <Link to="/admin/users">Administration</Link> : null;
+}
+
+export function AccountMenuEntries() {
+  // The stored theme applies as soon as someone is signed in.
+  useEffect(() => {
+    const ctl = new AbortController();
+    account
+      .preferences(ctl.signal)
+      .then((p) => applyTheme(((p[PREFERENCES_CLIENT]?.theme as Theme | undefined) ?? 'auto')))
+      .catch(() => undefined);
+    return () => ctl.abort();
+  }, []);
+  return (
+    <details className="account-menu">
+      <summary>Account</summary>
+      <div className="menu">
+        <Link to="/account/preferences">Preferences</Link>
+        <Link to="/account/groups">My groups</Link>
+        <Link to="/account/delete">Delete my account</Link>
+      </div>
+    </details>
+  );
+}
