@@ -6,7 +6,7 @@ import { Link } from '../router.tsx';
 import type { Me } from '../api/session.ts';
 
 export function AdminNavLink({ me }: { me: Me }) {
-  return me.is_admin ? <Link to="/admin/users">Administration</Link> : null;
+  return me.is_admin ? <Link to="/administration/users">Administration</Link> : null;
 }
 
 export function AccountMenuEntries() {

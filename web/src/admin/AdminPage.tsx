@@ -25,7 +25,7 @@ export default function AdminPage({ tab }: { tab: Tab }) {
       <h1>Administration</h1>
       <nav className="toolbar" role="tablist">
         {(['users', 'groups', 'audit'] as const).map((t) => (
-          <Link key={t} to={`/admin/${t}`} className={t === tab ? 'tab active' : 'tab'}>
+          <Link key={t} to={`/administration/${t}`} className={t === tab ? 'tab active' : 'tab'}>
             {t === 'users' ? 'Users' : t === 'groups' ? 'Groups' : 'Audit log'}
           </Link>
         ))}
