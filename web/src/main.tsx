@@ -8,6 +8,7 @@ import { SignInPage, CallbackPage } from './pages/SignIn.tsx';
 import { ThreatModelList } from './pages/ThreatModelList.tsx';
 import { MeContext } from './me.ts';
 import { UserMenu } from './account/UserMenu.tsx';
+import { AccountMenuEntries, AdminNavLink } from './admin/AccountMenu.tsx';
 import './styles.css';
 
 // Pages beyond the list load on demand; the diagram editor (X6) is its own chunk.
@@ -16,6 +17,10 @@ const DiagramPage = lazy(() => import('./dfd/DiagramPage.tsx'));
 const ThreatPage = lazy(() => import('./pages/ThreatPage.tsx'));
 const ModelHistoryPage = lazy(() => import('./insight/History.tsx'));
 const AccountPage = lazy(() => import('./account/AccountPage.tsx'));
+const AdminPage = lazy(() => import('./admin/AdminPage.tsx'));
+const PreferencesPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.PreferencesPage })));
+const MyGroupsPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.MyGroupsPage })));
+const DeleteAccountPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.DeleteAccountPage })));
 
 
 function App() {
@@ -47,6 +52,10 @@ function App() {
   else if ((params = match('/tm/:id/history', pathname))) page = <ModelHistoryPage tmId={params.id!} />;
   else if ((params = match('/tm/:id', pathname))) page = <ThreatModelPage id={params.id!} />;
   else if (pathname === '/' || pathname === '/tm') page = <ThreatModelList />;
+  else if (pathname === '/administration' || (params = match('/administration/:tab', pathname))) page = <AdminPage tab={(['users', 'groups', 'audit'].includes(params?.tab ?? '') ? params!.tab : 'users') as 'users'} />;
+  else if (pathname === '/account/preferences') page = <PreferencesPage />;
+  else if (pathname === '/account/groups') page = <MyGroupsPage />;
+  else if (pathname === '/account/delete') page = <DeleteAccountPage onDeleted={() => { setMe(null); navigate('/login', true); }} />;
   else if (pathname === '/account') page = <AccountPage />;
   else page = <p>There is no page at {pathname}. <Link to="/">Go to your threat models</Link>.</p>;
 
@@ -58,9 +67,12 @@ function App() {
         </Link>
         <nav>
           <Link to="/">Threat models</Link>
+          <AdminNavLink me={me} />
         </nav>
         <span className="grow" />
-        <UserMenu me={me} />
+        <UserMenu me={me}>
+          <AccountMenuEntries />
+        </UserMenu>
         <button
           onClick={async () => {
             try {
