@@ -12,6 +12,14 @@ import './styles.css';
 // Pages beyond the list load on demand; the diagram editor (X6) is its own chunk.
 const ThreatModelPage = lazy(() => import('./pages/ThreatModelPage.tsx'));
 const DiagramPage = lazy(() => import('./dfd/DiagramPage.tsx'));
+// The review workflow: intake, triage, teams; the SurveyJS renderer is a chunk of its own below them.
+const IntakePage = lazy(() => import('./review/IntakePages.tsx').then((m) => ({ default: m.IntakePage })));
+const IntakeResponsePage = lazy(() => import('./review/IntakePages.tsx').then((m) => ({ default: m.IntakeResponsePage })));
+const TriageQueuePage = lazy(() => import('./review/TriagePages.tsx').then((m) => ({ default: m.TriageQueuePage })));
+const TriageResponsePage = lazy(() => import('./review/TriagePages.tsx').then((m) => ({ default: m.TriageResponsePage })));
+const TeamsPage = lazy(() => import('./review/TeamPages.tsx').then((m) => ({ default: m.TeamsPage })));
+const TeamPage = lazy(() => import('./review/TeamPages.tsx').then((m) => ({ default: m.TeamPage })));
+const SurveyAdminPage = lazy(() => import('./review/SurveyAdminPage.tsx'));
 
 
 function App() {
@@ -41,6 +49,13 @@ function App() {
   if ((params = match('/tm/:id/dfd/:did', pathname))) page = <DiagramPage tmId={params.id!} diagramId={params.did!} />;
   else if ((params = match('/tm/:id', pathname))) page = <ThreatModelPage id={params.id!} />;
   else if (pathname === '/' || pathname === '/tm') page = <ThreatModelList />;
+  else if (pathname === '/intake') page = <IntakePage />;
+  else if ((params = match('/intake/r/:id', pathname))) page = <IntakeResponsePage id={params.id!} />;
+  else if (pathname === '/triage') page = <TriageQueuePage />;
+  else if ((params = match('/triage/:id', pathname))) page = <TriageResponsePage id={params.id!} />;
+  else if (pathname === '/teams') page = <TeamsPage />;
+  else if ((params = match('/teams/:id', pathname))) page = <TeamPage id={params.id!} />;
+  else if (pathname === '/admin/surveys') page = <SurveyAdminPage />;
   else page = <p>There is no page at {pathname}. <Link to="/">Go to your threat models</Link>.</p>;
 
   return (
@@ -51,6 +66,10 @@ function App() {
         </Link>
         <nav>
           <Link to="/">Threat models</Link>
+          <Link to="/intake">Requests</Link>
+          {(me.is_admin || me.groups.some((g) => g.group_name === 'security-reviewers' || g.group_name === 'confidential-project-reviewers')) && <Link to="/triage">Triage</Link>}
+          <Link to="/teams">Teams</Link>
+          {me.is_admin && <Link to="/admin/surveys">Survey templates</Link>}
         </nav>
         <span className="grow" />
         <span className="who" data-testid="who">
