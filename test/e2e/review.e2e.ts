@@ -18,7 +18,7 @@ describe('review workflow', () => {
     const { page: reviewer } = await newUserPage(h.browser);
     await signIn(reviewer, uniqueName('rev'));
     const surveyName = uniqueName('Intake');
-    await reviewer.goto(`${BASE}/admin/surveys`);
+    await reviewer.goto(`${BASE}/review/templates`);
     await reviewer.getByRole('button', { name: 'New template' }).click();
     await reviewer.getByLabel('Name').fill(surveyName);
     // The live preview renders the starter definition.
@@ -31,10 +31,10 @@ describe('review workflow', () => {
     // The requester fills and submits the survey.
     const { page: requester } = await newUserPage(h.browser);
     await signIn(requester, uniqueName('req'));
-    await requester.goto(`${BASE}/intake`);
+    await requester.goto(`${BASE}/review/intake`);
     const card = requester.getByTestId('intake-surveys').locator('li', { hasText: surveyName });
     await card.getByRole('button', { name: 'Start' }).click();
-    await requester.waitForURL(/\/intake\/r\/[0-9a-f-]{36}$/);
+    await requester.waitForURL(/\/review\/intake\/[0-9a-f-]{36}$/);
     const serviceName = uniqueName('Payments API');
     await requester.getByTestId('survey-form').locator('input[type="text"]').first().fill(serviceName);
     await requester.getByTestId('survey-form').locator('textarea').first().fill('Takes card payments');
@@ -45,7 +45,7 @@ describe('review workflow', () => {
     await shot(requester, 'review-submitted');
 
     // The reviewer triages it and creates the threat model.
-    await reviewer.goto(`${BASE}/triage`);
+    await reviewer.goto(`${BASE}/review/triage`);
     await reviewer.getByTestId('triage-queue').getByRole('link', { name: surveyName }).click();
     await reviewer.getByTestId('triage-status').filter({ hasText: 'Submitted' }).waitFor();
     await reviewer.getByTestId('survey-form').waitFor();
@@ -63,7 +63,7 @@ describe('review workflow', () => {
     await shot(reviewer, 'review-model-created');
 
     // The requester sees the model linked from their request, and opens it.
-    await requester.goto(`${BASE}/intake`);
+    await requester.goto(`${BASE}/review/intake`);
     const row = requester.getByTestId('my-requests').locator('tr', { hasText: surveyName });
     await row.getByTestId('request-status').filter({ hasText: 'Threat model created' }).waitFor();
     await row.getByRole('link', { name: 'Open threat model' }).click();

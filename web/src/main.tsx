@@ -49,13 +49,13 @@ function App() {
   if ((params = match('/tm/:id/dfd/:did', pathname))) page = <DiagramPage tmId={params.id!} diagramId={params.did!} />;
   else if ((params = match('/tm/:id', pathname))) page = <ThreatModelPage id={params.id!} />;
   else if (pathname === '/' || pathname === '/tm') page = <ThreatModelList />;
-  else if (pathname === '/intake') page = <IntakePage />;
-  else if ((params = match('/intake/r/:id', pathname))) page = <IntakeResponsePage id={params.id!} />;
-  else if (pathname === '/triage') page = <TriageQueuePage />;
-  else if ((params = match('/triage/:id', pathname))) page = <TriageResponsePage id={params.id!} />;
-  else if (pathname === '/teams') page = <TeamsPage />;
-  else if ((params = match('/teams/:id', pathname))) page = <TeamPage id={params.id!} />;
-  else if (pathname === '/admin/surveys') page = <SurveyAdminPage />;
+  else if (pathname === '/review/intake') page = <IntakePage />;
+  else if ((params = match('/review/intake/:id', pathname))) page = <IntakeResponsePage id={params.id!} />;
+  else if (pathname === '/review/triage') page = <TriageQueuePage />;
+  else if ((params = match('/review/triage/:id', pathname))) page = <TriageResponsePage id={params.id!} />;
+  else if (pathname === '/review/teams') page = <TeamsPage />;
+  else if ((params = match('/review/teams/:id', pathname))) page = <TeamPage id={params.id!} />;
+  else if (pathname === '/review/templates') page = <SurveyAdminPage />;
   else page = <p>There is no page at {pathname}. <Link to="/">Go to your threat models</Link>.</p>;
 
   return (
@@ -66,10 +66,10 @@ function App() {
         </Link>
         <nav>
           <Link to="/">Threat models</Link>
-          <Link to="/intake">Requests</Link>
-          {(me.is_admin || me.groups.some((g) => g.group_name === 'security-reviewers' || g.group_name === 'confidential-project-reviewers')) && <Link to="/triage">Triage</Link>}
-          <Link to="/teams">Teams</Link>
-          {me.is_admin && <Link to="/admin/surveys">Survey templates</Link>}
+          <Link to="/review/intake">Requests</Link>
+          {(me.is_admin || me.groups.some((g) => g.group_name === 'security-reviewers' || g.group_name === 'confidential-project-reviewers')) && <Link to="/review/triage">Triage</Link>}
+          <Link to="/review/teams">Teams</Link>
+          {me.is_admin && <Link to="/review/templates">Survey templates</Link>}
         </nav>
         <span className="grow" />
         <span className="who" data-testid="who">

@@ -23,7 +23,7 @@ export function IntakePage() {
   const [project, setProject] = useState('');
   const start = useAction(async (surveyId: string) => {
     const r = await intake.start(surveyId, project || undefined);
-    navigate(`/intake/r/${r.id}`);
+    navigate(`/review/intake/${r.id}`);
   });
   return (
     <section>
@@ -71,7 +71,7 @@ export function IntakePage() {
           {mine.data?.survey_responses.map((r) => (
             <tr key={r.id}>
               <td>
-                <Link to={`/intake/r/${r.id}`}>{r.survey_name ?? 'Survey'}</Link> <small className="muted">{r.survey_version}</small>
+                <Link to={`/review/intake/${r.id}`}>{r.survey_name ?? 'Survey'}</Link> <small className="muted">{r.survey_version}</small>
               </td>
               <td data-testid="request-status">{STATUS_LABEL[r.status] ?? r.status}</td>
               <td>{r.created_threat_model_id ? <Link to={`/tm/${r.created_threat_model_id}`}>Open threat model</Link> : '—'}</td>
@@ -109,7 +109,7 @@ export function IntakeResponsePage({ id }: { id: string }) {
   return (
     <section>
       <p>
-        <Link to="/intake">← My requests</Link>
+        <Link to="/review/intake">← My requests</Link>
       </p>
       <h1>Security review request</h1>
       <p>

@@ -31,7 +31,7 @@ export function TeamsPage() {
           {data?.teams.map((t) => (
             <tr key={t.id}>
               <td>
-                <Link to={`/teams/${t.id}`}>{t.name}</Link>
+                <Link to={`/review/teams/${t.id}`}>{t.name}</Link>
               </td>
               <td>{t.status}</td>
               <td className="num">{t.member_count}</td>
@@ -79,7 +79,7 @@ export function TeamPage({ id }: { id: string }) {
   return (
     <section>
       <p>
-        <Link to="/teams">← Teams</Link>
+        <Link to="/review/teams">← Teams</Link>
       </p>
       <h1>{team.name}</h1>
       {team.description && <p>{team.description}</p>}

@@ -42,7 +42,7 @@ export function TriageQueuePage() {
           {data?.survey_responses.map((r) => (
             <tr key={r.id}>
               <td>
-                <Link to={`/triage/${r.id}`}>{r.survey_name}</Link> {r.is_confidential && <small>(confidential)</small>}
+                <Link to={`/review/triage/${r.id}`}>{r.survey_name}</Link> {r.is_confidential && <small>(confidential)</small>}
               </td>
               <td>{r.owner?.display_name}</td>
               <td>{STATUS_LABEL[r.status] ?? r.status}</td>
@@ -92,7 +92,7 @@ export function TriageResponsePage({ id }: { id: string }) {
   return (
     <section>
       <p>
-        <Link to="/triage">← Triage queue</Link>
+        <Link to="/review/triage">← Triage queue</Link>
       </p>
       <h1>Review request from {r.owner?.display_name ?? 'a deleted user'}</h1>
       <p>
