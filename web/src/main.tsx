@@ -21,6 +21,14 @@ const AdminPage = lazy(() => import('./admin/AdminPage.tsx'));
 const PreferencesPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.PreferencesPage })));
 const MyGroupsPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.MyGroupsPage })));
 const DeleteAccountPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.DeleteAccountPage })));
+// The review workflow: intake, triage, teams; the SurveyJS renderer is a chunk of its own below them.
+const IntakePage = lazy(() => import('./review/IntakePages.tsx').then((m) => ({ default: m.IntakePage })));
+const IntakeResponsePage = lazy(() => import('./review/IntakePages.tsx').then((m) => ({ default: m.IntakeResponsePage })));
+const TriageQueuePage = lazy(() => import('./review/TriagePages.tsx').then((m) => ({ default: m.TriageQueuePage })));
+const TriageResponsePage = lazy(() => import('./review/TriagePages.tsx').then((m) => ({ default: m.TriageResponsePage })));
+const TeamsPage = lazy(() => import('./review/TeamPages.tsx').then((m) => ({ default: m.TeamsPage })));
+const TeamPage = lazy(() => import('./review/TeamPages.tsx').then((m) => ({ default: m.TeamPage })));
+const SurveyAdminPage = lazy(() => import('./review/SurveyAdminPage.tsx'));
 
 
 function App() {
@@ -57,6 +65,13 @@ function App() {
   else if (pathname === '/account/groups') page = <MyGroupsPage />;
   else if (pathname === '/account/delete') page = <DeleteAccountPage onDeleted={() => { setMe(null); navigate('/login', true); }} />;
   else if (pathname === '/account') page = <AccountPage />;
+  else if (pathname === '/review/intake') page = <IntakePage />;
+  else if ((params = match('/review/intake/:id', pathname))) page = <IntakeResponsePage id={params.id!} />;
+  else if (pathname === '/review/triage') page = <TriageQueuePage />;
+  else if ((params = match('/review/triage/:id', pathname))) page = <TriageResponsePage id={params.id!} />;
+  else if (pathname === '/review/teams') page = <TeamsPage />;
+  else if ((params = match('/review/teams/:id', pathname))) page = <TeamPage id={params.id!} />;
+  else if (pathname === '/review/templates') page = <SurveyAdminPage />;
   else page = <p>There is no page at {pathname}. <Link to="/">Go to your threat models</Link>.</p>;
 
   return (
@@ -67,6 +82,10 @@ function App() {
         </Link>
         <nav>
           <Link to="/">Threat models</Link>
+          <Link to="/review/intake">Requests</Link>
+          {(me.is_admin || me.groups.some((g) => g.group_name === 'security-reviewers' || g.group_name === 'confidential-project-reviewers')) && <Link to="/review/triage">Triage</Link>}
+          <Link to="/review/teams">Teams</Link>
+          {me.is_admin && <Link to="/review/templates">Survey templates</Link>}
           <AdminNavLink me={me} />
         </nav>
         <span className="grow" />
