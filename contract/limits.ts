@@ -104,6 +104,8 @@ export const NOTE_TEXT = {
 
 /** The development sign-in provider (dev and test builds), and its user names (`login_hint`, lower-cased by the server). */
 export const DEV_PROVIDER_ID = 'tmi';
+/** A client credential's name and description (POST /me/client_credentials). */
+export const CLIENT_CREDENTIAL_TEXT = { name: { minLength: 1, maxLength: 100 }, description: { maxLength: 500 } } as const satisfies Record<string, TextRule>;
 export const DEV_LOGIN_HINT = { minLength: 3, maxLength: 20, pattern: '^[a-zA-Z0-9][a-zA-Z0-9-]{1,18}[a-zA-Z0-9]$' } as const satisfies TextRule;
 
 // ---- numbers ------------------------------------------------------------------------------------

@@ -192,8 +192,9 @@ export function authorize(role: Role | null, action: Action, message?: string): 
  * Throws 403 unless the caller may list deleted items: of the threat model they hold `role` on,
  * or, without `role`, of all threat models. The administrator check is asked only when it matters.
  */
-export async function authorizeListDeleted(role: Role | undefined, isAdministrator: () => Promise<boolean>): Promise<void> {
-  if (may('list_deleted', role ?? null, {}) || (await isAdministrator())) return;
+export async function authorizeListDeleted(role: Role | undefined, isAdministrator: () => Promise<boolean>): Promise<'role' | 'administrator'> {
+  if (may('list_deleted', role ?? null, {})) return 'role';
+  if (await isAdministrator()) return 'administrator';
   throw forbidden(
     role === undefined
       ? 'The include_deleted parameter requires admin role'

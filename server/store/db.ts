@@ -26,6 +26,9 @@ export interface Db extends Queryable {
   poolStats?(): { total: number; idle: number; waiting: number };
 }
 
+/** Shared buffers of the embedded PostgreSQL (a constant: it is written into SQL below). */
+const PGLITE_SHARED_BUFFERS = '16MB';
+
 /**
  * A Db whose every query and transaction runs in `q` (an open transaction): services built on it
  * write into the caller's transaction, so a use case made of several of them commits or rolls
@@ -266,7 +269,12 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       const fresh = pgDir !== undefined && !existsSync(path.join(pgDir, 'PG_VERSION'));
       let instance = new PGlite({ dataDir: pgDir, loadDataDir: opts.loadDump });
       await instance.waitReady;
-      if (fresh) {
+      // PostgreSQL's default 128 MB of shared buffers live in the WebAssembly heap, resident for
+      // good; the embedded store is small and the operating system caches its files anyway. The
+      // setting is stored in the folder (postgresql.auto.conf) and takes effect on the next start.
+      const buffers = pgDir === undefined ? PGLITE_SHARED_BUFFERS : (await instance.query<{ v: string }>(`SELECT current_setting('shared_buffers') AS v`)).rows[0]!.v;
+      if (buffers !== PGLITE_SHARED_BUFFERS) await instance.exec(`ALTER SYSTEM SET shared_buffers = '${PGLITE_SHARED_BUFFERS}'`);
+      if (fresh || buffers !== PGLITE_SHARED_BUFFERS) {
         // Initialising a new folder leaves a WebAssembly heap of about 750 MiB behind, and a
         // WebAssembly memory never shrinks; a new instance on the initialised folder starts at
         // about a third of that.

@@ -7,11 +7,15 @@ import { ErrorNote, Spinner } from './ui.tsx';
 import { SignInPage, CallbackPage } from './pages/SignIn.tsx';
 import { ThreatModelList } from './pages/ThreatModelList.tsx';
 import { MeContext } from './me.ts';
+import { UserMenu } from './account/UserMenu.tsx';
 import './styles.css';
 
 // Pages beyond the list load on demand; the diagram editor (X6) is its own chunk.
 const ThreatModelPage = lazy(() => import('./pages/ThreatModelPage.tsx'));
 const DiagramPage = lazy(() => import('./dfd/DiagramPage.tsx'));
+const ThreatPage = lazy(() => import('./pages/ThreatPage.tsx'));
+const ModelHistoryPage = lazy(() => import('./insight/History.tsx'));
+const AccountPage = lazy(() => import('./account/AccountPage.tsx'));
 
 
 function App() {
@@ -39,8 +43,11 @@ function App() {
   let page;
   let params;
   if ((params = match('/tm/:id/dfd/:did', pathname))) page = <DiagramPage tmId={params.id!} diagramId={params.did!} />;
+  else if ((params = match('/tm/:id/threats/:tid', pathname))) page = <ThreatPage key={params.tid} tmId={params.id!} threatId={params.tid!} />;
+  else if ((params = match('/tm/:id/history', pathname))) page = <ModelHistoryPage tmId={params.id!} />;
   else if ((params = match('/tm/:id', pathname))) page = <ThreatModelPage id={params.id!} />;
   else if (pathname === '/' || pathname === '/tm') page = <ThreatModelList />;
+  else if (pathname === '/account') page = <AccountPage />;
   else page = <p>There is no page at {pathname}. <Link to="/">Go to your threat models</Link>.</p>;
 
   return (
@@ -53,9 +60,7 @@ function App() {
           <Link to="/">Threat models</Link>
         </nav>
         <span className="grow" />
-        <span className="who" data-testid="who">
-          {me.display_name} <small>({me.email})</small>
-        </span>
+        <UserMenu me={me} />
         <button
           onClick={async () => {
             try {

@@ -19,6 +19,12 @@ export function friendlyMessage(status: number, code: string, description: strin
   if (code === 'account_conflict') {
     return 'This e-mail address already belongs to an account that signs in another way. Sign in with that provider instead.';
   }
+  if (code === STEP_UP_REQUIRED) return 'For your security, this needs a recent sign-in. Confirm it is you by signing in again, then retry.';
+  if (code === 'provider_unreachable') return 'The identity provider could not be reached to finish the sign-in. Try again in a moment.';
+  if (code === 'provider_response_invalid') return 'The identity provider answered with an identity TMI cannot use. Ask an administrator to check the provider settings.';
+  if (code === 'identity_mismatch') return 'You signed in as another person than the one signed in here. Sign in again as yourself.';
+  if (code === 'invalid_grant' && status === 400) return 'This sign-in has expired or was already used. Please start again.';
+  if (code === 'identity_already_bound') return 'That identity already belongs to a TMI account, so it cannot be linked to this one.';
   if (status === 0) return 'The server cannot be reached. Check your connection and try again.';
   if (status === 400) return `The server did not accept this: ${description || code}`;
   if (status === 401) return 'Your session has ended. Please sign in again.';
@@ -31,6 +37,20 @@ export function friendlyMessage(status: number, code: string, description: strin
   if (status === 501) return 'The server does not support this yet.';
   if (status >= 500) return `The server had a problem and could not finish. Try again in a moment${detail}.`;
   return `Request failed (${status})${detail}`;
+}
+
+/** The server's answer when an operation needs a recent interactive sign-in (step-up). */
+export const STEP_UP_REQUIRED = 'insufficient_user_authentication';
+
+/** Whether an error asks for a fresh sign-in (step-up) rather than saying the session ended. */
+export const needsStepUp = (err: unknown): boolean => err instanceof ApiError && err.code === STEP_UP_REQUIRED;
+
+async function errorCodeOf(res: Response): Promise<string | undefined> {
+  try {
+    return ((await res.clone().json()) as Partial<ErrorBody>).error;
+  } catch {
+    return undefined;
+  }
 }
 
 type RefreshHook = () => Promise<boolean>;
@@ -69,7 +89,8 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', '');
   }
-  if (res.status === 401 && !opts.noRetry && refreshHook && (await refreshHook())) {
+  // A step-up answer is a 401 too, but a refresh cannot cure it: only a fresh sign-in can.
+  if (res.status === 401 && !opts.noRetry && refreshHook && (await errorCodeOf(res)) !== STEP_UP_REQUIRED && (await refreshHook())) {
     return request<T>(method, path, { ...opts, noRetry: true });
   }
   if (!res.ok) {
