@@ -3,13 +3,9 @@
 import { Type, type Static } from 'typebox';
 import { ThreatModel } from './threat-models.ts';
 
-export const IMPORT_FORMATS = ['tmi-json', 'threat-dragon', 'otm', 'tm7', 'threagile'] as const;
-export const EXPORT_FORMATS = ['tmi-json', 'threat-dragon', 'otm'] as const;
-export type ImportFormatName = (typeof IMPORT_FORMATS)[number];
-export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+import { EXPORT_FORMATS, IMPORT_FORMATS } from './limits.ts';
 
-/** Media types a model file may be sent as (the format is read from the text, not from these). */
-export const IMPORT_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'application/xml', 'text/xml', 'text/plain', 'application/octet-stream'];
+export { EXPORT_FORMATS, IMPORT_FORMATS, IMPORT_MEDIA_TYPES, type ExportFormatName, type ImportFormatName } from './limits.ts';
 
 export const ImportQuery = Type.Object(
   {

@@ -1,5 +1,6 @@
 // Reports, export and import of whole threat models (TMI-TS extensions; docs/reports.md).
-import type { ExportFormatName, ImportFormatName, ImportResponse } from '../../../contract/transfer.ts';
+import type { ExportFormatName, ImportFormatName } from '../../../contract/limits.ts';
+import type { ImportResponse } from '../../../contract/transfer.ts';
 import { fetchFile, query, request, url } from './client.ts';
 
 export type ReportFormat = 'pdf' | 'md' | 'html';

@@ -2,7 +2,8 @@
 // Import dialog of the model list, which shows what the file held, what was imported and what
 // could not be mapped before the new model is opened.
 import { useState } from 'react';
-import { EXPORT_FORMATS, IMPORT_FORMATS, type ExportFormatName, type ImportFormatName, type ImportResponse } from '../../../contract/transfer.ts';
+import { EXPORT_FORMATS, IMPORT_FORMATS, type ExportFormatName, type ImportFormatName } from '../../../contract/limits.ts';
+import type { ImportResponse } from '../../../contract/transfer.ts';
 import { transfer, save, type Paper, type ReportFormat } from '../api/transfer.ts';
 import { EnumSelect, FormActions, ModalForm, useAction } from '../forms.tsx';
 import { navigate } from '../router.tsx';
