@@ -29,13 +29,28 @@ export interface Db extends Queryable {
 /** Shared buffers of the embedded PostgreSQL (a constant: it is written into SQL below). */
 const PGLITE_SHARED_BUFFERS = '16MB';
 
+/**
+ * A Db whose every query and transaction runs in `q` (an open transaction): services built on it
+ * write into the caller's transaction, so a use case made of several of them commits or rolls
+ * back as one (import of a whole model).
+ */
+export function joinedDb(q: Queryable, kind: Db['kind']): Db {
+  return {
+    kind,
+    query: (text, params, prepared) => q.query(text, params, prepared),
+    exec: (script) => q.exec(script),
+    tx: (fn) => fn(q),
+    close: async () => undefined,
+  };
+}
+
 /** How long a query waits for a pooled connection (or to open one) before it answers 503. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 // bigint (int8) and numeric come back as strings from `pg`; our ids are UUIDs and our counters fit
-// in a double, so parse them as numbers on both back ends (see ARCHITECTURE "known traps").
+// in a double, so parse them as numbers: both back ends then hand the same values to the code.
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
@@ -312,7 +327,10 @@ export async function assertMigrated(db: Db): Promise<void> {
   }
 }
 
-/** Forward-only SQL migrations, applied in file-name order, each in its own transaction. */
+/**
+ * Forward-only SQL migrations, the pending ones applied in file-name order in one transaction (a
+ * failing one leaves none of them applied), under an advisory lock that serialises instances.
+ */
 export async function migrate(db: Db): Promise<void> {
   const files = migrationFiles();
   await db.tx(async (q) => {

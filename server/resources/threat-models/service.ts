@@ -68,7 +68,7 @@ function wireAccess(a: store.AccessRow) {
 }
 
 /** The threat model's wire form; `children` holds the embedded items by kind (none: empty lists). */
-function present(row: store.ThreatModelRow, children: Partial<Record<string, unknown[]>>): ThreatModelJson {
+export function present(row: store.ThreatModelRow, children: Partial<Record<string, unknown[]>>): ThreatModelJson {
   return {
     id: row.id,
     name: row.name,
@@ -151,8 +151,25 @@ export class ThreatModelService {
     this.listeners.push(listener);
   }
 
+  /** A change made outside this service (ownership transfer, account deletion, a model created from a survey response), for the same listeners. */
+  announce(e: ThreatModelEvent): void {
+    this.emit(e);
+  }
+
   private emit(e: ThreatModelEvent): void {
     for (const l of this.listeners) l(e);
+  }
+
+  /**
+   * The same use cases on `db` (a handle whose transactions join the caller's, see joinedDb), for a
+   * use case that writes a whole model or nothing (import). Its events wait for `flush`, called
+   * once the caller's transaction has committed.
+   */
+  joined(db: Db): { service: ThreatModelService; flush(): void } {
+    const held: ThreatModelEvent[] = [];
+    const service = new ThreatModelService(db, this.users, this.kinds);
+    service.onChange((e) => held.push(e));
+    return { service, flush: () => held.splice(0).forEach((e) => this.emit(e)) };
   }
 
   constructor(
@@ -209,6 +226,8 @@ export class ThreatModelService {
         securityReviewer: query.security_reviewer,
         dates,
         includeDeleted: Boolean(query.include_deleted),
+        projectId: query.project_id?.toLowerCase(),
+        teamId: query.team_id?.toLowerCase(),
       },
       limit,
       offset,
@@ -388,6 +407,10 @@ export class ThreatModelService {
       if (rv === null) reviewerUuid = null;
       else if (JSON.stringify(rv) !== JSON.stringify(row.security_reviewer)) reviewerUuid = await this.users.resolvePrincipal(q, rv.provider, rv.provider_id);
       if (reviewerUuid !== null && reviewerUuid !== row.security_reviewer_uuid) authorizeReviewerAssignment(role, standing);
+      const projectId = ((candidate.project_id as string | null) || null)?.toLowerCase() ?? null;
+      if (projectId && projectId !== row.project_id && (await q.query('SELECT 1 FROM projects WHERE id = $1', [projectId])).length === 0) {
+        throw badRequest(`project not found: ${projectId}`);
+      }
       const authorizationChanged = ops.some((op) => op.path.startsWith('/authorization') || op.from?.startsWith('/authorization'));
       const metadataChanged = ops.some((op) => op.path.startsWith('/metadata') || op.from?.startsWith('/metadata'));
       return {
@@ -399,7 +422,7 @@ export class ThreatModelService {
           status: (candidate.status as string | undefined) ?? row.status,
           ownerUuid,
           securityReviewerUuid: reviewerUuid,
-          projectId: (candidate.project_id as string | null) || null,
+          projectId,
         },
         authorization: authorizationChanged ? (candidate.authorization as AuthorizationInput[]) : undefined,
         authorizationMode: 'last-wins' as const,

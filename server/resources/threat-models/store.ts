@@ -202,6 +202,9 @@ export interface ListFilters {
   securityReviewer?: string;
   dates: { column: 'created_at' | 'modified_at' | 'status_updated'; op: '>=' | '<='; value: Date }[];
   includeDeleted: boolean;
+  /** TMI-TS extension: models of this project / of this team's projects. */
+  projectId?: string;
+  teamId?: string;
 }
 
 const likeArg = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -229,6 +232,8 @@ export async function listThreatModels(
   else if (f.securityReviewer === 'is:notnull') where.push('tm.security_reviewer_uuid IS NOT NULL');
   else if (f.securityReviewer) where.push(`(r.email ILIKE ${arg(likeArg(f.securityReviewer))} OR r.name ILIKE $${params.length})`);
   for (const d of f.dates) where.push(`tm.${d.column} ${d.op} ${arg(d.value)}`);
+  if (f.projectId) where.push(`tm.project_id = ${arg(f.projectId)}`);
+  if (f.teamId) where.push(`tm.project_id IN (SELECT p.id FROM projects p WHERE p.team_id = ${arg(f.teamId)})`);
   const from = `FROM threat_models tm
     JOIN users o ON o.internal_uuid = tm.owner_uuid
     JOIN users c ON c.internal_uuid = tm.created_by_uuid
