@@ -147,6 +147,8 @@ export interface Config {
     devProviderEnabled: boolean;
     /** Administrative writes need an interactive sign-in at most this old (auth_time). */
     stepUpWindowSeconds: number;
+    /** Days the system audit log keeps entries (TMI_SYSTEM_AUDIT_RETENTION_DAYS, at least 90). */
+    systemAuditRetentionDays: number;
     autoPromoteFirstUser: boolean;
     everyoneIsAReviewer: boolean;
     administrators: AdministratorEntry[];
@@ -718,6 +720,7 @@ export function loadConfig(env: Env = process.env): Config {
     auth: {
       devProviderEnabled,
       stepUpWindowSeconds: r.int('TMI_AUTH_STEP_UP_WINDOW_SECONDS', 300, 60, 86_400),
+      systemAuditRetentionDays: r.int('TMI_SYSTEM_AUDIT_RETENTION_DAYS', 365, 90, 36_500),
       autoPromoteFirstUser: r.bool('TMI_AUTH_AUTO_PROMOTE_FIRST_USER', buildMode === 'dev'),
       everyoneIsAReviewer: r.bool('TMI_AUTH_EVERYONE_IS_A_REVIEWER', false),
       administrators: readAdministrators(r),

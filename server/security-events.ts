@@ -76,6 +76,18 @@ export interface SecurityEventFields {
   'admin.rule_pack.created': Party & { pack_id: string; version: string; rule_count: number };
   'admin.rule_pack.updated': Party & { pack_id: string; version: string; rule_count: number };
   'admin.rule_pack.deleted': Party & { pack_id: string };
+  /** Administration (server/admin): `account_uuid` is the account acted on, the party the actor. */
+  'admin.user.updated': Party & { account_uuid: string; fields: string[] };
+  'admin.user.admin_granted': Party & { account_uuid: string };
+  'admin.user.admin_revoked': Party & { account_uuid: string };
+  'admin.user.deactivated': Party & { account_uuid: string };
+  'admin.user.reactivated': Party & { account_uuid: string };
+  /** An account was deleted (`self`: by its owner through DELETE /me), with what became of its models. */
+  'admin.user.deleted': Party & { account_uuid: string; self: boolean; transferred: string[]; deleted: string[] };
+  'admin.ownership.transferred': Party & { from_uuid: string; to_uuid: string; threat_model_ids: string[] };
+  'admin.group.changed': Party & { group_uuid: string; change: 'created' | 'updated' | 'deleted' | 'member_added' | 'member_removed'; member_uuid?: string };
+  /** A model file refused as hostile or oversized (too_large, too_deep, unsafe_content: a DTD or entities, too many YAML aliases). */
+  'model.import.refused': Party & { reason: string; bytes: number };
 }
 
 export type SecurityEvent = keyof SecurityEventFields;
@@ -111,6 +123,15 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'admin.rule_pack.created': { level: 'info', message: 'rule pack uploaded' },
   'admin.rule_pack.updated': { level: 'info', message: 'rule pack replaced' },
   'admin.rule_pack.deleted': { level: 'info', message: 'rule pack deleted' },
+  'admin.user.updated': { level: 'info', message: 'administrator changed a user' },
+  'admin.user.admin_granted': { level: 'info', message: 'administrator role granted to a user' },
+  'admin.user.admin_revoked': { level: 'warn', message: 'administrator role withdrawn from a user' },
+  'admin.user.deactivated': { level: 'warn', message: 'user account deactivated' },
+  'admin.user.reactivated': { level: 'info', message: 'user account reactivated' },
+  'admin.user.deleted': { level: 'warn', message: 'user account deleted' },
+  'admin.ownership.transferred': { level: 'info', message: 'ownership of threat models transferred' },
+  'admin.group.changed': { level: 'info', message: 'TMI group changed' },
+  'model.import.refused': { level: 'warn', message: 'model import refused as hostile or oversized' },
 };
 
 /**

@@ -16,6 +16,10 @@ import { assetRoutes } from './assets/routes.ts';
 import { metadataRoutes } from './metadata/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { suggestionRoutes } from './suggestions/routes.ts';
+import { orgRoutes } from './org/routes.ts';
+import { surveyRoutes } from './surveys/routes.ts';
+import { reportRoutes } from './reports/routes.ts';
+import { transferRoutes } from './transfer/routes.ts';
 
 const KIND_ROUTES: Record<ChildKindName, (app: FastifyInstance, ctx: AppContext) => unknown> = {
   threats: threatRoutes,
@@ -36,4 +40,8 @@ export function resourceRoutes(app: FastifyInstance, ctx: AppContext): void {
   metadataRoutes(app, ctx);
   auditRoutes(app, ctx);
   suggestionRoutes(app, ctx, threats!);
+  orgRoutes(app, ctx);
+  surveyRoutes(app, ctx);
+  reportRoutes(app, ctx);
+  transferRoutes(app, ctx);
 }
