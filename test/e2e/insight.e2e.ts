@@ -91,6 +91,14 @@ describe('threat suggestions, calculators and history in the app', () => {
       assert.equal(await page.getByTestId('suggestion').count(), before.body.total - 2);
       assert.equal(await page.locator(`[data-suggestion-id="${second.id}"]`).count(), 0);
       assert.equal(await page.locator(`[data-suggestion-id="${first.id}"]`).count(), 0);
+      // The dismissed one is listed apart and can be reopened; dismiss it again for what follows.
+      await page.getByRole('button', { name: 'Show dismissed suggestions' }).click();
+      const dismissedList = page.getByTestId('dismissed-suggestions');
+      await dismissedList.locator(`[data-suggestion-id="${second.id}"]`).getByRole('button', { name: 'Reopen' }).click();
+      await page.locator(`[data-testid="suggestion"][data-suggestion-id="${second.id}"]`).waitFor();
+      assert.equal((await rest(page, 'GET', `/threat_models/${tm}/suggestions?state=dismissed`)).body.total, 0);
+      await page.locator(`[data-testid="suggestion"][data-suggestion-id="${second.id}"]`).getByRole('button', { name: 'Dismiss' }).click();
+      await page.locator(`[data-testid="suggestion"][data-suggestion-id="${second.id}"]`).waitFor({ state: 'detached' });
 
       // The overview: open suggestions counted, the accepted threat in the matrix, uncovered elements.
       await page.goto(`${BASE}/tm/${tm}#overview`);

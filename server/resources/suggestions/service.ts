@@ -10,7 +10,12 @@ import { BUILTIN_PACK, duplicateRuleIds, evaluate, fingerprintOf, PackError, SEV
 import type { RulePackSummary, Suggestion } from '../../../contract/suggestions.ts';
 import type { ThreatModelService } from '../threat-models/service.ts';
 import type { ChildService, Wire } from '../children/service.ts';
+import { Compile } from 'typebox/compile';
+import { ThreatInput } from '../../../contract/threats.ts';
 import * as store from './store.ts';
+
+/** The accepted threat is checked as a POST body would be (cell names end up in its text). */
+const threatInputCheck = Compile(ThreatInput);
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
@@ -202,7 +207,12 @@ export class SuggestionService {
   async accept(p: Principal, tmId: string, suggestionId: string): Promise<Wire> {
     const { f, framework } = await this.findForWrite(p, tmId, suggestionId);
     if (f.state === 'accepted') throw conflict('The suggestion was already accepted as a threat');
-    const threat = await this.threats.create(p, tmId, toThreatInput(f, framework) as unknown as Record<string, unknown>);
+    const input = toThreatInput(f, framework);
+    if (!threatInputCheck.Check(input)) {
+      const e = [...threatInputCheck.Errors(input)][0];
+      throw badRequest(`The suggested threat is not a valid threat (${e ? `${e.instancePath || '/'} ${e.message}` : 'invalid'}); create it by hand`);
+    }
+    const threat = await this.threats.create(p, tmId, input as unknown as Record<string, unknown>);
     await store.removeDismissal(this.db, tmId, f.fingerprint);
     return threat;
   }

@@ -96,6 +96,8 @@ export function Editor({ tm, diagram, writable, me }: Props) {
           )}
           <PropertiesPanel tm={tm} diagramId={diagram.id} cells={canvas.selected} editable={editable} writable={writable} threatsChanged={suggestions.threatsChanged} />
           <SuggestionsPanel
+            tmId={tm.id}
+            diagramId={diagram.id}
             items={suggestions.items}
             error={suggestions.error}
             selectedCellId={selectedCellId}

@@ -2,10 +2,12 @@
 // selected cell's, or all of the diagram's when nothing is selected. Accept creates the threat,
 // linked to the cell; dismiss is remembered by the server for the model.
 import { useState } from 'react';
-import type { Suggestion } from '../../api/suggestions.ts';
+import { suggestions as suggestionsApi, type Suggestion } from '../../api/suggestions.ts';
 import { ErrorNote } from '../../ui.tsx';
 
 interface Props {
+  tmId: string;
+  diagramId: string;
   items: Suggestion[] | undefined;
   error: unknown;
   selectedCellId: string | undefined;
@@ -16,9 +18,20 @@ interface Props {
   onSelectCell: (cellId: string) => void;
 }
 
-export function SuggestionsPanel({ items, error, selectedCellId, writable, onAccept, onDismiss, onRefresh, onSelectCell }: Props) {
+export function SuggestionsPanel({ tmId, diagramId, items, error, selectedCellId, writable, onAccept, onDismiss, onRefresh, onSelectCell }: Props) {
   const [busy, setBusy] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
+  const [dismissed, setDismissed] = useState<Suggestion[]>();
+  const loadDismissed = () =>
+    suggestionsApi
+      .list(tmId, { diagram_id: diagramId, state: 'dismissed' })
+      .then((r) => setDismissed(r.suggestions))
+      .catch((err: unknown) => setActionError(err));
+  const reopen = async (s: Suggestion) => {
+    await suggestionsApi.reopen(tmId, s.id);
+    setDismissed((xs) => xs?.filter((x) => x.id !== s.id));
+    onRefresh();
+  };
   const shown = items?.filter((s) => !selectedCellId || s.cell_id === selectedCellId);
   const act = async (s: Suggestion, fn: (s: Suggestion) => Promise<void>) => {
     setBusy(s.id);
@@ -75,6 +88,30 @@ export function SuggestionsPanel({ items, error, selectedCellId, writable, onAcc
           </li>
         ))}
       </ul>
+      {dismissed === undefined ? (
+        <button className="link small" onClick={loadDismissed}>
+          Show dismissed suggestions
+        </button>
+      ) : (
+        <>
+          <h4>Dismissed ({dismissed.length})</h4>
+          <ul className="suggestion-list" data-testid="dismissed-suggestions">
+            {dismissed.map((s) => (
+              <li key={s.id} data-suggestion-id={s.id}>
+                <span className={`sev sev-${s.severity}`}>{s.severity}</span> {s.threat.name}{' '}
+                {writable && (
+                  <button className="link small" disabled={busy === s.id} onClick={() => act(s, reopen)}>
+                    Reopen
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+          <button className="link small" onClick={() => setDismissed(undefined)}>
+            Hide dismissed
+          </button>
+        </>
+      )}
     </section>
   );
 }
