@@ -80,6 +80,7 @@ export interface SecurityEventFields {
   'admin.user.deleted': Party & { account_uuid: string; self: boolean; transferred: string[]; deleted: string[] };
   'admin.ownership.transferred': Party & { from_uuid: string; to_uuid: string; threat_model_ids: string[] };
   'admin.group.changed': Party & { group_uuid: string; change: 'created' | 'updated' | 'deleted' | 'member_added' | 'member_removed'; member_uuid?: string };
+  'admin.quota.changed': Party & { account_uuid: string; quota: string; change: 'updated' | 'deleted' };
 }
 
 export type SecurityEvent = keyof SecurityEventFields;
@@ -119,6 +120,7 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'admin.user.deleted': { level: 'warn', message: 'user account deleted' },
   'admin.ownership.transferred': { level: 'info', message: 'ownership of threat models transferred' },
   'admin.group.changed': { level: 'info', message: 'TMI group changed' },
+  'admin.quota.changed': { level: 'info', message: 'user quota changed' },
 };
 
 /**
