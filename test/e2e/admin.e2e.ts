@@ -99,7 +99,7 @@ describe('the person\'s own account', () => {
     const u = await newUserPage(h.browser);
     await signIn(u.page, name);
     const model = await createThreatModel(u.page, uniqueName('mine'));
-    await u.page.locator('summary', { hasText: 'Account' }).click();
+    await u.page.locator('details.user-menu > summary').click();
     await u.page.getByRole('link', { name: 'Preferences' }).click();
     await u.page.getByLabel('Dark').check();
     await u.page.getByText('Saved').waitFor();

@@ -1,5 +1,5 @@
-// The entries this feature adds to the header: Administration (administrators only) and the
-// person's own pages. Kept apart from the user menu's other entries (identities, credentials).
+// The entries this feature adds to the header: Administration (administrators only) and, inside the
+// user menu (account/UserMenu.tsx), the person's own pages.
 import { useEffect } from 'react';
 import { account, applyTheme, PREFERENCES_CLIENT, type Theme } from '../api/admin.ts';
 import { Link } from '../router.tsx';
@@ -20,13 +20,10 @@ export function AccountMenuEntries() {
     return () => ctl.abort();
   }, []);
   return (
-    <details className="account-menu">
-      <summary>Account</summary>
-      <div className="menu">
-        <Link to="/account/preferences">Preferences</Link>
-        <Link to="/account/groups">My groups</Link>
-        <Link to="/account/delete">Delete my account</Link>
-      </div>
-    </details>
+    <>
+      <Link to="/account/preferences">Preferences</Link>
+      <Link to="/account/groups">My groups</Link>
+      <Link to="/account/delete">Delete my account</Link>
+    </>
   );
 }
