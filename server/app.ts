@@ -21,6 +21,7 @@ import { collabRoutes } from './collab/routes.ts';
 import { webRoutes } from './http/web.ts';
 import { registerSecurityEvents } from './security-events.ts';
 import { adminRoutes } from './admin/index.ts';
+import { ApiQuotas } from './admin/quotas.ts';
 import { UUID_RE } from '../contract/common.ts';
 import { registerMetrics } from './observability/metrics.ts';
 import { registerTracing } from './observability/tracing.ts';
@@ -128,7 +129,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
 
   registerAuthentication(app, ctx.authenticator);
-  registerUserRateLimits(app, config, ctx.shared.kv);
+  const apiQuotas = new ApiQuotas(ctx.db);
+  registerUserRateLimits(app, config, ctx.shared.kv, (uuid) => apiQuotas.of(uuid));
 
   // One structured line per request: id, user, method, route, status, latency. No query values
   // (they may carry codes or tickets), no headers (they carry tokens).
@@ -163,7 +165,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   systemRoutes(app, ctx);
   registerHealthProbes(app, ctx);
   authRoutes(app, ctx);
-  adminRoutes(app, ctx);
+  adminRoutes(app, ctx, apiQuotas);
   resourceRoutes(app, ctx);
   await collabRoutes(app, ctx, opts.collab);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);

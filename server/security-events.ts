@@ -86,6 +86,7 @@ export interface SecurityEventFields {
   'admin.user.deleted': Party & { account_uuid: string; self: boolean; transferred: string[]; deleted: string[] };
   'admin.ownership.transferred': Party & { from_uuid: string; to_uuid: string; threat_model_ids: string[] };
   'admin.group.changed': Party & { group_uuid: string; change: 'created' | 'updated' | 'deleted' | 'member_added' | 'member_removed'; member_uuid?: string };
+  'admin.quota.changed': Party & { account_uuid: string; quota: string; change: 'updated' | 'deleted' };
   /** A model file refused as hostile or oversized (too_large, too_deep, unsafe_content: a DTD or entities, too many YAML aliases). */
   'model.import.refused': Party & { reason: string; bytes: number };
 }
@@ -131,6 +132,7 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'admin.user.deleted': { level: 'warn', message: 'user account deleted' },
   'admin.ownership.transferred': { level: 'info', message: 'ownership of threat models transferred' },
   'admin.group.changed': { level: 'info', message: 'TMI group changed' },
+  'admin.quota.changed': { level: 'info', message: 'user quota changed' },
   'model.import.refused': { level: 'warn', message: 'model import refused as hostile or oversized' },
 };
 

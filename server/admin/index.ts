@@ -5,15 +5,17 @@ import { adminUserRoutes } from './routes.ts';
 import { groupRoutes } from './groups.ts';
 import { selfServiceRoutes } from './account.ts';
 import { auditRoutes, pruneSystemAudit } from './audit-routes.ts';
+import { ApiQuotas, quotaRoutes } from './quotas.ts';
 
 /** How often each instance prunes the system audit log (deletes are idempotent across instances). */
 const PRUNE_EVERY_MS = 6 * 3600 * 1000;
 
-export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function adminRoutes(app: FastifyInstance, ctx: AppContext, apiQuotas: ApiQuotas): void {
   adminUserRoutes(app, ctx);
   groupRoutes(app, ctx);
   selfServiceRoutes(app, ctx);
   auditRoutes(app, ctx);
+  quotaRoutes(app, ctx, apiQuotas);
   const prune = () => void pruneSystemAudit(ctx.db, ctx.config.auth.systemAuditRetentionDays).catch((err: unknown) => app.log.warn({ err }, 'system audit pruning failed'));
   let timer: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {

@@ -110,15 +110,24 @@ export function registerRateLimits(app: FastifyInstance, config: Config, kv: Key
 }
 
 /** The limits per signed-in user: register after authentication, whose principal they count. */
-export function registerUserRateLimits(app: FastifyInstance, config: Config, kv: KeyValueStore): void {
+export function registerUserRateLimits(
+  app: FastifyInstance,
+  config: Config,
+  kv: KeyValueStore,
+  /** A user's own API request quota set by an administrator (replaces the configured limits). */
+  quotaOf?: (userUuid: string) => Promise<{ minute: number; hour: number | null } | null>,
+): void {
   const rl = config.rateLimit;
-  if (rl.apiUserPerMinute === 0 && rl.apiUserPerHour === 0) return;
+  if (rl.apiUserPerMinute === 0 && rl.apiUserPerHour === 0 && !quotaOf) return;
   app.addHook('preValidation', async (request, reply) => {
     const user = request.principal?.userUuid;
     if (!user) return;
+    const own = quotaOf ? await quotaOf(user) : null;
+    const perMinute = own ? own.minute : rl.apiUserPerMinute;
+    const perHour = own ? (own.hour ?? 0) : rl.apiUserPerHour;
     const checks: RateLimitCheck[] = [];
-    if (rl.apiUserPerMinute > 0) checks.push({ tier: 'api', scope: 'user', window: 'minute', id: user, limit: rl.apiUserPerMinute });
-    if (rl.apiUserPerHour > 0) checks.push({ tier: 'api', scope: 'user', window: 'hour', id: user, limit: rl.apiUserPerHour });
+    if (perMinute > 0) checks.push({ tier: 'api', scope: 'user', window: 'minute', id: user, limit: perMinute });
+    if (perHour > 0) checks.push({ tier: 'api', scope: 'user', window: 'hour', id: user, limit: perHour });
     await enforce(kv, request, reply, checks);
   });
 }

@@ -20,7 +20,8 @@ after(async () => {
 async function openUser(page: Page, name: string) {
   await page.goto(`${BASE}/administration/users`);
   await page.locator('input[name="user_search"]').fill(name);
-  await page.getByTestId('admin-users').getByRole('button', { name }).click();
+  // Development-provider users are shown as "Name Xyz (TMI User)"; the row is found by e-mail.
+  await page.getByTestId('admin-users').locator('tr', { hasText: `${name}@tmi.local` }).getByRole('button').click();
   await page.getByTestId('admin-user-detail').waitFor();
 }
 
