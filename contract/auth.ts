@@ -1,5 +1,6 @@
 // Sign-in and account schemas: providers, authorize query, token exchange, userinfo, /me.
 import { Type, type Static } from 'typebox';
+import { CLIENT_CREDENTIAL_TEXT } from './limits.ts';
 
 export const ProvidersResponse = Type.Object({
   providers: Type.Array(
@@ -38,6 +39,7 @@ export const SamlProvidersResponse = Type.Object(
   },
   { additionalProperties: false },
 );
+export type SamlProvidersResponse = Static<typeof SamlProvidersResponse>;
 
 export const AuthorizeQuery = Type.Object({
   idp: Type.Optional(Type.String({ maxLength: 100, pattern: '^[a-zA-Z][a-zA-Z0-9_-]*$' })),
@@ -121,13 +123,14 @@ export const StepUpResponse = Type.Object({
   result: Type.Union([Type.Literal('step_up_weak_complete'), Type.Literal('step_up_redirect')]),
   redirect_url: Type.Optional(Type.String({ maxLength: 4096 })),
 });
+export type StepUpResponse = Static<typeof StepUpResponse>;
 
 // ---- service accounts (client credentials) -------------------------------------------------
 
 export const ClientCredentialCreate = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    description: Type.Optional(Type.String({ maxLength: 500 })),
+    name: Type.String(CLIENT_CREDENTIAL_TEXT.name),
+    description: Type.Optional(Type.String(CLIENT_CREDENTIAL_TEXT.description)),
     expires_at: Type.Optional(Type.String({ format: 'date-time', maxLength: 64 })),
   },
   { additionalProperties: false },

@@ -104,6 +104,8 @@ export const NOTE_TEXT = {
 
 /** The development sign-in provider (dev and test builds), and its user names (`login_hint`, lower-cased by the server). */
 export const DEV_PROVIDER_ID = 'tmi';
+/** A client credential's name and description (POST /me/client_credentials). */
+export const CLIENT_CREDENTIAL_TEXT = { name: { minLength: 1, maxLength: 100 }, description: { maxLength: 500 } } as const satisfies Record<string, TextRule>;
 export const DEV_LOGIN_HINT = { minLength: 3, maxLength: 20, pattern: '^[a-zA-Z0-9][a-zA-Z0-9-]{1,18}[a-zA-Z0-9]$' } as const satisfies TextRule;
 
 // ---- numbers ------------------------------------------------------------------------------------
@@ -229,3 +231,11 @@ export const CLOSE = {
   /** The user lost read access to the threat model. */
   accessRevoked: 4403,
 } as const;
+
+/** Model file formats of import and export (TMI-TS extension, docs/reports.md). */
+export const IMPORT_FORMATS = ['tmi-json', 'threat-dragon', 'otm', 'tm7', 'threagile'] as const;
+export const EXPORT_FORMATS = ['tmi-json', 'threat-dragon', 'otm'] as const;
+export type ImportFormatName = (typeof IMPORT_FORMATS)[number];
+export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+/** Media types a model file may be sent as (the format is read from the text, not from these). */
+export const IMPORT_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'application/xml', 'text/xml', 'text/plain', 'application/octet-stream'];

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
-import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { CollabSettings, Config } from './config.ts';
 import type { AppContext } from './context.ts';
@@ -12,6 +12,7 @@ import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from
 import { registerSecurity } from './http/security.ts';
 import { registerRateLimits, registerUserRateLimits } from './http/rate-limit.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { cachedSerializerCompiler, cachedValidatorCompiler } from './http/schema-compilers.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { authRoutes } from './auth/routes.ts';
 import { systemRoutes } from './http/system-routes.ts';
@@ -19,6 +20,7 @@ import { resourceRoutes } from './resources/routes.ts';
 import { collabRoutes } from './collab/routes.ts';
 import { webRoutes } from './http/web.ts';
 import { registerSecurityEvents } from './security-events.ts';
+import { adminRoutes } from './admin/index.ts';
 import { UUID_RE } from '../contract/common.ts';
 import { registerMetrics } from './observability/metrics.ts';
 import { registerTracing } from './observability/tracing.ts';
@@ -79,7 +81,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
         }
       : {}),
   } as FastifyServerOptions);
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(cachedValidatorCompiler);
+  app.setSerializerCompiler(cachedSerializerCompiler);
   registerSecurityEvents(app);
 
   // Unknown paths: 401 first for private ones (as the reference), then 405 when another method
@@ -160,6 +163,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   systemRoutes(app, ctx);
   registerHealthProbes(app, ctx);
   authRoutes(app, ctx);
+  adminRoutes(app, ctx);
   resourceRoutes(app, ctx);
   await collabRoutes(app, ctx, opts.collab);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);

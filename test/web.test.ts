@@ -80,7 +80,7 @@ describe('web app serving', () => {
   });
 
   it('deep links load the app without a token', async () => {
-    for (const url of ['/tm', '/tm/8a3c2b1e-0000-4000-8000-000000000001', '/tm/8a3c2b1e-0000-4000-8000-000000000001/dfd/x', '/login', '/login/callback?code=abc&state=def']) {
+    for (const url of ['/tm', '/tm/8a3c2b1e-0000-4000-8000-000000000001', '/tm/8a3c2b1e-0000-4000-8000-000000000001/dfd/x', '/login', '/login/callback?code=abc&state=def', '/account', '/account?link_pending=abc']) {
       const res = await call(t.app, 'GET', url, { headers: { accept: BROWSER } });
       expect(res.status, url).toBe(200);
       expect(res.text).toBe(INDEX);

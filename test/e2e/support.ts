@@ -19,7 +19,8 @@ export interface Harness {
 }
 
 async function waitForServer(proc: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 90_000;
+  // A loaded machine (CI beside other jobs) can take minutes to compile and start the server.
+  const deadline = Date.now() + Number(process.env.TMI_E2E_START_TIMEOUT_MS ?? 240_000);
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}):\n${log()}`);
     try {
@@ -33,11 +34,11 @@ async function waitForServer(proc: ChildProcess, log: () => string): Promise<voi
   throw new Error(`server did not start in time:\n${log()}`);
 }
 
-function startServer(dataDir: string): { proc: ChildProcess; log: () => string } {
+function startServer(dataDir: string, extraEnv: Record<string, string> = {}): { proc: ChildProcess; log: () => string } {
   let out = '';
   const proc = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, TMI_BUILD_MODE: 'dev', TMI_SERVER_PORT: String(PORT), TMI_SERVER_INTERFACE: '127.0.0.1', TMI_DATA_DIR: dataDir, TMI_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TMI_BUILD_MODE: 'dev', TMI_SERVER_PORT: String(PORT), TMI_SERVER_INTERFACE: '127.0.0.1', TMI_DATA_DIR: dataDir, TMI_LOG_LEVEL: 'warn', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -60,13 +61,15 @@ async function stopServer(proc: ChildProcess): Promise<void> {
   });
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `env`: more settings for the server (identity providers, step-up window...). */
+export async function startHarness(opts: { env?: Record<string, string> } = {}): Promise<Harness> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-e2e-data-'));
-  let { proc: server, log } = startServer(dataDir);
+  let { proc: server, log } = startServer(dataDir, opts.env);
   try {
     await waitForServer(server, log);
   } catch (err) {
-    server.kill('SIGKILL');
+    // SIGTERM first: tsx passes it on to the server it started (a SIGKILL would orphan that).
+    await stopServer(server);
     throw err;
   }
   const browser = await chromium.launch({
@@ -82,8 +85,8 @@ export async function startHarness(): Promise<Harness> {
       '--no-first-run',
       '--disable-quic',
     ],
-  }).catch((err: unknown) => {
-    server.kill('SIGKILL');
+  }).catch(async (err: unknown) => {
+    await stopServer(server);
     throw err;
   });
   return {
@@ -91,7 +94,7 @@ export async function startHarness(): Promise<Harness> {
     async restartServer(downMs = 1000) {
       await stopServer(server);
       await new Promise((r) => setTimeout(r, downMs));
-      ({ proc: server, log } = startServer(dataDir));
+      ({ proc: server, log } = startServer(dataDir, opts.env));
       await waitForServer(server, log);
     },
     async stop() {
@@ -124,7 +127,7 @@ export const uniqueName = (prefix: string) => `${prefix}-${Math.random().toStrin
 export async function signIn(page: Page, user: string): Promise<void> {
   await page.goto(`${BASE}/`);
   await page.locator('input[name="login_hint"]').fill(user);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByTestId('who').waitFor();
 }
 

@@ -662,7 +662,7 @@ export class SurveyService {
       if (updated.length !== 1) throw new ApiError(409, 'conflict', 'The survey response changed while the threat model was being created; nothing was created');
       await recordReviewAudit(q, { entityType: 'survey_response', entityId: id, changeType: 'threat_model_created', actor: actorOf(p), summary: `Threat model ${tmId} created; status ready_for_review -> review_created` }, at);
     });
-    this.threatModels.emit({ type: 'created', threatModelId: tmId, name, actorEmail: p.email, accessChanged: true });
+    this.threatModels.announce({ type: 'created', threatModelId: tmId, name, actorEmail: p.email, accessChanged: true });
     return { threat_model_id: tmId, survey_response_id: id };
   }
 }

@@ -19,6 +19,12 @@ export function friendlyMessage(status: number, code: string, description: strin
   if (code === 'account_conflict') {
     return 'This e-mail address already belongs to an account that signs in another way. Sign in with that provider instead.';
   }
+  if (code === STEP_UP_REQUIRED) return 'For your security, this needs a recent sign-in. Confirm it is you by signing in again, then retry.';
+  if (code === 'provider_unreachable') return 'The identity provider could not be reached to finish the sign-in. Try again in a moment.';
+  if (code === 'provider_response_invalid') return 'The identity provider answered with an identity TMI cannot use. Ask an administrator to check the provider settings.';
+  if (code === 'identity_mismatch') return 'You signed in as another person than the one signed in here. Sign in again as yourself.';
+  if (code === 'invalid_grant' && status === 400) return 'This sign-in has expired or was already used. Please start again.';
+  if (code === 'identity_already_bound') return 'That identity already belongs to a TMI account, so it cannot be linked to this one.';
   if (status === 0) return 'The server cannot be reached. Check your connection and try again.';
   if (status === 400) return `The server did not accept this: ${description || code}`;
   if (status === 401) return 'Your session has ended. Please sign in again.';
@@ -33,6 +39,20 @@ export function friendlyMessage(status: number, code: string, description: strin
   return `Request failed (${status})${detail}`;
 }
 
+/** The server's answer when an operation needs a recent interactive sign-in (step-up). */
+export const STEP_UP_REQUIRED = 'insufficient_user_authentication';
+
+/** Whether an error asks for a fresh sign-in (step-up) rather than saying the session ended. */
+export const needsStepUp = (err: unknown): boolean => err instanceof ApiError && err.code === STEP_UP_REQUIRED;
+
+async function errorCodeOf(res: Response): Promise<string | undefined> {
+  try {
+    return ((await res.clone().json()) as Partial<ErrorBody>).error;
+  } catch {
+    return undefined;
+  }
+}
+
 type RefreshHook = () => Promise<boolean>;
 let refreshHook: RefreshHook | undefined;
 /** The session module installs its refresh here, so any call can recover from an expired token. */
@@ -42,6 +62,8 @@ export function onUnauthorized(hook: RefreshHook): void {
 
 export interface RequestOptions {
   body?: unknown;
+  /** A body sent as it is (a file), instead of `body` as JSON. */
+  raw?: string;
   /** Content type for the body; JSON by default. */
   contentType?: string;
   ifMatch?: string;
@@ -52,7 +74,7 @@ export interface RequestOptions {
 
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   if (opts.ifMatch) headers['if-match'] = opts.ifMatch;
   let res: Response;
   try {
@@ -60,14 +82,15 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
       method,
       headers,
       credentials: 'same-origin',
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
       signal: opts.signal,
     });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', '');
   }
-  if (res.status === 401 && !opts.noRetry && refreshHook && (await refreshHook())) {
+  // A step-up answer is a 401 too, but a refresh cannot cure it: only a fresh sign-in can.
+  if (res.status === 401 && !opts.noRetry && refreshHook && (await errorCodeOf(res)) !== STEP_UP_REQUIRED && (await refreshHook())) {
     return request<T>(method, path, { ...opts, noRetry: true });
   }
   if (!res.ok) {
@@ -82,6 +105,28 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A file the server answers (a report, an export): its bytes and the name it suggests. */
+export async function fetchFile(path: string, noRetry = false): Promise<{ blob: Blob; fileName: string }> {
+  let res: Response;
+  try {
+    res = await fetch(path, { credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', '');
+  }
+  if (res.status === 401 && !noRetry && refreshHook && (await refreshHook())) return fetchFile(path, true);
+  if (!res.ok) {
+    let body: Partial<ErrorBody> = {};
+    try {
+      body = (await res.json()) as Partial<ErrorBody>;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, body.error ?? 'error', body.error_description ?? '');
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'download';
+  return { blob: await res.blob(), fileName: name };
 }
 
 export const api = {

@@ -19,10 +19,12 @@ import { ErrorNote, Spinner, formatDate, useLoad } from '../ui.tsx';
 import { ChildTab, ASSET_FIELDS, DOCUMENT_FIELDS, REPOSITORY_FIELDS } from './ChildTab.tsx';
 import { NotesTab } from './NotesTab.tsx';
 import { ThreatsTab } from './ThreatsTab.tsx';
+import { OverviewTab } from './OverviewTab.tsx';
 import { SharingDialog } from './SharingDialog.tsx';
+import { ReportAndExport } from './Transfer.tsx';
 
-type Tab = ChildKindName | 'metadata';
-const TABS: readonly Tab[] = [...CHILD_KINDS.map((k) => k.name), 'metadata'];
+type Tab = ChildKindName | 'metadata' | 'overview';
+const TABS: readonly Tab[] = ['overview', ...CHILD_KINDS.map((k) => k.name), 'metadata'];
 /** The tab a threat model opens on. */
 const FIRST_TAB: Tab = 'diagrams';
 const tabLabel = (t: Tab) => t[0]!.toUpperCase() + t.slice(1);
@@ -70,6 +72,7 @@ export default function ThreatModelPage({ id }: { id: string }) {
         </span>
         {!writable && <span className="muted">You can read this threat model but not change it.</span>}
         <span className="grow" />
+        <ReportAndExport tmId={tm.id} />
         <button onClick={() => setSharing(true)}>{may(permissions, 'share') ? 'Share…' : 'People with access'}</button>
         {may(permissions, 'delete') && (
           <button className="danger" onClick={() => setDeleting(true)}>
@@ -94,7 +97,7 @@ export default function ThreatModelPage({ id }: { id: string }) {
         ))}
       </nav>
       <div className="tab-body">
-        {kind ? KIND_TABS[kind.name]({ tm, kind, permissions }) : <MetadataTab tm={tm} writable={writable} onSaved={setData} />}
+        {kind ? KIND_TABS[kind.name]({ tm, kind, permissions }) : tab === 'overview' ? <OverviewTab tmId={tm.id} /> : <MetadataTab tm={tm} writable={writable} onSaved={setData} />}
       </div>
       {sharing && (
         <SharingDialog
