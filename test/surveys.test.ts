@@ -372,3 +372,17 @@ describe('triage and create_threat_model', () => {
     expectError(await as(reviewer, 'GET', `/threat_models/${made.body.threat_model_id}`), 403);
   });
 });
+
+describe('ownership transfer', () => {
+  it('POST /me/transfer moves the giver\'s survey responses to the taker', async () => {
+    const s = await survey();
+    const giver = await signIn(t.app);
+    const r = (await as(giver, 'POST', '/intake/survey_responses', { survey_id: s.id, answers: { service_name: 'Handed over' } })).body;
+    const res = await as(giver, 'POST', '/me/transfer', { target_user_id: uuid.mate });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.survey_responses_transferred).toEqual({ count: 1, survey_response_ids: [r.id] });
+    expect((await as(mate, 'GET', '/intake/survey_responses?limit=100')).body.survey_responses.map((x: { id: string }) => x.id)).toContain(r.id);
+    expect((await as(mate, 'PATCH', `/intake/survey_responses/${r.id}`, [{ op: 'add', path: '/answers/summary', value: 'mine now' }], PATCH)).status).toBe(200);
+    expectError(await as(giver, 'GET', `/intake/survey_responses/${r.id}`), 404);
+  });
+});

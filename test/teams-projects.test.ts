@@ -394,3 +394,20 @@ describe('metadata', () => {
     });
   }
 });
+
+describe('accounts merged at sign-in', () => {
+  it('a placeholder\'s team memberships, responsible parties and authorship move to the account', async () => {
+    const { mergePlaceholders } = await import('../server/auth/users.ts');
+    const ghost = await t.ctx.db.tx((q) => t.ctx.users.resolvePrincipal(q, 'tmi', `ghost-${randomUUID().slice(0, 6)}@example.com`));
+    const account = await signIn(t.app);
+    const accountUuid = await uuidOf(account);
+    const tm = await team({ members: [{ user_id: ghost, role: 'product_manager' }], responsible_parties: [{ user_id: ghost }] });
+    expectError(await as(account, 'GET', `/teams/${tm.id}`), 403);
+    await t.ctx.db.tx((q) => mergePlaceholders(q, accountUuid, [ghost]));
+    const after = await as(account, 'GET', `/teams/${tm.id}`);
+    expect(after.status, after.text).toBe(200);
+    expect(after.body.members.find((m: { user_id: string }) => m.user_id === accountUuid)).toMatchObject({ role: 'product_manager' });
+    expect(after.body.responsible_parties.map((m: { user_id: string }) => m.user_id)).toEqual([accountUuid]);
+    expect(after.body.members.some((m: { user_id: string }) => m.user_id === ghost)).toBe(false);
+  });
+});

@@ -249,11 +249,18 @@ export class AdminUserService {
    * included) goes to `target`, who gets the owner entry; `source` keeps a writer entry.
    */
   async transfer(change: ChangeContext, source: string, target: string, self: boolean): Promise<TransferOwnershipResult> {
+    let responseIds: string[] = [];
     const ids = await this.db.tx(async (q) => {
       if (!self && !(await q.query('SELECT 1 FROM users WHERE internal_uuid = $1', [source])).length) throw notFound('Source or target user not found');
       await this.checkTarget(q, source, target, self);
       const owned = await q.query<{ id: string }>('SELECT id FROM threat_models WHERE owner_uuid = $1 ORDER BY id FOR UPDATE', [source]);
       for (const t of owned) await this.moveModel(q, t.id, source, target, 'writer');
+      // Survey responses go with them (their author becomes the target; see docs/review-workflow.md).
+      const responses = await q.query<{ id: string }>(
+        'UPDATE survey_responses SET owner_uuid = $2, modified_at = now(), version = version + 1 WHERE owner_uuid = $1 RETURNING id',
+        [source, target],
+      );
+      responseIds = responses.map((r) => r.id).sort();
       await recordSystemAudit(q, {
         ...change,
         action: 'user.ownership_transferred',
@@ -262,14 +269,14 @@ export class AdminUserService {
         fieldPath: `users.${source}.ownership_transfer`,
         before: { owner_uuid: source, threat_model_ids: owned.map((t) => t.id) },
         after: { owner_uuid: target, threat_model_ids: owned.map((t) => t.id) },
-        summary: `Transferred ${owned.length} threat model(s) to ${target}`,
+        summary: `Transferred ${owned.length} threat model(s) and ${responseIds.length} survey response(s) to ${target}`,
       });
       return owned.map((t) => t.id);
     });
     this.announce(ids);
     const party = { provider: change.actor.provider, provider_id: change.actor.providerId, user_uuid: change.actor.userUuid ?? '' };
     securityEvent('admin.ownership.transferred', { ...party, from_uuid: source, to_uuid: target, threat_model_ids: ids });
-    return { threat_models_transferred: { count: ids.length, threat_model_ids: ids }, survey_responses_transferred: { count: 0, survey_response_ids: [] } };
+    return { threat_models_transferred: { count: ids.length, threat_model_ids: ids }, survey_responses_transferred: { count: responseIds.length, survey_response_ids: responseIds } };
   }
 
   /**

@@ -339,5 +339,24 @@ export async function mergePlaceholders(q: Queryable, account: string, placehold
     'INSERT INTO group_members (group_uuid, user_uuid) SELECT group_uuid, $1 FROM group_members WHERE user_uuid = ANY($2::uuid[]) ON CONFLICT DO NOTHING',
     [account, placeholders],
   );
+  // Teams, projects and the review workflow: memberships and parties move (the account's own entry
+  // wins), and so does whatever the placeholder authored or reviewed.
+  await q.query(
+    `INSERT INTO team_members (team_id, user_uuid, position, role, custom_role)
+     SELECT team_id, $1, position, role, custom_role FROM team_members WHERE user_uuid = ANY($2::uuid[]) ON CONFLICT DO NOTHING`,
+    [account, placeholders],
+  );
+  await q.query(
+    `INSERT INTO responsible_parties (unit_type, unit_id, user_uuid, position, role, custom_role)
+     SELECT unit_type, unit_id, $1, position, role, custom_role FROM responsible_parties WHERE user_uuid = ANY($2::uuid[]) ON CONFLICT DO NOTHING`,
+    [account, placeholders],
+  );
+  for (const [table, column] of [
+    ['teams', 'created_by_uuid'], ['teams', 'modified_by_uuid'], ['teams', 'reviewed_by_uuid'],
+    ['projects', 'created_by_uuid'], ['projects', 'modified_by_uuid'], ['projects', 'reviewed_by_uuid'],
+    ['surveys', 'created_by_uuid'], ['survey_responses', 'owner_uuid'], ['survey_responses', 'reviewed_by_uuid'], ['triage_notes', 'created_by_uuid'],
+  ] as const) {
+    await q.query(`UPDATE ${table} SET ${column} = $1 WHERE ${column} = ANY($2::uuid[])`, [account, placeholders]);
+  }
   await q.query('DELETE FROM users WHERE internal_uuid = ANY($1::uuid[])', [placeholders]);
 }
