@@ -8,6 +8,7 @@ import { SignInPage, CallbackPage } from './pages/SignIn.tsx';
 import { ThreatModelList } from './pages/ThreatModelList.tsx';
 import { MeContext } from './me.ts';
 import { UserMenu } from './account/UserMenu.tsx';
+import { FlashNote } from './account/StepUp.tsx';
 import './styles.css';
 
 // Pages beyond the list load on demand; the diagram editor (X6) is its own chunk.
@@ -72,6 +73,7 @@ function App() {
         </button>
       </header>
       <ErrorNote error={error} onClose={() => setError(undefined)} />
+      <FlashNote key={pathname} />
       <main>
         {/* Keyed by path: a page left while another was loading must not come back with stale state. */}
         <Suspense key={pathname} fallback={<Spinner />}>
