@@ -59,3 +59,13 @@ export const RollbackResponse = Type.Object({
   restored_entity: Type.Record(Type.String(), Type.Unknown()),
   audit_entry: AuditEntry,
 });
+
+/** Our extension: the object's recorded state before and after one entry. */
+export const AuditEntryDiff = Type.Object({
+  entry: AuditEntry,
+  before: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  after: Nullable(Type.Record(Type.String(), Type.Unknown())),
+});
+export type ListAuditTrailResponse = Static<typeof ListAuditTrailResponse>;
+export type ListThreatModelAuditTrailResponse = Static<typeof ListThreatModelAuditTrailResponse>;
+export type AuditEntryDiff = Static<typeof AuditEntryDiff>;

@@ -231,3 +231,11 @@ export const CLOSE = {
   /** The user lost read access to the threat model. */
   accessRevoked: 4403,
 } as const;
+
+/** Model file formats of import and export (TMI-TS extension, docs/reports.md). */
+export const IMPORT_FORMATS = ['tmi-json', 'threat-dragon', 'otm', 'tm7', 'threagile'] as const;
+export const EXPORT_FORMATS = ['tmi-json', 'threat-dragon', 'otm'] as const;
+export type ImportFormatName = (typeof IMPORT_FORMATS)[number];
+export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+/** Media types a model file may be sent as (the format is read from the text, not from these). */
+export const IMPORT_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml', 'application/xml', 'text/xml', 'text/plain', 'application/octet-stream'];

@@ -95,6 +95,10 @@ export const ListThreatModelsQuery = Type.Object({
   status_updated_after: DateFilter,
   status_updated_before: DateFilter,
   include_deleted: Type.Optional(Type.Boolean()),
+  /** TMI-TS extension: only models of this project. */
+  project_id: Type.Optional(Uuid),
+  /** TMI-TS extension: only models of the projects of this team. */
+  team_id: Type.Optional(Uuid),
 });
 export type ListThreatModelsQuery = Static<typeof ListThreatModelsQuery>;
 

@@ -22,7 +22,7 @@ if "$ENGINE" run --rm --entrypoint /bin/sh "$TAG" -c true >/dev/null 2>&1; then 
 user=$("$ENGINE" image inspect -f '{{.Config.User}}' "$TAG")
 [ "$user" = "65532:65532" ] || { echo "image user is '$user', expected 65532:65532" >&2; exit 1; }
 
-echo "== run read-only, production mode, secrets from files"
+echo "== run read-only, production mode, secrets from files (with what production requires: an identity provider, Secure cookies)"
 head -c 48 /dev/urandom | base64 | tr -d '\n' > "$WORK/jwt_secret"
 chmod 644 "$WORK/jwt_secret"
 "$ENGINE" run -d --name "$NAME" --read-only --cap-drop ALL --security-opt no-new-privileges \
@@ -30,6 +30,13 @@ chmod 644 "$WORK/jwt_secret"
   -v "$WORK/jwt_secret:/run/secrets/jwt_secret:ro" \
   -e TMI_JWT_SECRET_FILE=/run/secrets/jwt_secret \
   -e TMI_SERVER_BASE_URL=http://localhost:18080 \
+  -e TMI_COOKIE_SECURE=true \
+  -e OAUTH_PROVIDERS_CORP_ENABLED=true \
+  -e OAUTH_PROVIDERS_CORP_CLIENT_ID=corp-client \
+  -e OAUTH_PROVIDERS_CORP_CLIENT_SECRET=corp-client-secret-for-the-image-test \
+  -e OAUTH_PROVIDERS_CORP_AUTHORIZATION_URL=https://idp.example.test/authorize \
+  -e OAUTH_PROVIDERS_CORP_TOKEN_URL=https://idp.example.test/token \
+  -e OAUTH_PROVIDERS_CORP_USERINFO_URL=https://idp.example.test/userinfo \
   -p 127.0.0.1:18080:8080 "$TAG" >/dev/null
 for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 1; done
 curl -sf http://127.0.0.1:18080/ | grep -q '"code":"ok"' || { "$ENGINE" logs "$NAME"; echo "API health failed" >&2; exit 1; }

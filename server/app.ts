@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
-import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { CollabSettings, Config } from './config.ts';
 import type { AppContext } from './context.ts';
@@ -12,6 +12,7 @@ import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from
 import { registerSecurity } from './http/security.ts';
 import { registerRateLimits, registerUserRateLimits } from './http/rate-limit.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { cachedSerializerCompiler, cachedValidatorCompiler } from './http/schema-compilers.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { authRoutes } from './auth/routes.ts';
 import { systemRoutes } from './http/system-routes.ts';
@@ -19,12 +20,16 @@ import { resourceRoutes } from './resources/routes.ts';
 import { collabRoutes } from './collab/routes.ts';
 import { webRoutes } from './http/web.ts';
 import { registerSecurityEvents } from './security-events.ts';
+import { adminRoutes } from './admin/index.ts';
 import { UUID_RE } from '../contract/common.ts';
 import { registerMetrics } from './observability/metrics.ts';
 import { registerTracing } from './observability/tracing.ts';
 import { registerHealthProbes } from './observability/health.ts';
 
 registerAjvFormats();
+
+/** Path ids that are integers in the reference (triage notes are numbered per survey response). */
+const INTEGER_ID_PARAMS = new Set(['triage_note_id']);
 
 /** Paths reachable without a token even when no route matches (so they answer 404, not 401). */
 const PUBLIC_PREFIXES = ['/.well-known/', '/oauth2/', '/saml/', '/static/', '/assets/'];
@@ -76,7 +81,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
         }
       : {}),
   } as FastifyServerOptions);
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(cachedValidatorCompiler);
+  app.setSerializerCompiler(cachedSerializerCompiler);
   registerSecurityEvents(app);
 
   // Unknown paths: 401 first for private ones (as the reference), then 405 when another method
@@ -107,7 +113,9 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     for (const [name, value] of Object.entries(params)) {
       if (value.length > MAX_PATH_PARAM) throw badRequest(`Path parameter ${name} is too long`, 'invalid_id');
       if (value.includes('\u0000')) throw badRequest(`Path parameter ${name} contains a NUL character`, 'invalid_id');
-      if ((name === 'id' || name.endsWith('_id')) && !UUID_RE.test(value)) {
+      if (INTEGER_ID_PARAMS.has(name)) {
+        if (!/^[1-9][0-9]{0,9}$/.test(value)) throw badRequest(`Invalid id for parameter: ${name} (a positive integer)`, 'invalid_id');
+      } else if ((name === 'id' || name.endsWith('_id')) && !UUID_RE.test(value)) {
         throw badRequest(`Invalid UUID format for parameter: ${name}`, 'invalid_id');
       }
     }
@@ -155,6 +163,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   systemRoutes(app, ctx);
   registerHealthProbes(app, ctx);
   authRoutes(app, ctx);
+  adminRoutes(app, ctx);
   resourceRoutes(app, ctx);
   await collabRoutes(app, ctx, opts.collab);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);

@@ -4,6 +4,7 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { BUILTIN_PACK, duplicateRuleIds, PackError, parsePack, type Pack } from '../rules/index.ts';
 
 export type BuildMode = 'dev' | 'test' | 'production';
 export type SigningMethod = 'HS256' | 'RS256' | 'ES256';
@@ -146,6 +147,8 @@ export interface Config {
     devProviderEnabled: boolean;
     /** Administrative writes need an interactive sign-in at most this old (auth_time). */
     stepUpWindowSeconds: number;
+    /** Days the system audit log keeps entries (TMI_SYSTEM_AUDIT_RETENTION_DAYS, at least 90). */
+    systemAuditRetentionDays: number;
     autoPromoteFirstUser: boolean;
     everyoneIsAReviewer: boolean;
     administrators: AdministratorEntry[];
@@ -170,6 +173,8 @@ export interface Config {
   redis: { url: string };
   collab: CollabSettings;
   dataDir: string;
+  /** Organisation rule packs for threat suggestions, from TMI_RULE_PACKS (files, validated at start). */
+  rules: { packFiles: string[]; packs: Pack[] };
   /** Running it in production: metrics, traces, log rotation, data-store TLS, migrations. */
   operations: OperationsConfig;
 }
@@ -715,6 +720,7 @@ export function loadConfig(env: Env = process.env): Config {
     auth: {
       devProviderEnabled,
       stepUpWindowSeconds: r.int('TMI_AUTH_STEP_UP_WINDOW_SECONDS', 300, 60, 86_400),
+      systemAuditRetentionDays: r.int('TMI_SYSTEM_AUDIT_RETENTION_DAYS', 365, 90, 36_500),
       autoPromoteFirstUser: r.bool('TMI_AUTH_AUTO_PROMOTE_FIRST_USER', buildMode === 'dev'),
       everyoneIsAReviewer: r.bool('TMI_AUTH_EVERYONE_IS_A_REVIEWER', false),
       administrators: readAdministrators(r),
@@ -757,10 +763,35 @@ export function loadConfig(env: Env = process.env): Config {
       sweepMs: r.int('TMI_COLLAB_SWEEP_MS', 5000, 100, 600_000),
     },
     dataDir,
+    rules: readRulePacks(r),
     operations: readOperations(r, iface, databaseUrl, redisUrl),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+/** TMI_RULE_PACKS: comma-separated JSON or YAML rule-pack files, each validated in full now. */
+function readRulePacks(r: Reader): Config['rules'] {
+  const packFiles = r.list('TMI_RULE_PACKS');
+  const packs: Pack[] = [];
+  for (const file of packFiles) {
+    if (!existsSync(file)) {
+      r.problems.push(`TMI_RULE_PACKS: no such file "${file}"`);
+      continue;
+    }
+    try {
+      packs.push(parsePack(readFileSync(file, 'utf8'), file));
+    } catch (e) {
+      if (!(e instanceof PackError)) throw e;
+      r.problems.push(`TMI_RULE_PACKS: ${e.message}`);
+    }
+  }
+  const dups = duplicateRuleIds([BUILTIN_PACK, ...packs]);
+  if (dups.length) r.problems.push(`TMI_RULE_PACKS: rule ids defined in more than one pack: ${dups.join(', ')}`);
+  const ids = [BUILTIN_PACK, ...packs].map((p) => p.id);
+  const dupPacks = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (dupPacks.length) r.problems.push(`TMI_RULE_PACKS: pack ids used more than once: ${[...new Set(dupPacks)].join(', ')}`);
+  return { packFiles, packs };
 }
 
 function readFileSetting(r: Reader, name: string): string {

@@ -51,6 +51,8 @@ export interface SecurityEventFields {
   'owner.changed': Party & { threat_model_id: string; previous_owner: Party; new_owner: Party };
   'admin.granted': Party & { groups: string[]; via: 'first_user' | 'configuration' };
   'admin.threat_models.include_deleted': Party;
+  /** An administrator without the owner role listed a model's deleted children (`kind`: threats, diagrams, ...). */
+  'admin.children.include_deleted': Party & { threat_model_id: string; kind: string };
   /** A signed-in person was sent to re-authenticate (before an administrative write). */
   'auth.step_up.started': Party;
   'auth.step_up.success': Party & { session_id: string };
@@ -70,6 +72,22 @@ export interface SecurityEventFields {
   /** A signed IdP logout request ended this many TMI sessions. */
   'auth.saml.logout': { provider: string; sessions_ended: number };
   'auth.saml.logout_refused': { provider: string; reason: string };
+  /** An administrator uploaded, replaced or deleted an organisation rule pack (threat suggestions). */
+  'admin.rule_pack.created': Party & { pack_id: string; version: string; rule_count: number };
+  'admin.rule_pack.updated': Party & { pack_id: string; version: string; rule_count: number };
+  'admin.rule_pack.deleted': Party & { pack_id: string };
+  /** Administration (server/admin): `account_uuid` is the account acted on, the party the actor. */
+  'admin.user.updated': Party & { account_uuid: string; fields: string[] };
+  'admin.user.admin_granted': Party & { account_uuid: string };
+  'admin.user.admin_revoked': Party & { account_uuid: string };
+  'admin.user.deactivated': Party & { account_uuid: string };
+  'admin.user.reactivated': Party & { account_uuid: string };
+  /** An account was deleted (`self`: by its owner through DELETE /me), with what became of its models. */
+  'admin.user.deleted': Party & { account_uuid: string; self: boolean; transferred: string[]; deleted: string[] };
+  'admin.ownership.transferred': Party & { from_uuid: string; to_uuid: string; threat_model_ids: string[] };
+  'admin.group.changed': Party & { group_uuid: string; change: 'created' | 'updated' | 'deleted' | 'member_added' | 'member_removed'; member_uuid?: string };
+  /** A model file refused as hostile or oversized (too_large, too_deep, unsafe_content: a DTD or entities, too many YAML aliases). */
+  'model.import.refused': Party & { reason: string; bytes: number };
 }
 
 export type SecurityEvent = keyof SecurityEventFields;
@@ -88,6 +106,7 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'owner.changed': { level: 'info', message: 'threat model owner changed' },
   'admin.granted': { level: 'info', message: 'administrator role granted' },
   'admin.threat_models.include_deleted': { level: 'info', message: 'administrator listed deleted threat models' },
+  'admin.children.include_deleted': { level: 'info', message: "administrator listed a threat model's deleted children" },
   'auth.step_up.started': { level: 'info', message: 'step-up started' },
   'auth.step_up.success': { level: 'info', message: 'step-up succeeded' },
   'auth.step_up.failure': { level: 'warn', message: 'step-up failed' },
@@ -101,6 +120,18 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'auth.client_credentials.failure': { level: 'warn', message: 'client authentication failed' },
   'auth.saml.logout': { level: 'info', message: 'SAML single logout' },
   'auth.saml.logout_refused': { level: 'warn', message: 'SAML logout refused' },
+  'admin.rule_pack.created': { level: 'info', message: 'rule pack uploaded' },
+  'admin.rule_pack.updated': { level: 'info', message: 'rule pack replaced' },
+  'admin.rule_pack.deleted': { level: 'info', message: 'rule pack deleted' },
+  'admin.user.updated': { level: 'info', message: 'administrator changed a user' },
+  'admin.user.admin_granted': { level: 'info', message: 'administrator role granted to a user' },
+  'admin.user.admin_revoked': { level: 'warn', message: 'administrator role withdrawn from a user' },
+  'admin.user.deactivated': { level: 'warn', message: 'user account deactivated' },
+  'admin.user.reactivated': { level: 'info', message: 'user account reactivated' },
+  'admin.user.deleted': { level: 'warn', message: 'user account deleted' },
+  'admin.ownership.transferred': { level: 'info', message: 'ownership of threat models transferred' },
+  'admin.group.changed': { level: 'info', message: 'TMI group changed' },
+  'model.import.refused': { level: 'warn', message: 'model import refused as hostile or oversized' },
 };
 
 /**

@@ -220,6 +220,15 @@ describe.runIf(!usingPostgres)('the runtime image layout', () => {
       TMI_SERVER_BASE_URL: `http://127.0.0.1:${port}`,
       TMI_DATA_DIR: data,
       TMI_JWT_SECRET_FILE: secret,
+      // What production refuses to start without: an identity provider and Secure cookies (TLS
+      // ends at the ingress).
+      TMI_COOKIE_SECURE: 'true',
+      OAUTH_PROVIDERS_CORP_ENABLED: 'true',
+      OAUTH_PROVIDERS_CORP_CLIENT_ID: 'corp-client',
+      OAUTH_PROVIDERS_CORP_CLIENT_SECRET: 'corp-client-secret-for-tests',
+      OAUTH_PROVIDERS_CORP_AUTHORIZATION_URL: 'https://idp.example.test/authorize',
+      OAUTH_PROVIDERS_CORP_TOKEN_URL: 'https://idp.example.test/token',
+      OAUTH_PROVIDERS_CORP_USERINFO_URL: 'https://idp.example.test/userinfo',
     };
     // The image's entrypoint, as it is in the Dockerfile.
     const entry = ['--enable-source-maps', '--import', './dist/server/observability/preload.js', 'dist/server/main.js'];

@@ -1,10 +1,12 @@
 // Log output: JSON lines on stdout by default (also on a terminal outside dev mode), and rotating
 // files in TMI_LOG_DIR bounded by size and count.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PRODUCTION_ENV } from './support/app.ts';
 import { ROOT } from './support/process.ts';
 
 /** Runs a few lines of code against server/log.ts in a child process and returns its stdout. */
@@ -30,7 +32,7 @@ function withLogger(env: Record<string, string>, body: string): string {
 
 describe('logs', () => {
   it('are JSON lines on stdout, with secrets redacted', () => {
-    const out = withLogger({ TMI_BUILD_MODE: 'production', TMI_JWT_SECRET: 'x'.repeat(40) }, `log.info({ user: { password: 'hunter2' } }, 'hello'); log.flush();`);
+    const out = withLogger({ ...PRODUCTION_ENV, TMI_JWT_SECRET: randomBytes(48).toString('base64url') }, `log.info({ user: { password: 'hunter2' } }, 'hello'); log.flush();`);
     const line = JSON.parse(out.trim().split('\n').at(-1)!);
     expect(line).toMatchObject({ level: 30, msg: 'hello', service: 'tmi', user: { password: '[redacted]' } });
     expect(typeof line.time).toBe('string');

@@ -211,6 +211,7 @@ describe('secrets in a running server', () => {
     const metricsToken = `metrics-${randomBytes(12).toString('hex')}`;
     const server = await startServerProcess({
       TMI_BUILD_MODE: 'production',
+      TMI_COOKIE_SECURE: 'true',
       TMI_SERVER_INTERFACE: '127.0.0.1',
       TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-secrets-run-')),
       TMI_JWT_SECRET_FILE: secretFile('run-jwt', jwt),

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeJwt, SignJWT } from 'jose';
 import { SECURITY_EVENTS, TOKEN_FAILURE_LINES } from '../server/security-events.ts';
-import { call, CALLBACK, errorOf, signIn, startTestApp, uniqueUser, type Response, type SignedIn, type TestApp } from './support/app.ts';
+import { call, CALLBACK, errorOf, signInWithPkce as signIn, startTestApp, uniqueUser, type Response, type SignedIn, type TestApp } from './support/app.ts';
 import { LogCapture } from './support/log-capture.ts';
 
 const logs = new LogCapture();
@@ -309,6 +309,22 @@ describe('administrators', () => {
     const plain = await signIn(t.app);
     expect((await call(t.app, 'GET', '/threat_models?include_deleted=true', { token: plain.accessToken, headers: from(ip) })).status).toBe(403);
     expect(events('admin.threat_models.include_deleted', { client_ip: ip })).toHaveLength(1);
+
+    // Deleted children: the owner's own listing is no event; that of an administrator who only
+    // reads the model is one, naming the model and the kind.
+    const reader = { principal_type: 'user', provider: 'tmi', provider_id: configuredAdmin, role: 'reader' };
+    const model = (await call(t.app, 'POST', '/threat_models', { token: plain.accessToken, body: { name: 'deleted children', authorization: [reader] } })).body as { id: string };
+    for (const kind of ['threats', 'diagrams']) {
+      expect((await call(t.app, 'GET', `/threat_models/${model.id}/${kind}?include_deleted=true`, { token: plain.accessToken, headers: from(ip) })).status).toBe(200);
+    }
+    expect(events('admin.children.include_deleted', { client_ip: ip })).toHaveLength(0);
+    for (const kind of ['threats', 'diagrams']) {
+      expect((await call(t.app, 'GET', `/threat_models/${model.id}/${kind}?include_deleted=true`, { token: first.accessToken, headers: from(ip) })).status).toBe(200);
+    }
+    expect(events('admin.children.include_deleted', { client_ip: ip })).toEqual([
+      expect.objectContaining({ level: 30, ...party, threat_model_id: model.id, kind: 'threats' }),
+      expect.objectContaining({ level: 30, ...party, threat_model_id: model.id, kind: 'diagrams' }),
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config.ts';
 import { openDb } from '../server/store/db.ts';
 import { postgresTls } from '../server/store/tls.ts';
+import { RATE_LIMIT_TIERS } from '../server/http/rate-limit.ts';
 import { call, signIn, startTestApp } from './support/app.ts';
 import { ROOT } from './support/process.ts';
 import { freePort } from './support/net.ts';
@@ -201,6 +202,10 @@ describe('certificate expiry metric', () => {
         const base = name.replace(/_(bucket|sum|count)$/, '');
         expect(exported.has(name) || exported.has(base), name).toBe(true);
       }
+      // Label values too: an alert on a tier that does not exist would never fire.
+      const tiers = rules.groups.flatMap((g) => g.rules.flatMap((r) => [...r.expr.matchAll(/tmi_rate_limit_rejections_total\{[^}]*limit="([^"]+)"/g)].map((m) => m[1]!)));
+      expect(tiers.length).toBeGreaterThan(0);
+      for (const tier of tiers) expect(RATE_LIMIT_TIERS).toContain(tier);
     } finally {
       await t.close();
     }

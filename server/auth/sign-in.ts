@@ -10,6 +10,7 @@ import type { TokenService, TokenSubject } from './tokens.ts';
 import type { UserRecord, UserService } from './users.ts';
 import { CREDENTIAL_SESSION_PREFIX, SERVICE_ACCOUNT_PREFIX, type AuthenticatedClient } from './client-credentials.ts';
 import { securityEvent, signInFailed } from '../security-events.ts';
+import { recordSystemAudit } from '../admin/system-audit.ts';
 
 /** What a successful sign-in or refresh hands to the client. */
 export interface TokenGrant {
@@ -42,6 +43,20 @@ export class SignInService {
     const grant = await this.mint(session, refreshToken);
     metrics.signIn(identity.provider, 'success');
     securityEvent('auth.signin.success', { ...who, user_uuid: user.internal_uuid, session_id: session.sessionId });
+    if (await this.users.isAdministrator(user.internal_uuid, groups, user.provider, this.config.auth.administrators)) {
+      // An administrator's sign-in is part of the system audit log (issue 14).
+      await recordSystemAudit(this.users.db, {
+        actor: { userUuid: user.internal_uuid, email: user.email, provider: user.provider, providerId: user.provider_user_id ?? '', name: user.name },
+        action: 'admin.signed_in',
+        method: 'POST',
+        path: '/oauth2/token',
+        targetType: 'user',
+        targetId: user.internal_uuid,
+        fieldPath: `users.${user.internal_uuid}.sign_in`,
+        after: { provider: identity.provider, session_id: session.sessionId },
+        summary: `Administrator ${user.email || user.name} signed in with ${identity.provider}`,
+      });
+    }
     return { ...grant, user, sessionId: session.sessionId };
   }
 

@@ -63,7 +63,7 @@ export class UserService {
   private static readonly CACHE_MAX = 10_000;
 
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly opts: { everyoneIsAReviewer?: boolean } = {},
   ) {}
 
@@ -74,7 +74,7 @@ export class UserService {
     if (hit && Date.now() - hit.at < UserService.CACHE_MS) return hit.found;
     const rows = await this.db.query<UserRecord & { group_ids: string[] }>(
       `SELECT ${USER_COLUMNS}, ARRAY(SELECT m.group_uuid::text FROM group_members m WHERE m.user_uuid = u.internal_uuid ORDER BY 1) AS group_ids
-       FROM users u WHERE provider = $1 AND provider_user_id = $2`,
+       FROM users u WHERE provider = $1 AND provider_user_id = $2 AND active`,
       [provider, providerUserId],
       'user_for_token',
     );
@@ -119,7 +119,10 @@ export class UserService {
           [identity.provider, identity.providerUserId, identity.email, identity.name],
         )
       )[0];
-      if (linked) return refuseAutomation(linked);
+      if (linked) {
+        await refuseDeactivated(q, linked.internal_uuid);
+        return refuseAutomation(linked);
+      }
       let account = (
         await q.query<UserRecord>(
           `UPDATE users SET email = $3, name = $4, email_verified = email_verified OR $5, last_login = now(), modified_at = now()
@@ -168,6 +171,7 @@ export class UserService {
         await mergePlaceholders(q, account.internal_uuid, placeholders);
         merged = true;
       }
+      await refuseDeactivated(q, account.internal_uuid);
       return account;
     });
     if (merged) this.forgetMemberships();
@@ -238,8 +242,8 @@ export class UserService {
     return added.length > 0;
   }
 
-  /** Membership changed: this instance's next request of any user reads memberships again. */
-  private forgetMemberships(): void {
+  /** Membership or account state changed: this instance's next request of any user reads them again. */
+  forgetMemberships(): void {
     this.cache.clear();
   }
 
@@ -277,6 +281,12 @@ export class UserService {
     const rows = await this.db.query('SELECT 1 FROM group_members WHERE group_uuid = $1 AND user_uuid = $2', [BUILT_IN_GROUPS.administrators, uuid]);
     return rows.length > 0;
   }
+}
+
+/** A deactivated account signs in no more (an administrator reactivates it). */
+async function refuseDeactivated(q: Queryable, uuid: string): Promise<void> {
+  const rows = await q.query<{ active: boolean }>('SELECT active FROM users WHERE internal_uuid = $1', [uuid]);
+  if (rows[0] && !rows[0].active) throw new ApiError(403, 'account_deactivated', 'This account has been deactivated by an administrator');
 }
 
 /** Automation accounts authenticate with client credentials only, never interactively. */

@@ -1,6 +1,6 @@
 // Access decisions, in one place and free of I/O. A threat model's children inherit its access list.
 //
-// Rules (reference TMI, tmi-domain-notes §3, with the fixes in docs/security.md):
+// Rules (reference TMI, with the fixes in docs/security.md):
 // - the owner of a threat model always has the owner role;
 // - otherwise the highest role among matching entries wins: a user entry matches the user; a group
 //   entry matches when it is the `everyone` pseudo-group; a group of provider `tmi` (the built-in
@@ -192,8 +192,9 @@ export function authorize(role: Role | null, action: Action, message?: string): 
  * Throws 403 unless the caller may list deleted items: of the threat model they hold `role` on,
  * or, without `role`, of all threat models. The administrator check is asked only when it matters.
  */
-export async function authorizeListDeleted(role: Role | undefined, isAdministrator: () => Promise<boolean>): Promise<void> {
-  if (may('list_deleted', role ?? null, {}) || (await isAdministrator())) return;
+export async function authorizeListDeleted(role: Role | undefined, isAdministrator: () => Promise<boolean>): Promise<'role' | 'administrator'> {
+  if (may('list_deleted', role ?? null, {})) return 'role';
+  if (await isAdministrator()) return 'administrator';
   throw forbidden(
     role === undefined
       ? 'The include_deleted parameter requires admin role'

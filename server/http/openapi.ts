@@ -7,6 +7,10 @@ declare module 'fastify' {
     operationId?: string;
     summary?: string;
   }
+  interface FastifyContextConfig {
+    /** Media types of the route's successful responses when they are not JSON (files: reports, exports). */
+    produces?: string[];
+  }
 }
 
 interface RouteDoc {
@@ -15,6 +19,7 @@ interface RouteDoc {
   schema: Record<string, unknown>;
   isPublic: boolean;
   consumes: string[];
+  produces?: string[];
 }
 
 /** Strips TypeBox's symbol keys and $id by round-tripping through JSON (also for the AsyncAPI document). */
@@ -45,6 +50,7 @@ export function registerOpenApi(app: FastifyInstance, info: { title: string; ver
         schema: route.schema as Record<string, unknown>,
         isPublic: Boolean(route.config?.public),
         consumes: route.config?.consumes ?? ['application/json'],
+        produces: route.config?.produces,
       });
     }
   });
@@ -64,14 +70,16 @@ function build(routes: RouteDoc[], info: { title: string; version: string }) {
     const responses: Record<string, unknown> = {};
     for (const [status, body] of Object.entries((s.response as Record<string, unknown>) ?? { 200: undefined })) {
       const schema = plain(body) as { type?: string } | undefined;
+      const types = r.produces && status.startsWith('2') ? r.produces : ['application/json'];
       responses[status] =
         schema && schema.type !== 'null'
-          ? { description: `HTTP ${status}`, content: { 'application/json': { schema } } }
+          ? { description: `HTTP ${status}`, content: Object.fromEntries(types.map((t) => [t, { schema }])) }
           : { description: `HTTP ${status}` };
     }
     (paths[path] ??= {})[r.method] = {
       operationId: s.operationId,
       tags: s.tags,
+      ...(typeof s.description === 'string' ? { description: s.description } : {}),
       parameters: [...parameters(s, 'path'), ...parameters(s, 'query')],
       ...(s.body ? { requestBody: { required: true, content: Object.fromEntries(r.consumes.map((c) => [c, { schema: plain(s.body) }])) } } : {}),
       responses,

@@ -19,6 +19,8 @@ const AUTH_FLOW_ROUTES = new Set(['/oauth2/authorize', '/oauth2/callback', '/oau
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 const WINDOW_SECONDS = { minute: 60, hour: 3600 } as const;
 const TIER_NAMES = { auth: 'Auth flow', public: 'IP', api: 'API' } as const;
+/** The `limit` label values of tmi_rate_limit_rejections_total. */
+export const RATE_LIMIT_TIERS = Object.keys(TIER_NAMES) as (keyof typeof TIER_NAMES)[];
 
 export interface RateLimitCheck {
   tier: keyof typeof TIER_NAMES;

@@ -143,7 +143,7 @@ export const metrics = {
   signIn(provider: string, outcome: 'success' | 'failure'): void {
     signIns.inc({ provider, outcome });
   },
-  /** A request refused by the rate limit named `limit` ('auth_flow' | 'public') in `scope`. */
+  /** A request refused by the rate limit tier `limit` ('auth' | 'public' | 'api') in `scope` ('ip' | 'user'). */
   rateLimited(limit: string, scope: string): void {
     rateLimited.inc({ limit, scope });
   },

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
 import type { ChildKindName } from '../../contract/limits.ts';
 import { KINDS } from './kinds.ts';
+import type { ChildService } from './children/service.ts';
 import { threatModelRoutes } from './threat-models/routes.ts';
 import { threatRoutes } from './threats/routes.ts';
 import { diagramRoutes } from './diagrams/routes.ts';
@@ -14,6 +15,11 @@ import { noteRoutes } from './notes/routes.ts';
 import { assetRoutes } from './assets/routes.ts';
 import { metadataRoutes } from './metadata/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { suggestionRoutes } from './suggestions/routes.ts';
+import { orgRoutes } from './org/routes.ts';
+import { surveyRoutes } from './surveys/routes.ts';
+import { reportRoutes } from './reports/routes.ts';
+import { transferRoutes } from './transfer/routes.ts';
 
 const KIND_ROUTES: Record<ChildKindName, (app: FastifyInstance, ctx: AppContext) => unknown> = {
   threats: threatRoutes,
@@ -26,7 +32,16 @@ const KIND_ROUTES: Record<ChildKindName, (app: FastifyInstance, ctx: AppContext)
 
 export function resourceRoutes(app: FastifyInstance, ctx: AppContext): void {
   threatModelRoutes(app, ctx);
-  for (const kind of KINDS) KIND_ROUTES[kind.name](app, ctx);
+  let threats: ChildService | undefined;
+  for (const kind of KINDS) {
+    const registered = KIND_ROUTES[kind.name](app, ctx);
+    if (kind.name === 'threats') threats = registered as ChildService;
+  }
   metadataRoutes(app, ctx);
   auditRoutes(app, ctx);
+  suggestionRoutes(app, ctx, threats!);
+  orgRoutes(app, ctx);
+  surveyRoutes(app, ctx);
+  reportRoutes(app, ctx);
+  transferRoutes(app, ctx);
 }

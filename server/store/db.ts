@@ -26,13 +26,31 @@ export interface Db extends Queryable {
   poolStats?(): { total: number; idle: number; waiting: number };
 }
 
+/** Shared buffers of the embedded PostgreSQL (a constant: it is written into SQL below). */
+const PGLITE_SHARED_BUFFERS = '16MB';
+
+/**
+ * A Db whose every query and transaction runs in `q` (an open transaction): services built on it
+ * write into the caller's transaction, so a use case made of several of them commits or rolls
+ * back as one (import of a whole model).
+ */
+export function joinedDb(q: Queryable, kind: Db['kind']): Db {
+  return {
+    kind,
+    query: (text, params, prepared) => q.query(text, params, prepared),
+    exec: (script) => q.exec(script),
+    tx: (fn) => fn(q),
+    close: async () => undefined,
+  };
+}
+
 /** How long a query waits for a pooled connection (or to open one) before it answers 503. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 // bigint (int8) and numeric come back as strings from `pg`; our ids are UUIDs and our counters fit
-// in a double, so parse them as numbers on both back ends (see ARCHITECTURE "known traps").
+// in a double, so parse them as numbers: both back ends then hand the same values to the code.
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
@@ -251,7 +269,12 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       const fresh = pgDir !== undefined && !existsSync(path.join(pgDir, 'PG_VERSION'));
       let instance = new PGlite({ dataDir: pgDir, loadDataDir: opts.loadDump });
       await instance.waitReady;
-      if (fresh) {
+      // PostgreSQL's default 128 MB of shared buffers live in the WebAssembly heap, resident for
+      // good; the embedded store is small and the operating system caches its files anyway. The
+      // setting is stored in the folder (postgresql.auto.conf) and takes effect on the next start.
+      const buffers = pgDir === undefined ? PGLITE_SHARED_BUFFERS : (await instance.query<{ v: string }>(`SELECT current_setting('shared_buffers') AS v`)).rows[0]!.v;
+      if (buffers !== PGLITE_SHARED_BUFFERS) await instance.exec(`ALTER SYSTEM SET shared_buffers = '${PGLITE_SHARED_BUFFERS}'`);
+      if (fresh || buffers !== PGLITE_SHARED_BUFFERS) {
         // Initialising a new folder leaves a WebAssembly heap of about 750 MiB behind, and a
         // WebAssembly memory never shrinks; a new instance on the initialised folder starts at
         // about a third of that.
@@ -304,7 +327,10 @@ export async function assertMigrated(db: Db): Promise<void> {
   }
 }
 
-/** Forward-only SQL migrations, applied in file-name order, each in its own transaction. */
+/**
+ * Forward-only SQL migrations, the pending ones applied in file-name order in one transaction (a
+ * failing one leaves none of them applied), under an advisory lock that serialises instances.
+ */
 export async function migrate(db: Db): Promise<void> {
   const files = migrationFiles();
   await db.tx(async (q) => {

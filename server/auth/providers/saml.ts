@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
-import { SAML, ValidateInResponseTo, type CacheProvider, type Profile, type SamlConfig } from '@node-saml/node-saml';
+// node-saml (with its XML signature stack) is loaded when a SAML provider is first used, not at start.
+import type { CacheProvider, Profile, SAML, SamlConfig } from '@node-saml/node-saml';
 import type { SamlProviderConfig } from '../../config.ts';
 import type { KeyValueStore } from '../../store/shared-state.ts';
 import type { FetchLike } from '../outbound.ts';
@@ -112,6 +113,7 @@ export class SamlProvider {
         xml = await res.text();
       }
       const meta = parseIdpMetadata(xml);
+      const { SAML, ValidateInResponseTo } = await import('@node-saml/node-saml');
       const options = (forceAuthn: boolean): SamlConfig => ({
         callbackUrl: this.cfg.acsUrl,
         entryPoint: meta.ssoUrl,

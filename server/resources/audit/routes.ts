@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { principalOf } from '../../auth/authenticate.ts';
 import type { AppContext } from '../../context.ts';
 import { ErrorBody, ThreatModelIdParams, Uuid } from '../../../contract/common.ts';
-import { AuditEntry, ListAuditTrailResponse, ListThreatModelAuditTrailResponse, ObjectAuditQuery, RollbackResponse, ThreatModelAuditQuery } from '../../../contract/audit.ts';
+import { AuditEntry, AuditEntryDiff, ListAuditTrailResponse, ListThreatModelAuditTrailResponse, ObjectAuditQuery, RollbackResponse, ThreatModelAuditQuery } from '../../../contract/audit.ts';
 import { ThreatModel } from '../../../contract/threat-models.ts';
 import { KINDS } from '../kinds.ts';
 import { AuditService } from './service.ts';
@@ -30,6 +30,12 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/threat_models/:threat_model_id/audit_trail/:entry_id',
     { schema: { tags, operationId: 'getAuditEntry', params: EntryParams, response: { 200: AuditEntry, ...errors } } },
     async (request) => svc.getEntry(principalOf(request), tmOf(request), request.params.entry_id.toLowerCase()),
+  );
+
+  r.get(
+    '/threat_models/:threat_model_id/audit_trail/:entry_id/diff',
+    { schema: { tags, operationId: 'getAuditEntryDiff', summary: 'State before and after an entry (TMI-TS extension)', params: EntryParams, response: { 200: AuditEntryDiff, ...errors } } },
+    async (request) => svc.diff(principalOf(request), tmOf(request), request.params.entry_id.toLowerCase()),
   );
 
   r.post(

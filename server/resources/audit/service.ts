@@ -94,6 +94,19 @@ export class AuditService {
     return presentEntry(row);
   }
 
+  /**
+   * Our extension: the object's recorded state before and after an entry, for a diff (`after` is
+   * null for a deletion, `before` for a creation or when earlier states were not recorded).
+   */
+  async diff(p: Principal, tmId: string, entryId: string) {
+    await this.threatModels.accessTo(p, tmId, 'read');
+    const row = await store.findEntry(this.db, tmId, entryId);
+    if (!row) throw notFound('Audit entry not found');
+    const before = await store.stateBefore(this.db, row);
+    const after = row.change_type === 'deleted' ? null : await store.stateAsOf(this.db, row);
+    return { entry: presentEntry(row), before, after };
+  }
+
   /** Entries of one item of a kind, deleted or not; the item must belong to the model. */
   async listForObject(p: Principal, tmId: string, kind: Kind, id: string, limit = 20, offset = 0) {
     await this.threatModels.accessTo(p, tmId, 'read');

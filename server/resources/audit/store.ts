@@ -118,3 +118,14 @@ export async function latestSnapshot(q: Queryable, tmId: string, objectType: str
   );
   return rows[0]?.snapshot ?? null;
 }
+
+/** The object's recorded state just before an entry (the latest snapshot strictly earlier), for diffs. */
+export async function stateBefore(q: Queryable, entry: AuditRow): Promise<Record<string, unknown> | null> {
+  const rows = await q.query<{ snapshot: Record<string, unknown> }>(
+    `SELECT snapshot FROM audit_entries
+     WHERE threat_model_id = $1 AND object_type = $2 AND object_id = $3 AND snapshot IS NOT NULL AND (created_at, id) < ($4::timestamptz, $5::uuid)
+     ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [entry.threat_model_id, entry.object_type, entry.object_id, entry.created_at, entry.id],
+  );
+  return rows[0]?.snapshot ?? null;
+}

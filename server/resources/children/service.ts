@@ -12,6 +12,7 @@ import type { JsonPatchDocument, Metadata } from '../../../contract/common.ts';
 import type { ThreatModelService } from '../threat-models/service.ts';
 import { actorOf } from '../threat-models/service.ts';
 import { replaceEntries } from '../metadata/store.ts';
+import { partyOf, securityEvent } from '../../security-events.ts';
 import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type ChangeType } from '../common/audit.ts';
@@ -130,7 +131,9 @@ export class ChildService {
 
   async list(p: Principal, tmId: string, query: ListQuery, isAdministrator: () => Promise<boolean>, refine?: store.ListRefinement) {
     const { role } = await this.threatModels.accessTo(p, tmId, 'read');
-    if (query.include_deleted) await authorizeListDeleted(role, isAdministrator);
+    if (query.include_deleted && (await authorizeListDeleted(role, isAdministrator)) === 'administrator') {
+      securityEvent('admin.children.include_deleted', { ...partyOf(p), threat_model_id: tmId, kind: this.kind.name });
+    }
     const limit = query.limit ?? 20;
     const offset = query.offset ?? 0;
     const { rows, total } = await store.listChildren(this.db, this.kind, tmId, {

@@ -13,6 +13,7 @@ import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type ChangeType } from '../common/audit.ts';
 import { authorizeListDeleted } from '../../authz/index.ts';
+import { partyOf, securityEvent } from '../../security-events.ts';
 import type { KindItems } from '../kinds.ts';
 import { replaceEntries } from '../metadata/store.ts';
 import { CellError, labelText, normalizeCells } from './cells.ts';
@@ -156,7 +157,9 @@ export class DiagramService {
 
   async list(p: Principal, tmId: string, query: ListDiagramsQuery, isAdministrator: () => Promise<boolean>) {
     const { role } = await this.threatModels.accessTo(p, tmId, 'read');
-    if (query.include_deleted) await authorizeListDeleted(role, isAdministrator);
+    if (query.include_deleted && (await authorizeListDeleted(role, isAdministrator)) === 'administrator') {
+      securityEvent('admin.children.include_deleted', { ...partyOf(p), threat_model_id: tmId, kind: 'diagrams' });
+    }
     const limit = query.limit ?? 20;
     const offset = query.offset ?? 0;
     const { rows, total } = await store.listDiagrams(this.db, tmId, Boolean(query.include_deleted), limit, offset);

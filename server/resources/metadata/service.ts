@@ -20,6 +20,23 @@ const objectTypeOf = (kind: Carrier): ObjectType => kind?.objectType ?? 'threat_
 /** The reference's bulk limit: 20 for the threat model, per kind otherwise. */
 export const bulkLimitOf = (kind: Carrier): number => kind?.metadataBulkLimit ?? 20;
 
+/** A bulk body: at most `limit` entries, no key twice, each value acceptable. */
+export function checkMetadataEntries(items: Metadata[], limit: number): void {
+  if (items.length > limit) throw badRequest(`Too many metadata entries in one request (at most ${limit})`);
+  const seen = new Set<string>();
+  for (const m of items) {
+    if (seen.has(m.key)) throw badRequest(`Duplicate metadata key found: ${m.key}`);
+    seen.add(m.key);
+    checkMetadataValue(m.key, m.value);
+  }
+}
+
+/** A value: at most 1024 bytes, no markup that could run script. */
+export function checkMetadataValue(key: string, value: string): void {
+  if (Buffer.byteLength(value, 'utf8') > 1024) throw badRequest(`Metadata value for key '${key}' is longer than 1024 bytes`);
+  if (isUnsafeText(value)) throw badRequest(`Field 'value' contains potentially unsafe content`);
+}
+
 export class MetadataService {
   constructor(
     private readonly db: Db,
@@ -72,18 +89,11 @@ export class MetadataService {
   }
 
   private static check(items: Metadata[], limit: number): void {
-    if (items.length > limit) throw badRequest(`Too many metadata entries in one request (at most ${limit})`);
-    const seen = new Set<string>();
-    for (const m of items) {
-      if (seen.has(m.key)) throw badRequest(`Duplicate metadata key found: ${m.key}`);
-      seen.add(m.key);
-      MetadataService.checkValue(m.key, m.value);
-    }
+    checkMetadataEntries(items, limit);
   }
 
   private static checkValue(key: string, value: string): void {
-    if (Buffer.byteLength(value, 'utf8') > 1024) throw badRequest(`Metadata value for key '${key}' is longer than 1024 bytes`);
-    if (isUnsafeText(value)) throw badRequest(`Field 'value' contains potentially unsafe content`);
+    checkMetadataValue(key, value);
   }
 
   async list(p: Principal, kind: Carrier, tmId: string, itemId: string | null): Promise<Metadata[]> {

@@ -5,11 +5,14 @@ import type { Queryable } from '../../store/db.ts';
 import type { Metadata } from '../../../contract/common.ts';
 import type { ObjectType } from '../../../contract/limits.ts';
 
+/** What carries entries: a threat model or one of its children, and the review workflow's entities. */
+export type MetadataOwner = ObjectType | 'team' | 'project' | 'survey' | 'survey_response';
+
 /**
  * SQL expression: the entries of the entity whose id is in `idColumn`, as a JSON array ordered by
  * key, for reads that return an entity with its metadata in one statement.
  */
-export const metadataJsonSql = (type: ObjectType, idColumn: string) => `coalesce((
+export const metadataJsonSql = (type: MetadataOwner, idColumn: string) => `coalesce((
   SELECT json_agg(json_build_object('key', m.key, 'value', m.value) ORDER BY m.key)
   FROM metadata m WHERE m.entity_type = '${type}' AND m.entity_id = ${idColumn}), '[]'::json)`;
 
@@ -19,21 +22,21 @@ export function oneEntryPerKey(items: readonly Metadata[]): Metadata[] {
 }
 
 /** The entity's entries become exactly `items` (a repeated key: the later entry). */
-export async function replaceEntries(q: Queryable, type: ObjectType, id: string, items: readonly Metadata[], at: Date): Promise<void> {
+export async function replaceEntries(q: Queryable, type: MetadataOwner, id: string, items: readonly Metadata[], at: Date): Promise<void> {
   await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2', [type, id]);
   await upsertEntries(q, type, id, oneEntryPerKey(items), at);
 }
 
-export async function listEntries(q: Queryable, type: ObjectType, id: string): Promise<Metadata[]> {
+export async function listEntries(q: Queryable, type: MetadataOwner, id: string): Promise<Metadata[]> {
   return q.query<Metadata>('SELECT key, value FROM metadata WHERE entity_type = $1 AND entity_id = $2 ORDER BY key', [type, id]);
 }
 
-export async function getEntry(q: Queryable, type: ObjectType, id: string, key: string): Promise<Metadata | null> {
+export async function getEntry(q: Queryable, type: MetadataOwner, id: string, key: string): Promise<Metadata | null> {
   const rows = await q.query<Metadata>('SELECT key, value FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND key = $3', [type, id, key]);
   return rows[0] ?? null;
 }
 
-export async function existingKeys(q: Queryable, type: ObjectType, id: string, keys: string[]): Promise<string[]> {
+export async function existingKeys(q: Queryable, type: MetadataOwner, id: string, keys: string[]): Promise<string[]> {
   const rows = await q.query<{ key: string }>(
     'SELECT key FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND key = ANY($3::text[]) ORDER BY key',
     [type, id, keys],
@@ -42,7 +45,7 @@ export async function existingKeys(q: Queryable, type: ObjectType, id: string, k
 }
 
 /** Inserts or overwrites the given entries; others stay. */
-export async function upsertEntries(q: Queryable, type: ObjectType, id: string, items: readonly Metadata[], at: Date): Promise<void> {
+export async function upsertEntries(q: Queryable, type: MetadataOwner, id: string, items: readonly Metadata[], at: Date): Promise<void> {
   if (items.length === 0) return;
   await q.query(
     `INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
@@ -52,7 +55,7 @@ export async function upsertEntries(q: Queryable, type: ObjectType, id: string, 
   );
 }
 
-export async function updateValue(q: Queryable, type: ObjectType, id: string, key: string, value: string, at: Date): Promise<boolean> {
+export async function updateValue(q: Queryable, type: MetadataOwner, id: string, key: string, value: string, at: Date): Promise<boolean> {
   const rows = await q.query(
     'UPDATE metadata SET value = $4, modified_at = $5 WHERE entity_type = $1 AND entity_id = $2 AND key = $3 RETURNING key',
     [type, id, key, value, at],
@@ -60,7 +63,7 @@ export async function updateValue(q: Queryable, type: ObjectType, id: string, ke
   return rows.length > 0;
 }
 
-export async function deleteEntry(q: Queryable, type: ObjectType, id: string, key: string): Promise<boolean> {
+export async function deleteEntry(q: Queryable, type: MetadataOwner, id: string, key: string): Promise<boolean> {
   const rows = await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND key = $3 RETURNING key', [type, id, key]);
   return rows.length > 0;
 }

@@ -3,7 +3,12 @@
 // sanitize-html escapes `<`, `>` and `&` in text; markdown needs them (blockquotes, code, arrows),
 // so they are given back where they cannot form markup again.
 import { decodeHTML } from 'entities';
-import sanitizeHtml from 'sanitize-html';
+import { createRequire } from 'node:module';
+import type sanitizeHtmlType from 'sanitize-html';
+
+// Loaded on the first note written, not at start (it brings an HTML parser and PostCSS).
+let loadedSanitizer: typeof sanitizeHtmlType | undefined;
+const sanitizer = (): typeof sanitizeHtmlType => (loadedSanitizer ??= createRequire(import.meta.url)('sanitize-html') as typeof sanitizeHtmlType);
 
 const SCRIPT_SCHEMES = new Set(['javascript', 'vbscript', 'livescript']);
 /** Raster images are the only `data:` URLs a note may keep (an image cannot run script). */
@@ -34,15 +39,15 @@ export function runsScript(target: string): boolean {
 }
 
 /** Link attributes are dropped when their decoded value runs script (sanitize-html sees them encoded). */
-const dropScriptLinks: sanitizeHtml.Transformer = (tagName, attribs) => {
+const dropScriptLinks: sanitizeHtmlType.Transformer = (tagName, attribs) => {
   const kept = { ...attribs };
   for (const name of ['href', 'src']) if (kept[name] !== undefined && runsScript(kept[name])) delete kept[name];
   return { tagName, attribs: kept };
 };
 
-const OPTIONS: sanitizeHtml.IOptions = {
+const options = (): sanitizeHtmlType.IOptions => ({
   allowedTags: [
-    ...sanitizeHtml.defaults.allowedTags,
+    ...sanitizer().defaults.allowedTags,
     'img', 'del', 'ins', 'sup', 'sub', 'kbd', 'mark', 'details', 'summary', 'input',
   ],
   allowedAttributes: {
@@ -71,7 +76,8 @@ const OPTIONS: sanitizeHtml.IOptions = {
       .replace(/&gt;/g, '>')
       .replace(/&lt;(?![A-Za-z/!?])/g, '<')
       .replace(/&amp;(?![A-Za-z0-9#]{1,20};)/g, '&'),
-};
+});
+let OPTIONS: sanitizeHtmlType.IOptions | undefined;
 
 // Where markdown reads a link target: inline links and images `](target`, reference definitions
 // `]: target`, each bare or in angle brackets; and autolinks `<scheme:...>`.
@@ -86,5 +92,5 @@ function dropScriptTargets(markdown: string): string {
 }
 
 export function sanitizeMarkdown(content: string): string {
-  return dropScriptTargets(sanitizeHtml(content, OPTIONS));
+  return dropScriptTargets(sanitizer()(content, (OPTIONS ??= options())));
 }

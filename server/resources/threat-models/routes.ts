@@ -45,9 +45,10 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/threat_models/:threat_model_id',
     { schema: { tags, operationId: 'getThreatModel', params: ThreatModelIdParams, response: { 200: ThreatModel, ...errors } } },
     async (request, reply) => {
-      const tm = await svc.get(principalOf(request), request.params.threat_model_id);
-      setEtag(reply, tm.version);
-      return tm;
+      // The route's own serializer makes the text, so a stored document is byte for byte the answer.
+      const { text, version } = await svc.getText(principalOf(request), request.params.threat_model_id, (tm) => reply.serialize(tm) as string);
+      setEtag(reply, version);
+      return reply.type('application/json; charset=utf-8').send(text as never);
     },
   );
 

@@ -68,7 +68,7 @@ function wireAccess(a: store.AccessRow) {
 }
 
 /** The threat model's wire form; `children` holds the embedded items by kind (none: empty lists). */
-function present(row: store.ThreatModelRow, children: Partial<Record<string, unknown[]>>): ThreatModelJson {
+export function present(row: store.ThreatModelRow, children: Partial<Record<string, unknown[]>>): ThreatModelJson {
   return {
     id: row.id,
     name: row.name,
@@ -151,8 +151,25 @@ export class ThreatModelService {
     this.listeners.push(listener);
   }
 
+  /** A change made outside this service (ownership transfer, account deletion, a model created from a survey response), for the same listeners. */
+  announce(e: ThreatModelEvent): void {
+    this.emit(e);
+  }
+
   private emit(e: ThreatModelEvent): void {
     for (const l of this.listeners) l(e);
+  }
+
+  /**
+   * The same use cases on `db` (a handle whose transactions join the caller's, see joinedDb), for a
+   * use case that writes a whole model or nothing (import). Its events wait for `flush`, called
+   * once the caller's transaction has committed.
+   */
+  joined(db: Db): { service: ThreatModelService; flush(): void } {
+    const held: ThreatModelEvent[] = [];
+    const service = new ThreatModelService(db, this.users, this.kinds);
+    service.onChange((e) => held.push(e));
+    return { service, flush: () => held.splice(0).forEach((e) => this.emit(e)) };
   }
 
   constructor(
@@ -209,6 +226,8 @@ export class ThreatModelService {
         securityReviewer: query.security_reviewer,
         dates,
         includeDeleted: Boolean(query.include_deleted),
+        projectId: query.project_id?.toLowerCase(),
+        teamId: query.team_id?.toLowerCase(),
       },
       limit,
       offset,
@@ -228,6 +247,43 @@ export class ThreatModelService {
     if (!row || row.deleted_at) throw notFound('Threat model not found');
     authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'read');
     return present(row, await this.kinds.embedded(this.db, id, new Set(row.live_children ?? [])));
+  }
+
+  /**
+   * GET /threat_models/{id} as response text, from the read model (threat_model_read_cache) when
+   * it holds the current document: one query by primary key answers existence, the access list and
+   * the serialised document. Otherwise the document is assembled as in `get`, serialised by the
+   * route's own serializer, and stored only if no write touched the model meanwhile (the generation
+   * read before assembling is still current; every write bumps it by trigger in its transaction).
+   */
+  async getText(p: Principal, id: string, serialize: (tm: ThreatModelJson) => string): Promise<{ text: string; version: number }> {
+    const rows = await this.db.query<{ owner_uuid: string; deleted_at: Date | null; version: number; generation: string | number | bigint | null; access: store.AccessRow[] | null; doc: string | null; cached_version: number | null }>(
+      `SELECT tm.owner_uuid, tm.deleted_at, tm.version, c.generation, c.access, c.doc, c.version AS cached_version
+       FROM threat_models tm LEFT JOIN threat_model_read_cache c ON c.threat_model_id = tm.id WHERE tm.id = $1`,
+      [id],
+      'tm_read_cache_get',
+    );
+    const hit = rows[0];
+    if (!hit || hit.deleted_at) throw notFound('Threat model not found');
+    if (hit.doc !== null && hit.access !== null && hit.cached_version === hit.version) {
+      authorize(effectiveRole({ owner_uuid: hit.owner_uuid, access: hit.access }, subjectOf(p)), 'read');
+      return { text: hit.doc, version: hit.version };
+    }
+    const generation = hit.generation === null ? '0' : String(hit.generation);
+    const row = await store.findThreatModel(this.db, id, { liveChildren: true });
+    if (!row || row.deleted_at) throw notFound('Threat model not found');
+    authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'read');
+    const text = serialize(present(row, await this.kinds.embedded(this.db, id, new Set(row.live_children ?? []))));
+    // Kept only if the generation is unchanged: a write that committed since, or is committing now
+    // (its trigger holds the row), has moved it on, and its readers assemble afresh.
+    await this.db.query(
+      `INSERT INTO threat_model_read_cache AS c (threat_model_id, generation, version, access, doc) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (threat_model_id) DO UPDATE SET version = excluded.version, access = excluded.access, doc = excluded.doc
+       WHERE c.generation = excluded.generation`,
+      [id, generation, row.version, JSON.stringify(row.access), text],
+      'tm_read_cache_put',
+    );
+    return { text, version: row.version };
   }
 
   /** What the caller may do with the threat model (authz's answers, for clients to offer only that). */
@@ -351,6 +407,10 @@ export class ThreatModelService {
       if (rv === null) reviewerUuid = null;
       else if (JSON.stringify(rv) !== JSON.stringify(row.security_reviewer)) reviewerUuid = await this.users.resolvePrincipal(q, rv.provider, rv.provider_id);
       if (reviewerUuid !== null && reviewerUuid !== row.security_reviewer_uuid) authorizeReviewerAssignment(role, standing);
+      const projectId = ((candidate.project_id as string | null) || null)?.toLowerCase() ?? null;
+      if (projectId && projectId !== row.project_id && (await q.query('SELECT 1 FROM projects WHERE id = $1', [projectId])).length === 0) {
+        throw badRequest(`project not found: ${projectId}`);
+      }
       const authorizationChanged = ops.some((op) => op.path.startsWith('/authorization') || op.from?.startsWith('/authorization'));
       const metadataChanged = ops.some((op) => op.path.startsWith('/metadata') || op.from?.startsWith('/metadata'));
       return {
@@ -362,7 +422,7 @@ export class ThreatModelService {
           status: (candidate.status as string | undefined) ?? row.status,
           ownerUuid,
           securityReviewerUuid: reviewerUuid,
-          projectId: (candidate.project_id as string | null) || null,
+          projectId,
         },
         authorization: authorizationChanged ? (candidate.authorization as AuthorizationInput[]) : undefined,
         authorizationMode: 'last-wins' as const,

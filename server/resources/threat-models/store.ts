@@ -105,8 +105,13 @@ export interface AccessContext {
 
 export async function findAccessContext(q: Queryable, id: string): Promise<AccessContext | null> {
   const rows = await q.query<AccessContext>(
-    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, ${ACCESS_LIST_SQL} AS access FROM threat_models tm WHERE tm.id = $1`,
+    // The access list kept by the read model (threat_model_read_cache, dropped by trigger with
+    // every change of the list or of a user's or group's names) when there is one; else built.
+    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, coalesce(c.access, (${ACCESS_LIST_SQL})::jsonb) AS access
+     FROM threat_models tm LEFT JOIN threat_model_read_cache c ON c.threat_model_id = tm.id AND c.doc IS NOT NULL
+     WHERE tm.id = $1`,
     [id],
+    'tm_access_context',
   );
   return rows[0] ?? null;
 }
@@ -197,6 +202,9 @@ export interface ListFilters {
   securityReviewer?: string;
   dates: { column: 'created_at' | 'modified_at' | 'status_updated'; op: '>=' | '<='; value: Date }[];
   includeDeleted: boolean;
+  /** TMI-TS extension: models of this project / of this team's projects. */
+  projectId?: string;
+  teamId?: string;
 }
 
 const likeArg = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -224,6 +232,8 @@ export async function listThreatModels(
   else if (f.securityReviewer === 'is:notnull') where.push('tm.security_reviewer_uuid IS NOT NULL');
   else if (f.securityReviewer) where.push(`(r.email ILIKE ${arg(likeArg(f.securityReviewer))} OR r.name ILIKE $${params.length})`);
   for (const d of f.dates) where.push(`tm.${d.column} ${d.op} ${arg(d.value)}`);
+  if (f.projectId) where.push(`tm.project_id = ${arg(f.projectId)}`);
+  if (f.teamId) where.push(`tm.project_id IN (SELECT p.id FROM projects p WHERE p.team_id = ${arg(f.teamId)})`);
   const from = `FROM threat_models tm
     JOIN users o ON o.internal_uuid = tm.owner_uuid
     JOIN users c ON c.internal_uuid = tm.created_by_uuid

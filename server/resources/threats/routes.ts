@@ -9,10 +9,12 @@ import { badRequest } from '../../http/errors.ts';
 import { ThreatModelIdParams as tmParams, UUID_RE } from '../../../contract/common.ts';
 import { BulkDeleteThreatsQuery, BulkDeleteThreatsResponse, BulkPatchRequest, Threat, type ListThreatsQuery } from '../../../contract/threats.ts';
 import { errors, registerChildRoutes } from '../children/routes.ts';
+import type { ChildService } from '../children/service.ts';
 import { threatKind } from './kind.ts';
 import { threatListQuery } from './service.ts';
 
-export function threatRoutes(app: FastifyInstance, ctx: AppContext): void {
+/** Returns the threat service, through which accepted suggestions become threats. */
+export function threatRoutes(app: FastifyInstance, ctx: AppContext): ChildService {
   const { service, base, modelFirst } = registerChildRoutes<ListThreatsQuery>(app, ctx, threatKind, { refineList: threatListQuery });
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['Threats'];
@@ -36,4 +38,5 @@ export function threatRoutes(app: FastifyInstance, ctx: AppContext): void {
       return service.bulkDelete(principalOf(request), request.params.threat_model_id.toLowerCase(), ids);
     },
   );
+  return service;
 }

@@ -62,6 +62,8 @@ export function onUnauthorized(hook: RefreshHook): void {
 
 export interface RequestOptions {
   body?: unknown;
+  /** A body sent as it is (a file), instead of `body` as JSON. */
+  raw?: string;
   /** Content type for the body; JSON by default. */
   contentType?: string;
   ifMatch?: string;
@@ -72,7 +74,7 @@ export interface RequestOptions {
 
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   if (opts.ifMatch) headers['if-match'] = opts.ifMatch;
   let res: Response;
   try {
@@ -80,7 +82,7 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
       method,
       headers,
       credentials: 'same-origin',
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
       signal: opts.signal,
     });
   } catch (err) {
@@ -103,6 +105,28 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A file the server answers (a report, an export): its bytes and the name it suggests. */
+export async function fetchFile(path: string, noRetry = false): Promise<{ blob: Blob; fileName: string }> {
+  let res: Response;
+  try {
+    res = await fetch(path, { credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', '');
+  }
+  if (res.status === 401 && !noRetry && refreshHook && (await refreshHook())) return fetchFile(path, true);
+  if (!res.ok) {
+    let body: Partial<ErrorBody> = {};
+    try {
+      body = (await res.json()) as Partial<ErrorBody>;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, body.error ?? 'error', body.error_description ?? '');
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'download';
+  return { blob: await res.blob(), fileName: name };
 }
 
 export const api = {

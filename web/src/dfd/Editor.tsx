@@ -13,6 +13,8 @@ import { ParticipantsPanel } from './panels/ParticipantsPanel.tsx';
 import { PresenterOverlay } from './panels/PresenterOverlay.tsx';
 import { PropertiesPanel } from './panels/PropertiesPanel.tsx';
 import { SessionStatus } from './panels/SessionStatus.tsx';
+import { SuggestionBadges, SuggestionsPanel } from './panels/SuggestionsPanel.tsx';
+import { useSuggestions, useViewportTick } from './useSuggestions.ts';
 import { useCanvas } from './useCanvas.ts';
 import { useCellSync } from './useCellSync.ts';
 import { useCollabSession, usePresenting, type Mode } from './useCollabSession.ts';
@@ -39,6 +41,15 @@ export function Editor({ tm, diagram, writable, me }: Props) {
   const isPresenter = sameUser(session.presenter, meUser);
   usePresenting(canvas.graph, canvas.hostRef, session.collabRef, presenting && isPresenter);
   const { graph } = canvas;
+  const suggestions = useSuggestions(tm.id, diagram.id, graph);
+  useViewportTick(graph);
+  const selectCell = (id: string) => {
+    const cell = graph?.getCellById(id);
+    if (!graph || !cell) return;
+    graph.cleanSelection();
+    graph.select(cell);
+  };
+  const selectedCellId = canvas.selected.length === 1 ? canvas.selected[0]!.id : undefined;
 
   return (
     <div className="editor" data-testid="dfd-editor" data-mode={session.mode.kind} data-status={session.mode.kind === 'collab' ? session.mode.status : 'rest'}>
@@ -64,6 +75,7 @@ export function Editor({ tm, diagram, writable, me }: Props) {
       <div className="editor-body">
         <div className="canvas-wrap">
           <div ref={canvas.hostRef} className={`canvas${editable ? '' : ' readonly'}`} data-testid="canvas" />
+          {graph && <SuggestionBadges graph={graph} counts={suggestions.counts} onClick={selectCell} />}
           {graph && !isPresenter && <PresenterOverlay graph={graph} cursor={session.cursor} name={session.presenter?.display_name ?? 'Presenter'} selection={session.presenterSelection} />}
         </div>
         <aside className="side">
@@ -82,7 +94,17 @@ export function Editor({ tm, diagram, writable, me }: Props) {
               onTakeBack={() => session.takePresenter(meUser)}
             />
           )}
-          <PropertiesPanel tm={tm} diagramId={diagram.id} cells={canvas.selected} editable={editable} writable={writable} />
+          <PropertiesPanel tm={tm} diagramId={diagram.id} cells={canvas.selected} editable={editable} writable={writable} threatsChanged={suggestions.threatsChanged} />
+          <SuggestionsPanel
+            items={suggestions.items}
+            error={suggestions.error}
+            selectedCellId={selectedCellId}
+            writable={writable}
+            onAccept={suggestions.accept}
+            onDismiss={suggestions.dismiss}
+            onRefresh={suggestions.reload}
+            onSelectCell={selectCell}
+          />
         </aside>
       </div>
       <p className="hint muted">

@@ -9,6 +9,7 @@ import { useMe } from '../me.ts';
 import { Link, navigate } from '../router.tsx';
 import { DataTable, ListState, type Column } from '../table.tsx';
 import { formatDate, useLoad } from '../ui.tsx';
+import { ImportDialog } from './Transfer.tsx';
 
 const PAGE_SIZE = 20;
 /** The kinds the Contents column counts (threats have a column of their own). */
@@ -22,6 +23,7 @@ export function ThreatModelList() {
   const [owner, setOwner] = useState('');
   const [offset, setOffset] = useState(0);
   const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
 
   const { data, error, loading } = useLoad(
     (signal) => threatModels.list({ name: search.trim(), status, owner: mine ? me.email : owner.trim() || undefined, limit: PAGE_SIZE, offset }, signal),
@@ -63,6 +65,7 @@ export function ThreatModelList() {
       <div className="toolbar">
         <h1>Threat models</h1>
         <span className="grow" />
+        <button onClick={() => setImporting(true)}>Import…</button>
         <button className="primary" onClick={() => setCreating(true)}>
           New threat model
         </button>
@@ -117,6 +120,7 @@ export function ThreatModelList() {
       )}
       {total > 0 && total <= PAGE_SIZE && <p className="muted">{total} threat model{total === 1 ? '' : 's'}</p>}
       {creating && <CreateThreatModel onClose={() => setCreating(false)} />}
+      {importing && <ImportDialog onClose={() => setImporting(false)} />}
     </section>
   );
 }

@@ -1,6 +1,7 @@
 // Threats: a sortable, filterable table (severity, status, priority, mitigated) and the form.
 import { useMemo, useState } from 'react';
 import { THREAT_SEVERITIES, THREAT_STATUSES } from '../../../contract/limits.ts';
+import { Link } from '../router.tsx';
 import type { ThreatModel } from '../../../contract/threat-models.ts';
 import type { Threat } from '../../../contract/threats.ts';
 import { assets } from '../api/assets.ts';
@@ -60,9 +61,14 @@ export function ThreatsTab({ tm, writable }: { tm: ThreatModel; writable: boolea
       label: 'Threat',
       sortBy: (t) => t.name,
       cell: (t) => (
-        <button className="link" onClick={() => setEditing(t)}>
-          {t.name}
-        </button>
+        <>
+          <button className="link" onClick={() => setEditing(t)}>
+            {t.name}
+          </button>{' '}
+          <Link to={`/tm/${tm.id}/threats/${t.id}`} className="small" title="Open the threat's page">
+            open
+          </Link>
+        </>
       ),
     },
     { key: 'types', label: 'Types', cell: (t) => t.threat_type.join(', ') },

@@ -11,13 +11,13 @@ import { ThreatForm } from '../../pages/ThreatForm.tsx';
 import { ErrorNote } from '../../ui.tsx';
 import { cleanLabel, isEdge, labelOf } from '../cells.ts';
 
-export function PropertiesPanel({ tm, diagramId, cells, editable, writable }: { tm: ThreatModel; diagramId: string; cells: Cell[]; editable: boolean; writable: boolean }) {
+export function PropertiesPanel({ tm, diagramId, cells, editable, writable, threatsChanged = 0 }: { tm: ThreatModel; diagramId: string; cells: Cell[]; editable: boolean; writable: boolean; threatsChanged?: number }) {
   if (cells.length === 0) return <section className="panel muted">Select a shape or a flow to see its properties and threats.</section>;
   if (cells.length > 1) return <section className="panel">{cells.length} items selected.</section>;
-  return <CellProperties key={cells[0]!.id} tm={tm} diagramId={diagramId} cell={cells[0]!} editable={editable} writable={writable} />;
+  return <CellProperties key={cells[0]!.id} tm={tm} diagramId={diagramId} cell={cells[0]!} editable={editable} writable={writable} threatsChanged={threatsChanged} />;
 }
 
-function CellProperties({ tm, diagramId, cell, editable, writable }: { tm: ThreatModel; diagramId: string; cell: Cell; editable: boolean; writable: boolean }) {
+function CellProperties({ tm, diagramId, cell, editable, writable, threatsChanged }: { tm: ThreatModel; diagramId: string; cell: Cell; editable: boolean; writable: boolean; threatsChanged: number }) {
   const json = cell.toJSON() as Record<string, unknown>;
   const [label, setLabel] = useState(labelOf(json));
   const [threats, setThreats] = useState<Threat[]>();
@@ -29,7 +29,7 @@ function CellProperties({ tm, diagramId, cell, editable, writable }: { tm: Threa
       .then((all) => setThreats(all.filter((t) => t.cell_id === cell.id)))
       .catch((err: unknown) => setError(err));
   }, [tm.id, cell.id]);
-  useEffect(loadThreats, [loadThreats]);
+  useEffect(loadThreats, [loadThreats, threatsChanged]);
 
   const setCellLabel = (text: string) => {
     setLabel(text);

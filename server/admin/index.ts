@@ -1,0 +1,24 @@
+// Administration and the person's own account (issue 14): every route of server/admin.
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { adminUserRoutes } from './routes.ts';
+import { groupRoutes } from './groups.ts';
+import { selfServiceRoutes } from './account.ts';
+import { auditRoutes, pruneSystemAudit } from './audit-routes.ts';
+
+/** How often each instance prunes the system audit log (deletes are idempotent across instances). */
+const PRUNE_EVERY_MS = 6 * 3600 * 1000;
+
+export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
+  adminUserRoutes(app, ctx);
+  groupRoutes(app, ctx);
+  selfServiceRoutes(app, ctx);
+  auditRoutes(app, ctx);
+  const prune = () => void pruneSystemAudit(ctx.db, ctx.config.auth.systemAuditRetentionDays).catch((err: unknown) => app.log.warn({ err }, 'system audit pruning failed'));
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    timer = setInterval(prune, PRUNE_EVERY_MS);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(timer));
+}
