@@ -1,14 +1,15 @@
 // SAML 2.0 against a real SAML IdP started in the test (samlify acting as IdP, with its own keys):
 // SP metadata, SP-initiated login to tokens, attribute mapping and provider-scoped groups; a
 // tampered assertion, an unsigned one, one signed by an untrusted key, a replayed one, an expired
-// one, IdP-initiated sign-in off by default; single logout with signed requests and responses.
+// one, IdP-initiated sign-in off by default; single logout with signed requests and responses; step-up
+// through the IdP (ForceAuthn) and linking a SAML identity to an account.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import * as samlify from 'samlify';
-import { call, CALLBACK, errorOf, startTestApp, type TestApp } from './support/app.ts';
+import { call, CALLBACK, errorOf, signIn, startTestApp, type TestApp } from './support/app.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/saml/${name}`, import.meta.url), 'utf8');
 // The test IdP reads our SP's requests without XSD validation (not what is under test here).
@@ -271,5 +272,91 @@ describe('SAML single logout', () => {
 
     expect((await call(t.app, 'GET', '/me', { token: tokens.access_token })).status).toBe(401);
     expect((await call(t.app, 'POST', '/oauth2/token', { body: { grant_type: 'refresh_token', refresh_token: tokens.refresh_token } })).status).toBe(400);
+  });
+});
+
+/** The AuthnRequest behind a redirect to the IdP: its id, whether it forces a login, the relay. */
+function authnRequestOf(location: string) {
+  const url = new URL(location);
+  expect(url.origin + url.pathname).toBe(SSO);
+  const xml = inflateRawSync(Buffer.from(url.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
+  return { requestId: /ID="([^"]+)"/.exec(xml)![1]!, forceAuthn: /ForceAuthn="true"/.test(xml), relay: url.searchParams.get('RelayState')! };
+}
+
+/** An access token of the same session whose sign-in was `ageSeconds` ago. */
+async function agedToken(token: string, ageSeconds: number): Promise<string> {
+  const c = decodeJwt(token) as Record<string, unknown>;
+  const { token: aged } = await t.ctx.tokens.sign(
+    { provider: c.idp as string, providerUserId: c.sub as string, email: c.email as string, emailVerified: false, name: c.name as string, groups: (c.groups as string[]) ?? [], isAdministrator: false, isSecurityReviewer: false },
+    { sessionId: c.sid as string, authTime: Math.floor(Date.now() / 1000) - ageSeconds },
+  );
+  return aged;
+}
+
+describe('SAML step-up and identity linking', () => {
+  it('a SAML account steps up through its IdP with ForceAuthn; the fresh token shows it; another person is refused', async () => {
+    const person = newPerson();
+    const stale = await agedToken((await signInSaml(person)).access_token, 3600);
+    const refused = await call(t.app, 'POST', `/me/identities/link/start?idp=corp&client_callback=${encodeURIComponent(CALLBACK)}`, { token: stale });
+    expect(refused.status).toBe(401);
+    expect(errorOf(refused).error).toBe('insufficient_user_authentication');
+
+    const { verifier, challenge } = pkce();
+    const stepUp = await call(t.app, 'GET', `/oauth2/step_up?client_callback=${encodeURIComponent(CALLBACK)}&code_challenge=${challenge}&state=su1`, { token: stale, headers: { accept: 'application/json' } });
+    expect(stepUp.status, stepUp.text).toBe(200);
+    expect(stepUp.body.result).toBe('step_up_redirect');
+    const request = authnRequestOf(stepUp.body.redirect_url);
+    expect(request.forceAuthn).toBe(true);
+    const res = await acs(await idpResponse(person, request.requestId), request.relay);
+    expect(res.statusCode, res.body).toBe(302);
+    const back = new URL(res.headers.location as string);
+    expect(back.searchParams.get('state')).toBe('su1');
+    const fresh = await call(t.app, 'POST', '/oauth2/token?idp=corp', { body: { grant_type: 'authorization_code', code: back.searchParams.get('code'), code_verifier: verifier, redirect_uri: CALLBACK } });
+    expect(fresh.status, fresh.text).toBe(200);
+    expect(decodeJwt(fresh.body.access_token)).toMatchObject({ idp: 'corp', sub: person.nameId });
+    expect(decodeJwt(fresh.body.access_token).auth_time).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) - 5);
+
+    // Someone else at the IdP cannot complete this account's step-up, and gets no account.
+    const again = pkce();
+    const second = await call(t.app, 'GET', `/oauth2/step_up?client_callback=${encodeURIComponent(CALLBACK)}&code_challenge=${again.challenge}`, { token: stale, headers: { accept: 'application/json' } });
+    const otherRequest = authnRequestOf(second.body.redirect_url);
+    const stranger = newPerson();
+    const otherBack = new URL((await acs(await idpResponse(stranger, otherRequest.requestId), otherRequest.relay)).headers.location as string);
+    const mismatch = await call(t.app, 'POST', '/oauth2/token?idp=corp', { body: { grant_type: 'authorization_code', code: otherBack.searchParams.get('code'), code_verifier: again.verifier, redirect_uri: CALLBACK } });
+    expect(mismatch.status).toBe(400);
+    expect(errorOf(mismatch).error).toBe('identity_mismatch');
+    expect(await usersWithSubject('corp', stranger.nameId)).toBe(0);
+  });
+
+  it('links a SAML identity to an account after confirmation; it then signs in to that account; one with its own account is refused', async () => {
+    const owner = await signIn(t.app);
+    const person = newPerson();
+    const start = await call(t.app, 'POST', `/me/identities/link/start?idp=corp&client_callback=${encodeURIComponent(CALLBACK)}`, { token: owner.accessToken });
+    expect(start.status, start.text).toBe(200);
+    const request = authnRequestOf(start.body.authorization_url);
+    const res = await acs(await idpResponse(person, request.requestId), request.relay);
+    expect(res.statusCode, res.body).toBe(302);
+    const back = new URL(res.headers.location as string);
+    expect(back.searchParams.get('state')).toBe(start.body.link_state);
+    const linkId = back.searchParams.get('link_pending')!;
+    expect(linkId).toBeTruthy();
+    const pending = await call(t.app, 'GET', `/me/identities/link/pending/${linkId}`, { token: owner.accessToken });
+    expect(pending.body.pending).toMatchObject({ provider: 'corp', email: person.email, name: person.name });
+    const confirmed = await call(t.app, 'POST', '/me/identities/link/confirm', { token: owner.accessToken, body: { token: linkId } });
+    expect(confirmed.status, confirmed.text).toBe(201);
+    // Nothing was created for the linked person, and signing in with it is signing in to the account.
+    expect(await usersWithSubject('corp', person.nameId)).toBe(0);
+    const viaSaml = await signInSaml(person);
+    expect(decodeJwt(viaSaml.access_token)).toMatchObject({ idp: 'tmi', sub: owner.user });
+    expect(await usersWithSubject('corp', person.nameId)).toBe(0);
+
+    // A SAML identity that signed in on its own cannot be linked to another account.
+    const other = newPerson();
+    await signInSaml(other);
+    const second = await signIn(t.app);
+    const start2 = await call(t.app, 'POST', `/me/identities/link/start?idp=corp&client_callback=${encodeURIComponent(CALLBACK)}`, { token: second.accessToken });
+    const request2 = authnRequestOf(start2.body.authorization_url);
+    const refused = await acs(await idpResponse(other, request2.requestId), request2.relay);
+    expect(new URL(refused.headers.location as string).searchParams.get('error')).toBe('identity_already_bound');
   });
 });

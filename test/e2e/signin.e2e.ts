@@ -1,7 +1,8 @@
 // Browser tests of sign-in and the account page: the sign-in page lists every provider; a person
 // signs in with the development provider and through a real OpenID provider (the `oidc-provider`
 // package on a local port, as in test/oidc-provider.test.ts); a refused sign-in says why; an
-// identity is linked from the account page and then signs in to that account; a client
+// identity is linked from the account page and then signs in to that account (one that has an
+// account of its own is refused, with the reason); a client
 // credential's secret is shown once, copied, and works; an unlink that needs a recent sign-in
 // goes through step-up and then succeeds. Run with `npx tsx --test test/e2e/signin.e2e.ts`.
 import assert from 'node:assert/strict';
@@ -55,6 +56,7 @@ after(async () => {
 
 /** The first person of a fresh dev-mode server is its administrator (and security reviewer). */
 let alice: { context: BrowserContext; page: Page; name: string; signedInAt: number };
+const carol = { sub: `corp-${uniqueName('carol')}`, email: 'carol@corp.example', name: 'Carol Corp', email_verified: true };
 const corpAlice = { sub: `corp-${uniqueName('alice')}`, email: 'alice.corp@corp.example', name: 'Alice at Corp', email_verified: true };
 
 async function openAccount(page: Page): Promise<void> {
@@ -80,7 +82,7 @@ describe('sign-in page', () => {
 
   it('signs in through a real OpenID provider', async () => {
     const { context, page } = track(await newUserPage(h.browser));
-    op.user = { sub: `corp-${uniqueName('carol')}`, email: 'carol@corp.example', name: 'Carol Corp', email_verified: true };
+    op.user = carol;
     await page.goto(`${BASE}/`);
     await page.getByRole('button', { name: 'Sign in with Corp SSO' }).click();
     await page.getByTestId('who').waitFor();
@@ -178,6 +180,23 @@ describe('account page', () => {
     await other.page.getByTestId('who').waitFor();
     assert.match((await other.page.getByTestId('who').textContent()) ?? '', new RegExp(`${alice.name}@tmi.local`));
     await other.context.close();
+  });
+
+  it('says why an identity with an account of its own cannot be linked', async () => {
+    // A person of their own (fresh sign-in, no session at the OpenID provider yet).
+    const { context, page } = track(await newUserPage(h.browser));
+    await signIn(page, uniqueName('dave'));
+    await openAccount(page);
+    op.user = carol;
+    await page.getByRole('button', { name: 'Corp SSO' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'The identity was not linked' });
+    await alert.waitFor();
+    assert.match(new URL(page.url()).pathname, /^\/account$/);
+    assert.match((await alert.textContent()) ?? '', /already belongs to a TMI account/);
+    assert.equal(await page.getByTestId('pending-link').count(), 0);
+    assert.equal(await page.getByRole('table', { name: 'Sign-in identities' }).getByText('carol@corp.example').count(), 0);
+    await shot(page, 'account-link-refused');
+    await context.close();
   });
 
   it('asks for a fresh sign-in before an unlink once the sign-in is old, and unlinks after it', async () => {

@@ -8,6 +8,7 @@ import { SignInPage, CallbackPage } from './pages/SignIn.tsx';
 import { ThreatModelList } from './pages/ThreatModelList.tsx';
 import { MeContext } from './me.ts';
 import { UserMenu } from './account/UserMenu.tsx';
+import { FlashNote } from './account/StepUp.tsx';
 import { AccountMenuEntries, AdminNavLink } from './admin/AccountMenu.tsx';
 import './styles.css';
 
@@ -107,6 +108,7 @@ function App() {
         </button>
       </header>
       <ErrorNote error={error} onClose={() => setError(undefined)} />
+      <FlashNote key={pathname} />
       <main>
         {/* Keyed by path: a page left while another was loading must not come back with stale state. */}
         <Suspense key={pathname} fallback={<Spinner />}>

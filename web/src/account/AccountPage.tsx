@@ -6,7 +6,6 @@ import { useEffect, useRef, useState } from 'react';
 import { CLIENT_CREDENTIAL_TEXT } from '../../../contract/limits.ts';
 import { clientCredentials, identities, type ClientCredentialInfo, type ClientCredentialResponse, type LinkedIdentity } from '../api/account.ts';
 import { beginLink, signInOptions, type SignInOption } from '../api/session.ts';
-import { clearFlash, peekFlash } from '../flash.ts';
 import { Confirm, FormActions, ModalForm, TextInput, useAction } from '../forms.tsx';
 import { useMe } from '../me.ts';
 import { navigate, useLocation } from '../router.tsx';
@@ -25,8 +24,6 @@ export default function AccountPage() {
   const me = useMe();
   const { search } = useLocation();
   const params = new URLSearchParams(search);
-  const [flash] = useState(peekFlash);
-  useEffect(() => clearFlash(), []);
   const options = useLoad(signInOptions, []);
   const steppedUp = params.get('stepped_up') === '1';
 
@@ -38,11 +35,6 @@ export default function AccountPage() {
   return (
     <div className="account">
       <h1>Your account</h1>
-      {flash && (
-        <div className="error" role="alert">
-          {flash}
-        </div>
-      )}
       {steppedUp && (
         <p className="notice" role="status">
           You signed in again. You can now retry what you were doing.{' '}

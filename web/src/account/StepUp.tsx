@@ -1,7 +1,8 @@
 // Step-up in the web app: when the server answers that an operation needs a recent sign-in
 // (401 insufficient_user_authentication), the person reads why and can sign in again with their
 // provider; they come back to the same page and retry. Other errors show as usual.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { clearFlash, peekFlash } from '../flash.ts';
 import { needsStepUp } from '../api/client.ts';
 import { beginStepUp } from '../api/session.ts';
 import { useMe } from '../me.ts';
@@ -48,4 +49,14 @@ export function StepUpOrError({ error, onClose }: { error: unknown; onClose?: ()
       <ErrorNote error={failure} />
     </div>
   );
+}
+
+/**
+ * What a flow that ended on the callback route left to say (a failed step-up or link), shown once
+ * on the page the person came back to.
+ */
+export function FlashNote() {
+  const [text, setText] = useState(peekFlash);
+  useEffect(() => clearFlash(), []);
+  return <ErrorNote error={text} onClose={() => setText(undefined)} />;
 }
