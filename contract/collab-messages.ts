@@ -6,7 +6,7 @@
 // generated from these schemas; the web app uses their types.
 //
 // The wire is the reference's as its client (tmi-ux) really uses it, which differs from the
-// reference's tmi-asyncapi.yml in places (tmi-collab-notes.md): `participants_update` carries
+// reference's AsyncAPI document in places (docs/compatibility.md, Collaboration): `participants_update` carries
 // `initiating_user`, `history_operation` exists, error codes are the ones the server emits.
 // Client messages are open (extra fields are ignored, as the reference does); server messages are
 // closed (a client can rely on their exact shape).
@@ -29,7 +29,7 @@ function message<const T extends string, P extends TProperties>(type: T, propert
 export const WireCell = Type.Unsafe<CellJson>(
   Type.Object(
     { id: Uuid, shape: Type.String({ description: `${NODE_SHAPES.join(', ')} (nodes) or ${EDGE_SHAPE} (edges)` }) },
-    { additionalProperties: true, description: 'An X6 cell: a Node or an Edge as in the REST diagram (tmi-openapi.json)' },
+    { additionalProperties: true, description: 'An X6 cell: a Node or an Edge as in the REST diagram' },
   ),
 );
 

@@ -38,7 +38,7 @@ export const CollaborationSession = Type.Object(
 );
 export type CollaborationSession = Static<typeof CollaborationSession>;
 
-/** The reference client expects a bare array (tmi-collab-notes §1.3), not the spec's envelope. */
+/** The reference client expects a bare array, not the spec's envelope (docs/compatibility.md). */
 export const MySessions = Type.Array(CollaborationSession);
 
 export const TicketQuery = Type.Object({ session_id: Uuid });

@@ -1,5 +1,5 @@
 // Wire schemas shared by every resource: ids, timestamps, the error envelope, principals, metadata,
-// JSON Patch and list paging. Limits and patterns follow the reference contract (tmi-openapi.json).
+// JSON Patch and list paging. Limits and patterns follow the reference API (deviations: docs/compatibility.md).
 import { Type, type Static, type TLiteral, type TUnion } from 'typebox';
 import { MAX_PAGE_SIZE, METADATA_TEXT, NO_CONTROL, ROLES, SAFE_NAME, UUID_PATTERN } from './limits.ts';
 

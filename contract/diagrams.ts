@@ -1,6 +1,6 @@
 // Diagrams on the wire (DFD-1.0.0): create/put inputs, the diagram, its list item, the X6 cells
 // (Node: actor, process, store, security-boundary, text-box; Edge: flow) and the minimal model.
-// Limits and patterns follow the reference contract (tmi-openapi.json).
+// Limits and patterns follow the reference API (deviations: docs/compatibility.md).
 import { Type, type Static } from 'typebox';
 import { DateTime, Literals, Metadata, Nullable, Paging, Uuid } from './common.ts';
 import { COLOR_PATTERN, DASH_PATTERN, DIAGRAM_TEXT, DIAGRAM_TYPE, EDGE_SHAPE, NO_CONTROL, NODE_MIN_SIZE, NODE_SHAPES, PORT_SIDES, UUID_PATTERN } from './limits.ts';

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
-import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import { lazySerializers, lazyValidators } from './http/lazy-schemas.ts';
+import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { CollabSettings, Config } from './config.ts';
 import type { AppContext } from './context.ts';
@@ -13,6 +12,7 @@ import { ApiError, badRequest, notFound, registerErrorHandling, sendError } from
 import { registerSecurity } from './http/security.ts';
 import { registerRateLimits, registerUserRateLimits } from './http/rate-limit.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { cachedSerializerCompiler, cachedValidatorCompiler } from './http/schema-compilers.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { authRoutes } from './auth/routes.ts';
 import { systemRoutes } from './http/system-routes.ts';
@@ -70,7 +70,6 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     },
     requestTimeout: 30_000,
     return503OnClosing: true,
-    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
     ...(config.server.tls.enabled
       ? {
           https: {
@@ -82,7 +81,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
         }
       : {}),
   } as FastifyServerOptions);
-  app.setValidatorCompiler(lazyValidators(TypeBoxValidatorCompiler));
+  app.setValidatorCompiler(cachedValidatorCompiler);
+  app.setSerializerCompiler(cachedSerializerCompiler);
   registerSecurityEvents(app);
 
   // Unknown paths: 401 first for private ones (as the reference), then 405 when another method

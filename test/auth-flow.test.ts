@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../server/config.ts';
 import { createContext } from '../server/context.ts';
 import { buildApp } from '../server/app.ts';
-import { call, CALLBACK, errorOf, PRODUCTION_ENV, signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
+import { call, CALLBACK, errorOf, PRODUCTION_ENV, signInWithPkce as signIn, startTestApp, uniqueUser, usingPostgres, type TestApp } from './support/app.ts';
 import { startFakeOidc, type FakeOidc } from './support/fake-oidc.ts';
 import { LogCapture } from './support/log-capture.ts';
 
@@ -69,8 +69,8 @@ const attrs = (cookie: string) =>
     .sort();
 
 /** A database nobody else uses, for behaviour that depends on an empty users table. */
-async function freshDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
-  if (!usingPostgres) return { env: {}, drop: async () => undefined }; // the PGlite template is fresh per app
+async function freshDatabase(): Promise<{ env: Record<string, string>; options: { freshDatabase?: boolean }; drop(): Promise<void> }> {
+  if (!usingPostgres) return { env: {}, options: { freshDatabase: true }, drop: async () => undefined }; // a copy of the PGlite template
   const base = new URL(process.env.TMI_TEST_DATABASE_URL!);
   const name = `tmi_h4_fresh_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base.href });
@@ -81,6 +81,7 @@ async function freshDatabase(): Promise<{ env: Record<string, string>; drop(): P
   url.pathname = `/${name}`;
   return {
     env: { TMI_DATABASE_URL: url.href },
+    options: {},
     async drop() {
       const c = new pg.Client({ connectionString: base.href });
       await c.connect();
@@ -481,7 +482,7 @@ describe('administrators', () => {
   it('dev mode promotes the first user to administrator and security reviewer, and nobody after', async () => {
     const fresh = await freshDatabase();
     const logs = new LogCapture();
-    const dev = await startTestApp({ TMI_BUILD_MODE: 'dev', TMI_AUTH_AUTO_PROMOTE_FIRST_USER: '', ...fresh.env }, { logger: logs.logger('info') });
+    const dev = await startTestApp({ TMI_BUILD_MODE: 'dev', TMI_AUTH_AUTO_PROMOTE_FIRST_USER: '', ...fresh.env }, { logger: logs.logger('info'), ...fresh.options });
     try {
       const first = await signIn(dev.app);
       const second = await signIn(dev.app);
@@ -506,7 +507,7 @@ describe('administrators', () => {
 
   it('test mode promotes nobody by default', async () => {
     const fresh = await freshDatabase();
-    const plain = await startTestApp({ TMI_AUTH_AUTO_PROMOTE_FIRST_USER: '', ...fresh.env });
+    const plain = await startTestApp({ TMI_AUTH_AUTO_PROMOTE_FIRST_USER: '', ...fresh.env }, fresh.options);
     try {
       const first = await signIn(plain.app);
       expect((await me(plain.app, first.accessToken)).body.is_admin).toBe(false);

@@ -156,11 +156,16 @@ for (const [label, writerIndex] of [
     it('access change: a reader removed is refused at once, and let back in at once', async () => {
       const tm = await newModel();
       for (const app of [t.app, second.app]) await warm(app, tm);
+      const threats = (app: FastifyInstance) => call(app, 'GET', `/threat_models/${tm}/threats`, { token: reader.accessToken });
       for (const app of [t.app, second.app]) expect((await get(app, tm, reader)).status).toBe(200);
+      // Child routes decide access from the read model's copy of the list too.
+      for (const app of [t.app, second.app]) expect((await threats(app)).status).toBe(200);
       await w()('PUT', `/threat_models/${tm}`, { name: 'Private', authorization: [] });
+      for (const app of [t.app, second.app]) expect((await threats(app)).status).toBe(403);
       for (const app of [t.app, second.app]) expect((await get(app, tm, reader)).status).toBe(403);
       await w()('PATCH', `/threat_models/${tm}`, [{ op: 'add', path: '/authorization/-', value: share(reader, 'reader') }], 'application/json-patch+json');
       for (const app of [t.app, second.app]) {
+        expect((await threats(app)).status).toBe(200);
         const res = await get(app, tm, reader);
         expect(res.status).toBe(200);
         expect(res.body.authorization.map((a: { provider_id: string }) => a.provider_id)).toContain(reader.user);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeJwt, SignJWT } from 'jose';
 import { SECURITY_EVENTS, TOKEN_FAILURE_LINES } from '../server/security-events.ts';
-import { call, CALLBACK, errorOf, signIn, startTestApp, uniqueUser, type Response, type SignedIn, type TestApp } from './support/app.ts';
+import { call, CALLBACK, errorOf, signInWithPkce as signIn, startTestApp, uniqueUser, type Response, type SignedIn, type TestApp } from './support/app.ts';
 import { LogCapture } from './support/log-capture.ts';
 
 const logs = new LogCapture();

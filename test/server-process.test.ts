@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataDirLockedError, openDb } from '../server/store/db.ts';
-import { ROOT, signInOverHttp, startServerProcess } from './support/process.ts';
+import { ROOT, seedDataFolder, signInOverHttp, startServerProcess } from './support/process.ts';
 
 /** Runs the server until it exits on its own (a refusal to start). */
 async function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  seedDataFolder(env);
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));

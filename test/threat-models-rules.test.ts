@@ -1,4 +1,4 @@
-// Threat-model rules from the reference (domain notes §1.4, §2.2-2.4, §3): list filters and
+// Threat-model rules from the reference: list filters and
 // paging, PUT replacement semantics, the PATCH allow-list and its gates, ownership transfer,
 // groups and `everyone`, security reviewers, and which of 400/403/404 wins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -50,7 +50,7 @@ function run(args: string[], env: Record<string, string>, nodeArgs: string[] = [
 }
 
 async function waitFor(url: string, child: Child): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 3000; i++) {
     if (child.proc.exitCode !== null) throw new Error(`server exited with ${child.proc.exitCode}`);
     try {
       if ((await fetch(url)).ok) return;

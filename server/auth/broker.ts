@@ -113,6 +113,9 @@ export class Broker {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
     if (url.username || url.password) return false;
     if (oauth.allowLoopbackCallbacks && url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return true;
+    // The bundled web app's own callback, on this server's origin: without it the app could sign
+    // nobody in in production unless the operator listed it.
+    if (cb === `${this.ctx.config.server.baseUrl}/login/callback`) return true;
     return oauth.clientCallbackAllowlist.some((entry) => (entry.endsWith('*') ? cb.startsWith(entry.slice(0, -1)) : cb === entry));
   }
 

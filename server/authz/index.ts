@@ -1,6 +1,6 @@
 // Access decisions, in one place and free of I/O. A threat model's children inherit its access list.
 //
-// Rules (reference TMI, tmi-domain-notes §3, with the fixes in docs/security.md):
+// Rules (reference TMI, with the fixes in docs/security.md):
 // - the owner of a threat model always has the owner role;
 // - otherwise the highest role among matching entries wins: a user entry matches the user; a group
 //   entry matches when it is the `everyone` pseudo-group; a group of provider `tmi` (the built-in

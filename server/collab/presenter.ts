@@ -1,4 +1,4 @@
-// The presenter and the host's powers (tmi-collab-notes §3.5): asking to present, the host's
+// The presenter and the host's powers (docs/compatibility.md, Collaboration): asking to present, the host's
 // approval or refusal, handing the presenter role over, removing a participant (who may not
 // rejoin), the presenter's pointer and selection relayed to the others, and who presents when the
 // presenter leaves. The host role itself never moves.

@@ -1,6 +1,6 @@
 // Serves the browser app built into web/dist: index.html for browsers at `/` (API clients keep the
 // JSON health document) and for the app's own deep links, and the hashed bundles under /assets/.
-// The app's routes (/login..., /tm..., /account) never collide with API paths (see APP_ROUTES).
+// The app's routes (/login..., /tm..., /administration..., /account..., /review...) never collide with API paths (see APP_ROUTES).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -9,7 +9,7 @@ import { notFound, ApiError } from './errors.ts';
 export const DEFAULT_WEB_DIST = path.resolve(import.meta.dirname, '../../web/dist');
 
 /** The app's client-side routes; none is a prefix of an API path of the reference. */
-export const APP_ROUTES = ['/login', '/login/*', '/tm', '/tm/*', '/account'];
+export const APP_ROUTES = ['/login', '/login/*', '/tm', '/tm/*', '/administration', '/administration/*', '/account', '/account/*', '/review', '/review/*'];
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',

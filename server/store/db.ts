@@ -50,7 +50,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 // bigint (int8) and numeric come back as strings from `pg`; our ids are UUIDs and our counters fit
-// in a double, so parse them as numbers on both back ends (see ARCHITECTURE "known traps").
+// in a double, so parse them as numbers: both back ends then hand the same values to the code.
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
@@ -327,7 +327,10 @@ export async function assertMigrated(db: Db): Promise<void> {
   }
 }
 
-/** Forward-only SQL migrations, applied in file-name order, each in its own transaction. */
+/**
+ * Forward-only SQL migrations, the pending ones applied in file-name order in one transaction (a
+ * failing one leaves none of them applied), under an advisory lock that serialises instances.
+ */
 export async function migrate(db: Db): Promise<void> {
   const files = migrationFiles();
   await db.tx(async (q) => {

@@ -1,6 +1,9 @@
 // Test harness: a real app (in-process, driven with app.inject) on PGlite from the migrated
 // template, or on PostgreSQL + Redis when TMI_TEST_DATABASE_URL / TMI_TEST_REDIS_URL are set.
-// Each test makes its own users (random names), so files can run in parallel without cleanup.
+// Each test makes its own users (random names), so files can run in parallel without cleanup; for
+// the same reason the apps of one worker process share one PGlite database (loaded once from the
+// template, as all files share the one PostgreSQL database), unless a test asks for a fresh one.
+// Users and tokens: test/support/factories.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +12,10 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { createContext, type AppContext } from '../../server/context.ts';
 import { buildApp, type AppOptions } from '../../server/app.ts';
-import { openDb } from '../../server/store/db.ts';
+import { openDb, type Db } from '../../server/store/db.ts';
+import { signInAs, uniqueUser, type SignedIn } from './factories.ts';
+
+export { uniqueUser, type SignedIn };
 
 export interface TestApp {
   app: FastifyInstance;
@@ -39,7 +45,57 @@ export const PRODUCTION_ENV: Record<string, string> = {
   OAUTH_PROVIDERS_CORP_USERINFO_URL: 'https://idp.example.test/userinfo',
 };
 
-export async function startTestApp(env: Record<string, string> = {}, opts: AppOptions = {}): Promise<TestApp> {
+export interface TestAppOptions extends AppOptions {
+  /**
+   * A database of its own, copied from the template (PGlite only; with PostgreSQL give the app its
+   * own TMI_DATABASE_URL): for behaviour that depends on an empty users table.
+   */
+  freshDatabase?: boolean;
+}
+
+/** The worker's PGlite database, loaded from the migrated template on first use. */
+let workerDb: Promise<Db> | undefined;
+
+function templateDb(): Promise<Db> {
+  return openDb({ loadDump: new Blob([readFileSync(process.env.TMI_TEST_PGLITE_TEMPLATE!)]) });
+}
+
+/**
+ * A handle on the worker's database that one app may close: its own queries fail from then on (as
+ * on a closed database: the readiness tests close it under the app), the database stays open for
+ * the other apps of the worker.
+ */
+function borrow(db: Db): Db {
+  let closed = false;
+  const open = () => {
+    if (closed) throw new Error('PGlite is closed');
+  };
+  return {
+    kind: db.kind,
+    async query(text, params, prepared) {
+      open();
+      return db.query(text, params, prepared);
+    },
+    async exec(script) {
+      open();
+      return db.exec(script);
+    },
+    async tx(fn) {
+      open();
+      return db.tx(fn);
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}
+
+/** The app a test's token factories mint through (test/support/factories.ts). */
+const contexts = new WeakMap<FastifyInstance, AppContext>();
+export const contextOf = (app: FastifyInstance): AppContext | undefined => contexts.get(app);
+
+export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
+  const { freshDatabase, ...appOptions } = opts;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-test-'));
   const fullEnv: Record<string, string> = {
     TMI_BUILD_MODE: 'test',
@@ -54,10 +110,13 @@ export async function startTestApp(env: Record<string, string> = {}, opts: AppOp
   const config = loadConfig(fullEnv);
   const db = config.database.url
     ? await openDb({ databaseUrl: config.database.url, poolMax: 4 })
-    : await openDb({ loadDump: new Blob([readFileSync(process.env.TMI_TEST_PGLITE_TEMPLATE!)]) });
+    : freshDatabase
+      ? await templateDb()
+      : borrow(await (workerDb ??= templateDb()));
   const redisKeyPrefix = `tmi-test:${randomBytes(6).toString('hex')}:`;
   const ctx = await createContext(config, { db, redisKeyPrefix });
-  const app = await buildApp(ctx, opts);
+  const app = await buildApp(ctx, appOptions);
+  contexts.set(app, ctx);
   return {
     app,
     ctx,
@@ -72,22 +131,25 @@ export async function startTestApp(env: Record<string, string> = {}, opts: AppOp
   };
 }
 
-/** A unique user name accepted by the development provider (3-20 of [a-z0-9-]). */
-export function uniqueUser(prefix = 'user'): string {
-  return `${prefix.slice(0, 10)}-${randomBytes(4).toString('hex')}`;
-}
 
 export const CALLBACK = 'http://localhost:8079/';
 
-export interface SignedIn {
-  user: string;
-  accessToken: string;
-  refreshToken: string;
-  email: string;
+
+/**
+ * A signed-in user of the development provider. For an app made by startTestApp the tokens are
+ * minted through the sign-in service (test/support/factories.ts: the same account, session and
+ * claims as the browser flow, without its two requests); only the sign-in tests need the flow itself
+ * (signInWithPkce).
+ */
+export async function signIn(app: FastifyInstance, user = uniqueUser()): Promise<SignedIn> {
+  const ctx = contexts.get(app);
+  if (!ctx) return signInWithPkce(app, user);
+  const { user: name, accessToken, refreshToken, email } = await signInAs(ctx, user);
+  return { user: name, accessToken, refreshToken, email };
 }
 
 /** Signs in through the development provider with authorization code + PKCE, as a browser would. */
-export async function signIn(app: FastifyInstance, user = uniqueUser()): Promise<SignedIn> {
+export async function signInWithPkce(app: FastifyInstance, user = uniqueUser()): Promise<SignedIn> {
   const verifier = randomBytes(48).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const authorize = await app.inject({

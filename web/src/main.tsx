@@ -8,6 +8,7 @@ import { SignInPage, CallbackPage } from './pages/SignIn.tsx';
 import { ThreatModelList } from './pages/ThreatModelList.tsx';
 import { MeContext } from './me.ts';
 import { UserMenu } from './account/UserMenu.tsx';
+import { AccountMenuEntries, AdminNavLink } from './admin/AccountMenu.tsx';
 import './styles.css';
 
 // Pages beyond the list load on demand; the diagram editor (X6) is its own chunk.
@@ -16,6 +17,18 @@ const DiagramPage = lazy(() => import('./dfd/DiagramPage.tsx'));
 const ThreatPage = lazy(() => import('./pages/ThreatPage.tsx'));
 const ModelHistoryPage = lazy(() => import('./insight/History.tsx'));
 const AccountPage = lazy(() => import('./account/AccountPage.tsx'));
+const AdminPage = lazy(() => import('./admin/AdminPage.tsx'));
+const PreferencesPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.PreferencesPage })));
+const MyGroupsPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.MyGroupsPage })));
+const DeleteAccountPage = lazy(() => import('./admin/AccountPages.tsx').then((m) => ({ default: m.DeleteAccountPage })));
+// The review workflow: intake, triage, teams; the SurveyJS renderer is a chunk of its own below them.
+const IntakePage = lazy(() => import('./review/IntakePages.tsx').then((m) => ({ default: m.IntakePage })));
+const IntakeResponsePage = lazy(() => import('./review/IntakePages.tsx').then((m) => ({ default: m.IntakeResponsePage })));
+const TriageQueuePage = lazy(() => import('./review/TriagePages.tsx').then((m) => ({ default: m.TriageQueuePage })));
+const TriageResponsePage = lazy(() => import('./review/TriagePages.tsx').then((m) => ({ default: m.TriageResponsePage })));
+const TeamsPage = lazy(() => import('./review/TeamPages.tsx').then((m) => ({ default: m.TeamsPage })));
+const TeamPage = lazy(() => import('./review/TeamPages.tsx').then((m) => ({ default: m.TeamPage })));
+const SurveyAdminPage = lazy(() => import('./review/SurveyAdminPage.tsx'));
 
 
 function App() {
@@ -47,7 +60,18 @@ function App() {
   else if ((params = match('/tm/:id/history', pathname))) page = <ModelHistoryPage tmId={params.id!} />;
   else if ((params = match('/tm/:id', pathname))) page = <ThreatModelPage id={params.id!} />;
   else if (pathname === '/' || pathname === '/tm') page = <ThreatModelList />;
+  else if (pathname === '/administration' || (params = match('/administration/:tab', pathname))) page = <AdminPage tab={(['users', 'groups', 'audit'].includes(params?.tab ?? '') ? params!.tab : 'users') as 'users'} />;
+  else if (pathname === '/account/preferences') page = <PreferencesPage />;
+  else if (pathname === '/account/groups') page = <MyGroupsPage />;
+  else if (pathname === '/account/delete') page = <DeleteAccountPage onDeleted={() => { setMe(null); navigate('/login', true); }} />;
   else if (pathname === '/account') page = <AccountPage />;
+  else if (pathname === '/review/intake') page = <IntakePage />;
+  else if ((params = match('/review/intake/:id', pathname))) page = <IntakeResponsePage id={params.id!} />;
+  else if (pathname === '/review/triage') page = <TriageQueuePage />;
+  else if ((params = match('/review/triage/:id', pathname))) page = <TriageResponsePage id={params.id!} />;
+  else if (pathname === '/review/teams') page = <TeamsPage />;
+  else if ((params = match('/review/teams/:id', pathname))) page = <TeamPage id={params.id!} />;
+  else if (pathname === '/review/templates') page = <SurveyAdminPage />;
   else page = <p>There is no page at {pathname}. <Link to="/">Go to your threat models</Link>.</p>;
 
   return (
@@ -58,9 +82,16 @@ function App() {
         </Link>
         <nav>
           <Link to="/">Threat models</Link>
+          <Link to="/review/intake">Requests</Link>
+          {(me.is_admin || me.groups.some((g) => g.group_name === 'security-reviewers' || g.group_name === 'confidential-project-reviewers')) && <Link to="/review/triage">Triage</Link>}
+          <Link to="/review/teams">Teams</Link>
+          {me.is_admin && <Link to="/review/templates">Survey templates</Link>}
+          <AdminNavLink me={me} />
         </nav>
         <span className="grow" />
-        <UserMenu me={me} />
+        <UserMenu me={me}>
+          <AccountMenuEntries />
+        </UserMenu>
         <button
           onClick={async () => {
             try {

@@ -9,7 +9,8 @@ export function navigate(to: string, replace = false): void {
   listeners.forEach((l) => l());
 }
 
-window.addEventListener('popstate', () => listeners.forEach((l) => l()));
+// Guarded so that components using Link can be rendered outside a browser (unit tests).
+if (typeof window !== 'undefined') window.addEventListener('popstate', () => listeners.forEach((l) => l()));
 
 export function useLocation(): { pathname: string; search: string } {
   const [, setTick] = useState(0);

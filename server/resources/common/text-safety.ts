@@ -1,5 +1,5 @@
 // Free-text rules shared by the children of a threat model: the reference's HTML/script injection
-// filter (tmi-domain-notes §1.1) and its enum normalisation of `status`/`severity` (§1.5).
+// filter and its enum normalisation of `status`/`severity` (docs/compatibility.md).
 import { badRequest } from '../../http/errors.ts';
 
 // `<script`, `<iframe`, embedded objects, `javascript:` URLs, inline event handlers (`onload=`) and

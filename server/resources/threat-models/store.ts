@@ -105,8 +105,13 @@ export interface AccessContext {
 
 export async function findAccessContext(q: Queryable, id: string): Promise<AccessContext | null> {
   const rows = await q.query<AccessContext>(
-    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, ${ACCESS_LIST_SQL} AS access FROM threat_models tm WHERE tm.id = $1`,
+    // The access list kept by the read model (threat_model_read_cache, dropped by trigger with
+    // every change of the list or of a user's or group's names) when there is one; else built.
+    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, coalesce(c.access, (${ACCESS_LIST_SQL})::jsonb) AS access
+     FROM threat_models tm LEFT JOIN threat_model_read_cache c ON c.threat_model_id = tm.id AND c.doc IS NOT NULL
+     WHERE tm.id = $1`,
     [id],
+    'tm_access_context',
   );
   return rows[0] ?? null;
 }

@@ -1,5 +1,5 @@
 // SQL pieces of the threat list: the reference's filters and its sort orders with the ranks of
-// severity, status and priority (tmi-domain-notes §1.5), from filters the service has checked.
+// severity, status and priority, from filters the service has checked.
 // Values are bound parameters; sort expressions come from the fixed table below, never from the
 // request.
 import { THREAT_SEVERITIES } from '../../../contract/limits.ts';

@@ -56,8 +56,8 @@ export default function AccountPage() {
           <strong>{me.display_name}</strong> <span className="muted">{me.email}</span>
         </p>
         <p className="muted small">
-          Signs in with <strong>{providerName(options.data, me.provider)}</strong>
-          {me.is_admin && <span className="badge">Administrator</span>} {me.is_security_reviewer && <span className="badge">Security reviewer</span>}
+          Signs in with <strong>{providerName(options.data, me.provider)}</strong> {me.is_admin && <span className="badge">Administrator</span>}{' '}
+          {me.is_security_reviewer && <span className="badge">Security reviewer</span>}
         </p>
       </section>
       <IdentitiesSection options={options.data ?? []} linkPending={params.get('link_pending')} />
@@ -113,9 +113,11 @@ function IdentitiesSection({ options, linkPending }: { options: SignInOption[]; 
           </thead>
           <tbody>
             <tr>
-              <td className="row">
-                <ProviderIcon icon={providerIcon(options, list.data.primary.provider)} name={providerName(options, list.data.primary.provider)} />
-                {providerName(options, list.data.primary.provider)}
+              <td>
+                <span className="row">
+                  <ProviderIcon icon={providerIcon(options, list.data.primary.provider)} name={providerName(options, list.data.primary.provider)} />
+                  {providerName(options, list.data.primary.provider)}
+                </span>
               </td>
               <td>
                 {list.data.primary.name ?? me.display_name} <span className="muted">{list.data.primary.email}</span>
@@ -129,9 +131,11 @@ function IdentitiesSection({ options, linkPending }: { options: SignInOption[]; 
             </tr>
             {list.data.linked.map((l) => (
               <tr key={l.id}>
-                <td className="row">
-                  <ProviderIcon icon={providerIcon(options, l.provider)} name={providerName(options, l.provider)} />
-                  {providerName(options, l.provider)}
+                <td>
+                  <span className="row">
+                    <ProviderIcon icon={providerIcon(options, l.provider)} name={providerName(options, l.provider)} />
+                    {providerName(options, l.provider)}
+                  </span>
                 </td>
                 <td>
                   {l.name ?? ''} <span className="muted">{l.email ?? l.provider_user_id}</span>

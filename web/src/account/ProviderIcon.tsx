@@ -2,6 +2,8 @@
 // ("fa-brands fa-github"), a short name ("google"), or a path on this server ("/static/x.svg").
 // The app ships no icon font, so the well-known brands are drawn here and any other provider gets
 // a monogram; a same-origin image path is shown as is (the page's policy allows no other images).
+import { useState } from 'react';
+
 const BRANDS: Record<string, { color: string; glyph: string }> = {
   github: { color: '#24292f', glyph: 'GH' },
   gitlab: { color: '#e24329', glyph: 'GL' },
@@ -19,7 +21,9 @@ export function brandOf(icon: string): string | undefined {
 }
 
 export function ProviderIcon({ icon, name }: { icon: string; name: string }) {
-  if (/^\/[^/]/.test(icon)) return <img className="provider-icon" src={icon} alt="" width={20} height={20} />;
+  const [broken, setBroken] = useState(false);
+  // A logo path that does not load falls back to the brand or the monogram.
+  if (/^\/[^/]/.test(icon) && !broken) return <img className="provider-icon" src={icon} alt="" width={20} height={20} onError={() => setBroken(true)} />;
   const brand = brandOf(icon);
   if (brand === 'microsoft' || brand === 'windows') {
     return (

@@ -10,6 +10,7 @@ import { diagrams as diagramsApi } from '../api/diagrams.ts';
 import { documents } from '../api/documents.ts';
 import { repositories } from '../api/repositories.ts';
 import { threatModels } from '../api/threat-models.ts';
+import { projects } from '../api/review.ts';
 import { Confirm, EnumSelect, Form, FormActions, ModalForm, TextInput, spaced, useAction } from '../forms.tsx';
 import { may, usePermissions, type Permissions } from '../me.ts';
 import { Link, navigate } from '../router.tsx';
@@ -137,7 +138,10 @@ function Details({ tm, writable, statusWritable, onSaved }: { tm: ThreatModel; w
     threat_model_framework: tm.threat_model_framework,
     issue_uri: tm.issue_uri ?? '',
     status: tm.status,
+    project_id: tm.project_id ?? '',
   });
+  // The project picker offers the projects of the caller's teams (and keeps the current one).
+  const projectList = useLoad((signal) => projects.list({ limit: 100 }, signal), []);
   const changes = (): JsonPatchDocument => {
     const ops: JsonPatchDocument = [];
     if (draft.name !== tm.name) ops.push({ op: 'replace', path: '/name', value: draft.name.trim() });
@@ -145,6 +149,7 @@ function Details({ tm, writable, statusWritable, onSaved }: { tm: ThreatModel; w
     if (draft.threat_model_framework !== tm.threat_model_framework) ops.push({ op: 'replace', path: '/threat_model_framework', value: draft.threat_model_framework });
     if (draft.issue_uri !== (tm.issue_uri ?? '')) ops.push({ op: 'replace', path: '/issue_uri', value: draft.issue_uri.trim() || null });
     if (draft.status !== tm.status) ops.push({ op: 'replace', path: '/status', value: draft.status });
+    if (draft.project_id !== (tm.project_id ?? '')) ops.push({ op: 'replace', path: '/project_id', value: draft.project_id || null });
     return ops;
   };
   const save = useAction(async () => onSaved(await threatModels.patch(tm.id, changes())));
@@ -171,6 +176,19 @@ function Details({ tm, writable, statusWritable, onSaved }: { tm: ThreatModel; w
         <label>
           Issue link
           <TextInput name="issue_uri" type="url" placeholder="https://…" rule={THREAT_MODEL_TEXT.issue_uri} value={draft.issue_uri} onChange={(issue_uri) => setDraft({ ...draft, issue_uri })} />
+        </label>
+        <label>
+          Project
+          <select name="project_id" value={draft.project_id} onChange={(e) => setDraft({ ...draft, project_id: e.target.value })} data-testid="project-picker">
+            <option value="">(none)</option>
+            {tm.project_id && !projectList.data?.projects.some((p) => p.id === tm.project_id) && <option value={tm.project_id}>Current project</option>}
+            {projectList.data?.projects.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.team_name ? `${p.team_name} / ` : ''}
+                {p.name}
+              </option>
+            ))}
+          </select>
         </label>
         {tm.issue_uri && /^https?:\/\//i.test(tm.issue_uri) && (
           <a className="issue-link" href={tm.issue_uri} target="_blank" rel="noopener noreferrer">

@@ -1,0 +1,120 @@
+// Browser tests of administration and the account pages (issue 14): an administrator finds a
+// user, makes and unmakes an administrator, transfers a leaver's models and deletes the account
+// after seeing the plan, manages a group's members and reads the audit log; a non-administrator
+// sees no Administration entry and is refused the page; preferences (theme) survive a reload;
+// someone deletes their own account after seeing what happens to their models.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { BASE, createThreatModel, newUserPage, shot, signIn, startHarness, uniqueName, type Harness } from './support.ts';
+
+let h: Harness;
+
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.stop();
+});
+
+async function openUser(page: Page, name: string) {
+  await page.goto(`${BASE}/administration/users`);
+  await page.locator('input[name="user_search"]').fill(name);
+  await page.getByTestId('admin-users').getByRole('button', { name }).click();
+  await page.getByTestId('admin-user-detail').waitFor();
+}
+
+describe('administration', () => {
+  it('an administrator manages users, groups and reads the audit log; a non-administrator is refused', async () => {
+    // The development server makes the first person to sign in an administrator.
+    const adminName = uniqueName('boss');
+    const a = await newUserPage(h.browser);
+    await signIn(a.page, adminName);
+    const leaverName = uniqueName('leaver');
+    const heirName = uniqueName('heir');
+    const l = await newUserPage(h.browser);
+    await signIn(l.page, leaverName);
+    const leaverModel = await createThreatModel(l.page, uniqueName('legacy'));
+    const heir = await newUserPage(h.browser);
+    await signIn(heir.page, heirName);
+
+    // The non-administrator: no entry, and the page says no.
+    assert.equal(await l.page.getByRole('link', { name: 'Administration' }).count(), 0);
+    await l.page.goto(`${BASE}/administration/users`);
+    await l.page.getByTestId('admin-refused').waitFor();
+    const refused = await l.page.evaluate(async () => (await fetch('/admin/users')).status);
+    assert.equal(refused, 403);
+
+    // The administrator: search, promote, demote.
+    await a.page.getByRole('link', { name: 'Administration' }).click();
+    await a.page.getByTestId('admin-area').waitFor();
+    await openUser(a.page, heirName);
+    await a.page.getByRole('button', { name: 'Make administrator' }).click();
+    await a.page.getByRole('button', { name: 'Remove administrator role' }).waitFor();
+    await a.page.getByRole('button', { name: 'Remove administrator role' }).click();
+    await a.page.getByRole('button', { name: 'Make administrator' }).waitFor();
+    await a.page.keyboard.press('Escape');
+
+    // Delete the leaver, giving their model to the heir: the plan says so first.
+    await openUser(a.page, leaverName);
+    await a.page.getByRole('button', { name: 'Delete user…' }).click();
+    await a.page.locator('input[name="user_pick"]').fill(heirName);
+    await a.page.getByRole('button', { name: new RegExp(heirName) }).click();
+    await a.page.getByTestId('deletion-plan').getByText(`${heirName}@tmi.local`).waitFor();
+    await shot(a.page, 'admin-delete-plan');
+    await a.page.getByRole('button', { name: /permanently/ }).click();
+    await a.page.getByTestId('admin-user-detail').waitFor({ state: 'detached' });
+    const owner = await heir.page.evaluate(async (id) => (await (await fetch(`/threat_models/${id}`)).json()).owner.provider_id, leaverModel);
+    assert.equal(owner, heirName);
+
+    // A group with a member.
+    const group = uniqueName('grp').replace(/-/g, '_');
+    await a.page.goto(`${BASE}/administration/groups`);
+    await a.page.locator('input[name="group_name"]').fill(group);
+    await a.page.locator('input[name="group_display_name"]').fill(`Team ${group}`);
+    await a.page.getByRole('button', { name: 'New group' }).click();
+    await a.page.getByTestId('admin-groups').getByRole('button', { name: `Team ${group}` }).click();
+    await a.page.locator('input[name="user_pick"]').fill(heirName);
+    await a.page.getByRole('button', { name: new RegExp(heirName) }).click();
+    await a.page.getByRole('button', { name: 'Add member' }).click();
+    await a.page.getByTestId('group-members').getByText(`${heirName}@tmi.local`).waitFor();
+    await a.page.keyboard.press('Escape');
+    await heir.page.goto(`${BASE}/account/groups`);
+    await heir.page.getByTestId('my-groups').getByText(`Team ${group}`).waitFor();
+
+    // The audit log shows what happened, with before and after.
+    await a.page.goto(`${BASE}/administration/audit`);
+    await a.page.getByTestId('admin-audit').getByRole('button', { name: /Deleted account/ }).first().click();
+    const detail = await a.page.getByTestId('audit-detail').textContent();
+    assert.match(detail ?? '', new RegExp(`${leaverName}@tmi.local`));
+    await shot(a.page, 'admin-audit');
+    for (const p of [a, l, heir]) await p.context.close();
+  });
+});
+
+describe('the person\'s own account', () => {
+  it('keeps the theme across a reload, and deletes the account after showing the plan', async () => {
+    const name = uniqueName('self');
+    const u = await newUserPage(h.browser);
+    await signIn(u.page, name);
+    const model = await createThreatModel(u.page, uniqueName('mine'));
+    await u.page.locator('details.user-menu > summary').click();
+    await u.page.getByRole('link', { name: 'Preferences' }).click();
+    await u.page.getByLabel('Dark').check();
+    await u.page.getByText('Saved').waitFor();
+    await u.page.reload();
+    await u.page.getByTestId('preferences').waitFor();
+    assert.equal(await u.page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    assert.equal(await u.page.getByLabel('Dark').isChecked(), true);
+
+    await u.page.goto(`${BASE}/account/delete`);
+    await u.page.getByRole('button', { name: 'Show what will happen' }).click();
+    await u.page.getByTestId('deletion-plan').getByText('Deleted for good').waitFor();
+    await shot(u.page, 'delete-my-account');
+    await u.page.getByRole('button', { name: 'Delete my account permanently' }).click();
+    await u.page.waitForURL(/\/login/);
+    const status = await u.page.evaluate(async (id) => (await fetch(`/threat_models/${id}`)).status, model);
+    assert.equal(status, 401);
+    await u.context.close();
+  });
+});

@@ -1,0 +1,382 @@
+// The Administration area (administrators only; the server refuses everyone else anyway): users
+// (search, detail, administrator role, deactivation, transfer and deletion with the plan shown
+// first), TMI groups with their members, and the system audit log.
+import { useState } from 'react';
+import { admin, type AdminGroup, type AdminUser, type DeletionPlan, type SystemAuditEntry } from '../api/admin.ts';
+import { useMe } from '../me.ts';
+import { DataTable, ListState, type Column } from '../table.tsx';
+import { useAction } from '../forms.tsx';
+import { ErrorNote, formatDate, Modal, useLoad } from '../ui.tsx';
+import { Link } from '../router.tsx';
+
+type Tab = 'users' | 'groups' | 'audit';
+
+export default function AdminPage({ tab }: { tab: Tab }) {
+  const me = useMe();
+  if (!me.is_admin) {
+    return (
+      <p className="error" data-testid="admin-refused">
+        The administration area is for administrators. <Link to="/">Back to your threat models</Link>
+      </p>
+    );
+  }
+  return (
+    <section data-testid="admin-area">
+      <h1>Administration</h1>
+      <nav className="toolbar" role="tablist">
+        {(['users', 'groups', 'audit'] as const).map((t) => (
+          <Link key={t} to={`/administration/${t}`} className={t === tab ? 'tab active' : 'tab'}>
+            {t === 'users' ? 'Users' : t === 'groups' ? 'Groups' : 'Audit log'}
+          </Link>
+        ))}
+      </nav>
+      {tab === 'users' && <UsersTab />}
+      {tab === 'groups' && <GroupsTab />}
+      {tab === 'audit' && <AuditTab />}
+    </section>
+  );
+}
+
+function UsersTab() {
+  const [q, setQ] = useState('');
+  const [filter, setFilter] = useState<'all' | 'admins' | 'deactivated'>('all');
+  const [selected, setSelected] = useState<AdminUser | null>(null);
+  const list = useLoad(
+    (signal) => admin.users({ q: q || undefined, is_admin: filter === 'admins' ? true : undefined, active: filter === 'deactivated' ? false : undefined, limit: 200 }, signal),
+    [q, filter],
+  );
+  const columns: Column<AdminUser>[] = [
+    { key: 'name', label: 'Name', cell: (u) => <button className="link" onClick={() => setSelected(u)}>{u.name || '(no name)'}</button>, sortBy: (u) => u.name, ascFirst: true },
+    { key: 'email', label: 'E-mail', cell: (u) => u.email, sortBy: (u) => u.email, ascFirst: true },
+    { key: 'provider', label: 'Provider', cell: (u) => u.provider },
+    { key: 'role', label: 'Role', cell: (u) => (u.is_admin ? 'Administrator' : u.automation ? 'Automation' : 'User') },
+    { key: 'active', label: 'Status', cell: (u) => (u.active === false ? 'Deactivated' : 'Active') },
+    { key: 'models', label: 'Models owned', cell: (u) => u.active_threat_models ?? 0, sortBy: (u) => u.active_threat_models ?? 0 },
+    { key: 'login', label: 'Last sign-in', cell: (u) => formatDate(u.last_login) || 'never', sortBy: (u) => u.last_login ?? '' },
+  ];
+  return (
+    <>
+      <div className="filters">
+        <input type="search" name="user_search" placeholder="Search by name or e-mail" value={q} onChange={(e) => setQ(e.target.value)} aria-label="Search users" />
+        <select value={filter} onChange={(e) => setFilter(e.target.value as typeof filter)} aria-label="Which users">
+          <option value="all">All users</option>
+          <option value="admins">Administrators</option>
+          <option value="deactivated">Deactivated</option>
+        </select>
+        <span className="muted">{list.data ? `${list.data.total} user(s)` : ''}</span>
+      </div>
+      <ListState error={list.error} loading={list.loading} loaded={list.data !== undefined} empty={list.data?.users.length === 0} emptyText="No user matches." />
+      <DataTable columns={columns} rows={list.data?.users ?? []} rowKey={(u) => u.internal_uuid} testId="admin-users" />
+      {selected && (
+        <UserDetail
+          user={selected}
+          onClose={() => setSelected(null)}
+          onChanged={(u) => {
+            setSelected(u);
+            list.reload();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function UserDetail({ user, onClose, onChanged }: { user: AdminUser; onClose: () => void; onChanged: (u: AdminUser | null) => void }) {
+  const me = useMe();
+  const [mode, setMode] = useState<'view' | 'transfer' | 'delete'>('view');
+  const [target, setTarget] = useState<AdminUser | null>(null);
+  const update = useAction(async (body: { is_admin?: boolean; active?: boolean }) => onChanged(await admin.updateUser(user.internal_uuid, body)));
+  const transfer = useAction(async () => {
+    const res = await admin.transfer(user.internal_uuid, target!.internal_uuid);
+    setMode('view');
+    onChanged({ ...user, active_threat_models: 0 });
+    return res;
+  });
+  const remove = useAction(async () => {
+    await admin.deleteUser(user.internal_uuid, target?.internal_uuid);
+    onChanged(null);
+    onClose();
+  });
+  const plan = useLoad((signal) => (mode === 'delete' ? admin.deletionPlan(user.internal_uuid, target?.internal_uuid, signal) : Promise.resolve(undefined)), [mode, target?.internal_uuid]);
+  const self = user.email === me.email && user.provider === me.provider;
+  return (
+    <Modal title={user.name || user.email} onClose={onClose} wide>
+      <div data-testid="admin-user-detail">
+        <dl className="facts">
+          <dt>E-mail</dt>
+          <dd>{user.email}</dd>
+          <dt>Provider</dt>
+          <dd>
+            {user.provider} · {user.provider_user_id}
+          </dd>
+          <dt>Groups</dt>
+          <dd>{user.groups.join(', ') || 'none'}</dd>
+          <dt>Models owned</dt>
+          <dd>{user.active_threat_models ?? 0}</dd>
+          <dt>Created</dt>
+          <dd>{formatDate(user.created_at)}</dd>
+          <dt>Last sign-in</dt>
+          <dd>{formatDate(user.last_login) || 'never'}</dd>
+          <dt>Status</dt>
+          <dd>{user.active === false ? 'Deactivated' : 'Active'}</dd>
+        </dl>
+        <ErrorNote error={update.error ?? transfer.error ?? remove.error} />
+        {mode === 'view' && (
+          <div className="actions">
+            <button onClick={() => void update.run({ is_admin: !user.is_admin })} disabled={update.busy}>
+              {user.is_admin ? 'Remove administrator role' : 'Make administrator'}
+            </button>
+            {!self && (
+              <button onClick={() => void update.run({ active: user.active === false })} disabled={update.busy}>
+                {user.active === false ? 'Reactivate' : 'Deactivate'}
+              </button>
+            )}
+            <button onClick={() => setMode('transfer')}>Transfer models…</button>
+            {!self && (
+              <button className="danger" onClick={() => setMode('delete')}>
+                Delete user…
+              </button>
+            )}
+          </div>
+        )}
+        {mode !== 'view' && (
+          <>
+            <UserPicker label={mode === 'transfer' ? 'Give every model to' : 'Give the models to (optional)'} exclude={user.internal_uuid} value={target} onChange={setTarget} />
+            {mode === 'delete' && plan.data && <PlanView plan={plan.data} />}
+            <div className="actions">
+              <button onClick={() => setMode('view')}>Cancel</button>
+              {mode === 'transfer' ? (
+                <button className="primary" disabled={!target || transfer.busy} onClick={() => void transfer.run()}>
+                  Transfer
+                </button>
+              ) : (
+                <button className="danger" disabled={remove.busy || !plan.data} onClick={() => void remove.run()}>
+                  Delete {user.email || user.name} permanently
+                </button>
+              )}
+            </div>
+          </>
+        )}
+      </div>
+    </Modal>
+  );
+}
+
+/** What deleting an account does to each model it owns. */
+export function PlanView({ plan }: { plan: DeletionPlan }) {
+  if (!plan.transferred.length && !plan.deleted.length) return <p data-testid="deletion-plan">No threat models are owned: nothing else changes.</p>;
+  return (
+    <div data-testid="deletion-plan">
+      {plan.transferred.length > 0 && (
+        <>
+          <h3>Given to another owner</h3>
+          <ul>
+            {plan.transferred.map((t) => (
+              <li key={t.threat_model_id}>
+                {t.name} → {t.new_owner_email}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {plan.deleted.length > 0 && (
+        <>
+          <h3>Deleted for good (no other owner)</h3>
+          <ul>
+            {plan.deleted.map((t) => (
+              <li key={t.threat_model_id}>{t.name}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** Finds a user by name or e-mail as you type. */
+export function UserPicker({ label, exclude, value, onChange }: { label: string; exclude?: string; value: AdminUser | null; onChange: (u: AdminUser | null) => void }) {
+  const [q, setQ] = useState('');
+  const found = useLoad((signal) => (q.length >= 2 ? admin.users({ q, active: true, limit: 8 }, signal) : Promise.resolve(undefined)), [q]);
+  return (
+    <div className="label">
+      {label}
+      {value ? (
+        <div className="row">
+          <span data-testid="picked-user">
+            {value.name} ({value.email})
+          </span>
+          <button className="link" onClick={() => onChange(null)}>
+            change
+          </button>
+        </div>
+      ) : (
+        <>
+          <input type="search" name="user_pick" placeholder="Type a name or e-mail" value={q} onChange={(e) => setQ(e.target.value)} />
+          <ul className="picker">
+            {(found.data?.users ?? [])
+              .filter((u) => u.internal_uuid !== exclude)
+              .map((u) => (
+                <li key={u.internal_uuid}>
+                  <button className="link" onClick={() => onChange(u)}>
+                    {u.name} ({u.email})
+                  </button>
+                </li>
+              ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+function GroupsTab() {
+  const [selected, setSelected] = useState<AdminGroup | null>(null);
+  const [form, setForm] = useState({ group_name: '', name: '' });
+  const list = useLoad((signal) => admin.groups({}, signal), []);
+  const create = useAction(async () => {
+    await admin.createGroup(form);
+    setForm({ group_name: '', name: '' });
+    list.reload();
+  });
+  const columns: Column<AdminGroup>[] = [
+    { key: 'name', label: 'Group', cell: (g) => <button className="link" onClick={() => setSelected(g)}>{g.name ?? g.group_name}</button>, sortBy: (g) => g.group_name, ascFirst: true },
+    { key: 'id', label: 'Identifier', cell: (g) => `${g.provider}:${g.group_name}` },
+    { key: 'members', label: 'Members', cell: (g) => g.member_count },
+    { key: 'used', label: 'Used in sharing', cell: (g) => g.usage_count },
+    { key: 'kind', label: '', cell: (g) => (g.is_builtin ? 'built-in' : '') },
+  ];
+  return (
+    <>
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create.run();
+        }}
+      >
+        <input name="group_name" placeholder="identifier (letters, digits, - _)" value={form.group_name} onChange={(e) => setForm({ ...form, group_name: e.target.value })} />
+        <input name="group_display_name" placeholder="display name" value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+        <button className="primary" disabled={!form.group_name || !form.name || create.busy}>
+          New group
+        </button>
+      </form>
+      <ErrorNote error={create.error} />
+      <ListState error={list.error} loading={list.loading} loaded={list.data !== undefined} empty={list.data?.groups.length === 0} emptyText="No groups." />
+      <DataTable columns={columns} rows={list.data?.groups ?? []} rowKey={(g) => g.internal_uuid} testId="admin-groups" />
+      {selected && (
+        <GroupDetail
+          group={selected}
+          onClose={() => {
+            setSelected(null);
+            list.reload();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function GroupDetail({ group, onClose }: { group: AdminGroup; onClose: () => void }) {
+  const members = useLoad((signal) => admin.members(group.internal_uuid, signal), [group.internal_uuid]);
+  const [pick, setPick] = useState<AdminUser | null>(null);
+  const add = useAction(async () => {
+    await admin.addMember(group.internal_uuid, pick!.internal_uuid);
+    setPick(null);
+    members.reload();
+  });
+  const remove = useAction(async (user: string) => {
+    await admin.removeMember(group.internal_uuid, user);
+    members.reload();
+  });
+  const del = useAction(async () => {
+    await admin.deleteGroup(group.internal_uuid);
+    onClose();
+  });
+  const tmiGroup = group.provider === 'tmi' && group.group_name !== 'everyone';
+  return (
+    <Modal title={group.name ?? group.group_name} onClose={onClose} wide>
+      <div data-testid="admin-group-detail">
+        <p className="muted">
+          {group.provider}:{group.group_name} {group.description ? `— ${group.description}` : ''}
+        </p>
+        <ErrorNote error={add.error ?? remove.error ?? del.error} />
+        <ul data-testid="group-members">
+          {(members.data?.members ?? []).map((m) => (
+            <li key={m.id}>
+              {m.user_name} ({m.user_email}){' '}
+              {tmiGroup && (
+                <button className="link danger" onClick={() => void remove.run(m.user_internal_uuid!)}>
+                  remove
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+        {tmiGroup && (
+          <>
+            <UserPicker label="Add a member" value={pick} onChange={setPick} />
+            <div className="actions">
+              {!group.is_builtin && (
+                <button className="danger" onClick={() => void del.run()} disabled={del.busy}>
+                  Delete group
+                </button>
+              )}
+              <button className="primary" disabled={!pick || add.busy} onClick={() => void add.run()}>
+                Add member
+              </button>
+            </div>
+          </>
+        )}
+      </div>
+    </Modal>
+  );
+}
+
+function AuditTab() {
+  const [actor, setActor] = useState('');
+  const [cursor, setCursor] = useState<string | undefined>();
+  const [open, setOpen] = useState<SystemAuditEntry | null>(null);
+  const list = useLoad((signal) => admin.audit({ actor_email: actor.includes('@') ? actor : undefined, cursor }, signal), [actor, cursor]);
+  const columns: Column<SystemAuditEntry>[] = [
+    { key: 'when', label: 'When', cell: (e) => formatDate(e.created_at) },
+    { key: 'who', label: 'Who', cell: (e) => e.actor.email || e.actor.display_name },
+    { key: 'what', label: 'What', cell: (e) => <button className="link" onClick={() => setOpen(e)}>{e.change_summary ?? e.action}</button> },
+    { key: 'how', label: 'Request', cell: (e) => `${e.http_method} ${e.http_path}` },
+  ];
+  return (
+    <>
+      <div className="filters">
+        <input type="search" placeholder="Actor e-mail" value={actor} onChange={(e) => { setActor(e.target.value); setCursor(undefined); }} aria-label="Actor e-mail" />
+        <span className="muted">{list.data ? `${list.data.total} entries` : ''}</span>
+      </div>
+      <ListState error={list.error} loading={list.loading} loaded={list.data !== undefined} empty={list.data?.entries.length === 0} emptyText="No entries." />
+      <DataTable columns={columns} rows={list.data?.entries ?? []} rowKey={(e) => e.id} testId="admin-audit" />
+      <div className="pager">
+        {cursor && <button onClick={() => setCursor(undefined)}>Newest</button>}
+        {list.data?.next_cursor && <button onClick={() => setCursor(list.data!.next_cursor!)}>Older</button>}
+      </div>
+      {open && (
+        <Modal title={open.change_summary ?? open.action ?? 'Entry'} onClose={() => setOpen(null)} wide>
+          <dl className="facts" data-testid="audit-detail">
+            <dt>When</dt>
+            <dd>{formatDate(open.created_at)}</dd>
+            <dt>Who</dt>
+            <dd>
+              {open.actor.display_name} ({open.actor.email}, {open.actor.provider})
+            </dd>
+            <dt>Target</dt>
+            <dd>{open.field_path}</dd>
+            <dt>Before</dt>
+            <dd>
+              <pre>{open.old_value_redacted ?? '—'}</pre>
+            </dd>
+            <dt>After</dt>
+            <dd>
+              <pre>{open.new_value_redacted ?? '—'}</pre>
+            </dd>
+          </dl>
+        </Modal>
+      )}
+    </>
+  );
+}
