@@ -20,9 +20,11 @@ const pdftotext = (() => {
     execFileSync('pdftotext', ['-v'], { stdio: 'ignore' });
     return true;
   } catch {
+    process.stderr.write('reports.test.ts: pdftotext is not installed (apt-get install -y poppler-utils): the PDF text checks are skipped\n');
     return false;
   }
 })();
+const PDFTOTEXT = ' (needs pdftotext from poppler-utils; skipped without it)';
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -125,13 +127,12 @@ describe('GET /threat_models/{id}/report', () => {
     expect(strip(b)).toBe(strip(a));
   });
 
-  it.skipIf(!pdftotext)('prints every threat name in the PDF (pdftotext)', async () => {
+  it.skipIf(!pdftotext)(`prints every threat name in the PDF${PDFTOTEXT}`, async () => {
     const pdf = await download(`/threat_models/${tm}/report?paper=letter`, owner.accessToken);
     const text = pdfText(pdf.bytes).replace(/\s+/g, ' ');
     for (const name of ['SQL injection in orders', 'Token replay', 'Spoofed customer']) expect(text).toContain(name);
     expect(text).not.toContain('Hidden threat');
   });
-  it.runIf(!pdftotext)('(skipped: pdftotext is not installed; apt-get install -y poppler-utils)', () => undefined);
 });
 
 describe('a large model (50 elements, 200 threats)', () => {
@@ -149,7 +150,7 @@ describe('a large model (50 elements, 200 threats)', () => {
     }
   }, 60_000);
 
-  it.skipIf(!pdftotext)('the PDF holds every one of the 200 threat names (pdftotext)', async () => {
+  it.skipIf(!pdftotext)(`the PDF holds every one of the 200 threat names${PDFTOTEXT}`, async () => {
     const pdf = await download(`/threat_models/${tm}/report`, owner.accessToken);
     const text = pdfText(pdf.bytes).replace(/\s+/g, ' ');
     const missing = names.filter((n) => !text.includes(n));

@@ -6,7 +6,10 @@ import { countDocument } from '../formats/index.ts';
 import { documentOf } from '../server/resources/transfer/service.ts';
 import { call, errorOf, signIn, startTestApp, type Response, type SignedIn, type TestApp } from './support/app.ts';
 import { fixture } from './formats/support.ts';
+import { LogCapture } from './support/log-capture.ts';
 import { seedModel } from './support/report-models.ts';
+
+const logs = new LogCapture();
 
 let t: TestApp;
 let owner: SignedIn;
@@ -14,7 +17,7 @@ let reader: SignedIn;
 let stranger: SignedIn;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({}, { logger: logs.logger('info') });
   [owner, reader, stranger] = await Promise.all([signIn(t.app), signIn(t.app), signIn(t.app)]);
 });
 afterAll(async () => t?.close());
@@ -216,6 +219,29 @@ describe('POST /threat_models/import', () => {
     expect(wrongType.status).toBe(415);
     errorOf(wrongType);
     expect(await modelCount(owner)).toBe(before);
+  });
+
+  it('logs hostile refusals as the security event model.import.refused (not merely malformed files)', async () => {
+    const mark = logs.lines.length;
+    await upload('<?xml version="1.0"?><!DOCTYPE ThreatModel [<!ENTITY x "y">]><ThreatModel>&x;</ThreatModel>', { token: reader.accessToken, type: 'application/xml' });
+    await upload('{"name": "x", ', { token: reader.accessToken, type: 'application/json' });
+    const events = logs.lines.slice(mark).filter((l) => l.event === 'model.import.refused');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ level: 40, provider: 'tmi', provider_id: reader.user, reason: 'unsafe_content' });
+    expect(typeof events[0]!.bytes).toBe('number');
+  });
+
+  it('creates everything or nothing: a refusal by a service halfway rolls the whole import back', async () => {
+    const before = await modelCount(owner);
+    const auditBefore = (await call(t.app, 'GET', '/threat_models?limit=100', { token: owner.accessToken })).body.threat_models.length;
+    const file = JSON.parse(fixture('tmi.json'));
+    // The contract's pattern lets a template marker through; the threats service's markup filter does not.
+    file.threats[0].mitigation = 'Render with {{user.name}}';
+    const res = await upload(JSON.stringify(file), { token: owner.accessToken, type: 'application/json' });
+    expect(res.status, res.text).toBe(400);
+    expect(errorOf(res).error_description).toContain('potentially unsafe content');
+    expect(await modelCount(owner)).toBe(before);
+    expect((await call(t.app, 'GET', '/threat_models?limit=100', { token: owner.accessToken })).body.threat_models.length).toBe(auditBefore);
   });
 
   it('refuses a body over the server limit with 413', async () => {

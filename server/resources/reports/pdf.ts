@@ -81,8 +81,8 @@ class Writer {
       doc.font(font).fontSize(8.5);
       return Math.max(...cells.map((c, i) => doc.heightOfString(c || ' ', { width: widths[i]! - 2 * pad }))) + 2 * pad;
     };
-    const draw = (cells: string[], font: string, fill?: string) => {
-      const h = heightOf(cells, font);
+    const draw = (cells: string[], font: string, fill?: string, height?: number) => {
+      const h = height ?? heightOf(cells, font);
       const y = doc.y;
       let x = MARGIN;
       cells.forEach((c, i) => {
@@ -102,7 +102,7 @@ class Writer {
         doc.addPage();
         draw(head, 'bold', '#f1f3f5');
       }
-      draw(r, 'regular');
+      draw(r, 'regular', undefined, h);
     }
     doc.moveDown(0.6);
     doc.font('regular').fontSize(9.5);
