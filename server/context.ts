@@ -54,7 +54,10 @@ export interface AppContext {
 export interface ContextOptions {
   /** Use this database instead of opening one from config (tests). */
   db?: Db;
-  /** Prefix for Redis keys and channels, to keep parallel test runs apart. */
+  /**
+   * Prefix for Redis keys and channels, to keep parallel test runs apart; without Redis, for the
+   * keys of the database's kv table (test apps share one database).
+   */
   redisKeyPrefix?: string;
   /** Where outages of PostgreSQL and Redis are reported (when they begin and when they end). */
   log?: OutageLogger;
@@ -80,6 +83,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       redisUrl: config.redis.url || undefined,
       db,
       keyPrefix: opts.redisKeyPrefix ?? 'tmi:',
+      embeddedKeyPrefix: opts.redisKeyPrefix,
       log: opts.log,
       tls: redisTls(config.redis.url, config.operations.redis.tlsCaFile),
     });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
+import { call, errorOf, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
+import { buildUsers } from './support/factories.ts';
 
 let t: TestApp;
 let owner: SignedIn;
@@ -9,7 +10,7 @@ let stranger: SignedIn;
 
 beforeAll(async () => {
   t = await startTestApp();
-  [owner, writer, reader, stranger] = await Promise.all([signIn(t.app), signIn(t.app), signIn(t.app), signIn(t.app)]);
+  [owner, writer, reader, stranger] = await buildUsers(t, 4);
 });
 afterAll(async () => t?.close());
 

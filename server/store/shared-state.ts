@@ -216,9 +216,34 @@ const REDIS_OPTIONS: RedisOptions = {
   retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
 };
 
-export async function openSharedState(opts: { redisUrl?: string; db: Db; keyPrefix?: string; log?: OutageLogger; tls?: ConnectionOptions }): Promise<SharedState> {
+/** Keys under a prefix, for several contexts on one database (tests: as each has its own Redis prefix). */
+class PrefixedKeyValueStore implements KeyValueStore {
+  constructor(
+    private readonly inner: KeyValueStore,
+    private readonly prefix: string,
+  ) {}
+  get = (key: string) => this.inner.get(this.prefix + key);
+  getMany = (keys: string[]) => this.inner.getMany(keys.map((k) => this.prefix + k));
+  set = (key: string, value: string, ttl: number) => this.inner.set(this.prefix + key, value, ttl);
+  setIfAbsent = (key: string, value: string, ttl: number) => this.inner.setIfAbsent(this.prefix + key, value, ttl);
+  increment = (key: string, ttl: number) => this.inner.increment(this.prefix + key, ttl);
+  take = (key: string) => this.inner.take(this.prefix + key);
+  del = (key: string) => this.inner.del(this.prefix + key);
+  close = () => this.inner.close();
+}
+
+export async function openSharedState(opts: {
+  redisUrl?: string;
+  db: Db;
+  keyPrefix?: string;
+  /** Prefix of the keys in the database's kv table (none by default: one server, one database). */
+  embeddedKeyPrefix?: string;
+  log?: OutageLogger;
+  tls?: ConnectionOptions;
+}): Promise<SharedState> {
   if (!opts.redisUrl) {
-    const kv = new DbKeyValueStore(opts.db);
+    const table = new DbKeyValueStore(opts.db);
+    const kv = opts.embeddedKeyPrefix ? new PrefixedKeyValueStore(table, opts.embeddedKeyPrefix) : table;
     const bus = new InProcessBus();
     return {
       kv,

@@ -2,7 +2,8 @@
 // repositories), as one suite each family's test file runs with its own sample bodies.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, type SignedIn, type TestApp } from './app.ts';
+import { call, errorOf, startTestApp, type SignedIn, type TestApp } from './app.ts';
+import { buildUsers } from './factories.ts';
 
 export interface FamilyCase {
   segment: string;
@@ -34,7 +35,7 @@ const PATCH = 'application/json-patch+json';
 
 export async function startWorld(): Promise<World> {
   const t = await startTestApp();
-  const [owner, writer, reader, stranger] = await Promise.all([signIn(t.app), signIn(t.app), signIn(t.app), signIn(t.app)]);
+  const [owner, writer, reader, stranger] = await buildUsers(t, 4);
   return { t, owner, writer, reader, stranger };
 }
 

@@ -62,9 +62,11 @@ export async function buildUser(t: HasContext, traits: UserTraits = {}): Promise
   return signInAs(ctx, first.user);
 }
 
-/** n plain users at once (owner, writer, reader, stranger...). */
-export function buildUsers(t: HasContext, n: number, traits: UserTraits = {}): Promise<BuiltUser[]> {
-  return Promise.all(Array.from({ length: n }, () => buildUser(t, traits)));
+type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [T, ...R]>;
+
+/** n users at once, as a tuple: `const [owner, writer, reader, stranger] = await buildUsers(t, 4)`. */
+export function buildUsers<N extends number>(t: HasContext, n: N, traits: UserTraits = {}): Promise<Tuple<BuiltUser, N>> {
+  return Promise.all(Array.from({ length: n }, () => buildUser(t, traits))) as Promise<Tuple<BuiltUser, N>>;
 }
 
 /** The access entry that shares a model with `u` in `role`. */
