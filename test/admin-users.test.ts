@@ -234,7 +234,7 @@ describe('GET and PATCH /admin/users/{id}', () => {
     expect(off.status).toBe(200);
     expect(off.body.active).toBe(false);
     expect((await call(t.app, 'GET', '/me', { token: u.accessToken })).status).toBe(401);
-    await expect(signIn(t.app, u.user)).rejects.toThrow(/403|account_deactivated/);
+    await expect(signIn(t.app, u.user)).rejects.toThrow(/403|account_deactivated|has been deactivated/);
     expect((await call(t.app, 'GET', '/admin/users?active=false&limit=1000', { token: admin.accessToken })).body.users.map((x: any) => x.internal_uuid)).toContain(uuid);
     expect(errorOf(await call(t.app, 'PATCH', `/admin/users/${adminUuid}`, { token: admin.accessToken, body: { active: false } })).error).toMatch(/self_deactivation|last_administrator/);
     expect((await call(t.app, 'PATCH', `/admin/users/${uuid}`, { token: admin.accessToken, body: { active: true } })).status).toBe(200);
