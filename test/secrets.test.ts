@@ -111,10 +111,13 @@ describe('secrets from AWS Secrets Manager', () => {
   it('fill secret settings from the JSON object in the secret, with a signed request', async () => {
     useStandIn();
     const jwt = randomBytes(32).toString('hex');
-    stored = JSON.stringify({ TMI_JWT_SECRET: jwt, OAUTH_PROVIDERS_GOOGLE_CLIENT_SECRET: 'google-secret' });
+    const samlKey = '-----BEGIN PRIVATE KEY-----\nMIIE-stand-in\n-----END PRIVATE KEY-----';
+    stored = JSON.stringify({ TMI_JWT_SECRET: jwt, OAUTH_PROVIDERS_GOOGLE_CLIENT_SECRET: 'google-secret', SAML_PROVIDERS_OKTA_SP_PRIVATE_KEY: samlKey });
     const env = await resolveSecrets({ TMI_SECRETS_PROVIDER: 'aws', TMI_AWS_REGION: 'eu-west-1', TMI_AWS_SECRET_NAME: 'tmi/production' });
     expect(env.TMI_JWT_SECRET).toBe(jwt);
     expect(env.OAUTH_PROVIDERS_GOOGLE_CLIENT_SECRET).toBe('google-secret');
+    // Every setting marked secret in docs/configuration.md can come from the store, SAML keys too.
+    expect(env.SAML_PROVIDERS_OKTA_SP_PRIVATE_KEY).toBe(samlKey);
     const request = aws.requests.at(-1)!;
     expect(request.headers['x-amz-target']).toBe('secretsmanager.GetSecretValue');
     // Signature Version 4, scoped to the region and service.
