@@ -176,7 +176,7 @@ describe('reproducible output', () => {
     const tm = await seedModel(t.app, owner.accessToken, {});
     const model = (await call(t.app, 'GET', `/threat_models/${tm}`, { token: owner.accessToken })).body;
     model.name = 'Shop <script>alert(1)</script>';
-    model.threats[0].description = '<img src=x onerror=alert(1)> *bold* [link](javascript:x)';
+    model.threats.find((x: { name: string }) => x.name === 'SQL injection in orders').description = '<img src=x onerror=alert(1)> *bold* [link](javascript:x)';
     const data = buildReport(model, { generatedAt: new Date('2026-03-01T12:00:00Z') });
     const html = (await render(data, 'html', 'letter')).toString('utf8');
     expect(html).toContain('Shop &lt;script&gt;alert(1)&lt;/script&gt;');
