@@ -133,6 +133,20 @@ describe('GET /threat_models/{id}/report', () => {
     for (const name of ['SQL injection in orders', 'Token replay', 'Spoofed customer']) expect(text).toContain(name);
     expect(text).not.toContain('Hidden threat');
   });
+
+  // Last in this block: it dismisses the model's suggestions.
+  it('lists the open suggestions of GET .../suggestions: a dismissed suggestion leaves the report', async () => {
+    const openCount = (md: string) => Number(/\| Open suggestions \| (\d+) \|/.exec(md)?.[1]);
+    const before = openCount((await download(`/threat_models/${tm}/report?format=md`, owner.accessToken)).text);
+    expect(before).toBeGreaterThan(0);
+    const open = (await call(t.app, 'GET', `/threat_models/${tm}/suggestions`, { token: owner.accessToken })).body.suggestions as { id: string }[];
+    for (const s of open) {
+      expect((await call(t.app, 'POST', `/threat_models/${tm}/suggestions/${s.id}/dismissal`, { token: owner.accessToken })).status).toBe(200);
+    }
+    const md = (await download(`/threat_models/${tm}/report?format=md`, owner.accessToken)).text;
+    expect(openCount(md)).toBe(0);
+    expect(md).toContain('_The rules engine has no open suggestions._');
+  });
 });
 
 describe('a large model (50 elements, 200 threats)', () => {

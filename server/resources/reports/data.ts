@@ -105,7 +105,10 @@ const DONE = new Set(['resolved', 'accepted', 'false_positive', 'closed', 'mitig
 
 export interface BuildOptions {
   generatedAt: Date;
+  /** The rule packs the suggestions endpoint runs (built-in, configured, uploaded); the built-in one when absent. */
   packs?: readonly Pack[];
+  /** Fingerprints of the suggestions dismissed on this model: not open, so not in the report. */
+  dismissed?: readonly string[];
 }
 
 /** The report of `tm` (a ThreatModel with its children embedded). */
@@ -189,7 +192,7 @@ export function buildReport(tm: ThreatModel, opts: BuildOptions): ReportData {
 
   // Suggestions on diagrams left out of the report stay out too.
   const reported = new Set(diagramsAll.filter(included).map((d) => str(d.id).toLowerCase()));
-  const findings: Finding[] = evaluate(tm, opts.packs ?? [BUILTIN_PACK]).filter((f) => f.state === 'open' && reported.has(f.subject.diagramId.toLowerCase()));
+  const findings: Finding[] = evaluate(tm, opts.packs ?? [BUILTIN_PACK], { dismissed: opts.dismissed ?? [] }).filter((f) => f.state === 'open' && reported.has(f.subject.diagramId.toLowerCase()));
   const suggestions = findings.map((f) => ({
     severity: f.severity,
     name: f.threat.name,

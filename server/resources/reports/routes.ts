@@ -8,6 +8,7 @@ import type { AppContext } from '../../context.ts';
 import { ErrorBody, ThreatModelIdParams } from '../../../contract/common.ts';
 import { REPORT_FORMATS } from './data.ts';
 import { MEDIA_TYPES, ReportService } from './service.ts';
+import { RulePackService } from '../suggestions/service.ts';
 
 export const ReportQuery = Type.Object(
   {
@@ -21,7 +22,8 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody 
 
 export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const svc = new ReportService(ctx.threatModels);
+  const packs = new RulePackService(ctx.db, ctx.config.rules.packs);
+  const svc = new ReportService(ctx.threatModels, (id) => packs.inputsFor(id));
   r.get(
     '/threat_models/:threat_model_id/report',
     {

@@ -3,6 +3,7 @@
 // the asked format.
 import type { Principal } from '../../auth/authenticate.ts';
 import type { ThreatModelService } from '../threat-models/service.ts';
+import type { Pack } from '../../../rules/index.ts';
 import { buildReport, type Paper, type ReportData, type ReportFormat } from './data.ts';
 import { toPdf } from './pdf.ts';
 import { toHtml, toMarkdown } from './text.ts';
@@ -31,13 +32,21 @@ export async function render(data: ReportData, format: ReportFormat, paper: Pape
   return Buffer.from(toMarkdown(data), 'utf8');
 }
 
+/** What the suggestions endpoint evaluates a model with: its rule packs and the model's dismissals. */
+export type SuggestionInputs = (threatModelId: string) => Promise<{ packs: readonly Pack[]; dismissed: readonly string[] }>;
+
 export class ReportService {
-  constructor(private readonly threatModels: ThreatModelService) {}
+  constructor(
+    private readonly threatModels: ThreatModelService,
+    private readonly suggestionInputs: SuggestionInputs,
+  ) {}
 
   async report(p: Principal, id: string, format: ReportFormat, paper: Paper, now = new Date()) {
     const tm = await this.threatModels.get(p, id);
+    // The open suggestions of the report are those the app and GET .../suggestions show.
+    const { packs, dismissed } = await this.suggestionInputs(id);
     // The date to the second: two reports made in one second are the same bytes.
-    const data = buildReport(tm, { generatedAt: new Date(Math.floor(now.getTime() / 1000) * 1000) });
+    const data = buildReport(tm, { generatedAt: new Date(Math.floor(now.getTime() / 1000) * 1000), packs, dismissed });
     const body = await render(data, format, paper);
     return { body, mediaType: MEDIA_TYPES[format], fileName: `${fileStem(tm.name)}-report.${format}` };
   }

@@ -66,6 +66,12 @@ export class RulePackService {
     return [...this.fixed(), ...rows.map((row) => ({ pack: row.pack, source: 'uploaded' as const, row }))];
   }
 
+  /** What a model's suggestions are evaluated with (here and in its report): every pack and the model's dismissals. */
+  async inputsFor(tmId: string) {
+    const [dismissed, all] = await Promise.all([store.dismissals(this.db, tmId), this.all()]);
+    return { all, packs: all.map((x) => x.pack), dismissed };
+  }
+
   private summary(pack: Pack, source: PackSource, row?: store.PackRow): RulePackSummary {
     return {
       id: pack.id,
@@ -158,8 +164,7 @@ export class SuggestionService {
   /** Every finding on the model (after the read check), with the model's framework. */
   private async evaluate(p: Principal, tmId: string) {
     const model = await this.threatModels.get(p, tmId);
-    const [dismissed, all] = await Promise.all([store.dismissals(this.db, tmId), this.packs.all()]);
-    const packs = all.map((x) => x.pack);
+    const { all, packs, dismissed } = await this.packs.inputsFor(tmId);
     return { findings: evaluate(model, packs, { dismissed }), framework: model.threat_model_framework, packs: all };
   }
 
