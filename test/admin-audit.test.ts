@@ -13,7 +13,8 @@ let adminName: string;
 
 beforeAll(async () => {
   adminName = uniqueUser('admin');
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${adminName}` });
+  // A database of its own: these tests count administrators (the last one is kept) and system audit entries.
+  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${adminName}` }, { freshDatabase: true });
   admin = await signIn(t.app, adminName);
 });
 afterAll(async () => {

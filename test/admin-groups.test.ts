@@ -14,7 +14,8 @@ const EVERYONE = '00000000-0000-0000-0000-000000000000';
 
 beforeAll(async () => {
   const name = uniqueUser('admin');
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${name}` });
+  // A database of its own: these tests count administrators (the last one is kept) and system audit entries.
+  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${name}` }, { freshDatabase: true });
   admin = await signIn(t.app, name);
   adminUuid = await uuidOf(t, admin);
 });

@@ -23,7 +23,8 @@ const ADMINISTRATORS = '00000000-0000-0000-0000-000000000002';
 
 beforeAll(async () => {
   adminName = uniqueUser('admin');
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${adminName}` }, { logger: logLines.logger('info') });
+  // A database of its own: these tests count administrators (the last one is kept) and system audit entries.
+  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${adminName}` }, { logger: logLines.logger('info'), freshDatabase: true });
   admin = await signIn(t.app, adminName);
   adminUuid = await uuidOf(t, admin);
 });

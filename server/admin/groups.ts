@@ -24,7 +24,7 @@ import {
   RemoveMemberQuery,
   UpdateAdminGroup,
 } from '../../contract/admin.ts';
-import { BUILT_IN_GROUPS, TMI_PROVIDER } from '../authz/index.ts';
+import { BUILT_IN_GROUPS, isTmiGroupMember, TMI_PROVIDER } from '../authz/index.ts';
 import { principalOf, type Principal } from '../auth/authenticate.ts';
 import { requireAdministrator } from '../auth/guards.ts';
 import { partyOf, securityEvent } from '../security-events.ts';
@@ -354,7 +354,7 @@ export function groupRoutes(app: FastifyInstance, ctx: AppContext): void {
       const p = principalOf(request);
       const id = request.params.group_id;
       await groupOr404(ctx.db, id);
-      if (id !== BUILT_IN_GROUPS.everyone && !p.tmiGroupIds.includes(id)) {
+      if (id !== BUILT_IN_GROUPS.everyone && !isTmiGroupMember(p, id)) {
         const member = await ctx.db.query('SELECT 1 FROM group_members WHERE group_uuid = $1 AND user_uuid = $2', [id, p.userUuid]);
         if (!member.length) throw forbidden('Not a member of this group');
       }

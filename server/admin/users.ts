@@ -16,6 +16,7 @@ import { replaceAccess, type ResolvedEntry } from '../resources/threat-models/st
 import type { AdminUser, AdminUserListQuery, DeletionPlan, TransferOwnershipResult, UpdateAdminUser } from '../../contract/admin.ts';
 import { recordSystemAudit, type AuditActor } from './system-audit.ts';
 import { securityEvent } from '../security-events.ts';
+import { deleteAllEntries } from '../resources/metadata/store.ts';
 
 /** The advisory lock every change of who administers the server takes (shared with promoteIfFirst). */
 export const ADMIN_LOCK = 74627302;
@@ -297,7 +298,7 @@ export class AdminUserService {
       for (const t of plan.transferred) await this.moveModel(q, t.threat_model_id, uuid, t.new_owner_uuid, null);
       if (plan.deleted.length) {
         const ids = plan.deleted.map((t) => t.threat_model_id);
-        await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = ANY($2::uuid[])', ['threat_model', ids]);
+        await deleteAllEntries(q, 'threat_model', ids);
         await q.query('DELETE FROM threat_models WHERE id = ANY($1::uuid[])', [ids]);
       }
       // References that must outlive the account: the creator becomes the model's owner, the

@@ -84,6 +84,16 @@ export function isSecurityReviewer(who: Pick<AccessSubject, 'tmiGroupIds'>): boo
 }
 
 /** Members of the built-in `tmi-automation` group are automation; what they create is marked auto_generated. */
+/** A member of the built-in `confidential-project-reviewers` group. */
+export function isConfidentialProjectReviewer(who: Pick<AccessSubject, 'tmiGroupIds'>): boolean {
+  return who.tmiGroupIds.includes(BUILT_IN_GROUPS.confidentialProjectReviewers);
+}
+
+/** Whether TMI records the caller as a member of the group (built-in or TMI-managed; never from a token's claims). */
+export function isTmiGroupMember(who: Pick<AccessSubject, 'tmiGroupIds'>, groupUuid: string): boolean {
+  return who.tmiGroupIds.includes(groupUuid);
+}
+
 export function isAutomation(who: Pick<AccessSubject, 'tmiGroupIds'>): boolean {
   return who.tmiGroupIds.includes(BUILT_IN_GROUPS.tmiAutomation);
 }

@@ -63,6 +63,11 @@ export async function updateValue(q: Queryable, type: MetadataOwner, id: string,
   return rows.length > 0;
 }
 
+/** Removes every entry of the given objects (as the objects themselves are deleted). */
+export async function deleteAllEntries(q: Queryable, type: MetadataOwner, ids: readonly string[]): Promise<void> {
+  if (ids.length) await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = ANY($2::uuid[])', [type, ids]);
+}
+
 export async function deleteEntry(q: Queryable, type: MetadataOwner, id: string, key: string): Promise<boolean> {
   const rows = await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND key = $3 RETURNING key', [type, id, key]);
   return rows.length > 0;

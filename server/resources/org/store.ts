@@ -1,7 +1,7 @@
 // SQL for teams, projects, their members, responsible parties, relationships and notes. Every value
 // is a bound parameter; the only SQL text built here comes from constants of this module.
 import type { Queryable } from '../../store/db.ts';
-import { metadataJsonSql } from '../metadata/store.ts';
+import { deleteAllEntries, metadataJsonSql } from '../metadata/store.ts';
 import { userJsonSql } from '../common/review-audit.ts';
 
 export type UnitType = 'team' | 'project';
@@ -216,7 +216,7 @@ export async function deleteUnit(q: Queryable, type: UnitType, id: string): Prom
   await q.query('DELETE FROM unit_relationships WHERE unit_type = $1 AND (unit_id = $2 OR related_id = $2)', [type, id]);
   await q.query('DELETE FROM responsible_parties WHERE unit_type = $1 AND unit_id = $2', [type, id]);
   await q.query('DELETE FROM unit_notes WHERE unit_type = $1 AND unit_id = $2', [type, id]);
-  await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2', [type, id]);
+  await deleteAllEntries(q, type, [id]);
   await q.query(`DELETE FROM ${type === 'team' ? 'teams' : 'projects'} WHERE id = $1`, [id]);
 }
 

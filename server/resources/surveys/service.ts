@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
-import { BUILT_IN_GROUPS, effectiveRole, can } from '../../authz/index.ts';
+import { BUILT_IN_GROUPS, effectiveRole, can, isConfidentialProjectReviewer, isSecurityReviewer } from '../../authz/index.ts';
 import { authorizeResponse, EDITABLE_STATUSES, isReviewerOrAdministrator, partiesOf, TRANSITIONS, type ResponseAction } from '../../authz/surveys.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound } from '../../http/errors.ts';
 import type { JsonPatchDocument, Metadata } from '../../../contract/common.ts';
@@ -26,7 +26,7 @@ import { iso, recordReviewAudit, userJsonSql } from '../common/review-audit.ts';
 import { recordAudit } from '../common/audit.ts';
 import { isUnsafeText } from '../common/text-safety.ts';
 import { sanitizeMarkdown } from '../notes/sanitize.ts';
-import { metadataJsonSql, upsertEntries } from '../metadata/store.ts';
+import { deleteAllEntries, metadataJsonSql, upsertEntries } from '../metadata/store.ts';
 import { checkMetadataValue } from '../metadata/service.ts';
 import { actorOf, present as presentThreatModel, subjectOf, type ThreatModelService } from '../threat-models/service.ts';
 import * as tmStore from '../threat-models/store.ts';
@@ -255,9 +255,9 @@ export class SurveyService {
       const responses = await q.query<{ id: string }>('SELECT id FROM survey_responses WHERE survey_id = $1', [id]);
       if (responses.length && !force) throw conflict('Cannot delete survey with existing responses');
       const ids = responses.map((r) => r.id);
-      await q.query("DELETE FROM metadata WHERE entity_type = 'survey_response' AND entity_id = ANY($1::uuid[])", [ids]);
+      await deleteAllEntries(q, 'survey_response', ids);
       await q.query('DELETE FROM survey_responses WHERE id = ANY($1::uuid[])', [ids]);
-      await q.query("DELETE FROM metadata WHERE entity_type = 'survey' AND entity_id = $1", [id]);
+      await deleteAllEntries(q, 'survey', [id]);
       await q.query('DELETE FROM surveys WHERE id = $1', [id]);
       await recordReviewAudit(q, { entityType: 'survey', entityId: id, changeType: 'deleted', actor: actorOf(p), summary: `Survey '${row.name}' ${row.version} deleted${ids.length ? ` with ${ids.length} responses` : ''}` });
     });
@@ -342,7 +342,7 @@ export class SurveyService {
     const caller = { userUuid: p.userUuid, tmiGroupIds: p.tmiGroupIds, administrator };
     if (!isReviewerOrAdministrator(caller)) return { survey_responses: [], total: 0, limit: query.limit ?? 20, offset: query.offset ?? 0 };
     return this.listResponses(query, {
-      triageFor: administrator ? 'all' : { general: p.tmiGroupIds.includes(BUILT_IN_GROUPS.securityReviewers), confidential: p.tmiGroupIds.includes(BUILT_IN_GROUPS.confidentialProjectReviewers) },
+      triageFor: administrator ? 'all' : { general: isSecurityReviewer(p), confidential: isConfidentialProjectReviewer(p) },
       notOwner: p.userUuid,
     });
   }
@@ -441,7 +441,7 @@ export class SurveyService {
   async deleteResponse(p: Principal, id: string): Promise<void> {
     await this.db.tx(async (q) => {
       const row = await this.responseFor(q, p, id, 'delete', true);
-      await q.query("DELETE FROM metadata WHERE entity_type = 'survey_response' AND entity_id = $1", [id]);
+      await deleteAllEntries(q, 'survey_response', [id]);
       await q.query('DELETE FROM survey_responses WHERE id = $1', [id]);
       await recordReviewAudit(q, { entityType: 'survey_response', entityId: id, changeType: 'deleted', actor: actorOf(p), summary: `Response deleted (was ${row.status as string})` });
     });
