@@ -11,7 +11,7 @@ import { parseAllDocuments, parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './support/process.ts';
 import { freePort } from './support/net.ts';
-import { usingPostgres } from './support/app.ts';
+import { PRODUCTION_ENV, usingPostgres } from './support/app.ts';
 
 type Doc = Record<string, any>;
 const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
@@ -214,21 +214,14 @@ describe.runIf(!usingPostgres)('the runtime image layout', () => {
     const env = {
       PATH: '/usr/bin:/bin',
       NODE_ENV: 'production',
-      TMI_BUILD_MODE: 'production',
       TMI_SERVER_INTERFACE: '127.0.0.1',
       TMI_SERVER_PORT: String(port),
       TMI_SERVER_BASE_URL: `http://127.0.0.1:${port}`,
       TMI_DATA_DIR: data,
       TMI_JWT_SECRET_FILE: secret,
-      // What production refuses to start without: an identity provider and Secure cookies (TLS
-      // ends at the ingress).
-      TMI_COOKIE_SECURE: 'true',
-      OAUTH_PROVIDERS_CORP_ENABLED: 'true',
-      OAUTH_PROVIDERS_CORP_CLIENT_ID: 'corp-client',
-      OAUTH_PROVIDERS_CORP_CLIENT_SECRET: 'corp-client-secret-for-tests',
-      OAUTH_PROVIDERS_CORP_AUTHORIZATION_URL: 'https://idp.example.test/authorize',
-      OAUTH_PROVIDERS_CORP_TOKEN_URL: 'https://idp.example.test/token',
-      OAUTH_PROVIDERS_CORP_USERINFO_URL: 'https://idp.example.test/userinfo',
+      // Production mode with what it refuses to start without: an identity provider and Secure
+      // cookies (TLS ends at the ingress).
+      ...PRODUCTION_ENV,
     };
     // The image's entrypoint, as it is in the Dockerfile.
     const entry = ['--enable-source-maps', '--import', './dist/server/observability/preload.js', 'dist/server/main.js'];

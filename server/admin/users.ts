@@ -10,7 +10,7 @@
 import type { Db, Queryable } from '../store/db.ts';
 import { badRequest, conflict, notFound } from '../http/errors.ts';
 import { BUILT_IN_GROUPS, type Role } from '../authz/index.ts';
-import type { UserService } from '../auth/users.ts';
+import type { UserRecord, UserService } from '../auth/users.ts';
 import type { ThreatModelService } from '../resources/threat-models/service.ts';
 import { replaceAccess, type ResolvedEntry } from '../resources/threat-models/store.ts';
 import type { AdminUser, AdminUserListQuery, DeletionPlan, TransferOwnershipResult, UpdateAdminUser } from '../../contract/admin.ts';
@@ -31,13 +31,7 @@ export async function keepAnAdministrator(q: Queryable, uuid: string, what: stri
   if (!others.length) throw conflict(`Cannot ${what} the last active administrator`, 'last_administrator');
 }
 
-interface UserRow {
-  internal_uuid: string;
-  provider: string;
-  provider_user_id: string | null;
-  email: string;
-  name: string;
-  email_verified: boolean;
+interface UserRow extends UserRecord {
   created_at: Date;
   modified_at: Date;
   last_login: Date | null;
