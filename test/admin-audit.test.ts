@@ -86,6 +86,8 @@ describe('/admin/audit/system', () => {
         fieldPath: `test.${i}`,
         summary: `entry ${i}`,
       });
+      // Entries of the same instant come in id order; PGlite's clock has millisecond resolution.
+      await new Promise((r) => setTimeout(r, 3));
     }
     const seen: string[] = [];
     let cursor: string | null = null;
