@@ -8,10 +8,17 @@ import { PlanView } from './AdminPage.tsx';
 
 export function PreferencesPage() {
   const prefs = useLoad((signal) => account.preferences(signal), []);
-  const current = (prefs.data?.[PREFERENCES_CLIENT]?.theme as Theme | undefined) ?? 'auto';
+  // The choice shows at once (a controlled radio would otherwise snap back until the save
+  // answers), and goes back to the stored one if the save fails.
+  const [chosen, setChosen] = useState<Theme | undefined>();
+  const current = chosen ?? (prefs.data?.[PREFERENCES_CLIENT]?.theme as Theme | undefined) ?? 'auto';
   const save = useAction(async (theme: Theme) => {
     const all = { ...(prefs.data ?? {}), [PREFERENCES_CLIENT]: { ...(prefs.data?.[PREFERENCES_CLIENT] ?? {}), theme } };
-    prefs.setData(await account.savePreferences(all));
+    try {
+      prefs.setData(await account.savePreferences(all));
+    } finally {
+      setChosen(undefined);
+    }
     applyTheme(theme);
   });
   if (!prefs.data) return prefs.error ? <ErrorNote error={prefs.error} /> : <Spinner />;
@@ -22,7 +29,10 @@ export function PreferencesPage() {
         <div className="label">Theme</div>
         {(['light', 'dark', 'auto'] as const).map((t) => (
           <label key={t} className="inline">
-            <input type="radio" name="theme" value={t} checked={current === t} onChange={() => void save.run(t)} disabled={save.busy} />
+            <input type="radio" name="theme" value={t} checked={current === t} onChange={() => {
+                setChosen(t);
+                void save.run(t);
+              }} disabled={save.busy} />
             {t === 'auto' ? 'Follow the system' : t === 'light' ? 'Light' : 'Dark'}
           </label>
         ))}
