@@ -8,15 +8,14 @@
 // BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 10).
 // Ours and bare run alternately, round after round, so that load from other processes on the
 // machine falls on both alike; the figures are the mean req/s and the median p50/p99 of the rounds.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
+import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
 const PORT = Number(process.env.BENCH_PORT ?? 18084);
@@ -25,41 +24,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SEED = 1000;
 
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-}
 
-function run(args: string[], env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stderr!.on('data', (c: Buffer) => {
-    const s = c.toString();
-    if (!/TMI is running|development identity|Storage:|Do not expose|^\s*$/m.test(s)) process.stderr.write(s);
-  });
-  return { proc, exited: new Promise((resolve) => proc.on('exit', resolve)) };
-}
 
-async function waitFor(url: string, child: Child): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.proc.exitCode !== null) throw new Error(`server exited with ${child.proc.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
 
-async function stop(child: Child): Promise<void> {
-  if (child.proc.exitCode === null) child.proc.kill('SIGTERM');
-  await child.exited;
-}
 
 const rssMiB = (pid: number) => {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);

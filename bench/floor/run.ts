@@ -11,15 +11,14 @@
 // Env: BENCH_PG_URL (server URL without database), BENCH_REDIS_URL, BENCH_DURATION (s per round,
 // default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 16), BENCH_BACKENDS
 // (postgres,pglite), BENCH_ONLY (comma list of scenario keys: get20,get200,list,threats,post,put).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
+import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/8';
 const PORT = Number(process.env.BENCH_PORT ?? 18184);
@@ -31,41 +30,9 @@ const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(','))
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const LIST_MODELS = Number(process.env.BENCH_LIST_MODELS ?? 1000);
 
-interface Child {
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-}
 
-function run(args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stderr!.on('data', (c: Buffer) => {
-    const s = c.toString();
-    if (!/TMI is running|development identity|Storage:|Do not expose|^\s*$/m.test(s)) process.stderr.write(s);
-  });
-  return { proc, exited: new Promise((resolve) => proc.on('exit', resolve)) };
-}
 
-async function waitFor(url: string, child: Child): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    if (child.proc.exitCode !== null) throw new Error(`server exited with ${child.proc.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up`);
-}
 
-async function stop(child: Child): Promise<void> {
-  if (child.proc.exitCode === null) child.proc.kill('SIGTERM');
-  await child.exited;
-}
 
 function portOf(child: Child): Promise<number> {
   return new Promise<number>((resolve, reject) => {
