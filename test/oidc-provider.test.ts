@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { call, CALLBACK, errorOf, signIn, startTestApp, uniqueUser, type TestApp } from './support/app.ts';
+import { agedToken } from './support/admin.ts';
 import { browseOp, startRealOp, type OpUser, type RealOp } from './support/oidc-op.ts';
 
 const TMI_CALLBACK = 'http://localhost:8080/oauth2/callback';
@@ -132,32 +133,12 @@ async function signInAtOpAfter(user: OpUser, waitMs: number) {
   });
 }
 
-/** An access token whose sign-in was `ageSeconds` ago (same account, same session). */
-async function agedToken(token: string, ageSeconds: number): Promise<string> {
-  const c = decodeJwt(token) as Record<string, unknown>;
-  const found = await t.ctx.users.forToken(c.idp as string, c.sub as string);
-  const m = await t.ctx.users.builtInMemberships(found!.user.internal_uuid);
-  const { token: aged } = await t.ctx.tokens.sign(
-    {
-      provider: c.idp as string,
-      providerUserId: c.sub as string,
-      email: c.email as string,
-      emailVerified: false,
-      name: c.name as string,
-      groups: (c.groups as string[]) ?? [],
-      isAdministrator: m.isAdministrator,
-      isSecurityReviewer: m.isSecurityReviewer,
-    },
-    { sessionId: c.sid as string, authTime: Math.floor(Date.now() / 1000) - ageSeconds },
-  );
-  return aged;
-}
 
 describe('step-up', () => {
   it('an upstream OpenID account steps up through its provider with prompt=login and max_age=0; another person is refused', async () => {
     const user = newUser();
     const first = await signInAtOp(user);
-    const stale = await agedToken(first.body.access_token, 3600);
+    const stale = await agedToken(t, first.body.access_token, 3600);
     const link = await call(t.app, 'POST', `/me/identities/link/start?idp=corp&client_callback=${encodeURIComponent(CALLBACK)}`, { token: stale });
     expect(link.status).toBe(401);
     expect(errorOf(link).error).toBe('insufficient_user_authentication');
@@ -195,7 +176,7 @@ describe('step-up', () => {
 
   it('administrative writes need a recent sign-in; the development provider steps up by a fresh code; service accounts and scope are refused', async () => {
     const a = await signIn(t.app, admin);
-    const stale = await agedToken(a.accessToken, 301);
+    const stale = await agedToken(t, a.accessToken, 301);
     const body = { name: `bot ${randomBytes(3).toString('hex')}` };
     const refused = await call(t.app, 'POST', '/admin/users/automation', { token: stale, body });
     expect(refused.status).toBe(401);

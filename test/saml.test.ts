@@ -9,6 +9,7 @@ import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import * as samlify from 'samlify';
+import { agedToken } from './support/admin.ts';
 import { call, CALLBACK, errorOf, signIn, startTestApp, type TestApp } from './support/app.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/saml/${name}`, import.meta.url), 'utf8');
@@ -283,20 +284,11 @@ function authnRequestOf(location: string) {
   return { requestId: /ID="([^"]+)"/.exec(xml)![1]!, forceAuthn: /ForceAuthn="true"/.test(xml), relay: url.searchParams.get('RelayState')! };
 }
 
-/** An access token of the same session whose sign-in was `ageSeconds` ago. */
-async function agedToken(token: string, ageSeconds: number): Promise<string> {
-  const c = decodeJwt(token) as Record<string, unknown>;
-  const { token: aged } = await t.ctx.tokens.sign(
-    { provider: c.idp as string, providerUserId: c.sub as string, email: c.email as string, emailVerified: false, name: c.name as string, groups: (c.groups as string[]) ?? [], isAdministrator: false, isSecurityReviewer: false },
-    { sessionId: c.sid as string, authTime: Math.floor(Date.now() / 1000) - ageSeconds },
-  );
-  return aged;
-}
 
 describe('SAML step-up and identity linking', () => {
   it('a SAML account steps up through its IdP with ForceAuthn; the fresh token shows it; another person is refused', async () => {
     const person = newPerson();
-    const stale = await agedToken((await signInSaml(person)).access_token, 3600);
+    const stale = await agedToken(t, (await signInSaml(person)).access_token, 3600);
     const refused = await call(t.app, 'POST', `/me/identities/link/start?idp=corp&client_callback=${encodeURIComponent(CALLBACK)}`, { token: stale });
     expect(refused.status).toBe(401);
     expect(errorOf(refused).error).toBe('insufficient_user_authentication');

@@ -1,4 +1,4 @@
-// Helpers of the administration tests: administrators, aged tokens (step-up), service-account
+// Helpers of the administration and step-up tests: administrators, aged tokens (step-up), service-account
 // tokens, threat models shared with someone.
 import { decodeJwt } from 'jose';
 import { call, signIn, uniqueUser, type SignedIn, type TestApp } from './app.ts';
