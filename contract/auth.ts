@@ -1,6 +1,7 @@
 // Sign-in and account schemas: providers, authorize query, token exchange, userinfo, /me.
 import { Type, type Static } from 'typebox';
 import { CLIENT_CREDENTIAL_TEXT } from './limits.ts';
+import { AdminUser } from './admin.ts';
 
 export const ProvidersResponse = Type.Object({
   providers: Type.Array(
@@ -181,21 +182,6 @@ export const CreateAutomationAccount = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export const AdminUser = Type.Object({
-  internal_uuid: Type.String(),
-  provider: Type.String(),
-  provider_user_id: Type.String(),
-  email: Type.String(),
-  name: Type.String(),
-  email_verified: Type.Boolean(),
-  created_at: Type.String(),
-  modified_at: Type.String(),
-  last_login: Type.Union([Type.String(), Type.Null()]),
-  is_admin: Type.Boolean(),
-  groups: Type.Array(Type.String()),
-  automation: Type.Union([Type.Boolean(), Type.Null()]),
-});
 
 export const CreateAutomationAccountResponse = Type.Object({ user: AdminUser, client_credential: ClientCredentialResponse });
 
