@@ -169,7 +169,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   resourceRoutes(app, ctx);
   await collabRoutes(app, ctx, opts.collab);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
-  webRoutes(app, { distDir: opts.webDistDir, baseUrl: config.server.baseUrl });
+  await webRoutes(app, { distDir: opts.webDistDir, baseUrl: config.server.baseUrl });
 
   await app.ready();
   return app;

@@ -107,6 +107,18 @@ describe('web app serving', () => {
     expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
   });
 
+  it('answers conditional and range requests for assets (a revisit costs a 304, not the bundle)', async () => {
+    const first = await call(t.app, 'GET', '/assets/index-abc123.js');
+    const etag = String(first.headers['etag']);
+    expect(etag).toMatch(/^(W\/)?"/);
+    const again = await call(t.app, 'GET', '/assets/index-abc123.js', { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(again.text).toBe('');
+    const part = await call(t.app, 'GET', '/assets/index-abc123.js', { headers: { range: 'bytes=0-6' } });
+    expect(part.status).toBe(206);
+    expect(part.text).toBe('console');
+  });
+
   it('unknown, unsafe or non-asset names under /assets/ are 404 with the error envelope', async () => {
     for (const url of ['/assets/missing-1.js', '/assets/..%2fsecret.txt', '/assets/%2e%2e%2fsecret.txt', '/assets/secret.txt', '/assets/.hidden.js', '/assets/a/b.js']) {
       const res = await call(t.app, 'GET', url);
