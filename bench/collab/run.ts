@@ -2,7 +2,11 @@
 //  1. N clients (N = 2, 10, 50) on one diagram, each sending add operations, paced (a steady total
 //     rate, below saturation) and unpaced (all at once); prints operations applied per second and
 //     the latency from send to receipt by the other clients (p50, p99) for TMI and, beside it, for
-//     a bare `ws` relay that forwards the same messages without validation or storage.
+//     the durable floor: a bare `ws` relay that commits each operation with one INSERT into
+//     PostgreSQL before forwarding it (on PGlite runs, a bare relay without storage instead).
+//     TMI keeps "durable before anyone sees it" too, so the durable floor is the fair comparison.
+//  1b. Presence: the presenter's cursor (not stored) relayed to N - 1 others, paced, against the
+//     bare relay that forwards without validation or storage.
 //  2. The per-operation cost on diagrams of 100 and of 10,000 cells (one client, update operations,
 //     each waiting for its acknowledgement), and the ratio.
 //  3. REST PUT and GET of a whole diagram with 1,000 and with 10,000 cells, and how PUT grows.
@@ -30,6 +34,7 @@ const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PORT = Number(process.env.BENCH_PORT ?? 18082);
 const RELAY_PORT = Number(process.env.BENCH_RELAY_PORT ?? 18092);
+const DURABLE_PORT = RELAY_PORT + 1;
 const OPS = Number(process.env.BENCH_OPS ?? 600);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const FANOUT_NS = (process.env.BENCH_N ?? '2,10,50').split(',').map(Number);
@@ -85,6 +90,8 @@ async function openClients(n: number, url: (i: number) => Promise<string>, ready
           const m = JSON.parse(data.toString()) as Record<string, unknown>;
           if (!relay && ready(m)) resolve();
           if (m.message_type === 'diagram_operation_event' || (relay && m.message_type === 'diagram_operation_request')) c.onOperation(m.operation_id as string);
+          // Presence: the cursor's x carries the sequence number of the move.
+          if (m.message_type === 'presenter_cursor') c.onOperation(`cursor:${(m.cursor_position as { x: number }).x}`);
         });
       });
       return c;
@@ -136,6 +143,26 @@ async function drive(clients: Client[], label: string, rate: number) {
   return { n, ops: perClient * n, opsPerSecond: round((perClient * n) / seconds), p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), receipts: received };
 }
 
+/** The presenter (client 0) moves its cursor `moves` times at `rate` per second; latency is send → receipt by each other client. */
+async function drivePresence(clients: Client[], moves: number, rate: number) {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  clients.slice(1).forEach((c) => {
+    c.onOperation = (id) => {
+      const at = sentAt.get(id);
+      if (at !== undefined) latencies.push(performance.now() - at);
+    };
+  });
+  for (let k = 0; k < moves; k++) {
+    const id = `cursor:${k}`;
+    sentAt.set(id, performance.now());
+    clients[0]!.ws.send(JSON.stringify({ message_type: 'presenter_cursor', cursor_position: { x: k, y: 0 } }));
+    await sleep(1000 / rate);
+  }
+  await sleep(1000);
+  return { n: clients.length, moves, p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), receipts: latencies.length, expected: moves * (clients.length - 1) };
+}
+
 function startRelay(): Promise<WebSocketServer> {
   return new Promise((resolve) => {
     const wss: WebSocketServer = new WebSocketServer({ port: RELAY_PORT, host: '127.0.0.1' }, () => resolve(wss));
@@ -145,6 +172,26 @@ function startRelay(): Promise<WebSocketServer> {
       });
     });
   });
+}
+
+/**
+ * The durable floor: each message is committed with one INSERT (its own transaction, as
+ * autocommit) before it is forwarded; commits run concurrently over a pool, as a server would.
+ */
+async function startDurableRelay(databaseUrl: string): Promise<{ wss: WebSocketServer; pool: pg.Pool }> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
+  await pool.query('CREATE TABLE IF NOT EXISTS floor_operations (id bigserial PRIMARY KEY, session text NOT NULL, payload jsonb NOT NULL)');
+  const wss = await new Promise<WebSocketServer>((resolve) => {
+    const server: WebSocketServer = new WebSocketServer({ port: DURABLE_PORT, host: '127.0.0.1' }, () => resolve(server));
+  });
+  wss.on('connection', (ws: WebSocket) => {
+    ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+      void pool.query('INSERT INTO floor_operations (session, payload) VALUES ($1, $2)', ['bench', data.toString()]).then(() => {
+        for (const other of wss.clients) if (other !== ws && other.readyState === WebSocket.OPEN) other.send(data, { binary: isBinary });
+      });
+    });
+  });
+  return { wss, pool };
 }
 
 async function main() {
@@ -169,6 +216,10 @@ async function main() {
   const app = await buildApp(ctx, { collab: { maxParticipants: 1000, maxSocketsPerUser: 1000, opsPerSecond: 100_000 } });
   await app.listen({ port: PORT, host: '127.0.0.1' });
   const relay = await startRelay();
+  // The floor the operations are compared with: durable on PostgreSQL, the bare relay on PGlite.
+  const durable = EMBEDDED ? null : await startDurableRelay(databaseUrl);
+  const floorUrl = `ws://127.0.0.1:${durable ? DURABLE_PORT : RELAY_PORT}/`;
+  const floorName = durable ? 'durable floor' : 'bare relay';
   const owner = await signIn(app, `bench-${randomBytes(3).toString('hex')}`);
 
   async function session(cells = 0) {
@@ -185,7 +236,7 @@ async function main() {
   }
 
   type Run = Awaited<ReturnType<typeof drive>>;
-  const fanout: { n: number; tmi: Run; relay: Run; tmiMax: Run; relayMax: Run }[] = [];
+  const fanout: { n: number; tmi: Run; floor: Run; tmiMax: Run; floorMax: Run }[] = [];
   for (const n of FANOUT_NS) {
     const runs: Run[] = [];
     for (const rate of [RATE, 0]) {
@@ -194,13 +245,25 @@ async function main() {
       await sleep(300);
       runs.push(await drive(ours, `TMI N=${n}`, rate));
       ours.forEach((c) => c.ws.close());
-      const bare = await openClients(n, async () => `ws://127.0.0.1:${RELAY_PORT}/`, () => true, true);
-      runs.push(await drive(bare, `relay N=${n}`, rate));
+      const bare = await openClients(n, async () => floorUrl, () => true, true);
+      runs.push(await drive(bare, `${floorName} N=${n}`, rate));
       bare.forEach((c) => c.ws.close());
       await sleep(500);
     }
-    fanout.push({ n, tmi: runs[0]!, relay: runs[1]!, tmiMax: runs[2]!, relayMax: runs[3]! });
+    fanout.push({ n, tmi: runs[0]!, floor: runs[1]!, tmiMax: runs[2]!, floorMax: runs[3]! });
   }
+
+  // Presence at N = 10: the presenter's cursor, TMI against the bare relay (nothing is stored).
+  const PRESENCE_N = 10;
+  const presenceMoves = 400;
+  const presenceRate = 50;
+  const ps = await session();
+  const presenters = await openClients(PRESENCE_N, () => ps.url(), (m) => m.message_type === 'diagram_state', false);
+  presenters[0]!.ws.send(JSON.stringify({ message_type: 'presenter_request' }));
+  await sleep(500);
+  const presenceOurs = await drivePresence(presenters, presenceMoves, presenceRate);
+  presenters.forEach((c) => c.ws.close());
+  const presenceBare = await drivePresence(await openClients(PRESENCE_N, async () => `ws://127.0.0.1:${RELAY_PORT}/`, () => true, true), presenceMoves, presenceRate);
 
   // Per-operation cost: one client per diagram (100 and 10,000 cells), update operations on
   // existing cells, each waiting for its acknowledgement; the two alternate, so both see the same
@@ -256,14 +319,18 @@ async function main() {
   const backend = EMBEDDED ? 'PGlite + in-process bus' : 'PostgreSQL + Redis';
   const row = (f: (typeof fanout)[0], a: Run, b: Run) =>
     `${String(f.n).padStart(3)} | ${String(a.opsPerSecond).padStart(9)} | ${String(a.p50).padStart(10)} | ${String(a.p99).padStart(10)} | ${String(b.opsPerSecond).padStart(11)} | ${String(b.p50).padStart(12)} | ${String(b.p99).padStart(12)} | ${round(a.p99 / b.p99)}`;
-  const header = '  N | TMI ops/s | TMI p50 ms | TMI p99 ms | relay ops/s | relay p50 ms | relay p99 ms | p99 TMI/relay';
-  console.log(`\nCollaboration benchmark (${backend}); ${OPS} add operations per N, latency = send -> receipt by the other clients\n`);
+  const header = `  N | TMI ops/s | TMI p50 ms | TMI p99 ms | floor ops/s | floor p50 ms | floor p99 ms | p99 TMI/floor`;
+  console.log(`\nCollaboration benchmark (${backend}); ${OPS} add operations per N, latency = send -> receipt by the other clients`);
+  console.log(`floor = ${floorName}${durable ? ' (one INSERT into PostgreSQL committed before forwarding each operation)' : ''}\n`);
   console.log(`Paced: ${RATE} ops/s offered in total`);
   console.log(header);
-  for (const f of fanout) console.log(row(f, f.tmi, f.relay));
+  for (const f of fanout) console.log(row(f, f.tmi, f.floor));
   console.log('\nUnpaced: every client sends its share at once (operations applied per second)');
   console.log(header);
-  for (const f of fanout) console.log(row(f, f.tmiMax, f.relayMax));
+  for (const f of fanout) console.log(row(f, f.tmiMax, f.floorMax));
+  console.log(`\nPresence, N = ${PRESENCE_N}: the presenter's cursor at ${presenceRate}/s to ${PRESENCE_N - 1} others (not stored)`);
+  for (const [name, r] of [['TMI', presenceOurs], ['bare relay', presenceBare]] as const) console.log(`  ${name.padEnd(10)} p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.receipts} of ${r.expected} receipts`);
+  console.log(`  p99 TMI / bare relay: ${round(presenceOurs.p99 / presenceBare.p99)}x`);
   console.log(`\nPer-operation cost (update, waiting for the acknowledgement each time):`);
   for (const r of [small, big]) console.log(`  ${String(r.cells).padStart(6)} cells: mean ${r.mean_ms} ms, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`);
   console.log(`  10,000 / 100 cells (mean): ${round(big.mean_ms / small.mean_ms)}x\n`);
@@ -273,10 +340,14 @@ async function main() {
 
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   const file = path.join(ROOT, 'bench/results', `collab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ backend, ops: OPS, rate: RATE, fanout, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) }, rest }, null, 2));
+  writeFileSync(file, JSON.stringify({ backend, floor: floorName, ops: OPS, rate: RATE, fanout, presence: { ours: presenceOurs, bare: presenceBare }, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) }, rest }, null, 2));
   console.log(`saved ${path.relative(ROOT, file)}`);
 
   relay.close();
+  if (durable) {
+    durable.wss.close();
+    await durable.pool.end();
+  }
   await app.close();
   await ctx.close();
   if (!EMBEDDED) {
