@@ -17,6 +17,7 @@ import type { AdminUser, AdminUserListQuery, DeletionPlan, TransferOwnershipResu
 import { recordSystemAudit, type AuditActor } from './system-audit.ts';
 import { securityEvent } from '../security-events.ts';
 import { deleteAllEntries } from '../resources/metadata/store.ts';
+import { likeContains } from '../store/like.ts';
 
 /** The advisory lock every change of who administers the server takes (shared with promoteIfFirst). */
 export const ADMIN_LOCK = 74627302;
@@ -71,9 +72,6 @@ export function presentUser(r: UserRow): AdminUser {
   };
 }
 
-/** A LIKE pattern matching `text` anywhere, with its own % _ and \ taken literally. */
-export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 const SORT_COLUMNS = { created_at: 'u.created_at', last_login: 'u.last_login', email: 'lower(u.email)', name: 'lower(u.name)' } as const;
 
 /** Who made a change, and through which route (for the system audit log). */
@@ -98,9 +96,9 @@ export class AdminUserService {
       where.push(sql(`$${params.length}`));
     };
     if (query.provider !== undefined) add((n) => `u.provider = ${n}`, query.provider);
-    if (query.email !== undefined) add((n) => `u.email ILIKE ${n}`, containsPattern(query.email));
-    if (query.name !== undefined) add((n) => `u.name ILIKE ${n}`, containsPattern(query.name));
-    if (query.q !== undefined) add((n) => `(u.email ILIKE ${n} OR u.name ILIKE ${n})`, containsPattern(query.q));
+    if (query.email !== undefined) add((n) => `u.email ILIKE ${n}`, likeContains(query.email));
+    if (query.name !== undefined) add((n) => `u.name ILIKE ${n}`, likeContains(query.name));
+    if (query.q !== undefined) add((n) => `(u.email ILIKE ${n} OR u.name ILIKE ${n})`, likeContains(query.q));
     if (query.created_after !== undefined) add((n) => `u.created_at >= ${n}::timestamptz`, query.created_after);
     if (query.created_before !== undefined) add((n) => `u.created_at <= ${n}::timestamptz`, query.created_before);
     if (query.last_login_after !== undefined) add((n) => `u.last_login >= ${n}::timestamptz`, query.last_login_after);
