@@ -185,6 +185,11 @@ export const PORT_SIDES = ['top', 'right', 'bottom', 'left'] as const;
 export const TMI_GROUP_PROVIDER = 'tmi';
 /** The pseudo-group of every signed-in user (provider TMI_GROUP_PROVIDER). */
 export const EVERYONE_GROUP = 'everyone';
+/**
+ * The people-and-groups search of the sharing dialog (GET /principals, our extension): the
+ * shortest query it answers, the longest it accepts, and how many matches it returns.
+ */
+export const PRINCIPAL_SEARCH = { minQuery: 2, maxQuery: 100, defaultLimit: 10, maxLimit: 20 } as const;
 
 // ---- what a threat model holds -------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../store/db.ts';
+import { likePrefix } from '../store/like.ts';
 import { badRequest, notFound } from '../http/errors.ts';
 import { ErrorBody, Uuid } from '../../contract/common.ts';
 import { AuditEntry } from '../../contract/audit.ts';
@@ -131,8 +132,6 @@ function commonFilters(query: { created_after?: string; created_before?: string;
   if (query.created_after !== undefined) where.push(`created_at >= $${params.push(query.created_after)}::timestamptz`);
   if (query.created_before !== undefined) where.push(`created_at <= $${params.push(query.created_before)}::timestamptz`);
 }
-
-const likePrefix = (text: string) => `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

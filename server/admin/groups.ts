@@ -29,7 +29,8 @@ import { principalOf, type Principal } from '../auth/authenticate.ts';
 import { requireAdministrator } from '../auth/guards.ts';
 import { partyOf, securityEvent } from '../security-events.ts';
 import { auditActor, recordSystemAudit } from './system-audit.ts';
-import { ADMIN_LOCK, containsPattern, keepAnAdministrator } from './users.ts';
+import { ADMIN_LOCK, keepAnAdministrator } from './users.ts';
+import { likeContains } from '../store/like.ts';
 
 const TAG = ['Admin - Groups'];
 const ME_TAG = ['User Account'];
@@ -147,7 +148,7 @@ export function groupRoutes(app: FastifyInstance, ctx: AppContext): void {
       const where: string[] = [];
       const params: unknown[] = [];
       if (q.provider !== undefined) where.push(`g.provider = $${params.push(q.provider)}`);
-      if (q.group_name !== undefined) where.push(`(g.group_name ILIKE $${params.push(containsPattern(q.group_name))} OR g.name ILIKE $${params.length})`);
+      if (q.group_name !== undefined) where.push(`(g.group_name ILIKE $${params.push(likeContains(q.group_name))} OR g.name ILIKE $${params.length})`);
       if (q.used_in_authorizations !== undefined) where.push(`${q.used_in_authorizations ? '' : 'NOT '}EXISTS (SELECT 1 FROM threat_model_access a WHERE a.group_uuid = g.internal_uuid)`);
       if (q.built_in !== undefined) where.push(`${q.built_in ? '' : 'NOT '}(g.internal_uuid = ANY($${params.push(BUILT_IN_IDS)}::uuid[]))`);
       const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';

@@ -1,4 +1,5 @@
-// Administration and the person's own account (issue 14): every route of server/admin.
+// Administration and the person's own account (issue 14): every route of server/admin, and the
+// people-and-groups search of the sharing dialog (directory.ts).
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { adminUserRoutes } from './routes.ts';
@@ -6,6 +7,7 @@ import { groupRoutes } from './groups.ts';
 import { selfServiceRoutes } from './account.ts';
 import { auditRoutes, pruneSystemAudit } from './audit-routes.ts';
 import { ApiQuotas, quotaRoutes } from './quotas.ts';
+import { directoryRoutes } from './directory.ts';
 
 /** How often each instance prunes the system audit log (deletes are idempotent across instances). */
 const PRUNE_EVERY_MS = 6 * 3600 * 1000;
@@ -16,6 +18,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext, apiQuotas: Ap
   selfServiceRoutes(app, ctx);
   auditRoutes(app, ctx);
   quotaRoutes(app, ctx, apiQuotas);
+  directoryRoutes(app, ctx);
   const prune = () => void pruneSystemAudit(ctx.db, ctx.config.auth.systemAuditRetentionDays).catch((err: unknown) => app.log.warn({ err }, 'system audit pruning failed'));
   let timer: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {

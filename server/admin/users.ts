@@ -12,11 +12,13 @@ import { badRequest, conflict, notFound } from '../http/errors.ts';
 import { BUILT_IN_GROUPS, type Role } from '../authz/index.ts';
 import type { UserRecord, UserService } from '../auth/users.ts';
 import type { ThreatModelService } from '../resources/threat-models/service.ts';
-import { replaceAccess, type ResolvedEntry } from '../resources/threat-models/store.ts';
+import { findThreatModel, replaceAccess, type ResolvedEntry } from '../resources/threat-models/store.ts';
+import { recordAccessChange } from '../resources/threat-models/access-audit.ts';
 import type { AdminUser, AdminUserListQuery, DeletionPlan, TransferOwnershipResult, UpdateAdminUser } from '../../contract/admin.ts';
 import { recordSystemAudit, type AuditActor } from './system-audit.ts';
 import { securityEvent } from '../security-events.ts';
 import { deleteAllEntries } from '../resources/metadata/store.ts';
+import { likeContains } from '../store/like.ts';
 
 /** The advisory lock every change of who administers the server takes (shared with promoteIfFirst). */
 export const ADMIN_LOCK = 74627302;
@@ -71,9 +73,6 @@ export function presentUser(r: UserRow): AdminUser {
   };
 }
 
-/** A LIKE pattern matching `text` anywhere, with its own % _ and \ taken literally. */
-export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 const SORT_COLUMNS = { created_at: 'u.created_at', last_login: 'u.last_login', email: 'lower(u.email)', name: 'lower(u.name)' } as const;
 
 /** Who made a change, and through which route (for the system audit log). */
@@ -98,9 +97,9 @@ export class AdminUserService {
       where.push(sql(`$${params.length}`));
     };
     if (query.provider !== undefined) add((n) => `u.provider = ${n}`, query.provider);
-    if (query.email !== undefined) add((n) => `u.email ILIKE ${n}`, containsPattern(query.email));
-    if (query.name !== undefined) add((n) => `u.name ILIKE ${n}`, containsPattern(query.name));
-    if (query.q !== undefined) add((n) => `(u.email ILIKE ${n} OR u.name ILIKE ${n})`, containsPattern(query.q));
+    if (query.email !== undefined) add((n) => `u.email ILIKE ${n}`, likeContains(query.email));
+    if (query.name !== undefined) add((n) => `u.name ILIKE ${n}`, likeContains(query.name));
+    if (query.q !== undefined) add((n) => `(u.email ILIKE ${n} OR u.name ILIKE ${n})`, likeContains(query.q));
     if (query.created_after !== undefined) add((n) => `u.created_at >= ${n}::timestamptz`, query.created_after);
     if (query.created_before !== undefined) add((n) => `u.created_at <= ${n}::timestamptz`, query.created_before);
     if (query.last_login_after !== undefined) add((n) => `u.last_login >= ${n}::timestamptz`, query.last_login_after);
@@ -220,8 +219,12 @@ export class AdminUserService {
     if (!rows[0].active) throw badRequest('The target user is deactivated', 'invalid_target');
   }
 
-  /** Moves one model to `to`: owner column, and an owner entry first in its access list. */
-  private async moveModel(q: Queryable, tmId: string, from: string, to: string, fromRole: Role | null): Promise<void> {
+  /**
+   * Moves one model to `to`: owner column, and an owner entry first in its access list; the
+   * model's own entry in the system audit log says who owned it and who had access before and after.
+   */
+  private async moveModel(change: ChangeContext, q: Queryable, tmId: string, from: string, to: string, fromRole: Role | null): Promise<void> {
+    const before = await findThreatModel(q, tmId);
     const access = await q.query<{ subject_type: 'user' | 'group'; user_uuid: string | null; group_uuid: string | null; role: Role }>(
       'SELECT subject_type, user_uuid, group_uuid, role FROM threat_model_access WHERE threat_model_id = $1 ORDER BY position',
       [tmId],
@@ -237,6 +240,7 @@ export class AdminUserService {
     }
     await q.query('UPDATE threat_models SET owner_uuid = $2, modified_at = now() WHERE id = $1', [tmId, to]);
     await replaceAccess(q, tmId, entries);
+    await recordAccessChange(q, change, before!, (await findThreatModel(q, tmId))!);
   }
 
   /**
@@ -249,7 +253,7 @@ export class AdminUserService {
       if (!self && !(await q.query('SELECT 1 FROM users WHERE internal_uuid = $1', [source])).length) throw notFound('Source or target user not found');
       await this.checkTarget(q, source, target, self);
       const owned = await q.query<{ id: string }>('SELECT id FROM threat_models WHERE owner_uuid = $1 ORDER BY id FOR UPDATE', [source]);
-      for (const t of owned) await this.moveModel(q, t.id, source, target, 'writer');
+      for (const t of owned) await this.moveModel(change, q, t.id, source, target, 'writer');
       // Survey responses go with them (their author becomes the target; see docs/review-workflow.md).
       const responses = await q.query<{ id: string }>(
         'UPDATE survey_responses SET owner_uuid = $2, modified_at = now(), version = version + 1 WHERE owner_uuid = $1 RETURNING id',
@@ -289,7 +293,7 @@ export class AdminUserService {
       if (opts.transferTo) await this.checkTarget(q, uuid, opts.transferTo, opts.self);
       await q.query('SELECT id FROM threat_models WHERE owner_uuid = $1 ORDER BY id FOR UPDATE', [uuid]);
       const plan = await this.deletionPlan(q, uuid, opts.transferTo);
-      for (const t of plan.transferred) await this.moveModel(q, t.threat_model_id, uuid, t.new_owner_uuid, null);
+      for (const t of plan.transferred) await this.moveModel(change, q, t.threat_model_id, uuid, t.new_owner_uuid, null);
       if (plan.deleted.length) {
         const ids = plan.deleted.map((t) => t.threat_model_id);
         await deleteAllEntries(q, 'threat_model', ids);

@@ -16,6 +16,7 @@ import { ProviderError, type ProviderIdentity } from './providers/provider.ts';
 import { issuerOf, type SamlProvider } from './providers/saml.ts';
 import { newSecretToken } from './secret-token.ts';
 import { securityEvent, signInFailed } from '../security-events.ts';
+import { likeContains } from '../store/like.ts';
 
 /** What /saml/{provider}/login (or step-up, or a link start) remembers until the ACS. */
 export interface SamlRelay {
@@ -307,7 +308,7 @@ export function samlRoutes(app: FastifyInstance, ctx: AppContext, broker: Broker
       // The reference's x-same-provider-required: a provider's directory is for its own users.
       if (p.provider !== idp) throw forbidden(`Only users of ${idp} may list its users`);
       const { email, limit = 100, offset = 0 } = request.query;
-      const filter = email ? `%${email.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : '%';
+      const filter = email ? likeContains(email.toLowerCase()) : '%';
       const [rows, total] = await Promise.all([
         ctx.db.query<{ internal_uuid: string; email: string; name: string; last_login: Date | null }>(
           `SELECT internal_uuid, email, name, last_login FROM users WHERE provider = $1 AND lower(email) LIKE $2 ORDER BY lower(email), internal_uuid LIMIT $3 OFFSET $4`,

@@ -60,7 +60,7 @@ describe('administration', () => {
     await openUser(a.page, leaverName);
     await a.page.getByRole('button', { name: 'Delete user…' }).click();
     await a.page.locator('input[name="user_pick"]').fill(heirName);
-    await a.page.getByRole('button', { name: new RegExp(heirName) }).click();
+    await a.page.getByRole('option', { name: new RegExp(heirName) }).click();
     await a.page.getByTestId('deletion-plan').getByText(`${heirName}@tmi.local`).waitFor();
     await shot(a.page, 'admin-delete-plan');
     await a.page.getByRole('button', { name: /permanently/ }).click();
@@ -76,7 +76,7 @@ describe('administration', () => {
     await a.page.getByRole('button', { name: 'New group' }).click();
     await a.page.getByTestId('admin-groups').getByRole('button', { name: `Team ${group}` }).click();
     await a.page.locator('input[name="user_pick"]').fill(heirName);
-    await a.page.getByRole('button', { name: new RegExp(heirName) }).click();
+    await a.page.getByRole('option', { name: new RegExp(heirName) }).click();
     await a.page.getByRole('button', { name: 'Add member' }).click();
     await a.page.getByTestId('group-members').getByText(`${heirName}@tmi.local`).waitFor();
     await a.page.keyboard.press('Escape');
@@ -89,6 +89,11 @@ describe('administration', () => {
     const detail = await a.page.getByTestId('audit-detail').textContent();
     assert.match(detail ?? '', new RegExp(`${leaverName}@tmi.local`));
     await shot(a.page, 'admin-audit');
+    // The model given to the heir: its owner change, among the sharing and owner changes.
+    await a.page.keyboard.press('Escape');
+    await a.page.getByLabel('Kind of entry').selectOption('access');
+    await a.page.getByTestId('admin-audit').getByRole('button', { name: new RegExp(`owner tmi:${leaverName} → tmi:${heirName}`) }).click();
+    assert.match((await a.page.getByTestId('audit-detail').textContent()) ?? '', new RegExp(`threat_models\\.${leaverModel}\\.owner`));
     for (const p of [a, l, heir]) await p.context.close();
   });
 });

@@ -440,6 +440,45 @@ describe('TMI web app', () => {
     await d.context.close();
   });
 
+  it('finds a person by typing part of their name in the sharing dialog, with the keyboard', async () => {
+    const erin = uniqueName('erin');
+    const e = await newUserPage(h.browser);
+    await signIn(e.page, erin); // people are listed once they have signed in
+    await e.context.close();
+    const { context, page } = await newUserPage(h.browser);
+    await signIn(page, alice);
+    const model = await createThreatModel(page, 'Found by name');
+    await page.getByRole('button', { name: 'Share…' }).click();
+    await page.getByLabel('Role', { exact: true }).selectOption('writer');
+    // The development provider names her "Erin <suffix> (TMI User)": type part of the suffix.
+    const box = page.getByRole('combobox', { name: 'Add a person or group' });
+    await box.fill(erin.slice(5).toUpperCase());
+    const option = page.getByRole('option', { name: new RegExp(`${erin}@tmi.local`) });
+    await option.waitFor();
+    await shot(page, '09b-sharing-search');
+    // Escape closes the list and leaves the dialog open; ArrowDown opens it again, Enter picks.
+    await box.press('Escape');
+    await option.waitFor({ state: 'hidden' });
+    assert.equal(await page.getByRole('dialog').count(), 1);
+    await box.press('ArrowDown');
+    await option.waitFor();
+    assert.equal(await option.getAttribute('aria-selected'), 'true');
+    await box.press('Enter');
+    await page.getByTestId('sharing-table').getByText(`${erin}@tmi.local`).waitFor();
+    assert.equal(await box.inputValue(), '');
+    await page.getByRole('button', { name: 'Save sharing' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    const authorization = await page.evaluate(async (id) => {
+      const res = await fetch(`/threat_models/${id}`, { headers: { accept: 'application/json' } });
+      return ((await res.json()) as { authorization: { principal_type: string; provider: string; provider_id: string; role: string }[] }).authorization;
+    }, model);
+    assert.deepEqual(
+      authorization.filter((a) => a.provider_id === erin).map(({ principal_type, provider, provider_id, role }) => ({ principal_type, provider, provider_id, role })),
+      [{ principal_type: 'user', provider: 'tmi', provider_id: erin, role: 'writer' }],
+    );
+    await context.close();
+  });
+
   it('adds a threat to a cell from the editor and finds it in the threats table', async () => {
     const { context, page } = await newUserPage(h.browser);
     await signIn(page, alice);

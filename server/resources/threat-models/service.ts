@@ -42,6 +42,8 @@ import { replaceEntries } from '../metadata/store.ts';
 import * as store from './store.ts';
 import { threatModelHasActiveSession } from '../diagrams/store.ts';
 import { accessDiff, partyOf, securityEvent } from '../../security-events.ts';
+import { auditActor } from '../../admin/system-audit.ts';
+import { recordAccessChange } from './access-audit.ts';
 
 export type ThreatModelJson = ThreatModel;
 
@@ -500,6 +502,7 @@ export class ThreatModelService {
         { threatModelId: id, objectType: 'threat_model', objectId: id, version: after!.version, changeType: change, actor: actorOf(p), summary: `Threat model ${change}`, snapshot: present(after!, {}) },
         at,
       );
+      await recordAccessChange(q, { actor: auditActor(p), method: change === 'updated' ? 'PUT' : 'PATCH', path: '/threat_models/:threat_model_id' }, row, after!);
       const accessKey = (r: store.ThreatModelRow) => `${r.owner_uuid}|${JSON.stringify(r.access.map((a) => [a.subject_type, a.user_uuid, a.provider, a.provider_id, a.role]))}`;
       event = { type: 'updated', threatModelId: id, name: after!.name, actorEmail: p.email, accessChanged: accessKey(row) !== accessKey(after!) };
       committed = [row, after!];

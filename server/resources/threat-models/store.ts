@@ -1,5 +1,6 @@
 // SQL for threat models and their access lists. Every value is a bound parameter.
 import type { Queryable } from '../../store/db.ts';
+import { likeContains } from '../../store/like.ts';
 import { READABLE_BY_CALLER_SQL, readableByCallerParams, type AccessEntry, type AccessSubject, type Role } from '../../authz/index.ts';
 import type { Metadata } from '../../../contract/common.ts';
 import { KINDS } from '../kinds.ts';
@@ -207,8 +208,6 @@ export interface ListFilters {
   teamId?: string;
 }
 
-const likeArg = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 export async function listThreatModels(
   q: Queryable,
   who: AccessSubject,
@@ -223,14 +222,14 @@ export async function listThreatModels(
     return `$${params.length}`;
   };
   if (!f.includeDeleted) where.push('tm.deleted_at IS NULL');
-  if (f.owner) where.push(`(o.email ILIKE ${arg(likeArg(f.owner))} OR o.name ILIKE $${params.length})`);
-  if (f.name) where.push(`tm.name ILIKE ${arg(likeArg(f.name))}`);
-  if (f.description) where.push(`tm.description ILIKE ${arg(likeArg(f.description))}`);
-  if (f.issueUri) where.push(`tm.issue_uri ILIKE ${arg(likeArg(f.issueUri))}`);
+  if (f.owner) where.push(`(o.email ILIKE ${arg(likeContains(f.owner))} OR o.name ILIKE $${params.length})`);
+  if (f.name) where.push(`tm.name ILIKE ${arg(likeContains(f.name))}`);
+  if (f.description) where.push(`tm.description ILIKE ${arg(likeContains(f.description))}`);
+  if (f.issueUri) where.push(`tm.issue_uri ILIKE ${arg(likeContains(f.issueUri))}`);
   if (f.statuses?.length) where.push(`lower(tm.status) = ANY(${arg(f.statuses.map((s) => s.toLowerCase()))}::text[])`);
   if (f.securityReviewer === 'is:null') where.push('tm.security_reviewer_uuid IS NULL');
   else if (f.securityReviewer === 'is:notnull') where.push('tm.security_reviewer_uuid IS NOT NULL');
-  else if (f.securityReviewer) where.push(`(r.email ILIKE ${arg(likeArg(f.securityReviewer))} OR r.name ILIKE $${params.length})`);
+  else if (f.securityReviewer) where.push(`(r.email ILIKE ${arg(likeContains(f.securityReviewer))} OR r.name ILIKE $${params.length})`);
   for (const d of f.dates) where.push(`tm.${d.column} ${d.op} ${arg(d.value)}`);
   if (f.projectId) where.push(`tm.project_id = ${arg(f.projectId)}`);
   if (f.teamId) where.push(`tm.project_id IN (SELECT p.id FROM projects p WHERE p.team_id = ${arg(f.teamId)})`);

@@ -4,6 +4,7 @@
 // request.
 import { THREAT_SEVERITIES } from '../../../contract/limits.ts';
 import type { ListRefinement } from '../children/store.ts';
+import { likeContains } from '../../store/like.ts';
 
 const rank = (column: string, ranks: Record<string, number>) =>
   `(CASE lower(c.${column}) ${Object.entries(ranks)
@@ -61,8 +62,6 @@ export interface ThreatListFilters {
   sort: { field: SortField; desc: boolean }[];
 }
 
-const likeArg = (s: string) => `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-
 export function threatListRefinement(f: ThreatListFilters): ListRefinement {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -71,8 +70,8 @@ export function threatListRefinement(f: ThreatListFilters): ListRefinement {
     params.push(v);
     return `$${params.length + 1}`;
   };
-  if (f.name) where.push(`c.name ILIKE ${arg(likeArg(f.name))}`);
-  if (f.description) where.push(`c.description ILIKE ${arg(likeArg(f.description))}`);
+  if (f.name) where.push(`c.name ILIKE ${arg(likeContains(f.name))}`);
+  if (f.description) where.push(`c.description ILIKE ${arg(likeContains(f.description))}`);
   if (f.types.length) where.push(`EXISTS (SELECT 1 FROM jsonb_array_elements_text(c.threat_type) t WHERE lower(t) = ANY(${arg(f.types)}::text[]))`);
   if (f.severities.length) where.push(`lower(c.severity) = ANY(${arg(f.severities)}::text[])`);
   if (f.priorities.length) where.push(`lower(c.priority) = ANY(${arg(f.priorities)}::text[])`);

@@ -8,6 +8,7 @@ import { DataTable, ListState, type Column } from '../table.tsx';
 import { useAction } from '../forms.tsx';
 import { ErrorNote, formatDate, Modal, useLoad } from '../ui.tsx';
 import { Link } from '../router.tsx';
+import { SearchPicker } from '../picker.tsx';
 
 type Tab = 'users' | 'groups' | 'audit';
 
@@ -193,14 +194,12 @@ export function PlanView({ plan }: { plan: DeletionPlan }) {
   );
 }
 
-/** Finds a user by name or e-mail as you type. */
+/** An account, found by name or e-mail as you type (the app's one picker, web/src/picker.tsx). */
 export function UserPicker({ label, exclude, value, onChange }: { label: string; exclude?: string; value: AdminUser | null; onChange: (u: AdminUser | null) => void }) {
-  const [q, setQ] = useState('');
-  const found = useLoad((signal) => (q.length >= 2 ? admin.users({ q, active: true, limit: 8 }, signal) : Promise.resolve(undefined)), [q]);
-  return (
-    <div className="label">
-      {label}
-      {value ? (
+  if (value) {
+    return (
+      <div className="label">
+        {label}
         <div className="row">
           <span data-testid="picked-user">
             {value.name} ({value.email})
@@ -209,23 +208,19 @@ export function UserPicker({ label, exclude, value, onChange }: { label: string;
             change
           </button>
         </div>
-      ) : (
-        <>
-          <input type="search" name="user_pick" placeholder="Type a name or e-mail" value={q} onChange={(e) => setQ(e.target.value)} />
-          <ul className="picker">
-            {(found.data?.users ?? [])
-              .filter((u) => u.internal_uuid !== exclude)
-              .map((u) => (
-                <li key={u.internal_uuid}>
-                  <button className="link" onClick={() => onChange(u)}>
-                    {u.name} ({u.email})
-                  </button>
-                </li>
-              ))}
-          </ul>
-        </>
-      )}
-    </div>
+      </div>
+    );
+  }
+  return (
+    <SearchPicker<AdminUser>
+      label={label}
+      name="user_pick"
+      placeholder="Type a name or e-mail"
+      search={async (q, signal) => (await admin.users({ q, active: true, limit: 8 }, signal)).users.filter((u) => u.internal_uuid !== exclude)}
+      optionKey={(u) => u.internal_uuid}
+      optionLabel={(u) => `${u.name} (${u.email})`}
+      onPick={onChange}
+    />
   );
 }
 
@@ -332,11 +327,21 @@ function GroupDetail({ group, onClose }: { group: AdminGroup; onClose: () => voi
   );
 }
 
+/** The kinds of system audit entries the audit page filters by, as filters of /admin/audit/system. */
+const AUDIT_KINDS = {
+  all: { label: 'Everything', filter: {} },
+  access: { label: 'Sharing and owners of threat models', filter: { field_path: 'threat_models.' } },
+  administration: { label: 'Administrative changes', filter: { path_prefix: '/admin/' } },
+  self: { label: 'People\'s own transfers and account deletions', filter: { path_prefix: '/me' } },
+  signins: { label: 'Administrators\' sign-ins', filter: { action: 'admin.signed_in' } },
+} as const;
+
 function AuditTab() {
   const [actor, setActor] = useState('');
+  const [kind, setKind] = useState<keyof typeof AUDIT_KINDS>('all');
   const [cursor, setCursor] = useState<string | undefined>();
   const [open, setOpen] = useState<SystemAuditEntry | null>(null);
-  const list = useLoad((signal) => admin.audit({ actor_email: actor.includes('@') ? actor : undefined, cursor }, signal), [actor, cursor]);
+  const list = useLoad((signal) => admin.audit({ actor_email: actor.includes('@') ? actor : undefined, ...AUDIT_KINDS[kind].filter, cursor }, signal), [actor, kind, cursor]);
   const columns: Column<SystemAuditEntry>[] = [
     { key: 'when', label: 'When', cell: (e) => formatDate(e.created_at) },
     { key: 'who', label: 'Who', cell: (e) => e.actor.email || e.actor.display_name },
@@ -347,6 +352,20 @@ function AuditTab() {
     <>
       <div className="filters">
         <input type="search" placeholder="Actor e-mail" value={actor} onChange={(e) => { setActor(e.target.value); setCursor(undefined); }} aria-label="Actor e-mail" />
+        <select
+          aria-label="Kind of entry"
+          value={kind}
+          onChange={(e) => {
+            setKind(e.target.value as keyof typeof AUDIT_KINDS);
+            setCursor(undefined);
+          }}
+        >
+          {Object.entries(AUDIT_KINDS).map(([k, v]) => (
+            <option key={k} value={k}>
+              {v.label}
+            </option>
+          ))}
+        </select>
         <span className="muted">{list.data ? `${list.data.total} entries` : ''}</span>
       </div>
       <ListState error={list.error} loading={list.loading} loaded={list.data !== undefined} empty={list.data?.entries.length === 0} emptyText="No entries." />

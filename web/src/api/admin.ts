@@ -36,7 +36,7 @@ export const admin = {
   members: (id: string, signal?: AbortSignal) => api.get<{ members: GroupMember[]; total: number }>(url`/admin/groups/${id}/members` + query({ limit: 200 }), signal),
   addMember: (id: string, user: string) => api.post<GroupMember>(url`/admin/groups/${id}/members`, { user_internal_uuid: user }),
   removeMember: (id: string, user: string) => api.del(url`/admin/groups/${id}/members/${user}`),
-  audit: (q: { actor_email?: string; path_prefix?: string; cursor?: string }, signal?: AbortSignal) =>
+  audit: (q: { actor_email?: string; path_prefix?: string; field_path?: string; action?: string; cursor?: string }, signal?: AbortSignal) =>
     api.get<{ entries: SystemAuditEntry[]; total: number; next_cursor: string | null }>(`/admin/audit/system${query({ ...q, limit: 50 })}`, signal),
 };
 
