@@ -285,3 +285,39 @@ export const ContentFeedbackQuery = Type.Object({
   false_positive_reason: Type.Optional(Type.String({ maxLength: 64 })),
 });
 export const ContentFeedbackList = Type.Object({ items: Type.Array(ContentFeedback), total: Type.Integer() });
+
+// Runtime settings (/admin/settings). Secret values are shown as <configured> / <not configured>.
+const SETTING_KEY_PATTERN = '^[a-z][a-z0-9_.]*$';
+export const SettingType = Type.Union([Type.Literal('string'), Type.Literal('int'), Type.Literal('bool'), Type.Literal('json'), Type.Literal('float')]);
+export const SystemSetting = Type.Object(
+  {
+    key: Type.String({ maxLength: 256, pattern: SETTING_KEY_PATTERN }),
+    value: Type.String({ maxLength: 4000 }),
+    type: SettingType,
+    description: Type.Optional(Type.String({ maxLength: 2048 })),
+    modified_at: Type.Optional(DateTime),
+    modified_by: Type.Optional(Uuid),
+    /** `config`: TMI-TS, a known setting nobody set, at its built-in default (docs/compatibility.md). */
+    source: Type.Optional(Type.Union([Type.Literal('database'), Type.Literal('config'), Type.Literal('environment'), Type.Literal('vault')])),
+    read_only: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type SystemSetting = Static<typeof SystemSetting>;
+export const SystemSettingList = Type.Array(SystemSetting, { maxItems: 1000 });
+export const SystemSettingUpdate = Type.Object(
+  {
+    value: Type.String({ maxLength: 4000 }),
+    type: SettingType,
+    description: Type.Optional(Type.String({ maxLength: 2048 })),
+  },
+  { additionalProperties: false },
+);
+export type SystemSettingUpdate = Static<typeof SystemSettingUpdate>;
+export const SettingKeyParams = Type.Object({ key: Type.String({ maxLength: 256, pattern: SETTING_KEY_PATTERN }) });
+export const ReencryptResult = Type.Object({
+  reencrypted: Type.Integer(),
+  errors: Type.Array(Type.Object({ key: Type.String(), error: Type.String() }), { maxItems: 1000 }),
+  total: Type.Integer(),
+});
+export type ReencryptResult = Static<typeof ReencryptResult>;
