@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { AdministratorEntry } from '../config.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { ApiError } from '../http/errors.ts';
-import { BUILT_IN_GROUPS, ROLE_RANK, type Role } from '../authz/index.ts';
+import { BUILT_IN_GROUPS, isSecurityReviewer, ROLE_RANK, type Role } from '../authz/index.ts';
 import { DEV_PROVIDER_ID } from './providers/tmi.ts';
 import { securityEvent, type Party } from '../security-events.ts';
 
@@ -93,7 +93,7 @@ export class UserService {
 
   /** The reviewers' group added on reading, not in the cache, so a change of the setting applies at once. */
   private async withEveryoneAReviewer(found: TokenUser): Promise<TokenUser> {
-    if (!(await this.everyoneIsAReviewer()) || found.tmiGroupIds.includes(BUILT_IN_GROUPS.securityReviewers)) return found;
+    if (isSecurityReviewer(found) || !(await this.everyoneIsAReviewer())) return found;
     return { ...found, tmiGroupIds: [...found.tmiGroupIds, BUILT_IN_GROUPS.securityReviewers] };
   }
 
