@@ -5,8 +5,9 @@
 // (docs/administration.md). Other keys may be stored too (the reference accepts any key); the
 // server itself reads only these.
 import type { Config } from '../config.ts';
+import type { SETTING_TYPES } from '../../contract/limits.ts';
 
-export type SettingType = 'string' | 'int' | 'bool' | 'json' | 'float';
+export type SettingType = (typeof SETTING_TYPES)[number];
 
 export interface SettingDefinition {
   key: string;
