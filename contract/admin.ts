@@ -3,6 +3,7 @@
 // contract (tmi-openapi.json); TMI-TS additions are optional fields (docs/compatibility.md).
 import { Type, type Static } from 'typebox';
 import { DateTime, Nullable, Uuid } from './common.ts';
+import { SETTING_TEXT, SETTING_TYPES } from './limits.ts';
 
 const EMAIL_PATTERN = '^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}$';
 const NO_CONTROL = '^[^\\x00-\\x1F]*$';
@@ -285,3 +286,39 @@ export const ContentFeedbackQuery = Type.Object({
   false_positive_reason: Type.Optional(Type.String({ maxLength: 64 })),
 });
 export const ContentFeedbackList = Type.Object({ items: Type.Array(ContentFeedback), total: Type.Integer() });
+
+// Runtime settings (/admin/settings). Secret values are shown as <configured> / <not configured>.
+export const SettingType = Type.Unsafe<(typeof SETTING_TYPES)[number]>({ type: 'string', enum: [...SETTING_TYPES] });
+const SettingKey = Type.String(SETTING_TEXT.key);
+export const SystemSetting = Type.Object(
+  {
+    key: SettingKey,
+    value: Type.String(SETTING_TEXT.value),
+    type: SettingType,
+    description: Type.Optional(Type.String(SETTING_TEXT.description)),
+    modified_at: Type.Optional(DateTime),
+    modified_by: Type.Optional(Uuid),
+    /** `config`: TMI-TS, a known setting nobody set, at its built-in default (docs/compatibility.md). */
+    source: Type.Optional(Type.Union([Type.Literal('database'), Type.Literal('config'), Type.Literal('environment'), Type.Literal('vault')])),
+    read_only: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type SystemSetting = Static<typeof SystemSetting>;
+export const SystemSettingList = Type.Array(SystemSetting, { maxItems: 1000 });
+export const SystemSettingUpdate = Type.Object(
+  {
+    value: Type.String(SETTING_TEXT.value),
+    type: SettingType,
+    description: Type.Optional(Type.String(SETTING_TEXT.description)),
+  },
+  { additionalProperties: false },
+);
+export type SystemSettingUpdate = Static<typeof SystemSettingUpdate>;
+export const SettingKeyParams = Type.Object({ key: SettingKey });
+export const ReencryptResult = Type.Object({
+  reencrypted: Type.Integer(),
+  errors: Type.Array(Type.Object({ key: Type.String(), error: Type.String() }), { maxItems: 1000 }),
+  total: Type.Integer(),
+});
+export type ReencryptResult = Static<typeof ReencryptResult>;

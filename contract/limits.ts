@@ -102,6 +102,14 @@ export const NOTE_TEXT = {
   description: childDescription,
 } as const satisfies Record<string, TextRule>;
 
+/** A runtime setting (/admin/settings): its key, value and description; and its value types. */
+export const SETTING_TEXT = {
+  key: { minLength: 1, maxLength: 256, pattern: '^[a-z][a-z0-9_.]*$' },
+  value: { maxLength: 4000 },
+  description: { maxLength: 2048 },
+} as const satisfies Record<string, TextRule>;
+export const SETTING_TYPES = ['string', 'int', 'bool', 'json', 'float'] as const;
+
 /** The development sign-in provider (dev and test builds), and its user names (`login_hint`, lower-cased by the server). */
 export const DEV_PROVIDER_ID = 'tmi';
 /** A client credential's name and description (POST /me/client_credentials). */

@@ -130,7 +130,10 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
 
   registerAuthentication(app, ctx.authenticator);
   const apiQuotas = new ApiQuotas(ctx.db);
-  registerUserRateLimits(app, config, ctx.shared.kv, (uuid) => apiQuotas.of(uuid));
+  registerUserRateLimits(app, ctx.shared.kv, (uuid) => apiQuotas.of(uuid), async () => ({
+    minute: await ctx.settings.int('rate_limit.api_user_per_minute'),
+    hour: await ctx.settings.int('rate_limit.api_user_per_hour'),
+  }));
 
   // One structured line per request: id, user, method, route, status, latency. No query values
   // (they may carry codes or tickets), no headers (they carry tokens).

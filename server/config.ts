@@ -177,6 +177,17 @@ export interface Config {
   rules: { packFiles: string[]; packs: Pack[] };
   /** Running it in production: metrics, traces, log rotation, data-store TLS, migrations. */
   operations: OperationsConfig;
+  /**
+   * Runtime settings (/admin/settings, server/settings/): the AES-256-GCM keys that encrypt their
+   * database values, 64 hex digits each (TMI_SECRET_SETTINGS_ENCRYPTION_KEY, and the key being
+   * rotated out, TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY). Secret: never logged. Empty: off.
+   */
+  settingsEncryption: { key: string; previousKey: string };
+  /**
+   * The names of the variables the environment set (not their values): a runtime setting that the
+   * environment set explicitly wins over the database (server/settings/registry.ts).
+   */
+  setInEnvironment: ReadonlySet<string>;
 }
 
 export interface OperationsConfig {
@@ -206,15 +217,18 @@ type Env = Record<string, string | undefined>;
 /** Collects problems instead of stopping at the first, so one start shows them all. */
 class Reader {
   readonly problems: string[] = [];
+  /** Every variable read that had a value. */
+  readonly set = new Set<string>();
   constructor(private readonly env: Env) {}
 
   str(name: string, fallback = ''): string {
-    const v = this.env[name];
-    return v === undefined || v.trim() === '' ? fallback : v.trim();
+    return this.raw(name) ?? fallback;
   }
   raw(name: string): string | undefined {
     const v = this.env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
+    if (v === undefined || v.trim() === '') return undefined;
+    this.set.add(name);
+    return v.trim();
   }
   bool(name: string, fallback: boolean): boolean {
     const v = this.raw(name);
@@ -765,6 +779,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     rules: readRulePacks(r),
     operations: readOperations(r, iface, databaseUrl, redisUrl),
+    settingsEncryption: readSettingsEncryption(r, secret),
+    setInEnvironment: r.set,
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
@@ -792,6 +808,22 @@ function readRulePacks(r: Reader): Config['rules'] {
   const dupPacks = ids.filter((id, i) => ids.indexOf(id) !== i);
   if (dupPacks.length) r.problems.push(`TMI_RULE_PACKS: pack ids used more than once: ${[...new Set(dupPacks)].join(', ')}`);
   return { packFiles, packs };
+}
+
+const ENCRYPTION_KEY_RE = /^[0-9a-fA-F]{64}$/;
+
+/** The runtime settings' encryption keys: 32 bytes in hex each; a previous key only beside a current one. */
+function readSettingsEncryption(r: Reader, jwtSecret: string): Config['settingsEncryption'] {
+  const key = r.str('TMI_SECRET_SETTINGS_ENCRYPTION_KEY');
+  const previousKey = r.str('TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY');
+  // Never echo a key, even a malformed one.
+  for (const [name, v] of [['TMI_SECRET_SETTINGS_ENCRYPTION_KEY', key], ['TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY', previousKey]] as const) {
+    if (v && !ENCRYPTION_KEY_RE.test(v)) r.problems.push(`${name}: expected 64 hexadecimal digits (32 bytes, e.g. from openssl rand -hex 32)`);
+  }
+  if (previousKey && !key) r.problems.push('TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY: needs TMI_SECRET_SETTINGS_ENCRYPTION_KEY (the key it is being rotated to)');
+  if (key && previousKey && key.toLowerCase() === previousKey.toLowerCase()) r.problems.push('TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY: is the same as the current key');
+  if (key && jwtSecret && key === jwtSecret) r.problems.push('TMI_SECRET_SETTINGS_ENCRYPTION_KEY: must differ from TMI_JWT_SECRET');
+  return { key: key.toLowerCase(), previousKey: previousKey.toLowerCase() };
 }
 
 function readFileSetting(r: Reader, name: string): string {
@@ -910,5 +942,6 @@ export function describeConfig(c: Config): Record<string, unknown> {
     redis: { url: maskUrl(c.redis.url) || 'in-process' },
     collab: c.collab,
     operations: { ...c.operations, metrics: { ...c.operations.metrics, token: mask(c.operations.metrics.token) } },
+    settingsEncryption: { key: mask(c.settingsEncryption.key), previousKey: mask(c.settingsEncryption.previousKey) },
   };
 }

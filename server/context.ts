@@ -14,6 +14,7 @@ import { ProviderRegistry } from './auth/providers/registry.ts';
 import { ThreatModelService } from './resources/threat-models/service.ts';
 import { KindRegistry } from './resources/kinds.ts';
 import { newSecretToken } from './auth/secret-token.ts';
+import { RuntimeSettings } from './settings/runtime.ts';
 
 const DEV_SECRET_KEY = 'jwt:generated-secret';
 /** Kept as long as the store keeps anything (Redis without persistence forgets it on restart, with the sessions it signed). */
@@ -48,6 +49,8 @@ export interface AppContext {
   threatModels: ThreatModelService;
   /** The kinds of a threat model's children; each registers its items when its routes are added. */
   kinds: KindRegistry;
+  /** The operational settings administrators change at run time (server/settings/). */
+  settings: RuntimeSettings;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,8 @@ export interface ContextOptions {
   redisKeyPrefix?: string;
   /** Where outages of PostgreSQL and Redis are reported (when they begin and when they end). */
   log?: OutageLogger;
+  /** How long a runtime setting changed on another instance may stay cached here (tests shorten it). */
+  settingsCacheMs?: number;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
@@ -95,7 +100,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       config.jwt.expirationSeconds,
     );
     await sessions.listen(shared.bus);
-    const users = new UserService(db, { everyoneIsAReviewer: config.auth.everyoneIsAReviewer });
+    const settings = new RuntimeSettings(db, shared.bus, config, opts.settingsCacheMs);
+    await settings.listen();
+    const users = new UserService(db, { everyoneIsAReviewer: () => settings.bool('auth.everyone_is_a_reviewer') });
     const authenticator = new Authenticator(tokens, sessions, users);
     const signIns = new SignInService(config, users, sessions, tokens);
     const clientCredentials = new ClientCredentialService(db, shared.kv, sessions);
@@ -116,7 +123,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
       providers,
       threatModels,
       kinds,
+      settings,
       async close() {
+        await settings.close();
         await sharedState.close();
         if (!opts.db) await db.close();
       },

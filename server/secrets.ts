@@ -10,7 +10,14 @@ import { ConfigError, loadSecretSourceConfig, type SecretSourceConfig } from './
 type Env = Record<string, string | undefined>;
 
 /** Settings that hold secrets. Add a new secret setting here so it can come from a file or a store. */
-const SECRET_SETTINGS = new Set(['TMI_JWT_SECRET', 'TMI_DATABASE_URL', 'TMI_REDIS_URL', 'TMI_METRICS_TOKEN']);
+const SECRET_SETTINGS = new Set([
+  'TMI_JWT_SECRET',
+  'TMI_DATABASE_URL',
+  'TMI_REDIS_URL',
+  'TMI_METRICS_TOKEN',
+  'TMI_SECRET_SETTINGS_ENCRYPTION_KEY',
+  'TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY',
+]);
 const SECRET_PATTERNS = [/^OAUTH_PROVIDERS_[A-Z0-9_]+_CLIENT_SECRET$/, /^SAML_PROVIDERS_[A-Z0-9_]+_SP_PRIVATE_KEY$/];
 const MAX_SECRET_FILE_BYTES = 64 * 1024;
 

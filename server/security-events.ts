@@ -87,6 +87,8 @@ export interface SecurityEventFields {
   'admin.ownership.transferred': Party & { from_uuid: string; to_uuid: string; threat_model_ids: string[] };
   'admin.group.changed': Party & { group_uuid: string; change: 'created' | 'updated' | 'deleted' | 'member_added' | 'member_removed'; member_uuid?: string };
   'admin.quota.changed': Party & { account_uuid: string; quota: string; change: 'updated' | 'deleted' };
+  /** A runtime setting written or removed (its key, never its value), or every stored setting re-encrypted. */
+  'admin.setting.changed': Party & { key?: string; change: 'updated' | 'deleted' | 'reencrypted'; reencrypted?: number; failed?: number };
   /** A model file refused as hostile or oversized (too_large, too_deep, unsafe_content: a DTD or entities, too many YAML aliases). */
   'model.import.refused': Party & { reason: string; bytes: number };
 }
@@ -133,6 +135,7 @@ export const SECURITY_EVENTS: { [E in SecurityEvent]: { level: 'info' | 'warn'; 
   'admin.ownership.transferred': { level: 'info', message: 'ownership of threat models transferred' },
   'admin.group.changed': { level: 'info', message: 'TMI group changed' },
   'admin.quota.changed': { level: 'info', message: 'user quota changed' },
+  'admin.setting.changed': { level: 'warn', message: 'runtime setting changed' },
   'model.import.refused': { level: 'warn', message: 'model import refused as hostile or oversized' },
 };
 

@@ -376,3 +376,30 @@ describe('collaboration settings', () => {
     ]);
   });
 });
+
+describe('runtime settings encryption keys', () => {
+  it('take 64 hex digits, a previous key only beside a current one, never echo a key, and are masked', () => {
+    const key = randomBytes(32).toString('hex');
+    const previous = randomBytes(32).toString('hex');
+    const c = loadConfig({ TMI_DATA_DIR: dataDir(), TMI_SECRET_SETTINGS_ENCRYPTION_KEY: key.toUpperCase(), TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY: previous });
+    expect(c.settingsEncryption).toEqual({ key, previousKey: previous });
+    expect(describeConfig(c).settingsEncryption).toEqual({ key: '***', previousKey: '***' });
+    expect(JSON.stringify(describeConfig(c))).not.toContain(key);
+    const shortKey = 'ab'.repeat(16);
+    const problems = problemsOf({ TMI_SECRET_SETTINGS_ENCRYPTION_KEY: shortKey });
+    expect(problems).toEqual(['TMI_SECRET_SETTINGS_ENCRYPTION_KEY: expected 64 hexadecimal digits (32 bytes, e.g. from openssl rand -hex 32)']);
+    expect(problemsOf({ TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY: previous })).toEqual([
+      'TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY: needs TMI_SECRET_SETTINGS_ENCRYPTION_KEY (the key it is being rotated to)',
+    ]);
+    expect(problemsOf({ TMI_SECRET_SETTINGS_ENCRYPTION_KEY: key, TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY: key })).toEqual([
+      'TMI_SECRET_SETTINGS_ENCRYPTION_PREVIOUS_KEY: is the same as the current key',
+    ]);
+  });
+
+  it('remember which variables the environment set (names only), for the runtime settings precedence', () => {
+    const c = loadConfig({ TMI_DATA_DIR: dataDir(), TMI_AUTH_EVERYONE_IS_A_REVIEWER: 'true', TMI_METRICS_TOKEN: '   ' });
+    expect(c.setInEnvironment.has('TMI_AUTH_EVERYONE_IS_A_REVIEWER')).toBe(true);
+    expect(c.setInEnvironment.has('TMI_METRICS_TOKEN')).toBe(false);
+    expect(c.setInEnvironment.has('TMI_SYSTEM_AUDIT_RETENTION_DAYS')).toBe(false);
+  });
+});

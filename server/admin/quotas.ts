@@ -20,7 +20,7 @@ const int = (max: number) => Type.Integer({ minimum: 1, maximum: max });
 interface Kind {
   idField: 'user_id' | 'owner_id';
   body: TSchema;
-  defaults: (ctx: AppContext) => Record<string, number | null>;
+  defaults: (ctx: AppContext) => Promise<Record<string, number | null>>;
   ops: { list: string; get: string; put: string; del: string };
 }
 
@@ -28,7 +28,11 @@ export const QUOTA_KINDS: Record<'users' | 'webhooks' | 'addons', Kind> = {
   users: {
     idField: 'user_id',
     body: Type.Object({ max_requests_per_minute: int(10_000), max_requests_per_hour: Type.Optional(Type.Union([int(600_000), Type.Null()])) }, { additionalProperties: false }),
-    defaults: (ctx) => ({ max_requests_per_minute: ctx.config.rateLimit.apiUserPerMinute, max_requests_per_hour: ctx.config.rateLimit.apiUserPerHour }),
+    // Runtime settings (rate_limit.api_user_per_*), so the list shows what applies now.
+    defaults: async (ctx) => ({
+      max_requests_per_minute: await ctx.settings.int('rate_limit.api_user_per_minute'),
+      max_requests_per_hour: await ctx.settings.int('rate_limit.api_user_per_hour'),
+    }),
     ops: { list: 'listUserAPIQuotas', get: 'getUserAPIQuota', put: 'updateUserAPIQuota', del: 'deleteUserAPIQuota' },
   },
   webhooks: {
@@ -37,13 +41,13 @@ export const QUOTA_KINDS: Record<'users' | 'webhooks' | 'addons', Kind> = {
       { max_subscriptions: int(100), max_events_per_minute: int(1000), max_subscription_requests_per_minute: int(100), max_subscription_requests_per_day: int(10_000) },
       { additionalProperties: false },
     ),
-    defaults: () => ({ max_subscriptions: 10, max_events_per_minute: 12, max_subscription_requests_per_minute: 10, max_subscription_requests_per_day: 20 }),
+    defaults: async () => ({ max_subscriptions: 10, max_events_per_minute: 12, max_subscription_requests_per_minute: 10, max_subscription_requests_per_day: 20 }),
     ops: { list: 'listWebhookQuotas', get: 'getWebhookQuota', put: 'updateWebhookQuota', del: 'deleteWebhookQuota' },
   },
   addons: {
     idField: 'owner_id',
     body: Type.Object({ max_active_invocations: int(10), max_invocations_per_hour: int(1000) }, { additionalProperties: false }),
-    defaults: () => ({ max_active_invocations: 3, max_invocations_per_hour: 10 }),
+    defaults: async () => ({ max_active_invocations: 3, max_invocations_per_hour: 10 }),
     ops: { list: 'listAddonInvocationQuotas', get: 'getAddonInvocationQuota', put: 'updateAddonInvocationQuota', del: 'deleteAddonInvocationQuota' },
   },
 };
@@ -114,7 +118,7 @@ export function quotaRoutes(app: FastifyInstance, ctx: AppContext, apiQuotas: Ap
           ctx.db.query<{ total: number }>('SELECT count(*)::int AS total FROM user_quotas WHERE kind = $1', [name]),
           ctx.db.query<QuotaRow>(`SELECT * FROM user_quotas WHERE kind = $1 ORDER BY modified_at DESC, user_uuid LIMIT ${limit} OFFSET ${offset}`, [name]),
         ]);
-        return { quotas: rows.map(present), total: count[0]!.total, limit, offset, defaults: kind.defaults(ctx) };
+        return { quotas: rows.map(present), total: count[0]!.total, limit, offset, defaults: await kind.defaults(ctx) };
       },
     );
 

@@ -25,6 +25,8 @@ export interface SystemAuditRecord {
   fieldPath: string;
   before?: unknown;
   after?: unknown;
+  /** The whole value is a secret whatever the field path says (a setting the registry calls secret). */
+  secret?: boolean;
   summary: string;
 }
 
@@ -47,7 +49,7 @@ export function redact(value: unknown, secret = false): unknown {
 
 export async function recordSystemAudit(q: Queryable, r: SystemAuditRecord): Promise<string> {
   const id = randomUUID();
-  const secretField = SECRET_KEY.test(r.fieldPath);
+  const secretField = Boolean(r.secret) || SECRET_KEY.test(r.fieldPath);
   await q.query(
     `INSERT INTO system_audit (id, actor_uuid, actor_email, actor_provider, actor_provider_id, actor_display_name, action,
        http_method, http_path, target_type, target_id, field_path, old_value, new_value, change_summary)

@@ -42,7 +42,7 @@ export function checkRecentAuth(p: Principal, windowSeconds: number, now = Math.
 export const requireRecentAuth =
   (ctx: AppContext): preValidationHookHandler =>
   async (request: FastifyRequest) => {
-    checkRecentAuth(principalOf(request), ctx.config.auth.stepUpWindowSeconds);
+    checkRecentAuth(principalOf(request), await ctx.settings.int('auth.step_up_window_seconds'));
   };
 
 /**
@@ -56,5 +56,5 @@ export const requireAdministrator =
     if (p.serviceAccount) throw forbidden('Administrative operations require interactive authentication');
     const admin = await ctx.users.isAdministrator(p.userUuid, p.idpGroups, p.provider, ctx.config.auth.administrators);
     if (!admin) throw forbidden('Administrator role required');
-    if (opts.recentAuth) checkRecentAuth(p, ctx.config.auth.stepUpWindowSeconds);
+    if (opts.recentAuth) checkRecentAuth(p, await ctx.settings.int('auth.step_up_window_seconds'));
   };

@@ -469,7 +469,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       display_name: p.name,
       email: p.email,
       is_admin: await ctx.users.isAdministrator(p.userUuid, p.idpGroups, p.provider, config.auth.administrators),
-      is_security_reviewer: ids.has('00000000-0000-0000-0000-000000000001') || config.auth.everyoneIsAReviewer,
+      is_security_reviewer: ids.has('00000000-0000-0000-0000-000000000001') || (await ctx.users.everyoneIsAReviewer()),
       groups: groups.map((g) => ({ internal_uuid: g.internal_uuid, group_name: g.group_name, name: g.name ?? g.group_name })),
     };
   });

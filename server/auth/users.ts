@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { AdministratorEntry } from '../config.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { ApiError } from '../http/errors.ts';
-import { BUILT_IN_GROUPS, ROLE_RANK, type Role } from '../authz/index.ts';
+import { BUILT_IN_GROUPS, isSecurityReviewer, ROLE_RANK, type Role } from '../authz/index.ts';
 import { DEV_PROVIDER_ID } from './providers/tmi.ts';
 import { securityEvent, type Party } from '../security-events.ts';
 
@@ -64,14 +64,15 @@ export class UserService {
 
   constructor(
     readonly db: Db,
-    private readonly opts: { everyoneIsAReviewer?: boolean } = {},
+    /** Whether every user counts as a security reviewer (a runtime setting: asked on each use). */
+    private readonly opts: { everyoneIsAReviewer?: () => Promise<boolean> } = {},
   ) {}
 
   /** The user a token names (provider and subject), with their TMI groups; null when unknown. */
   async forToken(provider: string, providerUserId: string): Promise<TokenUser | null> {
     const key = `${provider}\u0000${providerUserId}`;
     const hit = this.cache.get(key);
-    if (hit && Date.now() - hit.at < UserService.CACHE_MS) return hit.found;
+    if (hit && Date.now() - hit.at < UserService.CACHE_MS) return this.withEveryoneAReviewer(hit.found);
     const rows = await this.db.query<UserRecord & { group_ids: string[] }>(
       `SELECT ${USER_COLUMNS}, ARRAY(SELECT m.group_uuid::text FROM group_members m WHERE m.user_uuid = u.internal_uuid ORDER BY 1) AS group_ids
        FROM users u WHERE provider = $1 AND provider_user_id = $2 AND active`,
@@ -84,11 +85,20 @@ export class UserService {
       return null;
     }
     const { group_ids: ids, ...user } = row;
-    const tmiGroupIds = this.opts.everyoneIsAReviewer && !ids.includes(BUILT_IN_GROUPS.securityReviewers) ? [...ids, BUILT_IN_GROUPS.securityReviewers] : ids;
-    const found = { user, tmiGroupIds };
+    const found = { user, tmiGroupIds: ids };
     if (this.cache.size >= UserService.CACHE_MAX) this.cache.clear();
     this.cache.set(key, { found, at: Date.now() });
-    return found;
+    return this.withEveryoneAReviewer(found);
+  }
+
+  /** The reviewers' group added on reading, not in the cache, so a change of the setting applies at once. */
+  private async withEveryoneAReviewer(found: TokenUser): Promise<TokenUser> {
+    if (isSecurityReviewer(found) || !(await this.everyoneIsAReviewer())) return found;
+    return { ...found, tmiGroupIds: [...found.tmiGroupIds, BUILT_IN_GROUPS.securityReviewers] };
+  }
+
+  async everyoneIsAReviewer(): Promise<boolean> {
+    return (await this.opts.everyoneIsAReviewer?.()) ?? false;
   }
 
   async byUuid(uuid: string): Promise<UserRecord | null> {
@@ -223,7 +233,7 @@ export class UserService {
     const ids = new Set(rows.map((r) => r.group_uuid));
     return {
       isAdministrator: ids.has(BUILT_IN_GROUPS.administrators),
-      isSecurityReviewer: ids.has(BUILT_IN_GROUPS.securityReviewers) || Boolean(this.opts.everyoneIsAReviewer),
+      isSecurityReviewer: ids.has(BUILT_IN_GROUPS.securityReviewers) || (await this.everyoneIsAReviewer()),
     };
   }
 

@@ -112,19 +112,17 @@ export function registerRateLimits(app: FastifyInstance, config: Config, kv: Key
 /** The limits per signed-in user: register after authentication, whose principal they count. */
 export function registerUserRateLimits(
   app: FastifyInstance,
-  config: Config,
   kv: KeyValueStore,
-  /** A user's own API request quota set by an administrator (replaces the configured limits). */
-  quotaOf?: (userUuid: string) => Promise<{ minute: number; hour: number | null } | null>,
+  /** A user's own API request quota set by an administrator (replaces the default limits). */
+  quotaOf: (userUuid: string) => Promise<{ minute: number; hour: number | null } | null>,
+  /** The limits of a user without a quota of their own (runtime settings, so asked on each request). */
+  defaultQuota: () => Promise<{ minute: number; hour: number }>,
 ): void {
-  const rl = config.rateLimit;
-  if (rl.apiUserPerMinute === 0 && rl.apiUserPerHour === 0 && !quotaOf) return;
   app.addHook('preValidation', async (request, reply) => {
     const user = request.principal?.userUuid;
     if (!user) return;
-    const own = quotaOf ? await quotaOf(user) : null;
-    const perMinute = own ? own.minute : rl.apiUserPerMinute;
-    const perHour = own ? (own.hour ?? 0) : rl.apiUserPerHour;
+    const own = await quotaOf(user);
+    const { minute: perMinute, hour: perHour } = own ? { minute: own.minute, hour: own.hour ?? 0 } : await defaultQuota();
     const checks: RateLimitCheck[] = [];
     if (perMinute > 0) checks.push({ tier: 'api', scope: 'user', window: 'minute', id: user, limit: perMinute });
     if (perHour > 0) checks.push({ tier: 'api', scope: 'user', window: 'hour', id: user, limit: perHour });

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppContext } from '../context.ts';
 import { answers } from './health.ts';
+import { notFound } from '../http/errors.ts';
 
 const registry = new Registry();
 registry.setDefaultLabels({ service: 'tmi' });
@@ -174,7 +175,7 @@ function sameToken(given: string, expected: string): boolean {
  * and on TMI_OTEL_PROMETHEUS_PORT (its own listener, started when the app listens).
  */
 export function registerMetrics(app: FastifyInstance, ctx: AppContext): void {
-  const { token, port, interface: host } = ctx.config.operations.metrics;
+  const { port, interface: host } = ctx.config.operations.metrics;
   const source: HealthSource = { ctx };
   healthSources.add(source);
 
@@ -188,16 +189,24 @@ export function registerMetrics(app: FastifyInstance, ctx: AppContext): void {
     if (status === 401 || status === 403) unauthorized.inc({ status: String(status) });
   });
 
-  if (token) {
-    app.get('/metrics', { config: { public: true } }, async (request, reply) => {
+  // The token is a runtime setting (observability.metrics_token, TMI_METRICS_TOKEN): asked on each
+  // scrape, so an administrator can set or change it without a restart. Without one, /metrics is
+  // not served here: the answer is what an unknown path gets (401 anonymous, else 404).
+  app.get('/metrics', { config: { public: true } }, async (request, reply) => {
+    const token = await ctx.settings.value('observability.metrics_token');
+    if (!token) {
+      await ctx.authenticator.authenticate(request);
+      throw notFound(`No resource at ${request.url.split('?')[0]}`);
+    }
+    {
       const header = request.headers.authorization ?? '';
       const given = header.startsWith('Bearer ') ? header.slice(7) : '';
       if (!given || !sameToken(given, token)) {
         return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'unauthorized', error_description: 'A valid metrics token is required' });
       }
       return reply.header('content-type', registry.contentType).header('cache-control', 'no-store').send(await registry.metrics());
-    });
-  }
+    }
+  });
 
   let server: Server | undefined;
   if (port) {

@@ -1,9 +1,11 @@
 // Browser tests of administration and the account pages (issue 14): an administrator finds a
 // user, makes and unmakes an administrator, transfers a leaver's models and deletes the account
-// after seeing the plan, manages a group's members and reads the audit log; a non-administrator
+// after seeing the plan, manages a group's members, reads the audit log and changes runtime
+// settings (a secret stays masked, an edit and a deletion, re-encryption); a non-administrator
 // sees no Administration entry and is refused the page; preferences (theme) survive a reload;
 // someone deletes their own account after seeing what happens to their models.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { BASE, createThreatModel, newUserPage, shot, signIn, startHarness, uniqueName, type Harness } from './support.ts';
@@ -11,7 +13,8 @@ import { BASE, createThreatModel, newUserPage, shot, signIn, startHarness, uniqu
 let h: Harness;
 
 before(async () => {
-  h = await startHarness();
+  // A settings encryption key, so that the settings page's re-encryption has something to do.
+  h = await startHarness({ env: { TMI_SECRET_SETTINGS_ENCRYPTION_KEY: randomBytes(32).toString('hex') } });
 });
 after(async () => {
   await h?.stop();
@@ -94,6 +97,47 @@ describe('administration', () => {
     await a.page.getByLabel('Kind of entry').selectOption('access');
     await a.page.getByTestId('admin-audit').getByRole('button', { name: new RegExp(`owner tmi:${leaverName} → tmi:${heirName}`) }).click();
     assert.match((await a.page.getByTestId('audit-detail').textContent()) ?? '', new RegExp(`threat_models\\.${leaverModel}\\.owner`));
+    await a.page.keyboard.press('Escape');
+
+    // Runtime settings: a secret set through the form is never shown again; a plain one is
+    // edited, then deleted; re-encryption reports what it did.
+    await a.page.getByRole('link', { name: 'Settings' }).click();
+    const settings = a.page.getByTestId('admin-settings');
+    await settings.getByText('auth.everyone_is_a_reviewer').waitFor();
+    const secretKey = `e2e.${uniqueName('s').replace(/[^a-z0-9]/g, '')}.smtp_password`;
+    const secret = `pw-${randomBytes(6).toString('hex')}`;
+    await a.page.getByRole('button', { name: 'New setting' }).click();
+    await a.page.locator('input[name="setting_key"]').fill(secretKey);
+    await a.page.locator('input[name="setting_value"]').fill(secret);
+    await a.page.getByTestId('setting-form').getByRole('button', { name: 'Save' }).click();
+    const secretRow = settings.locator('tr', { hasText: secretKey });
+    await secretRow.getByText('<configured>').waitFor();
+    assert.equal(await a.page.getByText(secret).count(), 0);
+    await secretRow.getByRole('button', { name: 'Edit' }).click();
+    assert.equal(await a.page.locator('input[name="setting_value"]').inputValue(), '');
+    assert.equal(await a.page.locator('input[name="setting_value"]').getAttribute('type'), 'password');
+    await a.page.keyboard.press('Escape');
+
+    const plainKey = `e2e.${uniqueName('p').replace(/[^a-z0-9]/g, '')}.banner`;
+    await a.page.getByRole('button', { name: 'New setting' }).click();
+    await a.page.locator('input[name="setting_key"]').fill(plainKey);
+    await a.page.locator('select[name="setting_type"]').selectOption('int');
+    await a.page.locator('input[name="setting_value"]').fill('41');
+    await a.page.getByTestId('setting-form').getByRole('button', { name: 'Save' }).click();
+    const plainRow = settings.locator('tr', { hasText: plainKey });
+    await plainRow.getByText('41').waitFor();
+    await plainRow.getByRole('button', { name: 'Edit' }).click();
+    await a.page.locator('input[name="setting_value"]').fill('42');
+    await a.page.getByTestId('setting-form').getByRole('button', { name: 'Save' }).click();
+    await plainRow.getByText('42').waitFor();
+    assert.match((await plainRow.textContent()) ?? '', /Database/);
+    await a.page.getByRole('button', { name: 'Re-encrypt' }).click();
+    assert.match((await a.page.getByTestId('reencrypt-result').textContent()) ?? '', /Re-encrypted \d+ of \d+/);
+    await shot(a.page, 'admin-settings');
+    await plainRow.getByRole('button', { name: 'Delete' }).click();
+    await plainRow.waitFor({ state: 'detached' });
+    await secretRow.getByRole('button', { name: 'Delete' }).click();
+    await secretRow.waitFor({ state: 'detached' });
     for (const p of [a, l, heir]) await p.context.close();
   });
 });

@@ -51,6 +51,8 @@ export interface TestAppOptions extends AppOptions {
    * own TMI_DATABASE_URL): for behaviour that depends on an empty users table.
    */
   freshDatabase?: boolean;
+  /** How long a runtime setting changed elsewhere may stay cached (a second instance without a shared bus). */
+  settingsCacheMs?: number;
 }
 
 /** The worker's PGlite database, loaded from the migrated template on first use. */
@@ -95,7 +97,7 @@ const contexts = new WeakMap<FastifyInstance, AppContext>();
 export const contextOf = (app: FastifyInstance): AppContext | undefined => contexts.get(app);
 
 export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
-  const { freshDatabase, ...appOptions } = opts;
+  const { freshDatabase, settingsCacheMs, ...appOptions } = opts;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-test-'));
   const fullEnv: Record<string, string> = {
     TMI_BUILD_MODE: 'test',
@@ -114,7 +116,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
       ? await templateDb()
       : borrow(await (workerDb ??= templateDb()));
   const redisKeyPrefix = `tmi-test:${randomBytes(6).toString('hex')}:`;
-  const ctx = await createContext(config, { db, redisKeyPrefix });
+  const ctx = await createContext(config, { db, redisKeyPrefix, settingsCacheMs });
   const app = await buildApp(ctx, appOptions);
   contexts.set(app, ctx);
   return {

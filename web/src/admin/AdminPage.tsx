@@ -1,16 +1,21 @@
 // The Administration area (administrators only; the server refuses everyone else anyway): users
 // (search, detail, administrator role, deactivation, transfer and deletion with the plan shown
-// first), TMI groups with their members, and the system audit log.
+// first), TMI groups with their members, the system audit log, and the runtime settings (secrets
+// masked by the server: the app never receives their values).
 import { useState } from 'react';
-import { admin, type AdminGroup, type AdminUser, type DeletionPlan, type SystemAuditEntry } from '../api/admin.ts';
+import { SETTING_TEXT, SETTING_TYPES } from '../../../contract/limits.ts';
+import { admin, type AdminGroup, type AdminUser, type DeletionPlan, type ReencryptResult, type SystemAuditEntry, type SystemSetting } from '../api/admin.ts';
 import { useMe } from '../me.ts';
 import { DataTable, ListState, type Column } from '../table.tsx';
-import { useAction } from '../forms.tsx';
+import { FormActions, ModalForm, TextInput, useAction } from '../forms.tsx';
+import { StepUpOrError } from '../account/StepUp.tsx';
 import { ErrorNote, formatDate, Modal, useLoad } from '../ui.tsx';
 import { Link } from '../router.tsx';
 import { SearchPicker } from '../picker.tsx';
 
-type Tab = 'users' | 'groups' | 'audit';
+type Tab = 'users' | 'groups' | 'audit' | 'settings';
+const ADMIN_TABS: readonly Tab[] = ['users', 'groups', 'audit', 'settings'];
+const TAB_LABELS: Record<Tab, string> = { users: 'Users', groups: 'Groups', audit: 'Audit log', settings: 'Settings' };
 
 export default function AdminPage({ tab }: { tab: Tab }) {
   const me = useMe();
@@ -25,15 +30,16 @@ export default function AdminPage({ tab }: { tab: Tab }) {
     <section data-testid="admin-area">
       <h1>Administration</h1>
       <nav className="toolbar" role="tablist">
-        {(['users', 'groups', 'audit'] as const).map((t) => (
+        {ADMIN_TABS.map((t) => (
           <Link key={t} to={`/administration/${t}`} className={t === tab ? 'tab active' : 'tab'}>
-            {t === 'users' ? 'Users' : t === 'groups' ? 'Groups' : 'Audit log'}
+            {TAB_LABELS[t]}
           </Link>
         ))}
       </nav>
       {tab === 'users' && <UsersTab />}
       {tab === 'groups' && <GroupsTab />}
       {tab === 'audit' && <AuditTab />}
+      {tab === 'settings' && <SettingsTab />}
     </section>
   );
 }
@@ -397,5 +403,128 @@ function AuditTab() {
         </Modal>
       )}
     </>
+  );
+}
+
+const SOURCE_LABELS: Record<string, string> = { database: 'Database', environment: 'Environment', config: 'Default', vault: 'Vault' };
+/** The values the server shows instead of a secret. */
+const MASKS = new Set(['<configured>', '<not configured>']);
+
+function SettingsTab() {
+  const list = useLoad((signal) => admin.settings(signal), []);
+  const [editing, setEditing] = useState<SystemSetting | 'new' | null>(null);
+  const [result, setResult] = useState<ReencryptResult | null>(null);
+  const remove = useAction(async (key: string) => {
+    await admin.deleteSetting(key);
+    list.reload();
+  });
+  const reencrypt = useAction(async () => {
+    setResult(await admin.reencryptSettings());
+    list.reload();
+  });
+  const columns: Column<SystemSetting>[] = [
+    { key: 'key', label: 'Key', cell: (s) => <code>{s.key}</code>, sortBy: (s) => s.key, ascFirst: true },
+    { key: 'value', label: 'Value', cell: (s) => (MASKS.has(s.value) ? <span className="muted">{s.value}</span> : <code>{s.value}</code>) },
+    { key: 'type', label: 'Type', cell: (s) => s.type },
+    {
+      key: 'source',
+      label: 'Source',
+      cell: (s) => (s.read_only ? <span title="Set in the server's environment: change it there">{SOURCE_LABELS[s.source ?? ''] ?? s.source} (read-only)</span> : SOURCE_LABELS[s.source ?? ''] ?? s.source),
+    },
+    { key: 'modified', label: 'Changed', cell: (s) => formatDate(s.modified_at) },
+    {
+      key: 'actions',
+      label: '',
+      cell: (s) =>
+        s.read_only ? null : (
+          <span className="row">
+            <button className="link" onClick={() => setEditing(s)}>
+              {s.source === 'database' ? 'Edit' : 'Set'}
+            </button>
+            {s.source === 'database' && (
+              <button className="link danger" disabled={remove.busy} onClick={() => void remove.run(s.key)}>
+                Delete
+              </button>
+            )}
+          </span>
+        ),
+    },
+  ];
+  return (
+    <>
+      <p className="muted">
+        The environment wins over the database, the database over the default. Secret values are never shown. Changes apply at once, without a restart.
+      </p>
+      <div className="toolbar">
+        <button className="primary" onClick={() => setEditing('new')}>
+          New setting
+        </button>
+        <button onClick={() => void reencrypt.run()} disabled={reencrypt.busy} title="Seal every stored setting with the current encryption key">
+          {reencrypt.busy ? 'Re-encrypting…' : 'Re-encrypt'}
+        </button>
+      </div>
+      <StepUpOrError error={remove.error ?? reencrypt.error} onClose={remove.error ? remove.clearError : reencrypt.clearError} />
+      {result && (
+        <p className={result.errors.length ? 'error' : 'ok'} data-testid="reencrypt-result">
+          Re-encrypted {result.reencrypted} of {result.total} setting(s).
+          {result.errors.length > 0 && ` Not opened: ${result.errors.map((e) => e.key).join(', ')}.`}
+        </p>
+      )}
+      <ListState error={list.error} loading={list.loading} loaded={list.data !== undefined} empty={list.data?.length === 0} emptyText="No settings." />
+      <DataTable columns={columns} rows={list.data ?? []} rowKey={(s) => s.key} testId="admin-settings" />
+      {editing && (
+        <SettingForm
+          setting={editing === 'new' ? null : editing}
+          onClose={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            list.reload();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function SettingForm({ setting, onClose, onSaved }: { setting: SystemSetting | null; onClose: () => void; onSaved: () => void }) {
+  const masked = setting !== null && MASKS.has(setting.value);
+  const [key, setKey] = useState(setting?.key ?? '');
+  // A secret's value is never sent to the browser: the field starts empty and is a password field.
+  const [value, setValue] = useState(setting && !masked ? setting.value : '');
+  const [type, setType] = useState<SystemSetting['type']>(setting?.type ?? 'string');
+  const [description, setDescription] = useState(setting?.description ?? '');
+  const save = useAction(async () => {
+    await admin.saveSetting(key, { value, type, ...(description ? { description } : {}) });
+    onSaved();
+  });
+  return (
+    <ModalForm title={setting ? `Setting ${setting.key}` : 'New setting'} onClose={onClose} onSubmit={() => save.run()}>
+      <div data-testid="setting-form">
+        <label>
+          Key
+          <TextInput name="setting_key" value={key} onChange={setKey} rule={SETTING_TEXT.key} hint="Lower-case letters, digits, _ and ., starting with a letter" required disabled={setting !== null} />
+        </label>
+        <label>
+          Type
+          <select name="setting_type" value={type} onChange={(e) => setType(e.target.value as SystemSetting['type'])} disabled={setting !== null && setting.source !== 'database'}>
+            {SETTING_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Value{masked ? ' (secret: type a new value)' : ''}
+          <TextInput name="setting_value" type={masked ? 'password' : 'text'} autoComplete="off" value={value} onChange={setValue} rule={SETTING_TEXT.value} required />
+        </label>
+        <label>
+          Description
+          <TextInput name="setting_description" value={description} onChange={setDescription} rule={SETTING_TEXT.description} multiline rows={2} />
+        </label>
+        {save.error !== undefined && <StepUpOrError error={save.error} onClose={save.clearError} />}
+        <FormActions action={{ ...save, error: undefined }} submit="Save" onCancel={onClose} />
+      </div>
+    </ModalForm>
   );
 }

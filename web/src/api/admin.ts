@@ -1,10 +1,21 @@
 // Administration and the caller's own account (server/admin): users, groups, the system audit log,
 // preferences, account deletion.
 import type { Static } from 'typebox';
-import type { AdminGroup, AdminUser, DeletionChallenge, DeletionPlan, GroupMember, MyGroupList, TransferOwnershipResult } from '../../../contract/admin.ts';
+import type {
+  AdminGroup,
+  AdminUser,
+  DeletionChallenge,
+  DeletionPlan,
+  GroupMember,
+  MyGroupList,
+  ReencryptResult,
+  SystemSetting,
+  SystemSettingUpdate,
+  TransferOwnershipResult,
+} from '../../../contract/admin.ts';
 import { api, query, request, url } from './client.ts';
 
-export type { AdminUser, AdminGroup, DeletionPlan, GroupMember };
+export type { AdminUser, AdminGroup, DeletionPlan, GroupMember, ReencryptResult, SystemSetting, SystemSettingUpdate };
 export type Challenge = Static<typeof DeletionChallenge>;
 
 export interface SystemAuditEntry {
@@ -38,6 +49,12 @@ export const admin = {
   removeMember: (id: string, user: string) => api.del(url`/admin/groups/${id}/members/${user}`),
   audit: (q: { actor_email?: string; path_prefix?: string; field_path?: string; action?: string; cursor?: string }, signal?: AbortSignal) =>
     api.get<{ entries: SystemAuditEntry[]; total: number; next_cursor: string | null }>(`/admin/audit/system${query({ ...q, limit: 50 })}`, signal),
+  /** Runtime settings; secret values come back as <configured> / <not configured>. */
+  settings: (signal?: AbortSignal) => api.get<SystemSetting[]>('/admin/settings', signal),
+  saveSetting: (key: string, body: SystemSettingUpdate) => api.put<SystemSetting>(url`/admin/settings/${key}`, body),
+  deleteSetting: (key: string) => api.del(url`/admin/settings/${key}`),
+  /** Seals every stored setting with the current key (no body: the server refuses one). */
+  reencryptSettings: () => request<ReencryptResult>('POST', '/admin/settings/reencrypt'),
 };
 
 export type Theme = 'light' | 'dark' | 'auto';
