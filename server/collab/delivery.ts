@@ -10,8 +10,10 @@ import type { DiagramOperationEvent, ParticipantsUpdate, ServerMessage, ServerMe
 export type BusMessage =
   | { t: 'op'; event: DiagramOperationEvent }
   | { t: 'participants'; msg: ParticipantsUpdate }
-  /** To everyone but the sending socket. */
-  | { t: 'relay'; except: string; msg: ServerMessageOf<'presenter_cursor' | 'presenter_selection'> }
+  /** To everyone but the sending socket; `origin` (the sending instance) has delivered it already. */
+  | { t: 'relay'; except: string; origin: string; msg: ServerMessageOf<'presenter_cursor' | 'presenter_selection'> }
+  /** The presenter changed (instances keep who presents, to check relays without a read). */
+  | { t: 'presenter'; userUuid: string | null }
   /** To every socket of one user, which is then closed when `close` says so. */
   | { t: 'user'; userUuid: string; msg: ServerMessage; close?: { code: number; reason: string } }
   | { t: 'end'; reason: string };

@@ -56,7 +56,7 @@ export class CollabHub {
   ) {
     this.failures = new BackgroundFailures(log);
     const report = this.failures.report;
-    this.sessions = new LocalSessions({ db: ctx.db, bus: ctx.shared.bus, log, report });
+    this.sessions = new LocalSessions({ db: ctx.db, bus: ctx.shared.bus, instanceId: this.instanceId, log, report });
     this.tickets = new Tickets(ctx, settings);
     this.access = new LiveAccess(ctx);
     this.dispatcher = new Dispatcher(settings.opsPerSecond, log, this.failures);

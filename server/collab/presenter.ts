@@ -70,11 +70,9 @@ export async function removeParticipant(c: Connection, target: UserRef | null | 
 
 /** The presenter's pointer or selection, to everyone else; anyone else's is dropped. */
 export async function relay(c: Connection, m: RelayMessage): Promise<void> {
-  const session = c.session;
-  const s = await session.row();
-  if (!s || s.presenter_uuid !== c.userUuid) return;
+  if ((await c.session.presenterUuid()) !== c.userUuid) return;
   const msg = m.message_type === 'presenter_cursor' ? messages.presenterCursor(m.cursor_position) : messages.presenterSelection(m.selected_cells);
-  await session.publish({ t: 'relay', except: c.id, msg });
+  await c.session.relay(c, msg);
 }
 
 /** The presenter left (its last socket): the host takes over if connected, else the first writer. */

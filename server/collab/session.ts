@@ -10,7 +10,7 @@ import type { Db } from '../store/db.ts';
 import type { Bus } from '../store/shared-state.ts';
 import { StoreUnavailableError } from '../store/availability.ts';
 import { CLOSE, type Participant, type WsUser } from '../../contract/collab.ts';
-import type { DiagramOperationEvent, ServerMessage } from '../../contract/collab-messages.ts';
+import type { DiagramOperationEvent, ServerMessage, ServerMessageOf } from '../../contract/collab-messages.ts';
 import { recordSessionAudit } from './audit.ts';
 import { OrderedDelivery, sessionChannel, type BusMessage, type SessionChannel } from './delivery.ts';
 import { SessionEditor, applyHistory, eventOf, type Actor, type EditRequest, type HistoryOutcome, type OpOutcome } from './operations.ts';
@@ -22,6 +22,11 @@ import * as store from './store.ts';
 const MAX_BUFFERED = 8 * 1024 * 1024;
 /** Edits committed together at most (group commit). */
 const MAX_BATCH = 64;
+/**
+ * How long this instance trusts its copy of who presents. Changes arrive over the bus at once; the
+ * copy is re-read after this long in case such a message was lost (a dropped bus link).
+ */
+const PRESENTER_TRUST_MS = 1000;
 
 /** One socket of this instance in a session. */
 export class Connection {
@@ -119,6 +124,8 @@ export class Connection {
 export interface SessionServices {
   db: Db;
   bus: Bus;
+  /** This instance, to skip its own relays coming back over the bus. */
+  instanceId: string;
   log: FastifyBaseLogger;
   /** Where failures of background work go (store outages are logged once). */
   report: (err: unknown) => void;
@@ -137,6 +144,8 @@ export class LocalSession {
   private committing = false;
   /** Settles when the queued edits are committed (undo/redo wait for it, to keep a client's order). */
   private commitLoop: Promise<void> = Promise.resolve();
+  /** Who presents, as last read or announced, and until when that is trusted. */
+  private presenterCopy: { userUuid: string | null; until: number } | null = null;
 
   private constructor(
     private readonly services: SessionServices,
@@ -183,8 +192,30 @@ export class LocalSession {
     return store.liveConnections(this.services.db, this.id);
   }
 
-  setPresenter(userUuid: string | null): Promise<void> {
-    return store.setPresenter(this.services.db, this.id, userUuid);
+  /** Stores the presenter and tells every instance, so their relay checks need no read. */
+  async setPresenter(userUuid: string | null): Promise<void> {
+    await store.setPresenter(this.services.db, this.id, userUuid);
+    this.presenterCopy = { userUuid, until: Date.now() + PRESENTER_TRUST_MS };
+    await this.channel.publish({ t: 'presenter', userUuid });
+  }
+
+  /** Who presents: the copy while it is trusted, else read from the store. */
+  async presenterUuid(): Promise<string | null> {
+    if (this.presenterCopy && this.presenterCopy.until > Date.now()) return this.presenterCopy.userUuid;
+    const row = await this.row();
+    const userUuid = row && row.state === 'active' ? row.presenter_uuid : null;
+    this.presenterCopy = { userUuid, until: Date.now() + PRESENTER_TRUST_MS };
+    return userUuid;
+  }
+
+  /**
+   * The presenter's pointer or selection: to the sockets here at once, and over the bus to the
+   * other instances (which is where their latency goes; this instance skips its own copy).
+   */
+  relay(from: Connection, msg: ServerMessageOf<'presenter_cursor' | 'presenter_selection'>): Promise<void> {
+    const text = JSON.stringify(msg);
+    for (const c of this.conns) if (c.ready && c !== from) c.send(text);
+    return this.channel.publish({ t: 'relay', except: from.id, origin: this.services.instanceId, msg });
   }
 
   deny(userUuid: string): Promise<void> {
@@ -290,7 +321,11 @@ export class LocalSession {
         for (const c of this.conns) if (c.ready) c.send(m.msg);
         return;
       case 'relay':
+        if (m.origin === this.services.instanceId) return;
         for (const c of this.conns) if (c.ready && c.id !== m.except) c.send(m.msg);
+        return;
+      case 'presenter':
+        this.presenterCopy = { userUuid: m.userUuid, until: Date.now() + PRESENTER_TRUST_MS };
         return;
       case 'user':
         for (const c of [...this.conns]) {
