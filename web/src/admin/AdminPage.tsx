@@ -1,6 +1,7 @@
 // The Administration area (administrators only; the server refuses everyone else anyway): users
 // (search, detail, administrator role, deactivation, transfer and deletion with the plan shown
-// first), TMI groups with their members, and the system audit log.
+// first), TMI groups with their members, the organisation's rule packs (RulePacks.tsx) and the
+// system audit log.
 import { useState } from 'react';
 import { admin, type AdminGroup, type AdminUser, type DeletionPlan, type SystemAuditEntry } from '../api/admin.ts';
 import { useMe } from '../me.ts';
@@ -8,8 +9,10 @@ import { DataTable, ListState, type Column } from '../table.tsx';
 import { useAction } from '../forms.tsx';
 import { ErrorNote, formatDate, Modal, useLoad } from '../ui.tsx';
 import { Link } from '../router.tsx';
+import { RulePacksTab } from './RulePacks.tsx';
+import { ADMIN_TABS, type AdminTab as Tab } from './tabs.ts';
 
-type Tab = 'users' | 'groups' | 'audit';
+const TAB_LABELS: Record<Tab, string> = { users: 'Users', groups: 'Groups', 'rule-packs': 'Rule packs', audit: 'Audit log' };
 
 export default function AdminPage({ tab }: { tab: Tab }) {
   const me = useMe();
@@ -24,14 +27,15 @@ export default function AdminPage({ tab }: { tab: Tab }) {
     <section data-testid="admin-area">
       <h1>Administration</h1>
       <nav className="toolbar" role="tablist">
-        {(['users', 'groups', 'audit'] as const).map((t) => (
+        {ADMIN_TABS.map((t) => (
           <Link key={t} to={`/administration/${t}`} className={t === tab ? 'tab active' : 'tab'}>
-            {t === 'users' ? 'Users' : t === 'groups' ? 'Groups' : 'Audit log'}
+            {TAB_LABELS[t]}
           </Link>
         ))}
       </nav>
       {tab === 'users' && <UsersTab />}
       {tab === 'groups' && <GroupsTab />}
+      {tab === 'rule-packs' && <RulePacksTab />}
       {tab === 'audit' && <AuditTab />}
     </section>
   );

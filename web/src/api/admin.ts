@@ -1,10 +1,12 @@
 // Administration and the caller's own account (server/admin): users, groups, the system audit log,
-// preferences, account deletion.
+// organisation rule packs (server/resources/suggestions), preferences, account deletion.
 import type { Static } from 'typebox';
 import type { AdminGroup, AdminUser, DeletionChallenge, DeletionPlan, GroupMember, MyGroupList, TransferOwnershipResult } from '../../../contract/admin.ts';
+import type { RulePackDetail as RulePackDetailSchema, RulePackSummary } from '../../../contract/suggestions.ts';
 import { api, query, request, url } from './client.ts';
 
-export type { AdminUser, AdminGroup, DeletionPlan, GroupMember };
+export type { AdminUser, AdminGroup, DeletionPlan, GroupMember, RulePackSummary };
+export type RulePackDetail = Static<typeof RulePackDetailSchema>;
 export type Challenge = Static<typeof DeletionChallenge>;
 
 export interface SystemAuditEntry {
@@ -38,6 +40,12 @@ export const admin = {
   removeMember: (id: string, user: string) => api.del(url`/admin/groups/${id}/members/${user}`),
   audit: (q: { actor_email?: string; path_prefix?: string; cursor?: string }, signal?: AbortSignal) =>
     api.get<{ entries: SystemAuditEntry[]; total: number; next_cursor: string | null }>(`/admin/audit/system${query({ ...q, limit: 50 })}`, signal),
+  rulePacks: (signal?: AbortSignal) => api.get<{ rule_packs: RulePackSummary[]; total: number }>('/admin/rule_packs', signal),
+  rulePack: (id: string, signal?: AbortSignal) => api.get<RulePackDetail>(url`/admin/rule_packs/${id}`, signal),
+  /** The pack as parsed JSON; the server validates it in full (400 `invalid_rule_pack` lists every problem). */
+  uploadRulePack: (pack: unknown) => api.post<RulePackDetail>('/admin/rule_packs', pack),
+  replaceRulePack: (id: string, pack: unknown) => api.put<RulePackDetail>(url`/admin/rule_packs/${id}`, pack),
+  deleteRulePack: (id: string) => api.del(url`/admin/rule_packs/${id}`),
 };
 
 export type Theme = 'light' | 'dark' | 'auto';
