@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { cweCatalogue } from './web/scripts/cwe-catalogue.mjs';
 
 export default defineConfig({
+  // Web modules under test import the build's virtual modules too (vite.config.ts).
+  plugins: [cweCatalogue()],
   test: {
     include: ['test/**/*.test.ts', 'server/**/*.test.ts', 'contract/**/*.test.ts', 'web/**/*.test.ts', 'web/**/*.test.tsx'],
     exclude: ['test/e2e/**', 'node_modules/**', 'web/dist/**'],

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { metricsOf, parseVector, score, severityOf } from '../web/src/insight/cvss.ts';
 import { cisaOutcome, parseSsvcVector, ssvcScore } from '../web/src/insight/ssvc.ts';
-import { CWE_LIST, searchCwe } from '../web/src/insight/cwe.ts';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cweNumber, loadCweCatalogue, searchCwe } from '../web/src/insight/cwe.ts';
 import { BUILTIN_PACK } from '../rules/index.ts';
 
 const chosen = (vector: string) => parseVector(vector)!.chosen;
@@ -63,14 +65,46 @@ describe('SSVC', () => {
 });
 
 describe('CWE picker', () => {
-  it('ships every CWE the built-in rules cite, unique ids, and searches by number or words', () => {
-    const ids = CWE_LIST.map((c) => c.id);
+  it('carries the whole CWE List of the cwe-sdk package, its version and date read from the data', async () => {
+    const cat = await loadCweCatalogue();
+    // Read apart from the build's reader: the XML's root element names the version and date.
+    const xml = readFileSync(createRequire(import.meta.url).resolve('cwe-sdk/raw/cwe-archive.xml'), 'utf8');
+    const [, version, date] = /<Weakness_Catalog [^>]*Version="([^"]+)" Date="([^"]+)"/.exec(xml.slice(0, 2000))!;
+    expect(cat).toMatchObject({ version, date, label: `MITRE CWE List ${version} (${date})` });
+    const ids = cat.entries.map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
+    const weaknesses = cat.entries.filter((c) => !['Category', 'View'].includes(c.kind));
+    expect(weaknesses.length).toBe(xml.match(/<Weakness ID=/g)?.length);
+    expect(weaknesses.length).toBeGreaterThan(900);
     for (const r of BUILTIN_PACK.rules) for (const c of r.threat.cwe) expect(ids, `${r.id} cites ${c}`).toContain(c);
-    expect(searchCwe('79')[0]).toMatchObject({ id: 'CWE-79' });
-    expect(searchCwe('cwe-89')[0]).toMatchObject({ id: 'CWE-89' });
-    expect(searchCwe('sql injection').map((c) => c.id)).toContain('CWE-89');
-    expect(searchCwe('cleartext transmission').map((c) => c.id)).toEqual(['CWE-319']);
-    expect(searchCwe('zzzz')).toEqual([]);
+    // Beyond the old curated list of about 70.
+    expect(cat.byId.get('CWE-1336')).toMatchObject({ name: 'Improper Neutralization of Special Elements Used in a Template Engine', kind: 'Base', deprecated: false });
+    expect(cat.byId.get('CWE-5')?.name).toMatch(/^J2EE Misconfiguration/);
+    expect(cat.byId.get('CWE-1187')).toMatchObject({ deprecated: true });
+    expect(cat.byId.get('CWE-1008')).toMatchObject({ name: 'Architectural Concepts', kind: 'View' });
+  });
+
+  it('searches by number (that id first, then ids starting with it) and by words (name prefix, then contains)', async () => {
+    const cat = await loadCweCatalogue();
+    const ids = (q: string) => searchCwe(cat, q, 50).map((c) => c.id);
+    for (const q of ['79', 'cwe-79', 'CWE-79', 'cwe79', ' CWE 79 ']) expect(ids(q)[0], q).toBe('CWE-79');
+    expect(ids('79').slice(1).every((id) => id.startsWith('CWE-79'))).toBe(true);
+    expect(ids('79')).toContain('CWE-790');
+    expect(ids('1336')).toEqual(['CWE-1336']);
+    expect(ids('5')[0]).toBe('CWE-5');
+    expect(ids('template engine')).toContain('CWE-1336');
+    expect(ids('sql injection')).toContain('CWE-89');
+    // A name starting with the phrase ranks above one containing it, which ranks above the words apart.
+    const missing = searchCwe(cat, 'missing authorization', 50);
+    expect(missing[0]).toMatchObject({ id: 'CWE-862', name: 'Missing Authorization' });
+    const cleartext = ids('cleartext transmission');
+    expect(cleartext[0]).toBe('CWE-319');
+    // Current weaknesses before deprecated entries within a rank.
+    const uninit = searchCwe(cat, 'uninitialized resource', 50);
+    expect(uninit.findIndex((c) => c.deprecated)).toBeGreaterThan(uninit.findIndex((c) => !c.deprecated));
+    expect(ids('zzzz')).toEqual([]);
+    expect(ids('   ')).toEqual([]);
+    expect(searchCwe(cat, 'injection', 5)).toHaveLength(5);
+    expect([cweNumber('CWE-0079'), cweNumber('79a'), cweNumber('CWE-1234567')]).toEqual(['79', undefined, undefined]);
   });
 });

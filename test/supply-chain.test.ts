@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate, findings } from '../scripts/audit.ts';
@@ -93,5 +94,10 @@ describe('SBOM', () => {
     const names = new Set((bom.components as { name: string; group?: string }[]).map((c) => (c.group ? `${c.group}/${c.name}` : c.name)));
     for (const run of ['fastify', 'pg', 'prom-client']) expect(names.has(run), run).toBe(true);
     for (const dev of ['vitest', 'typescript', 'vite']) expect(names.has(dev), dev).toBe(false);
+    // The data the web app bundles: the CWE picker's CWE List, its version read from the data.
+    const cwe = bom.components.find((c: { type: string; name: string }) => c.type === 'data' && c.name === 'CWE List');
+    const xml = readFileSync(createRequire(import.meta.url).resolve('cwe-sdk/raw/cwe-archive.xml'), 'utf8').slice(0, 2000);
+    expect(cwe).toMatchObject({ version: /Version="([^"]+)"/.exec(xml)![1], licenses: [{ license: { name: 'CWE Terms of Use' } }] });
+    expect(bom.dependencies.find((d: { ref: string }) => d.ref === bom.metadata.component['bom-ref']).dependsOn).toContain(cwe['bom-ref']);
   }, 60_000);
 });

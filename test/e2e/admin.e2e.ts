@@ -1,7 +1,8 @@
 // Browser tests of administration and the account pages (issue 14): an administrator finds a
 // user, makes and unmakes an administrator, transfers a leaver's models and deletes the account
-// after seeing the plan, manages a group's members, reads the audit log and changes runtime
-// settings (a secret stays masked, an edit and a deletion, re-encryption); a non-administrator
+// after seeing the plan, manages a group's members, uploads (a refused one shows why) and deletes a
+// rule pack, reads the audit log and changes runtime settings (a secret stays masked, an edit and a
+// deletion, re-encryption); a non-administrator
 // sees no Administration entry and is refused the page; preferences (theme) survive a reload;
 // someone deletes their own account after seeing what happens to their models.
 import assert from 'node:assert/strict';
@@ -29,7 +30,7 @@ async function openUser(page: Page, name: string) {
 }
 
 describe('administration', () => {
-  it('an administrator manages users, groups and reads the audit log; a non-administrator is refused', async () => {
+  it('an administrator manages users, groups and rule packs and reads the audit log; a non-administrator is refused', async () => {
     // The development server makes the first person to sign in an administrator.
     const adminName = uniqueName('boss');
     const a = await newUserPage(h.browser);
@@ -85,6 +86,59 @@ describe('administration', () => {
     await a.page.keyboard.press('Escape');
     await heir.page.goto(`${BASE}/account/groups`);
     await heir.page.getByTestId('my-groups').getByText(`Team ${group}`).waitFor();
+
+    // Rule packs: the built-in one with its rules; an invalid upload refused with the server's
+    // problems listed and nothing stored; a valid YAML file uploaded, listed, then deleted after a
+    // confirmation.
+    await a.page.getByRole('link', { name: 'Rule packs' }).click();
+    const packs = a.page.getByTestId('rule-packs');
+    const builtin = packs.locator('tr', { hasText: 'tmi-builtin' });
+    await builtin.waitFor();
+    assert.match((await builtin.textContent()) ?? '', /Built in/);
+    await builtin.getByRole('button', { name: 'TMI built-in threat rules' }).click();
+    const rules = a.page.getByTestId('rule-pack-rules');
+    await rules.locator('tr', { has: a.page.getByText('stride-spoofing-external-entity', { exact: true }) }).getByRole('cell', { name: 'STRIDE: S', exact: true }).waitFor();
+    await a.page.keyboard.press('Escape');
+    const packId = uniqueName('acme');
+    const packYaml = (severity: string) =>
+      [
+        `id: ${packId}`,
+        'name: ACME rules',
+        'version: 1.0.0',
+        'rules:',
+        `  - id: ${packId}-no-ftp`,
+        '    title: FTP is banned',
+        '    appliesTo: flow',
+        '    match: { property: protocol, in: [ftp, tftp] }',
+        '    categories: { STRIDE: [I, T] }',
+        '    threat:',
+        '      name: FTP between {source} and {target}',
+        '      description: ACME policy bans FTP.',
+        `      severity: ${severity}`,
+        '      cwe: [CWE-319]',
+        '      mitigation: Use SFTP.',
+        '',
+      ].join('\n');
+    const upload = a.page.getByTestId('rule-pack-upload');
+    await upload.locator('textarea[name="rule_pack_text"]').fill(packYaml('huge'));
+    await upload.getByRole('button', { name: 'Upload pack' }).click();
+    await upload.getByTestId('rule-pack-problems').getByText('/rules/0/threat/severity', { exact: false }).waitFor();
+    await shot(a.page, 'admin-rule-pack-refused');
+    const listed = async () => a.page.evaluate(async () => ((await (await fetch('/admin/rule_packs')).json()) as { rule_packs: { id: string }[] }).rule_packs.map((p) => p.id));
+    assert.ok(!(await listed()).includes(packId), 'the refused pack was not stored');
+    await upload.locator('input[name="rule_pack_file"]').setInputFiles({ name: 'acme.yaml', mimeType: 'application/yaml', buffer: Buffer.from(packYaml('high')) });
+    assert.equal(await upload.getByTestId('rule-pack-problems').count(), 0, 'choosing a new file clears the old refusal');
+    await upload.getByRole('button', { name: 'Upload pack' }).click();
+    await upload.getByRole('status').getByText('Uploaded ACME rules 1.0.0 (1 rule).').waitFor();
+    const row = packs.locator('tr', { hasText: packId });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Uploaded.*1/);
+    assert.ok((await listed()).includes(packId));
+    await shot(a.page, 'admin-rule-packs');
+    await row.getByRole('button', { name: 'Delete…' }).click();
+    await a.page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.ok(!(await listed()).includes(packId), 'the pack is gone');
 
     // The audit log shows what happened, with before and after.
     await a.page.goto(`${BASE}/administration/audit`);

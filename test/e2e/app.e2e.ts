@@ -136,6 +136,24 @@ describe('TMI web app', () => {
     const { context, page } = await newUserPage(h.browser);
     await signIn(page, alice);
     tmId = await createThreatModel(page, 'Payments platform');
+    // The model page reads first: the fields as text; Edit opens the form, Save and Cancel close it.
+    assert.equal(await page.getByTestId('tm-name').textContent(), 'Payments platform');
+    assert.equal(await page.locator('input[name="name"]').count(), 0, 'no form until Edit');
+    await page.getByTestId('tm-edit').click();
+    await page.locator('textarea[name="description"]').fill('Card payments and refunds');
+    await page.locator('input[name="issue_uri"]').fill('https://issues.example.com/PAY-1');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByTestId('tm-description').getByText('Card payments and refunds').waitFor();
+    assert.equal(await page.locator('textarea[name="description"]').count(), 0, 'back to reading after Save');
+    assert.match((await page.getByTestId('tm-issue').textContent()) ?? '', /PAY-1/);
+    const stored = await page.evaluate(async (id) => (await (await fetch(`/threat_models/${id}`)).json()) as { description: string; issue_uri: string }, tmId);
+    assert.deepEqual([stored.description, stored.issue_uri], ['Card payments and refunds', 'https://issues.example.com/PAY-1']);
+    await shot(page, '02-threat-model-reading');
+    await page.getByTestId('tm-edit').click();
+    await page.locator('input[name="name"]').fill('Renamed and abandoned');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await page.getByTestId('tm-name').textContent(), 'Payments platform', 'Cancel discards the draft');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'tm-edit', 'the focus goes back to Edit');
     await page.locator('.topbar').getByRole('link', { name: 'Threat models' }).click();
     await page.getByTestId('tm-list').getByRole('link', { name: 'Payments platform' }).waitFor();
     await shot(page, '02-threat-model-list');
@@ -269,6 +287,8 @@ describe('TMI web app', () => {
 
     await page.goto(`${BASE}/tm/${tmId}`);
     assert.match((await page.getByTestId('role').textContent()) ?? '', /reader/);
+    await page.getByTestId('tm-name').waitFor();
+    assert.equal(await page.getByTestId('tm-edit').count(), 0, 'no Edit for a reader');
     await openDiagram(page, tmId, diagramId, /Read-only/);
     await until('the drawing', async () => (await graphCells(page)).some((c) => c.id === ids.store));
     assert.match((await page.getByTestId('collab-status').textContent()) ?? '', /Read-only/);

@@ -1,7 +1,10 @@
 // Browser tests of the threat-modeling aids: suggestions in the editor (badge, accept creates the
 // linked threat, dismiss is remembered by the server), the model overview, the CVSS calculator on a
-// threat's page, and rollback from the audit trail.
+// threat's page, the CWE picker over the whole CWE List, and rollback from the audit trail.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { BASE, createThreatModel, newUserPage, shot, signIn, startHarness, uniqueName, type Harness } from './support.ts';
@@ -36,6 +39,8 @@ function cells() {
     },
   ];
 }
+
+const DIST = path.resolve(import.meta.dirname, '../../web/dist');
 
 let h: Harness;
 before(async () => {
@@ -114,6 +119,28 @@ describe('threat suggestions, calculators and history in the app', () => {
       await page.goto(`${BASE}/tm/${tm}/threats/${threatId}`);
       await page.getByTestId('threat-page').waitFor();
       assert.equal(await page.getByTestId('thumbnail').locator('[data-highlighted]').count(), 1);
+
+      // The CWE picker searches the whole CWE List (not only the ~70 the app once listed): a number
+      // with the keyboard, words with a click; the list's version shows, read from the package data.
+      const picker = page.getByTestId('cwe-picker');
+      const xml = readFileSync(createRequire(import.meta.url).resolve('cwe-sdk/raw/cwe-archive.xml'), 'utf8').slice(0, 2000);
+      const [, cweVersion, cweDate] = /<Weakness_Catalog [^>]*Version="([^"]+)" Date="([^"]+)"/.exec(xml)!;
+      await picker.getByTestId('cwe-catalogue-version').filter({ hasText: `MITRE CWE List ${cweVersion} (${cweDate})` }).waitFor();
+      const search = picker.getByRole('combobox', { name: 'Search the CWE List' });
+      await search.fill('CWE-1336');
+      await picker.locator('[role="option"][aria-selected="true"]', { hasText: 'Template Engine' }).waitFor();
+      await search.press('Enter');
+      await picker.locator('.chips').getByRole('link', { name: 'CWE-1336' }).waitFor();
+      await search.fill('J2EE Misconfiguration: Data Transmission');
+      await picker.getByRole('option').first().waitFor();
+      await shot(page, 'insight-cwe-picker');
+      await picker.getByRole('option', { name: /CWE-5 J2EE Misconfiguration: Data Transmission Without Encryption/ }).click();
+      await picker.locator('.chips').getByRole('link', { name: 'CWE-5', exact: true }).waitFor();
+      const withCwe = await rest(page, 'GET', `/threat_models/${tm}/threats/${threatId}`);
+      assert.deepEqual(withCwe.body.cwe_id.slice(-2), ['CWE-1336', 'CWE-5']);
+      // The catalogue is a chunk of its own, fetched when the picker shows, not part of the app's entry.
+      const entry = /src="\/assets\/([^"]+\.js)"/.exec(readFileSync(path.join(DIST, 'index.html'), 'utf8'))![1]!;
+      assert.doesNotMatch(readFileSync(path.join(DIST, 'assets', entry), 'utf8'), /Special Elements Used in a Template Engine/);
       const calc = page.getByTestId('cvss-calculator');
       for (const [metric, value] of [['AV', 'N'], ['AC', 'L'], ['PR', 'N'], ['UI', 'N'], ['S', 'U'], ['C', 'H'], ['I', 'H'], ['A', 'H']]) {
         await calc.locator(`[data-metric="${metric}"] button[data-value="${value}"]`).click();

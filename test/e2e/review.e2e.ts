@@ -58,8 +58,9 @@ describe('review workflow', () => {
     await reviewer.getByRole('button', { name: 'Create threat model' }).click();
     await reviewer.waitForURL(/\/tm\/[0-9a-f-]{36}$/);
     const tmId = new URL(reviewer.url()).pathname.split('/')[2]!;
-    await reviewer.locator('input[name="name"]').waitFor();
-    assert.equal(await reviewer.locator('input[name="name"]').inputValue(), serviceName);
+    // The model page opens for reading: the name as text, the form behind Edit.
+    await reviewer.getByTestId('tm-name').waitFor();
+    assert.equal(await reviewer.getByTestId('tm-name').textContent(), serviceName);
     await shot(reviewer, 'review-model-created');
 
     // The requester sees the model linked from their request, and opens it.
@@ -68,9 +69,9 @@ describe('review workflow', () => {
     await row.getByTestId('request-status').filter({ hasText: 'Threat model created' }).waitFor();
     await row.getByRole('link', { name: 'Open threat model' }).click();
     await requester.waitForURL(new RegExp(`/tm/${tmId}$`));
-    await requester.locator('input[name="name"]').waitFor();
-    assert.equal(await requester.locator('input[name="name"]').inputValue(), serviceName);
-    assert.equal(await requester.locator('textarea[name="description"]').inputValue(), 'Takes card payments');
+    await requester.getByTestId('tm-name').waitFor();
+    assert.equal(await requester.getByTestId('tm-name').textContent(), serviceName);
+    assert.equal(await requester.getByTestId('tm-description').textContent(), 'Takes card payments');
     await shot(requester, 'review-requester-sees-model');
   });
 });

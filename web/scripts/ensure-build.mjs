@@ -7,7 +7,7 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '../..');
 const stamp = path.join(root, 'web/dist/index.html');
 // contract/ is part of the app: it imports the wire's values and types from there.
-const inputs = [path.join(root, 'web/src'), path.join(root, 'contract'), path.join(root, 'web/index.html'), path.join(root, 'vite.config.ts'), path.join(root, 'package-lock.json')];
+const inputs = [path.join(root, 'web/src'), path.join(root, 'contract'), path.join(root, 'web/index.html'), path.join(root, 'vite.config.ts'), path.join(root, 'web/scripts'), path.join(root, 'package-lock.json')];
 
 function newest(p) {
   if (!existsSync(p)) return 0;

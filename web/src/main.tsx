@@ -10,6 +10,7 @@ import { MeContext } from './me.ts';
 import { UserMenu } from './account/UserMenu.tsx';
 import { FlashNote } from './account/StepUp.tsx';
 import { AccountMenuEntries, AdminNavLink } from './admin/AccountMenu.tsx';
+import { isAdminTab } from './admin/tabs.ts';
 import './styles.css';
 
 // Pages beyond the list load on demand; the diagram editor (X6) is its own chunk.
@@ -61,7 +62,7 @@ function App() {
   else if ((params = match('/tm/:id/history', pathname))) page = <ModelHistoryPage tmId={params.id!} />;
   else if ((params = match('/tm/:id', pathname))) page = <ThreatModelPage id={params.id!} />;
   else if (pathname === '/' || pathname === '/tm') page = <ThreatModelList />;
-  else if (pathname === '/administration' || (params = match('/administration/:tab', pathname))) page = <AdminPage tab={(['users', 'groups', 'audit', 'settings'].includes(params?.tab ?? '') ? params!.tab : 'users') as 'users'} />;
+  else if (pathname === '/administration' || (params = match('/administration/:tab', pathname))) page = <AdminPage tab={isAdminTab(params?.tab) ? params.tab : 'users'} />;
   else if (pathname === '/account/preferences') page = <PreferencesPage />;
   else if (pathname === '/account/groups') page = <MyGroupsPage />;
   else if (pathname === '/account/delete') page = <DeleteAccountPage onDeleted={() => { setMe(null); navigate('/login', true); }} />;

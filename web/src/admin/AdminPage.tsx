@@ -1,7 +1,7 @@
 // The Administration area (administrators only; the server refuses everyone else anyway): users
 // (search, detail, administrator role, deactivation, transfer and deletion with the plan shown
-// first), TMI groups with their members, the system audit log, and the runtime settings (secrets
-// masked by the server: the app never receives their values).
+// first), TMI groups with their members, the organisation's rule packs (RulePacks.tsx), the system
+// audit log, and the runtime settings (secrets masked by the server: the app never receives their values).
 import { useState } from 'react';
 import { SETTING_TEXT, SETTING_TYPES } from '../../../contract/limits.ts';
 import { admin, type AdminGroup, type AdminUser, type DeletionPlan, type ReencryptResult, type SystemAuditEntry, type SystemSetting } from '../api/admin.ts';
@@ -12,10 +12,10 @@ import { StepUpOrError } from '../account/StepUp.tsx';
 import { ErrorNote, formatDate, Modal, useLoad } from '../ui.tsx';
 import { Link } from '../router.tsx';
 import { SearchPicker } from '../picker.tsx';
+import { RulePacksTab } from './RulePacks.tsx';
+import { ADMIN_TABS, type AdminTab as Tab } from './tabs.ts';
 
-type Tab = 'users' | 'groups' | 'audit' | 'settings';
-const ADMIN_TABS: readonly Tab[] = ['users', 'groups', 'audit', 'settings'];
-const TAB_LABELS: Record<Tab, string> = { users: 'Users', groups: 'Groups', audit: 'Audit log', settings: 'Settings' };
+const TAB_LABELS: Record<Tab, string> = { users: 'Users', groups: 'Groups', 'rule-packs': 'Rule packs', audit: 'Audit log', settings: 'Settings' };
 
 export default function AdminPage({ tab }: { tab: Tab }) {
   const me = useMe();
@@ -38,6 +38,7 @@ export default function AdminPage({ tab }: { tab: Tab }) {
       </nav>
       {tab === 'users' && <UsersTab />}
       {tab === 'groups' && <GroupsTab />}
+      {tab === 'rule-packs' && <RulePacksTab />}
       {tab === 'audit' && <AuditTab />}
       {tab === 'settings' && <SettingsTab />}
     </section>

@@ -1,5 +1,5 @@
 // Administration and the caller's own account (server/admin): users, groups, the system audit log,
-// preferences, account deletion.
+// organisation rule packs (server/resources/suggestions), preferences, account deletion.
 import type { Static } from 'typebox';
 import type {
   AdminGroup,
@@ -13,9 +13,11 @@ import type {
   SystemSettingUpdate,
   TransferOwnershipResult,
 } from '../../../contract/admin.ts';
+import type { RulePackDetail as RulePackDetailSchema, RulePackSummary } from '../../../contract/suggestions.ts';
 import { api, query, request, url } from './client.ts';
 
-export type { AdminUser, AdminGroup, DeletionPlan, GroupMember, ReencryptResult, SystemSetting, SystemSettingUpdate };
+export type { AdminUser, AdminGroup, DeletionPlan, GroupMember, ReencryptResult, RulePackSummary, SystemSetting, SystemSettingUpdate };
+export type RulePackDetail = Static<typeof RulePackDetailSchema>;
 export type Challenge = Static<typeof DeletionChallenge>;
 
 export interface SystemAuditEntry {
@@ -55,6 +57,12 @@ export const admin = {
   deleteSetting: (key: string) => api.del(url`/admin/settings/${key}`),
   /** Seals every stored setting with the current key (no body: the server refuses one). */
   reencryptSettings: () => request<ReencryptResult>('POST', '/admin/settings/reencrypt'),
+  rulePacks: (signal?: AbortSignal) => api.get<{ rule_packs: RulePackSummary[]; total: number }>('/admin/rule_packs', signal),
+  rulePack: (id: string, signal?: AbortSignal) => api.get<RulePackDetail>(url`/admin/rule_packs/${id}`, signal),
+  /** The pack as parsed JSON; the server validates it in full (400 `invalid_rule_pack` lists every problem). */
+  uploadRulePack: (pack: unknown) => api.post<RulePackDetail>('/admin/rule_packs', pack),
+  replaceRulePack: (id: string, pack: unknown) => api.put<RulePackDetail>(url`/admin/rule_packs/${id}`, pack),
+  deleteRulePack: (id: string) => api.del(url`/admin/rule_packs/${id}`),
 };
 
 export type Theme = 'light' | 'dark' | 'auto';

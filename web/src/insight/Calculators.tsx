@@ -1,8 +1,8 @@
 // The threat page's scoring tools: CVSS 3.1 / 4.0 calculators, the SSVC decision helper and the CWE
 // picker. Each edits a value the caller saves (threat `cvss`, `ssvc`, `cwe_id`).
-import { useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState, type KeyboardEvent } from 'react';
 import { metricsOf, parseVector, score, type CvssVersion } from './cvss.ts';
-import { CWE_CATALOGUE_VERSION, CWE_LIST, searchCwe } from './cwe.ts';
+import { cweNumber, loadCweCatalogue, searchCwe, type CweCatalogue, type CweEntry } from './cwe.ts';
 import { AUTOMATABLE, cisaOutcome, EXPLOITATION, MISSION_WELLBEING, parseSsvcVector, ssvcScore, TECHNICAL_IMPACT, type SsvcAnswers } from './ssvc.ts';
 
 export function CvssCalculator({ initial, onUse }: { initial?: string; onUse: (entry: { vector: string; score: number }) => void }) {
@@ -106,17 +106,55 @@ export function SsvcHelper({ initial, onUse }: { initial?: string | null; onUse:
   );
 }
 
+/**
+ * Chosen CWE ids as chips, and a search of the whole CWE List (loaded when the picker first shows):
+ * type a number or words, pick with the arrow keys and Enter or with a click. An id the list does
+ * not know can still be added by its number.
+ */
 export function CwePicker({ value, onChange }: { value: string[]; onChange: (ids: string[]) => void }) {
+  const [catalogue, setCatalogue] = useState<CweCatalogue>();
+  const [loadError, setLoadError] = useState<unknown>();
   const [q, setQ] = useState('');
-  const hits = searchCwe(q, 12).filter((c) => !value.includes(c.id));
-  const typed = /^(?:cwe-?)?(\d{1,6})$/i.exec(q.trim());
-  const nameOf = (id: string) => CWE_LIST.find((c) => c.id === id)?.name;
+  const [active, setActive] = useState(0);
+  const listId = useId();
+  useEffect(() => {
+    let live = true;
+    loadCweCatalogue().then(
+      (c) => live && setCatalogue(c),
+      (err: unknown) => live && setLoadError(err),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  const number = cweNumber(q);
+  const typed = number === undefined ? undefined : `CWE-${number}`;
+  const options: { id: string; entry?: CweEntry }[] = catalogue ? searchCwe(catalogue, q, 12).filter((c) => !value.includes(c.id)).map((entry) => ({ id: entry.id, entry })) : [];
+  if (typed && !value.includes(typed) && !catalogue?.byId.has(typed)) options.push({ id: typed });
+  const current = Math.min(active, options.length - 1);
+  const add = (id: string) => {
+    onChange([...value, id]);
+    setQ('');
+    setActive(0);
+  };
+  const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      if (options.length) setActive((current + (e.key === 'ArrowDown' ? 1 : options.length - 1)) % options.length);
+    } else if (e.key === 'Enter') {
+      e.preventDefault(); // never submits a surrounding form
+      if (current >= 0) add(options[current]!.id);
+    } else if (e.key === 'Escape' && q) {
+      e.preventDefault();
+      setQ('');
+    }
+  };
   return (
     <div className="cwe-picker" data-testid="cwe-picker">
       <ul className="chips">
         {value.map((id) => (
           <li key={id}>
-            <a href={`https://cwe.mitre.org/data/definitions/${id.slice(4)}.html`} target="_blank" rel="noreferrer noopener" title={nameOf(id)}>
+            <a href={`https://cwe.mitre.org/data/definitions/${id.slice(4)}.html`} target="_blank" rel="noreferrer noopener" title={catalogue?.byId.get(id)?.name}>
               {id}
             </a>{' '}
             <button type="button" className="link" aria-label={`Remove ${id}`} onClick={() => onChange(value.filter((x) => x !== id))}>
@@ -125,26 +163,67 @@ export function CwePicker({ value, onChange }: { value: string[]; onChange: (ids
           </li>
         ))}
       </ul>
-      <input name="cwe-search" placeholder="Search CWE: number or words (e.g. 79, injection)" value={q} onChange={(e) => setQ(e.target.value)} />
-      <ul className="cwe-hits">
-        {hits.map((c) => (
-          <li key={c.id}>
-            <button type="button" className="link" onClick={() => onChange([...value, c.id])}>
-              {c.id}
-            </button>{' '}
-            {c.name}
+      <input
+        name="cwe-search"
+        role="combobox"
+        aria-label="Search the CWE List"
+        aria-autocomplete="list"
+        aria-expanded={options.length > 0}
+        aria-controls={listId}
+        aria-activedescendant={current >= 0 ? `${listId}-${current}` : undefined}
+        autoComplete="off"
+        placeholder="Search CWE: number or words (e.g. 79, injection)"
+        value={q}
+        onChange={(e) => {
+          setQ(e.target.value);
+          setActive(0);
+        }}
+        onKeyDown={onKeyDown}
+      />
+      <ul className="cwe-hits" role="listbox" id={listId} aria-label="Matching CWE entries">
+        {options.map((o, i) => (
+          <li
+            key={o.id}
+            id={`${listId}-${i}`}
+            role="option"
+            aria-selected={i === current}
+            className={i === current ? 'active' : undefined}
+            data-cwe={o.id}
+            onMouseDown={(e) => e.preventDefault()}
+            onMouseEnter={() => setActive(i)}
+            onClick={() => add(o.id)}
+          >
+            <strong>{o.id}</strong>{' '}
+            {o.entry ? (
+              <>
+                {o.entry.name}{' '}
+                <small className="muted">
+                  {o.entry.kind.toLowerCase()}
+                  {o.entry.deprecated && ', deprecated'}
+                </small>
+              </>
+            ) : (
+              <small className="muted">{catalogue ? 'not in the CWE List: add it anyway' : 'add'}</small>
+            )}
           </li>
         ))}
-        {typed && !CWE_LIST.some((c) => c.id === `CWE-${typed[1]}`) && !value.includes(`CWE-${typed[1]}`) && (
-          <li>
-            <button type="button" className="link" onClick={() => onChange([...value, `CWE-${typed[1]}`])}>
-              Add CWE-{typed[1]}
-            </button>{' '}
-            <small className="muted">(not in the shipped list)</small>
-          </li>
-        )}
       </ul>
-      <p className="muted small">Catalogue: {CWE_CATALOGUE_VERSION}.</p>
+      {catalogue && q.trim() && options.length === 0 && <p className="muted small">No CWE entry matches.</p>}
+      <p className="muted small" data-testid="cwe-catalogue-version">
+        {catalogue ? (
+          <>
+            Catalogue: {catalogue.label}, {catalogue.entries.length} entries. CWE™ © The MITRE Corporation,{' '}
+            <a href="https://cwe.mitre.org/about/termsofuse.html" target="_blank" rel="noreferrer noopener">
+              terms of use
+            </a>
+            .
+          </>
+        ) : loadError ? (
+          'The CWE catalogue did not load; CWE ids can still be added by number.'
+        ) : (
+          'Loading the CWE catalogue…'
+        )}
+      </p>
     </div>
   );
 }

@@ -1,86 +1,79 @@
-// A curated subset of the CWE catalogue for the CWE picker: the 2024 CWE Top 25, the weaknesses the
-// built-in rule pack cites, and other common ones in threat models. Names follow the CWE List
-// (MITRE, version 4.15, 2024); the full catalogue is not shipped (no maintained npm package carries
-// it offline). Any CWE id can still be typed by hand.
-export const CWE_CATALOGUE_VERSION = 'curated subset of CWE List 4.15 (2024)';
+// The CWE picker's catalogue and search. The catalogue is MITRE's whole CWE List (weaknesses, and the
+// categories and views people also cite), made at build time from the `cwe-sdk` package's data
+// (web/scripts/cwe-catalogue.mjs) and loaded on first use, so the app's main bundle does not carry
+// it. Its version and date are the data file's.
+/// <reference path="../virtual-modules.d.ts" />
 
-export const CWE_LIST: readonly { id: string; name: string }[] = [
-  { id: 'CWE-20', name: 'Improper Input Validation' },
-  { id: 'CWE-22', name: "Improper Limitation of a Pathname to a Restricted Directory ('Path Traversal')" },
-  { id: 'CWE-77', name: "Improper Neutralization of Special Elements used in a Command ('Command Injection')" },
-  { id: 'CWE-78', name: "Improper Neutralization of Special Elements used in an OS Command ('OS Command Injection')" },
-  { id: 'CWE-79', name: "Improper Neutralization of Input During Web Page Generation ('Cross-site Scripting')" },
-  { id: 'CWE-89', name: "Improper Neutralization of Special Elements used in an SQL Command ('SQL Injection')" },
-  { id: 'CWE-90', name: "Improper Neutralization of Special Elements used in an LDAP Query ('LDAP Injection')" },
-  { id: 'CWE-94', name: "Improper Control of Generation of Code ('Code Injection')" },
-  { id: 'CWE-117', name: 'Improper Output Neutralization for Logs' },
-  { id: 'CWE-119', name: 'Improper Restriction of Operations within the Bounds of a Memory Buffer' },
-  { id: 'CWE-125', name: 'Out-of-bounds Read' },
-  { id: 'CWE-190', name: 'Integer Overflow or Wraparound' },
-  { id: 'CWE-200', name: 'Exposure of Sensitive Information to an Unauthorized Actor' },
-  { id: 'CWE-250', name: 'Execution with Unnecessary Privileges' },
-  { id: 'CWE-256', name: 'Plaintext Storage of a Password' },
-  { id: 'CWE-269', name: 'Improper Privilege Management' },
-  { id: 'CWE-276', name: 'Incorrect Default Permissions' },
-  { id: 'CWE-284', name: 'Improper Access Control' },
-  { id: 'CWE-285', name: 'Improper Authorization' },
-  { id: 'CWE-287', name: 'Improper Authentication' },
-  { id: 'CWE-290', name: 'Authentication Bypass by Spoofing' },
-  { id: 'CWE-295', name: 'Improper Certificate Validation' },
-  { id: 'CWE-306', name: 'Missing Authentication for Critical Function' },
-  { id: 'CWE-307', name: 'Improper Restriction of Excessive Authentication Attempts' },
-  { id: 'CWE-308', name: 'Use of Single-factor Authentication' },
-  { id: 'CWE-311', name: 'Missing Encryption of Sensitive Data' },
-  { id: 'CWE-312', name: 'Cleartext Storage of Sensitive Information' },
-  { id: 'CWE-319', name: 'Cleartext Transmission of Sensitive Information' },
-  { id: 'CWE-326', name: 'Inadequate Encryption Strength' },
-  { id: 'CWE-327', name: 'Use of a Broken or Risky Cryptographic Algorithm' },
-  { id: 'CWE-330', name: 'Use of Insufficiently Random Values' },
-  { id: 'CWE-345', name: 'Insufficient Verification of Data Authenticity' },
-  { id: 'CWE-352', name: 'Cross-Site Request Forgery (CSRF)' },
-  { id: 'CWE-353', name: 'Missing Support for Integrity Check' },
-  { id: 'CWE-359', name: 'Exposure of Private Personal Information to an Unauthorized Actor' },
-  { id: 'CWE-362', name: "Concurrent Execution using Shared Resource with Improper Synchronization ('Race Condition')" },
-  { id: 'CWE-384', name: 'Session Fixation' },
-  { id: 'CWE-400', name: 'Uncontrolled Resource Consumption' },
-  { id: 'CWE-416', name: 'Use After Free' },
-  { id: 'CWE-434', name: 'Unrestricted Upload of File with Dangerous Type' },
-  { id: 'CWE-476', name: 'NULL Pointer Dereference' },
-  { id: 'CWE-494', name: 'Download of Code Without Integrity Check' },
-  { id: 'CWE-502', name: 'Deserialization of Untrusted Data' },
-  { id: 'CWE-521', name: 'Weak Password Requirements' },
-  { id: 'CWE-522', name: 'Insufficiently Protected Credentials' },
-  { id: 'CWE-532', name: 'Insertion of Sensitive Information into Log File' },
-  { id: 'CWE-601', name: "URL Redirection to Untrusted Site ('Open Redirect')" },
-  { id: 'CWE-611', name: 'Improper Restriction of XML External Entity Reference' },
-  { id: 'CWE-613', name: 'Insufficient Session Expiration' },
-  { id: 'CWE-639', name: 'Authorization Bypass Through User-Controlled Key' },
-  { id: 'CWE-653', name: 'Improper Isolation or Compartmentalization' },
-  { id: 'CWE-668', name: 'Exposure of Resource to Wrong Sphere' },
-  { id: 'CWE-732', name: 'Incorrect Permission Assignment for Critical Resource' },
-  { id: 'CWE-770', name: 'Allocation of Resources Without Limits or Throttling' },
-  { id: 'CWE-778', name: 'Insufficient Logging' },
-  { id: 'CWE-787', name: 'Out-of-bounds Write' },
-  { id: 'CWE-798', name: 'Use of Hard-coded Credentials' },
-  { id: 'CWE-829', name: 'Inclusion of Functionality from Untrusted Control Sphere' },
-  { id: 'CWE-862', name: 'Missing Authorization' },
-  { id: 'CWE-863', name: 'Incorrect Authorization' },
-  { id: 'CWE-912', name: 'Hidden Functionality' },
-  { id: 'CWE-918', name: 'Server-Side Request Forgery (SSRF)' },
-  { id: 'CWE-922', name: 'Insecure Storage of Sensitive Information' },
-  { id: 'CWE-924', name: 'Improper Enforcement of Message Integrity During Transmission in a Communication Channel' },
-  { id: 'CWE-943', name: 'Improper Neutralization of Special Elements in Data Query Logic' },
-  { id: 'CWE-1008', name: 'Architectural Concepts' },
-  { id: 'CWE-1104', name: 'Use of Unmaintained Third Party Components' },
-  { id: 'CWE-1127', name: 'Compilation with Insufficient Warnings or Errors' },
-  { id: 'CWE-1321', name: "Improperly Controlled Modification of Object Prototype Attributes ('Prototype Pollution')" },
-  { id: 'CWE-1390', name: 'Weak Authentication' },
-];
+export interface CweEntry {
+  /** "CWE-79". */
+  id: string;
+  name: string;
+  /** The weakness's abstraction (Pillar, Class, Base, Variant, Compound), or Category or View. */
+  kind: string;
+  deprecated: boolean;
+}
 
-/** Entries whose id or name contains every word of the query (case-insensitive), best first. */
-export function searchCwe(q: string, limit = 20): { id: string; name: string }[] {
-  const words = q.toLowerCase().split(/\s+/).filter(Boolean);
-  if (!words.length) return CWE_LIST.slice(0, limit);
-  const number = /^(?:cwe-?)?(\d+)$/.exec(words[0]!)?.[1];
-  return CWE_LIST.filter((c) => (number && words.length === 1 ? c.id === `CWE-${number}` || c.id.startsWith(`CWE-${number}`) : words.every((w) => `${c.id} ${c.name}`.toLowerCase().includes(w)))).slice(0, limit);
+export interface CweCatalogue {
+  /** "MITRE CWE List 4.15 (2024-07-16)". */
+  label: string;
+  version: string;
+  date: string;
+  entries: readonly CweEntry[];
+  byId: ReadonlyMap<string, CweEntry>;
+}
+
+let loading: Promise<CweCatalogue> | undefined;
+
+/** The catalogue, loaded once (a separate chunk of the build). */
+export function loadCweCatalogue(): Promise<CweCatalogue> {
+  loading ??= import('virtual:cwe-catalogue').then(
+    ({ default: c }) => {
+      const entries = c.entries.map(([n, name, kind, deprecated]) => ({ id: `CWE-${n}`, name, kind, deprecated: deprecated === 1 }));
+      return { label: `${c.name} ${c.version} (${c.date})`, version: c.version, date: c.date, entries, byId: new Map(entries.map((e) => [e.id, e])) };
+    },
+    (err: unknown) => {
+      loading = undefined; // a failed chunk load (network) can be retried
+      throw err;
+    },
+  );
+  return loading;
+}
+
+/** "79", "cwe79", "CWE-79", "cwe 79" as the number; undefined for anything else. */
+export function cweNumber(q: string): string | undefined {
+  return /^(?:cwe[-\s]?)?0*(\d{1,6})$/i.exec(q.trim())?.[1];
+}
+
+// Lower is better. Within a rank, current weaknesses come before categories and views, deprecated
+// entries last, then by id.
+const RANK = { exactId: 0, idPrefix: 1, namePrefix: 2, nameContains: 3, allWords: 4 } as const;
+const standing = (e: CweEntry) => (e.deprecated ? 2 : e.kind === 'Category' || e.kind === 'View' ? 1 : 0);
+
+/**
+ * The entries matching a query, best first: by number ("79", "CWE-79": that id, then ids starting
+ * with those digits), or by words of the name ("sql injection": names starting with the phrase,
+ * then names containing it, then names containing every word).
+ */
+export function searchCwe(catalogue: CweCatalogue, q: string, limit = 20): CweEntry[] {
+  const number = cweNumber(q);
+  const phrase = q.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (!phrase) return [];
+  const words = phrase.split(' ');
+  const ranked: [number, CweEntry][] = [];
+  for (const e of catalogue.entries) {
+    let rank: number | undefined;
+    if (number) {
+      const digits = e.id.slice(4);
+      if (digits === number) rank = RANK.exactId;
+      else if (digits.startsWith(number)) rank = RANK.idPrefix;
+    } else {
+      const name = e.name.toLowerCase();
+      if (name.startsWith(phrase)) rank = RANK.namePrefix;
+      else if (name.includes(phrase)) rank = RANK.nameContains;
+      else if (words.every((w) => name.includes(w))) rank = RANK.allWords;
+    }
+    if (rank !== undefined) ranked.push([rank, e]);
+  }
+  ranked.sort(([ra, a], [rb, b]) => ra - rb || standing(a) - standing(b) || Number(a.id.slice(4)) - Number(b.id.slice(4)));
+  return ranked.slice(0, limit).map(([, e]) => e);
 }

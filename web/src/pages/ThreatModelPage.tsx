@@ -1,5 +1,6 @@
-// One threat model: its fields, sharing, and a tab for each kind of child (CHILD_KINDS) and for
-// metadata. What the page offers follows what the server says the user may do (me.ts).
+// One threat model: its fields (read first; the form behind Edit), sharing, and a tab for each kind
+// of child (CHILD_KINDS) and for metadata. What the page offers follows what the server says the
+// user may do (me.ts).
 import { useState, type ReactNode } from 'react';
 import type { JsonPatchDocument, Metadata } from '../../../contract/common.ts';
 import type { DiagramListItem } from '../../../contract/diagrams.ts';
@@ -131,7 +132,84 @@ export default function ThreatModelPage({ id }: { id: string }) {
   );
 }
 
+/**
+ * The model's fields, read first: name, description and the key facts as text, and for those who
+ * may change them an Edit button that turns the panel into the form; Save or Cancel return to
+ * reading.
+ */
 function Details({ tm, writable, statusWritable, onSaved }: { tm: ThreatModel; writable: boolean; statusWritable: boolean; onSaved: (tm: ThreatModel) => void }) {
+  const [editing, setEditing] = useState(false);
+  // After the form closes, the Edit button takes the focus back (not on the page's first load).
+  const [returned, setReturned] = useState(false);
+  const close = () => {
+    setEditing(false);
+    setReturned(true);
+  };
+  if (editing && writable) {
+    return (
+      <DetailsForm
+        tm={tm}
+        statusWritable={statusWritable}
+        onCancel={close}
+        onSaved={(next) => {
+          onSaved(next);
+          close();
+        }}
+      />
+    );
+  }
+  return (
+    <section className="details reading" data-testid="tm-details" aria-label="Threat model details">
+      <div className="row">
+        <h1 data-testid="tm-name">{tm.name}</h1>
+        <span className="badge" data-testid="tm-status">
+          {spaced(tm.status)}
+        </span>
+        <span className="grow" />
+        {writable && (
+          <button data-testid="tm-edit" title="Change the name, description, framework, status, issue link or project" autoFocus={returned} onClick={() => setEditing(true)}>
+            Edit
+          </button>
+        )}
+      </div>
+      {tm.description ? (
+        <p className="description" data-testid="tm-description">
+          {tm.description}
+        </p>
+      ) : (
+        <p className="muted">No description.</p>
+      )}
+      <dl className="facts across">
+        <dt>Framework</dt>
+        <dd data-testid="tm-framework">{tm.threat_model_framework}</dd>
+        <dt>Project</dt>
+        <dd>{tm.project_id ? <ProjectName id={tm.project_id} /> : '—'}</dd>
+        <dt>Issue</dt>
+        <dd data-testid="tm-issue">
+          {tm.issue_uri && /^https?:\/\//i.test(tm.issue_uri) ? (
+            <a href={tm.issue_uri} target="_blank" rel="noopener noreferrer">
+              {tm.issue_uri} ↗
+            </a>
+          ) : (
+            tm.issue_uri || '—'
+          )}
+        </dd>
+      </dl>
+      <div className="meta muted">
+        Owner {tm.owner.display_name} · created {formatDate(tm.created_at)} · modified {formatDate(tm.modified_at)}
+      </div>
+    </section>
+  );
+}
+
+/** A project's name (with its team), or a note when the caller cannot see it. */
+function ProjectName({ id }: { id: string }) {
+  const project = useLoad((signal) => projects.get(id, signal), [id]);
+  if (project.data) return <>{project.data.name}</>;
+  return <span className="muted">{project.error ? 'a project you cannot see' : '…'}</span>;
+}
+
+function DetailsForm({ tm, statusWritable, onSaved, onCancel }: { tm: ThreatModel; statusWritable: boolean; onSaved: (tm: ThreatModel) => void; onCancel: () => void }) {
   const [draft, setDraft] = useState({
     name: tm.name,
     description: tm.description ?? '',
@@ -152,18 +230,21 @@ function Details({ tm, writable, statusWritable, onSaved }: { tm: ThreatModel; w
     if (draft.project_id !== (tm.project_id ?? '')) ops.push({ op: 'replace', path: '/project_id', value: draft.project_id || null });
     return ops;
   };
-  const save = useAction(async () => onSaved(await threatModels.patch(tm.id, changes())));
+  const save = useAction(async () => {
+    const ops = changes();
+    onSaved(ops.length ? await threatModels.patch(tm.id, ops) : tm);
+  });
 
   return (
     <Form className="details" onSubmit={save.run}>
-      <fieldset disabled={!writable}>
+      <fieldset data-testid="tm-details-form">
         <label className="wide">
           Name
-          <TextInput name="name" value={draft.name} required rule={THREAT_MODEL_TEXT.name} onChange={(name) => setDraft({ ...draft, name })} />
+          <TextInput name="name" value={draft.name} required autoFocus rule={THREAT_MODEL_TEXT.name} onChange={(name) => setDraft({ ...draft, name })} />
         </label>
         <label className="wide">
           Description
-          <TextInput multiline name="description" rows={2} rule={THREAT_MODEL_TEXT.description} value={draft.description} onChange={(description) => setDraft({ ...draft, description })} />
+          <TextInput multiline name="description" rows={3} rule={THREAT_MODEL_TEXT.description} value={draft.description} onChange={(description) => setDraft({ ...draft, description })} />
         </label>
         <label>
           Framework
@@ -190,16 +271,8 @@ function Details({ tm, writable, statusWritable, onSaved }: { tm: ThreatModel; w
             ))}
           </select>
         </label>
-        {tm.issue_uri && /^https?:\/\//i.test(tm.issue_uri) && (
-          <a className="issue-link" href={tm.issue_uri} target="_blank" rel="noopener noreferrer">
-            Open issue ↗
-          </a>
-        )}
       </fieldset>
-      <div className="meta muted">
-        Owner {tm.owner.display_name} · created {formatDate(tm.created_at)} · modified {formatDate(tm.modified_at)}
-      </div>
-      <FormActions action={save} submit="Save changes" writable={writable} disabled={changes().length === 0} dismissible savedNote />
+      <FormActions action={save} submit="Save changes" onCancel={onCancel} dismissible />
     </Form>
   );
 }
