@@ -9,8 +9,8 @@
 // Env: BENCH_PG_URL (server URL without database), BENCH_REDIS_URL, BENCH_PORT, BENCH_DURATION (s per
 // measurement, default 3), BENCH_CONNECTIONS (default 4), BENCH_BACKENDS (postgres,pglite),
 // BENCH_MODELS (default 10000), BENCH_THREATS (default 200000), BENCH_OWNED (models of the bench
-// user in phase B, default 1000), BENCH_KEEP=1 (keep the PostgreSQL database for EXPLAIN; its name is
-// printed, drop it yourself).
+// user in phase B, default 1000), BENCH_KEEP=1 (keep the PostgreSQL database or the PGlite folder for
+// EXPLAIN; printed at the end, remove it yourself).
 //
 // Phase A is made through the API: the bench user owns 70 models (one with 1,000 threats, ten with
 // 20), other users own 30, of which 10 share with the bench user by a user entry, 10 by a TMI group
@@ -431,7 +431,8 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
       else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
       await admin.end();
     }
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (KEEP && backend === 'pglite') console.log(`[${backend}] kept the database folder ${sqlTarget}`);
+    else for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   return rows;
 }

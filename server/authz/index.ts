@@ -107,23 +107,22 @@ export function isAutomation(who: Pick<AccessSubject, 'tmiGroupIds'>): boolean {
  *
  * A list selects each part on its own (UNION ALL), so it costs what the caller can see, not what
  * the database holds (one condition tested on every model read every model and every access entry;
- * docs/performance.md, scale of data): `owned` by the owner index, `shared` as ids found by the
- * access indexes, less the caller's own models (which carry their owner's entry too), then looked up
- * by primary key; `= ANY(ARRAY(...))` keeps the planner to that lookup.
+ * docs/performance.md, scale of data): `owned` by the owner index; `shared` as the ids the access
+ * indexes find (a model named twice is harmless in `= ANY`, and the caller's own models, which carry
+ * their owner's entry too, are left to `owned`), looked up by primary key; `= ANY(ARRAY(...))`
+ * keeps the planner to that lookup.
  */
 export const READABLE_BY_CALLER_SQL = {
   owned: 'tm.owner_uuid = $1',
-  shared: `tm.id = ANY(ARRAY(
+  shared: `tm.owner_uuid <> $1 AND tm.id = ANY(ARRAY(
     SELECT a.threat_model_id FROM threat_model_access a WHERE a.user_uuid = $1
-    UNION
+    UNION ALL
     SELECT a.threat_model_id FROM threat_model_access a
     WHERE a.group_uuid = ANY(ARRAY(
       SELECT g.internal_uuid FROM groups g
       WHERE (g.provider = '${TMI_PROVIDER}' AND g.group_name = '${EVERYONE.groupName}')
          OR (g.provider = '${TMI_PROVIDER}' AND g.internal_uuid = ANY($4::uuid[]))
-         OR (g.provider <> '${TMI_PROVIDER}' AND g.provider = $2 AND g.group_name = ANY($3::text[]))))
-    EXCEPT
-    SELECT own.id FROM threat_models own WHERE own.owner_uuid = $1))`,
+         OR (g.provider <> '${TMI_PROVIDER}' AND g.provider = $2 AND g.group_name = ANY($3::text[]))))))`,
 } as const;
 
 /** The parameters READABLE_BY_CALLER_SQL expects, in order. */
