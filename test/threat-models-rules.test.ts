@@ -51,6 +51,36 @@ describe('GET /threat_models filters and paging', () => {
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}%25`, { token: owner.accessToken })).body.total).toBe(0);
   });
 
+  it('lists each model the caller can read once, however many entries reach them, and no other', async () => {
+    const tag = `vis${Date.now()}`;
+    const me = await signIn(t.app);
+    const team = { principal_type: 'group', provider: 'tmi', provider_id: `${tag}-team`, role: 'reader' };
+    const everyone = { principal_type: 'group', provider: 'tmi', provider_id: 'everyone', role: 'reader' };
+    const mine = await create({ name: `${tag} mine`, authorization: [everyone] }, me);
+    const byUser = await create({ name: `${tag} user`, authorization: [user(me, 'reader')] });
+    const byAll = await create({ name: `${tag} all`, authorization: [user(me, 'writer'), everyone, team] });
+    const byGroup = await create({ name: `${tag} group`, authorization: [team] });
+    await create({ name: `${tag} hidden`, authorization: [user(writer, 'writer')] });
+    const given = await create({ name: `${tag} given` }, me);
+    const moved = await patch(me, given.id, [{ op: 'replace', path: '/owner', value: { principal_type: 'user', provider: 'tmi', provider_id: writer.user } }]);
+    expect(moved.status, moved.text).toBe(200);
+    const listed = async (u: SignedIn, q = '') => (await call(t.app, 'GET', `/threat_models?name=${tag}${q}`, { token: u.accessToken })).body;
+    const names = (body: { threat_models: { name: string }[] }) => body.threat_models.map((m) => m.name);
+    // Before the membership of the TMI group is recorded, its entries reach nobody.
+    expect(names(await listed(me))).toEqual([`${tag} given`, `${tag} all`, `${tag} user`, `${tag} mine`]);
+    const [g] = await t.ctx.db.query<{ id: string }>(`SELECT internal_uuid AS id FROM groups WHERE provider = 'tmi' AND group_name = $1`, [`${tag}-team`]);
+    const [u] = await t.ctx.db.query<{ id: string }>(`SELECT internal_uuid AS id FROM users WHERE provider = 'tmi' AND provider_user_id = $1`, [me.user]);
+    await t.ctx.users.addToGroup(t.ctx.db, g!.id, u!.id);
+    const all = await listed(me);
+    expect(all.total).toBe(5);
+    expect(all.threat_models.map((m: { id: string }) => m.id)).toEqual([given.id, byGroup.id, byAll.id, byUser.id, mine.id]);
+    expect(await listed(me, '&limit=2&offset=3')).toMatchObject({ total: 5, threat_models: [{ id: byUser.id }, { id: mine.id }] });
+    expect(await listed(me, '&offset=5')).toMatchObject({ total: 5, threat_models: [] });
+    // Someone else sees what is theirs and what everyone may read, once each.
+    expect(names(await listed(writer))).toEqual([`${tag} given`, `${tag} hidden`, `${tag} all`, `${tag} mine`]);
+    expect(names(await listed(stranger))).toEqual([`${tag} all`, `${tag} mine`]);
+  });
+
   it('refuses bad filters with 400 and include_deleted for non-administrators with 403', async () => {
     for (const q of ['limit=0', 'limit=101', 'offset=-1', 'created_after=yesterday', 'security_reviewer=foo:bar', 'limit=abc']) {
       const res = await call(t.app, 'GET', `/threat_models?${q}`, { token: owner.accessToken });

@@ -99,17 +99,31 @@ export function isAutomation(who: Pick<AccessSubject, 'tmiGroupIds'>): boolean {
 }
 
 /**
- * SQL condition: the caller ($1 user id, $2 provider, $3 IdP group names, $4 TMI group ids) can
- * read threat model `tm`. The same rules as `entryMatches` and `effectiveRole`, for lists, which
- * cannot decide row by row; change both together.
+ * SQL conditions on threat model `tm`, in two disjoint parts whose union is what the caller ($1
+ * user id, $2 provider, $3 IdP group names, $4 TMI group ids) can read: `owned`, their own models,
+ * and `shared`, the others an access entry gives them (their user entries and the entries of the
+ * groups they match). The same rules as `entryMatches` and `effectiveRole`, for lists, which cannot
+ * decide row by row; change both together.
+ *
+ * A list selects each part on its own (UNION ALL), so it costs what the caller can see, not what
+ * the database holds (one condition tested on every model read every model and every access entry;
+ * docs/performance.md, scale of data): `owned` by the owner index; `shared` as the ids the access
+ * indexes find (a model named twice is harmless in `= ANY`, and the caller's own models, which carry
+ * their owner's entry too, are left to `owned`), looked up by primary key; `= ANY(ARRAY(...))`
+ * keeps the planner to that lookup.
  */
-export const READABLE_BY_CALLER_SQL = `(tm.owner_uuid = $1 OR EXISTS (
-  SELECT 1 FROM threat_model_access a LEFT JOIN groups g ON g.internal_uuid = a.group_uuid
-  WHERE a.threat_model_id = tm.id AND (
-    a.user_uuid = $1
-    OR (g.provider = '${TMI_PROVIDER}' AND g.group_name = '${EVERYONE.groupName}')
-    OR (g.provider = '${TMI_PROVIDER}' AND a.group_uuid = ANY($4::uuid[]))
-    OR (g.provider <> '${TMI_PROVIDER}' AND g.provider = $2 AND g.group_name = ANY($3::text[])))))`;
+export const READABLE_BY_CALLER_SQL = {
+  owned: 'tm.owner_uuid = $1',
+  shared: `tm.owner_uuid <> $1 AND tm.id = ANY(ARRAY(
+    SELECT a.threat_model_id FROM threat_model_access a WHERE a.user_uuid = $1
+    UNION ALL
+    SELECT a.threat_model_id FROM threat_model_access a
+    WHERE a.group_uuid = ANY(ARRAY(
+      SELECT g.internal_uuid FROM groups g
+      WHERE (g.provider = '${TMI_PROVIDER}' AND g.group_name = '${EVERYONE.groupName}')
+         OR (g.provider = '${TMI_PROVIDER}' AND g.internal_uuid = ANY($4::uuid[]))
+         OR (g.provider <> '${TMI_PROVIDER}' AND g.provider = $2 AND g.group_name = ANY($3::text[]))))))`,
+} as const;
 
 /** The parameters READABLE_BY_CALLER_SQL expects, in order. */
 export const readableByCallerParams = (who: AccessSubject): unknown[] => [who.userUuid, who.provider, who.idpGroups, who.tmiGroupIds];

@@ -216,28 +216,37 @@ export async function listThreatModels(
   offset: number,
 ): Promise<{ rows: Record<string, unknown>[]; total: number }> {
   const params = readableByCallerParams(who);
-  const where = [READABLE_BY_CALLER_SQL];
+  const where: string[] = [];
   const arg = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
   };
+  // The owner's and the reviewer's rows are joined only for a filter on them: choosing the page
+  // and counting every match must not touch more than the matches.
+  const joins: string[] = [];
   if (!f.includeDeleted) where.push('tm.deleted_at IS NULL');
-  if (f.owner) where.push(`(o.email ILIKE ${arg(likeContains(f.owner))} OR o.name ILIKE $${params.length})`);
+  if (f.owner) {
+    joins.push('JOIN users o ON o.internal_uuid = tm.owner_uuid');
+    where.push(`(o.email ILIKE ${arg(likeContains(f.owner))} OR o.name ILIKE $${params.length})`);
+  }
   if (f.name) where.push(`tm.name ILIKE ${arg(likeContains(f.name))}`);
   if (f.description) where.push(`tm.description ILIKE ${arg(likeContains(f.description))}`);
   if (f.issueUri) where.push(`tm.issue_uri ILIKE ${arg(likeContains(f.issueUri))}`);
   if (f.statuses?.length) where.push(`lower(tm.status) = ANY(${arg(f.statuses.map((s) => s.toLowerCase()))}::text[])`);
   if (f.securityReviewer === 'is:null') where.push('tm.security_reviewer_uuid IS NULL');
   else if (f.securityReviewer === 'is:notnull') where.push('tm.security_reviewer_uuid IS NOT NULL');
-  else if (f.securityReviewer) where.push(`(r.email ILIKE ${arg(likeContains(f.securityReviewer))} OR r.name ILIKE $${params.length})`);
+  else if (f.securityReviewer) {
+    joins.push('JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid');
+    where.push(`(r.email ILIKE ${arg(likeContains(f.securityReviewer))} OR r.name ILIKE $${params.length})`);
+  }
   for (const d of f.dates) where.push(`tm.${d.column} ${d.op} ${arg(d.value)}`);
   if (f.projectId) where.push(`tm.project_id = ${arg(f.projectId)}`);
   if (f.teamId) where.push(`tm.project_id IN (SELECT p.id FROM projects p WHERE p.team_id = ${arg(f.teamId)})`);
-  const from = `FROM threat_models tm
-    JOIN users o ON o.internal_uuid = tm.owner_uuid
-    JOIN users c ON c.internal_uuid = tm.created_by_uuid
-    LEFT JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid
-    WHERE ${where.join(' AND ')}`;
+  // The readable models, the caller's own and those shared with them, each part selected on its own.
+  const matches = (select: string) =>
+    [READABLE_BY_CALLER_SQL.owned, READABLE_BY_CALLER_SQL.shared]
+      .map((readable) => `SELECT ${select} FROM threat_models tm ${joins.join(' ')} WHERE ${[readable, ...where].join(' AND ')}`)
+      .join(' UNION ALL ');
   const count = (table: string) =>
     `(SELECT count(*)::int FROM ${table} x WHERE x.threat_model_id = tm.id AND x.deleted_at IS NULL)`;
   const limitArg = arg(limit);
@@ -246,9 +255,9 @@ export async function listThreatModels(
   // children are then built for the page's rows only, not for every readable model.
   const rows = await q.query<Record<string, unknown> & { total: number }>(
     `WITH page AS (
-       SELECT tm.id, count(*) OVER ()::int AS total
-       ${from}
-       ORDER BY tm.created_at DESC, tm.id
+       SELECT m.id, count(*) OVER ()::int AS total
+       FROM (${matches('tm.id, tm.created_at')}) m
+       ORDER BY m.created_at DESC, m.id
        LIMIT ${limitArg} OFFSET ${offsetArg})
      SELECT tm.id, tm.name, tm.description, tm.created_at, tm.modified_at, tm.threat_model_framework, tm.issue_uri, tm.status,
             tm.status_updated, tm.deleted_at, tm.alias,
@@ -267,7 +276,7 @@ export async function listThreatModels(
   let total = rows[0]?.total ?? 0;
   if (rows.length === 0 && offset > 0) {
     // The window count is empty past the last page; count separately so `total` stays right.
-    const c = await q.query<{ total: number }>(`SELECT count(*)::int AS total ${from}`, params.slice(0, -2));
+    const c = await q.query<{ total: number }>(`SELECT count(*)::int AS total FROM (${matches('1')}) m`, params.slice(0, -2));
     total = c[0]?.total ?? 0;
   }
   return { rows: rows.map(({ total: _t, ...rest }) => rest), total };
