@@ -165,6 +165,37 @@ describe('SessionEditor', () => {
     expect(await stored(d, sid)).toEqual({ cells: { [n1]: 'both', [n2]: 'P' }, seqs: [1, 2] });
   });
 
+  it('stores a batch in one statement: a cell added, changed and removed inside it, each edit logged with its own numbers and undoable', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    await one(a, edit(add(randomUUID(), 'warm-up'))); // a holds a copy: the batch takes the fast path
+    const [n1, n2, n3] = [randomUUID(), randomUUID(), randomUUID()];
+    const batch = [edit(add(n1, 'one')), edit(update(n1, 'one changed')), edit(add(n2, 'two')), edit(remove(n1)), edit(add(n3, 'three')), edit(update(n2, 'two changed'))];
+    const out = await a.apply(batch);
+    expect(out.map(seqOf)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(out.map((o) => (o.kind === 'applied' ? o.event.update_vector : NaN))).toEqual([2, 3, 4, 5, 6, 7]);
+    const after = await stored(d, sid);
+    expect(after.seqs).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(Object.values(after.cells).sort()).toEqual(['three', 'two changed', 'warm-up']);
+    const log = await t.ctx.db.query<{ operation_id: string; update_vector: string }>('SELECT operation_id, update_vector FROM collab_ops WHERE session_id = $1 AND seq > 1 ORDER BY seq', [sid]);
+    expect(log.map((r) => [r.operation_id, Number(r.update_vector)])).toEqual(batch.map((b, i) => [b.operationId, i + 2]));
+    // Each logged edit carries its own inverse: undoing the last two gives the state after the fourth.
+    for (let i = 0; i < 2; i++) expect((await applyHistory(t.ctx.db, sid, actor, 'undo')).kind).toBe('applied');
+    expect(Object.values((await stored(d, sid)).cells).sort()).toEqual(['two', 'warm-up']);
+  });
+
+  it('sends an operation id that comes twice in one batch to the locked path: stored once, the second a duplicate', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const cell = randomUUID();
+    await one(a, edit(add(cell, 'warm-up')));
+    // Two updates plan as two writes on the copy; the repeated id must not reach the batch statement.
+    const twice = edit(update(cell, 'once'));
+    const out = await a.apply([twice, { ...twice, ops: ops(update(cell, 'twice')) }]);
+    expect(out.map((o) => o.kind)).toEqual(['applied', 'duplicate']);
+    expect((await stored(d, sid)).seqs).toEqual([1, 2]);
+  });
+
   it('reports the end of the session', async () => {
     const { tm, d, sid } = await liveSession();
     const a = new SessionEditor(t.ctx.db, sid);

@@ -4,7 +4,8 @@
 // Edits take one of two paths:
 // - fast: the instance keeps a copy of the session's cells (SessionEditor), validates the edit
 //   against it with the pure engine and stores it with one guarded statement that succeeds only if
-//   nobody changed the session since that copy — one round trip, commit included;
+//   nobody changed the session since that copy — one round trip, commit included, for all the edits
+//   that arrived together (group commit);
 // - locked: lock the session row (the total order across instances), read the touched cells, apply,
 //   write — four round trips. Taken when the copy turns out stale more than once in a row (several
 //   instances writing the same session at the same moment), for re-sent operation ids, and when
@@ -179,52 +180,41 @@ export class SessionEditor {
   }
 
   /**
-   * Plans the batch on the copy, writes the edits with the guarded statement (in one transaction
-   * when there are several) and moves the copy forward. 'stale' when a guard refused;
+   * Plans the batch on the copy, writes all its edits with one guarded statement (store.writeEdits)
+   * and moves the copy forward. 'stale' when a guard refused;
    * 'unconfirmed' when the plan holds a rejection or no-op and the copy is not known to be current.
    */
   private async attempt(copy: store.EditState, requests: EditRequest[], confirmed: boolean): Promise<OpOutcome[] | 'stale' | 'unconfirmed'> {
     const plan = this.plan(copy, requests);
     if (!confirmed && plan.some((p) => !isChange(p.outcome))) return 'unconfirmed';
     const writes = plan.filter((p): p is Planned & { outcome: Write } => isChange(p.outcome));
-    const written = new Map<Planned, { seq: number; updateVector: number }>();
-    const writeAll = async (q: Queryable) => {
-      let seq = copy.seq;
-      let vector = copy.updateVector;
-      for (const p of writes) {
-        const w = await store.writeEdit(q, {
+    // An operation id twice in one batch (a client re-sending at once) is for the locked path,
+    // which answers the second as a duplicate.
+    if (new Set(writes.map((p) => p.request.operationId)).size !== writes.length) return 'stale';
+    let last: { seq: number; updateVector: number } | null = null;
+    try {
+      if (writes.length > 0) {
+        last = await store.writeEdits(this.db, {
           sessionId: this.sessionId,
           diagramId: copy.diagramId,
-          expectSeq: seq,
-          expectVector: vector,
-          changes: p.outcome.changes,
-          nextCellOrd: p.outcome.nextCellOrd,
-          operationId: p.request.operationId,
-          userUuid: p.request.actor.userUuid,
-          user: p.request.actor.user,
-          patch: p.outcome.patch,
+          expectSeq: copy.seq,
+          expectVector: copy.updateVector,
+          nextCellOrd: writes.at(-1)!.outcome.nextCellOrd,
+          edits: writes.map((p) => ({ changes: p.outcome.changes, operationId: p.request.operationId, userUuid: p.request.actor.userUuid, user: p.request.actor.user, patch: p.outcome.patch })),
         });
-        if (!w) throw STALE;
-        written.set(p, w);
-        seq = w.seq;
-        vector = w.updateVector;
+        if (!last) return 'stale';
       }
-    };
-    try {
-      if (writes.length === 1) await writeAll(this.db);
-      else if (writes.length > 1) await this.db.tx(writeAll);
     } catch (err) {
-      if (err === STALE) return 'stale';
       this.copy = null; // unknown whether it committed: reload rather than guess
       throw err;
     }
+    // The batch took the numbers after the copy's, one per edit, in order.
+    const written = new Map<Planned, { seq: number; updateVector: number }>(writes.map((p, i) => [p, { seq: copy.seq + i + 1, updateVector: copy.updateVector + i + 1 }]));
     for (const p of writes) applyChanges(copy.cells, p.outcome.changes);
-    const last = writes.at(-1);
     if (last) {
-      const w = written.get(last)!;
-      copy.seq = w.seq;
-      copy.updateVector = w.updateVector;
-      copy.nextCellOrd = last.outcome.nextCellOrd;
+      copy.seq = last.seq;
+      copy.updateVector = last.updateVector;
+      copy.nextCellOrd = writes.at(-1)!.outcome.nextCellOrd;
     }
     return plan.map((p): OpOutcome => {
       if (p.outcome === 'noop') return { kind: 'noop' };
@@ -233,8 +223,6 @@ export class SessionEditor {
     });
   }
 }
-
-const STALE = new Error('the session changed since this instance last saw it');
 
 const isChange = (o: Planned['outcome']): o is Write => typeof o === 'object' && 'changes' in o;
 

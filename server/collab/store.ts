@@ -335,6 +335,57 @@ export async function writeEdit(
   return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;
 }
 
+/** One edit of a batch written by writeEdits, in the order it applies. */
+export interface BatchedEdit {
+  changes: Change[];
+  operationId: string;
+  userUuid: string;
+  user: WireUser;
+  patch: unknown[];
+}
+
+/**
+ * Several edits of one session in ONE statement (group commit without a round trip per edit):
+ * sequence numbers expectSeq+1.. and update vectors expectVector+1.. in batch order, one log row
+ * each (its own patch and inverse, for undo, resume and audit), and the cells in their state after
+ * the last edit. Guarded as writeEdit: nothing is written unless the session is still at expectSeq,
+ * the diagram at expectVector, and none of the operation ids was applied before. The caller makes
+ * sure the batch has no operation id twice. Returns the last edit's numbers, or null.
+ */
+export async function writeEdits(
+  q: Queryable,
+  b: { sessionId: string; diagramId: string; expectSeq: number; expectVector: number; nextCellOrd: number; edits: BatchedEdit[] },
+): Promise<{ seq: number; updateVector: number } | null> {
+  const final = new Map<string, Change['after']>();
+  for (const e of b.edits) for (const c of e.changes) final.set(c.id.toLowerCase(), c.after);
+  const removed = [...final].filter(([, after]) => after === null).map(([id]) => id);
+  const written = [...final].filter(([, after]) => after !== null).map(([id, after]) => ({ id, ord: after!.ord, data: after!.data }));
+  const log = b.edits.map((e) => ({ operation_id: e.operationId, user_uuid: e.userUuid, initiating_user: e.user, patch: e.patch, inverse: { changes: e.changes } }));
+  const n = b.edits.length;
+  const rows = await q.query<{ seq: number; update_vector: number }>(
+    `WITH s AS (UPDATE collab_sessions SET seq = seq + $9, last_activity = now()
+                WHERE id = $5 AND seq = $7 AND state = 'active'
+                  AND (SELECT update_vector FROM diagrams WHERE id = $1) = $8
+                  AND NOT EXISTS (SELECT 1 FROM collab_ops WHERE session_id = $5 AND operation_id = ANY($6::text[]) AND kind = 'op')
+                RETURNING seq),
+     del AS (DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM s)),
+     ups AS (INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
+             SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM s, jsonb_array_elements($3::jsonb) AS x
+             ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data),
+     d AS (UPDATE diagrams SET update_vector = update_vector + $9, next_cell_ord = $4, modified_at = now()
+           WHERE id = $1 AND EXISTS (SELECT 1 FROM s) RETURNING update_vector),
+     redo AS (UPDATE collab_ops SET status = 'discarded' WHERE session_id = $5 AND kind = 'op' AND status = 'undone' AND EXISTS (SELECT 1 FROM s)),
+     log AS (INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
+             SELECT $5, s.seq - $9 + x.i, 'op', x.e->>'operation_id', (x.e->>'user_uuid')::uuid, x.e->'initiating_user', x.e->'patch', x.e->'inverse', d.update_vector - $9 + x.i, now()
+             FROM s, d, jsonb_array_elements($10::jsonb) WITH ORDINALITY AS x(e, i))
+     SELECT s.seq, d.update_vector FROM s, d`,
+    [b.diagramId, removed, JSON.stringify(written), b.nextCellOrd, b.sessionId, b.edits.map((e) => e.operationId), b.expectSeq, b.expectVector, n, JSON.stringify(log)],
+    'collab_write_edits',
+  );
+  const r = rows[0];
+  return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;
+}
+
 /** A session's diagram as an editor keeps it: every cell, and the counters it reflects. */
 export interface EditState {
   diagramId: string;
