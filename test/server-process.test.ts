@@ -1,7 +1,7 @@
 // The server as a process (server/main.ts): readable refusal of bad configuration, the data-folder
 // lock while it runs, and graceful shutdown — a request in flight at SIGTERM completes, the process
 // exits 0 and releases the lock, and a restart on the same folder finds the data.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataDirLockedError, openDb } from '../server/store/db.ts';
-import { ROOT, seedDataFolder, signInOverHttp, startServerProcess } from './support/process.ts';
+import { seedDataFolder, signInOverHttp, spawnServer, startServerProcess } from './support/process.ts';
 
 /** Runs the server until it exits on its own (a refusal to start). */
 async function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   seedDataFolder(env);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await spawnServer({ PATH: process.env.PATH, ...env });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout!.resume();
@@ -60,11 +60,7 @@ function rawRequest(port: number, text: string): Promise<string> {
 
 describe('server process', () => {
   it('refuses to start with a readable message when the configuration is invalid', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, TMI_BUILD_MODE: 'production', TMI_CORS_ALLOWED_ORIGINS: '*', TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-proc-')) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = await spawnServer({ PATH: process.env.PATH, TMI_BUILD_MODE: 'production', TMI_CORS_ALLOWED_ORIGINS: '*', TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-proc-')) });
     let err = '';
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
