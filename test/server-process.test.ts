@@ -104,11 +104,15 @@ describe('server process', () => {
         }, 300);
       });
       const done = await response;
+      const answeredAt = Date.now();
       expect(done.status, done.body).toBe(201);
       createdId = (JSON.parse(done.body) as { id: string }).id;
 
       const exit = await server.exited;
       expect(exit).toEqual({ code: 0, signal: null });
+      // The client keeps its connection alive (Node's default agent): the server closes it once
+      // the answer is out rather than waiting out the keep-alive timeout (5 s).
+      expect(Date.now() - answeredAt).toBeLessThan(4000);
       expect(server.stdout()).toContain('shutting down: no new connections, finishing requests in flight');
       expect(server.stdout()).toContain('"msg":"stopped"');
       expect(existsSync(path.join(dataDir, 'tmi.lock'))).toBe(false);
@@ -133,26 +137,28 @@ describe('server process', () => {
   it('says in one line, without a stack, that a port is already in use, and releases the data folder', async () => {
     const { port, server } = await occupiedPort();
     try {
-      const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-proc-'));
-      const env = { TMI_BUILD_MODE: 'test', TMI_DATA_DIR: dataDir, TMI_JWT_SECRET: randomBytes(32).toString('hex'), TMI_LOG_LEVEL: 'silent' };
-      const api = await runToExit({ ...env, TMI_SERVER_PORT: String(port) });
+      // The two refusals side by side, each on a data folder of its own.
+      const [apiDir, redirectDir] = [mkdtempSync(path.join(tmpdir(), 'tmi-proc-')), mkdtempSync(path.join(tmpdir(), 'tmi-proc-'))];
+      const env = (dataDir: string) => ({ TMI_BUILD_MODE: 'test', TMI_DATA_DIR: dataDir, TMI_JWT_SECRET: randomBytes(32).toString('hex'), TMI_LOG_LEVEL: 'silent' });
+      const [api, redirect] = await Promise.all([
+        runToExit({ ...env(apiDir), TMI_SERVER_PORT: String(port) }),
+        runToExit({
+          ...env(redirectDir),
+          ...selfSignedCertificate(redirectDir),
+          TMI_SERVER_PORT: '0',
+          TMI_SERVER_TLS_ENABLED: 'true',
+          TMI_SERVER_HTTP_TO_HTTPS_REDIRECT: 'true',
+          TMI_SERVER_HTTP_REDIRECT_PORT: String(port),
+        }),
+      ]);
       expect(api.code).toBe(1);
       expect(api.stderr).toBe(`TMI cannot start: TMI_SERVER_PORT: 127.0.0.1:${port} is already in use (another TMI, or another server, is listening there)\n`);
-      expect(existsSync(path.join(dataDir, 'tmi.lock'))).toBe(false);
-
-      const redirect = await runToExit({
-        ...env,
-        ...selfSignedCertificate(dataDir),
-        TMI_SERVER_PORT: '0',
-        TMI_SERVER_TLS_ENABLED: 'true',
-        TMI_SERVER_HTTP_TO_HTTPS_REDIRECT: 'true',
-        TMI_SERVER_HTTP_REDIRECT_PORT: String(port),
-      });
+      expect(existsSync(path.join(apiDir, 'tmi.lock'))).toBe(false);
       expect(redirect.code).toBe(1);
       expect(redirect.stderr).toBe(
         `TMI cannot start: TMI_SERVER_HTTP_REDIRECT_PORT: 127.0.0.1:${port} is already in use (another TMI, or another server, is listening there)\n`,
       );
-      expect(existsSync(path.join(dataDir, 'tmi.lock'))).toBe(false);
+      expect(existsSync(path.join(redirectDir, 'tmi.lock'))).toBe(false);
     } finally {
       server.close();
     }

@@ -22,6 +22,12 @@ export function compiledServerArgs(opts: { tracing?: boolean } = {}): string[] {
 /** The compiled administration command line (`npm run tmi`), relative to the repository root. */
 export const COMPILED_CLI = 'dist/server/tools/cli.js';
 
+/**
+ * Node's compile cache for the compiled server's children (NODE_COMPILE_CACHE): each start then
+ * skips compiling the modules it loaded before, about 0.3 s of CPU. A build cache like any other.
+ */
+export const NODE_COMPILE_CACHE = path.join(ROOT, 'node_modules/.cache/tmi-node-compile-cache');
+
 const builds = new Map<string, Promise<void>>();
 
 /** Brings dist/ up to date: the server, and with `web` the web app too. Once per worker and kind. */

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { compiledServerArgs, ensureBuilt } from './build.ts';
+import { compiledServerArgs, ensureBuilt, NODE_COMPILE_CACHE } from './build.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -19,12 +19,12 @@ export interface ServerProcess {
 
 /**
  * Spawns `node dist/server/main.js` (not npx: signals must reach the server itself) in the
- * repository root with exactly `env`, once dist/ is current. `tracing`: with the OpenTelemetry
- * preload, as the image's entrypoint runs it.
+ * repository root with `env` (and Node's compile cache), once dist/ is current. `tracing`: with
+ * the OpenTelemetry preload, as the image's entrypoint runs it.
  */
 export async function spawnServer(env: Record<string, string | undefined>, opts: { tracing?: boolean } = {}): Promise<ChildProcess> {
   await ensureBuilt();
-  return spawn(process.execPath, compiledServerArgs(opts), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, compiledServerArgs(opts), { cwd: ROOT, env: { NODE_COMPILE_CACHE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /**
