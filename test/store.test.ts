@@ -59,7 +59,8 @@ describe('PGlite data folder lock', () => {
   }, PGLITE_INIT_TIMEOUT);
 
   it('takes over a stale lock left by a process that died', async () => {
-    const dir = seededFolder();
+    // A new folder (the one test here that initialises and migrates one, as a first start does).
+    const dir = folder();
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     writeFileSync(path.join(dir, 'tmi.lock'), String(dead));
     const db = await openDb({ dataDir: dir });
