@@ -4,7 +4,7 @@
 // and not at all while dist/ is newer than its sources. Parallel test workers (and the deployment
 // test, which also needs the web app) build under one lock, so no two builds write dist/ at once.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 
@@ -28,17 +28,34 @@ export const COMPILED_CLI = 'dist/server/tools/cli.js';
  */
 export const NODE_COMPILE_CACHE = path.join(ROOT, 'node_modules/.cache/tmi-node-compile-cache');
 
-const builds = new Map<string, Promise<void>>();
+/** Sources whose change makes a build due (a superset of build.mjs's inputs, for a cheap check here). */
+const SOURCES = ['server', 'contract', 'web/src', 'web/index.html', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'vite.config.ts'];
 
-/** Brings dist/ up to date: the server, and with `web` the web app too. Once per worker and kind. */
-export function ensureBuilt(what: 'server' | 'server and web' = 'server'): Promise<void> {
-  let build = builds.get(what);
-  if (!build) {
-    build = underLock(() => runBuild(what === 'server' ? ['--server-only'] : []));
-    builds.set(what, build);
-    // A failed build is tried again by the next test that needs it (and fails it with the output).
-    build.catch(() => builds.delete(what));
+function newest(p: string): number {
+  let s;
+  try {
+    s = statSync(p);
+  } catch {
+    return 0;
   }
+  return s.isDirectory() ? readdirSync(p).reduce((m, name) => Math.max(m, newest(path.join(p, name))), s.mtimeMs) : s.mtimeMs;
+}
+
+/** Per kind: the build (or check) made in this process, and the sources' newest change it saw. */
+const builds = new Map<string, { build: Promise<void>; sources: number }>();
+
+/**
+ * Brings dist/ up to date: the server, and with 'server and web' the web app too. Once per process
+ * and kind while no source changes (a watch session reruns the files after an edit).
+ */
+export function ensureBuilt(what: 'server' | 'server and web' = 'server'): Promise<void> {
+  const sources = Math.max(...SOURCES.map((p) => newest(path.join(ROOT, p))));
+  const made = builds.get(what);
+  if (made && made.sources === sources) return made.build;
+  const build = underLock(() => runBuild(what === 'server' ? ['--server-only'] : []));
+  builds.set(what, { build, sources });
+  // A failed build is tried again by the next test that needs it (and fails it with the output).
+  build.catch(() => builds.delete(what));
   return build;
 }
 
