@@ -9,6 +9,10 @@ export default defineConfig({
     exclude: ['test/e2e/**', 'node_modules/**', 'web/dist/**'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
+    // The suite is CPU-bound (the app and its PGlite database in the workers, the servers started
+    // as child processes): on two cores a third worker only adds its own warm-up (measured: 14 s
+    // more CPU and no shorter run). Vitest starts the longest files first, by the durations of the
+    // previous run it keeps in node_modules/.vite.
     maxWorkers: 2,
     // The files of a worker share one module graph: the server is imported, its schemas compiled
     // and the PGlite template loaded once per worker instead of once per file (about 6 s of CPU

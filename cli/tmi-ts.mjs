@@ -4,4 +4,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./tmi-ts.ts');
+const { main } = await import('./tmi-ts.ts');
+process.exitCode = main(process.argv.slice(2));

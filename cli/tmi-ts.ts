@@ -31,6 +31,14 @@ Exit codes: 0 success, 1 findings at or above --fail-on, 2 bad usage or an unrea
 
 class UsageError extends Error {}
 
+/** Where the command writes: the process's standard streams, or a test's buffers. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const PROCESS_IO: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+
 function readBounded(path: string, what: string): string {
   let size: number;
   try {
@@ -42,14 +50,14 @@ function readBounded(path: string, what: string): string {
   return readFileSync(path, 'utf8');
 }
 
-function write(text: string, output: string | undefined): void {
+function write(io: Io, text: string, output: string | undefined): void {
   if (output) writeFileSync(output, text);
-  else process.stdout.write(text);
+  else io.stdout(text);
 }
 
-function warnReport(report: ImportReport): void {
-  for (const u of report.unmapped) process.stderr.write(`tmi-ts: not imported: ${u.kind} ${u.source}: ${u.reason}\n`);
-  for (const n of report.notes) process.stderr.write(`tmi-ts: note: ${n}\n`);
+function warnReport(io: Io, report: ImportReport): void {
+  for (const u of report.unmapped) io.stderr(`tmi-ts: not imported: ${u.kind} ${u.source}: ${u.reason}\n`);
+  for (const n of report.notes) io.stderr(`tmi-ts: note: ${n}\n`);
 }
 
 /** The 1-based line of the first mention of an id in the file, for SARIF locations. */
@@ -86,7 +94,7 @@ function textReport(findings: Finding[], modelName: string, threshold: Severity 
   return `${lines.join('\n')}\n`;
 }
 
-function check(args: string[]): number {
+function check(io: Io, args: string[]): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -102,53 +110,53 @@ function check(args: string[]): number {
   const dups = duplicateRuleIds(packs);
   if (dups.length) throw new UsageError(`rule ids defined in more than one pack: ${dups.join(', ')}`);
   const { document, report } = importModel(text, { fileName: path });
-  warnReport(report);
+  warnReport(io, report);
   const findings = evaluate(document, packs);
   let out: string;
   if (values.format === 'sarif') out = `${JSON.stringify(toSarif(findings, packs, { artifactUri: path.replace(/\\/g, '/').replace(/^\.\//, ''), toolVersion: VERSION, lineOf: lineFinder(text) }), null, 2)}\n`;
   else if (values.format === 'json') out = `${JSON.stringify({ model: { name: document.name, format: report.format }, threshold, findings }, null, 2)}\n`;
   else out = textReport(findings, `${document.name} (${path})`, threshold as Severity | 'none');
-  write(out, values.output);
+  write(io, out, values.output);
   return threshold !== 'none' && exceeds(findings, threshold as Severity) ? 1 : 0;
 }
 
-function convert(args: string[]): number {
+function convert(io: Io, args: string[]): number {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { to: { type: 'string' }, from: { type: 'string' }, output: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('convert takes exactly one input file');
   if (!values.to || !EXPORT_FORMATS.includes(values.to as ExportFormat)) throw new UsageError(`--to must be one of ${EXPORT_FORMATS.join(', ')}`);
   if (values.from && !IMPORT_FORMATS.includes(values.from as ImportFormat)) throw new UsageError(`--from must be one of ${IMPORT_FORMATS.join(', ')}`);
   const path = positionals[0]!;
   const { document, report } = importModel(readBounded(path, 'input'), { fileName: path, format: values.from as ImportFormat | undefined });
-  warnReport(report);
+  warnReport(io, report);
   const result = exportModel(document, values.to as ExportFormat);
-  for (const o of result.omitted) process.stderr.write(`tmi-ts: not exported: ${o.kind} ${o.source}: ${o.reason}\n`);
-  for (const n of result.notes) process.stderr.write(`tmi-ts: note: ${n}\n`);
-  write(result.text, values.output);
+  for (const o of result.omitted) io.stderr(`tmi-ts: not exported: ${o.kind} ${o.source}: ${o.reason}\n`);
+  for (const n of result.notes) io.stderr(`tmi-ts: note: ${n}\n`);
+  write(io, result.text, values.output);
   return 0;
 }
 
-export function main(argv: string[]): number {
+/** Runs the command line `argv` (without node and the script); returns the exit code. */
+export function main(argv: string[], io: Io = PROCESS_IO): number {
   const [command, ...rest] = argv;
   try {
-    if (command === 'check') return check(rest);
-    if (command === 'convert') return convert(rest);
+    if (command === 'check') return check(io, rest);
+    if (command === 'convert') return convert(io, rest);
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      process.stdout.write(`${USAGE}\n`);
+      io.stdout(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     }
     if (command === '--version') {
-      process.stdout.write(`${VERSION}\n`);
+      io.stdout(`${VERSION}\n`);
       return 0;
     }
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
     if (e instanceof UsageError || e instanceof ImportError || e instanceof PackError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      process.stderr.write(`tmi-ts: ${(e as Error).message}\n`);
-      if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write('Run tmi-ts help for usage.\n');
+      io.stderr(`tmi-ts: ${(e as Error).message}\n`);
+      if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') io.stderr('Run tmi-ts help for usage.\n');
       return 2;
     }
     throw e;
   }
 }
 
-process.exitCode = main(process.argv.slice(2));

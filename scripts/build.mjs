@@ -2,7 +2,8 @@
 // SQL migrations and a package.json beside it, and the web app (Vite, web/dist) copied to
 // dist/web/dist. dist/ then runs as `node dist/server/main.js` with node_modules beside it, and is
 // what the container image ships. `--if-stale` (npm start) rebuilds only what is older than its
-// sources, so a fresh clone and an edited checkout both start current code.
+// sources, so a fresh clone and an edited checkout both start current code. `--server-only` skips
+// the web app (the tests' child-process servers, test/support/build.ts, need only the server).
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -11,6 +12,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
 const stamp = path.join(dist, '.built');
 const ifStale = process.argv.includes('--if-stale');
+const serverOnly = process.argv.includes('--server-only');
 const serverInputs = ['server', 'contract', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'].map((p) => path.join(root, p));
 
 function newest(p) {
@@ -57,4 +59,4 @@ function buildWeb() {
 mkdirSync(dist, { recursive: true });
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 if (!ifStale || !built || Math.max(...serverInputs.map(newest)) > built) buildServer();
-buildWeb();
+if (!serverOnly) buildWeb();

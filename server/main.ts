@@ -117,15 +117,20 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.server.shutdownGraceMs + 2000);
     force.unref();
+    // A keep-alive connection whose request was in flight turns idle once it is answered; closed
+    // then, not after the keep-alive timeout (5 s), the process exits as soon as its work is done.
+    const closeIdle = setInterval(() => app.server.closeIdleConnections(), 100);
     try {
       redirect?.close();
       await app.close();
+      clearInterval(closeIdle);
       await ctx.close();
       log.info('stopped');
     } catch (err) {
       log.error({ err }, 'error during shutdown');
       process.exitCode = 1;
     } finally {
+      clearInterval(closeIdle);
       log.flush?.();
       setTimeout(() => process.exit(), 50).unref();
     }

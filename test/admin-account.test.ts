@@ -2,20 +2,13 @@
 // /threat_models/{id}/feedback. Authentication, who may read what, the reference's limits (1 KB,
 // 20 clients, key pattern; 413 for oversize feedback), bad input refused and nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, uniqueUser, type SignedIn, type TestApp } from './support/app.ts';
-import { modelOf, uuidOf } from './support/admin.ts';
+import { call, errorOf, signIn, uniqueUser, type SignedIn, type TestApp } from './support/app.ts';
+import { modelOf, startAdminApp, uuidOf } from './support/admin.ts';
 
 let t: TestApp;
 let admin: SignedIn;
-
-beforeAll(async () => {
-  const name = uniqueUser('admin');
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${name}` });
-  admin = await signIn(t.app, name);
-});
-afterAll(async () => {
-  await t?.close();
-});
+beforeAll(async () => ({ t, admin } = await startAdminApp()));
+afterAll(async () => t?.close());
 
 describe('/me/preferences', () => {
   it('is empty at first, created once with POST, replaced wholesale with PUT, private to each user', async () => {

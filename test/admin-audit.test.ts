@@ -2,24 +2,16 @@
 // administrators' sign-ins, with actor, time, target, before and after; filters; keyset pages) and
 // /admin/audit/threat_models (every model's trail); the retention pruner.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, uniqueUser, type SignedIn, type TestApp } from './support/app.ts';
-import { modelOf, serviceAccountToken, uuidOf } from './support/admin.ts';
+import { call, errorOf, signIn, uniqueUser, type SignedIn, type TestApp } from './support/app.ts';
+import { modelOf, serviceAccountToken, startAdminApp, uuidOf } from './support/admin.ts';
 import { pruneSystemAudit } from '../server/admin/audit-routes.ts';
 import { recordSystemAudit } from '../server/admin/system-audit.ts';
 
 let t: TestApp;
 let admin: SignedIn;
-let adminName: string;
-
-beforeAll(async () => {
-  adminName = uniqueUser('admin');
-  // A database of its own: these tests count administrators (the last one is kept) and system audit entries.
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${adminName}` }, { freshDatabase: true });
-  admin = await signIn(t.app, adminName);
-});
-afterAll(async () => {
-  await t?.close();
-});
+// A database of its own: these tests count administrators (the last one is kept) and system audit entries.
+beforeAll(async () => ({ t, admin } = await startAdminApp({ freshDatabase: true })));
+afterAll(async () => t?.close());
 
 describe('/admin/audit/system', () => {
   it('administrators only; not service accounts', async () => {
@@ -33,11 +25,11 @@ describe('/admin/audit/system', () => {
   });
 
   it('records an administrator\'s sign-in and changes with actor, target, before and after', async () => {
-    const second = await signIn(t.app, adminName);
+    const second = await signIn(t.app, admin.user);
     const signIns = await call(t.app, 'GET', `/admin/audit/system?action=admin.signed_in&actor_email=${encodeURIComponent(admin.email)}`, { token: second.accessToken });
     expect(signIns.status).toBe(200);
     expect(signIns.body.total).toBeGreaterThanOrEqual(2);
-    expect(signIns.body.entries[0]).toMatchObject({ actor: { email: admin.email, provider: 'tmi', provider_id: adminName }, action: 'admin.signed_in' });
+    expect(signIns.body.entries[0]).toMatchObject({ actor: { email: admin.email, provider: 'tmi', provider_id: admin.user }, action: 'admin.signed_in' });
     const u = await signIn(t.app);
     const uuid = await uuidOf(t, u);
     await call(t.app, 'PATCH', `/admin/users/${uuid}`, { token: admin.accessToken, body: { name: 'Audited Name' } });

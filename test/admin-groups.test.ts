@@ -3,8 +3,8 @@
 // be deleted, `everyone` has no members to manage, the last administrator stays; bad input is
 // refused with the envelope and writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, uniqueUser, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
-import { agedToken, serviceAccountToken, uuidOf } from './support/admin.ts';
+import { call, errorOf, signIn, uniqueUser, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
+import { agedToken, serviceAccountToken, startAdminApp, uuidOf } from './support/admin.ts';
 
 let t: TestApp;
 let admin: SignedIn;
@@ -12,16 +12,9 @@ let adminUuid: string;
 const ADMINISTRATORS = '00000000-0000-0000-0000-000000000002';
 const EVERYONE = '00000000-0000-0000-0000-000000000000';
 
-beforeAll(async () => {
-  const name = uniqueUser('admin');
-  // A database of its own: these tests count administrators (the last one is kept) and system audit entries.
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${name}` }, { freshDatabase: true });
-  admin = await signIn(t.app, name);
-  adminUuid = await uuidOf(t, admin);
-});
-afterAll(async () => {
-  await t?.close();
-});
+// A database of its own: these tests count administrators (the last one is kept) and system audit entries.
+beforeAll(async () => ({ t, admin, adminUuid } = await startAdminApp({ freshDatabase: true })));
+afterAll(async () => t?.close());
 
 const groupName = () => uniqueUser('grp').replace(/-/g, '_');
 const audit = (target: string) =>

@@ -2,20 +2,13 @@
 // (step-up for writes), the reference's bounds (400, nothing written), 201 on create and 200 on
 // update, 404 without a row, audited; the API request quota enforced with 429 and Retry-After.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, uniqueUser, type SignedIn, type TestApp } from './support/app.ts';
-import { agedToken, serviceAccountToken, uuidOf } from './support/admin.ts';
+import { call, errorOf, signIn, type SignedIn, type TestApp } from './support/app.ts';
+import { agedToken, serviceAccountToken, startAdminApp, uuidOf } from './support/admin.ts';
 
 let t: TestApp;
 let admin: SignedIn;
-
-beforeAll(async () => {
-  const name = uniqueUser('admin');
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${name}` });
-  admin = await signIn(t.app, name);
-});
-afterAll(async () => {
-  await t?.close();
-});
+beforeAll(async () => ({ t, admin } = await startAdminApp()));
+afterAll(async () => t?.close());
 
 describe('/admin/quotas', () => {
   it('administrators only, recent sign-in for writes, never service accounts', async () => {

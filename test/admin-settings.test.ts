@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, errorOf, PRODUCTION_ENV, signIn, startTestApp, uniqueUser, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
-import { agedToken, serviceAccountToken, uuidOf } from './support/admin.ts';
+import { agedToken, serviceAccountToken, startAdminApp, uuidOf } from './support/admin.ts';
 
 const KEY1 = randomBytes(32).toString('hex');
 const KEY2 = randomBytes(32).toString('hex');
@@ -30,11 +30,8 @@ async function start(env: Record<string, string> = {}, opts: Parameters<typeof s
   return app;
 }
 
-beforeAll(async () => {
-  // Other instances of this file write too: a short cache lets this one see their writes soon (no shared bus without Redis).
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${adminName}`, TMI_SECRET_SETTINGS_ENCRYPTION_KEY: KEY1 }, { settingsCacheMs: 100 });
-  admin = await signIn(t.app, adminName);
-});
+// Other instances of this file write too: a short cache lets this one see their writes soon (no shared bus without Redis).
+beforeAll(async () => ({ t, admin } = await startAdminApp({ adminName, env: { TMI_SECRET_SETTINGS_ENCRYPTION_KEY: KEY1 }, settingsCacheMs: 100 })));
 afterAll(async () => {
   for (const a of extra) await a.close();
   await t?.close();

@@ -4,9 +4,9 @@
 // administrator kept, deletion never orphaning a model, transfers in one transaction, the system
 // audit entry and security events of each change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, uniqueUser, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
+import { call, errorOf, signIn, uniqueUser, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
 import { ADMIN_LOCK, keepAnAdministrator } from '../server/admin/users.ts';
-import { agedToken, modelOf, serviceAccountToken, uuidOf } from './support/admin.ts';
+import { agedToken, modelOf, serviceAccountToken, startAdminApp, uuidOf } from './support/admin.ts';
 import { LogCapture } from './support/log-capture.ts';
 
 let t: TestApp;
@@ -16,21 +16,13 @@ const captureLogs = (_app: unknown) => {
   const start = logLines.lines.length;
   return { events: (e: string) => logLines.lines.slice(start).filter((l) => l.event === e), stop: () => undefined };
 };
-let adminName: string;
 let admin: SignedIn;
 let adminUuid: string;
 const ADMINISTRATORS = '00000000-0000-0000-0000-000000000002';
 
-beforeAll(async () => {
-  adminName = uniqueUser('admin');
-  // A database of its own: these tests count administrators (the last one is kept) and system audit entries.
-  t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${adminName}` }, { logger: logLines.logger('info'), freshDatabase: true });
-  admin = await signIn(t.app, adminName);
-  adminUuid = await uuidOf(t, admin);
-});
-afterAll(async () => {
-  await t?.close();
-});
+// A database of its own: these tests count administrators (the last one is kept) and system audit entries.
+beforeAll(async () => ({ t, admin, adminUuid } = await startAdminApp({ logger: logLines.logger('info'), freshDatabase: true })));
+afterAll(async () => t?.close());
 
 const auditRows = (target: string) =>
   t.ctx.db.query<{ action: string; actor_email: string; old_value: any; new_value: any; http_method: string; http_path: string }>(

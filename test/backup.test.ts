@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportModels, restoreModels, type Backup } from '../server/tools/backup.ts';
 import { call, signIn, startTestApp, uniqueUser, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
+import { COMPILED_CLI, ensureBuilt, NODE_COMPILE_CACHE } from './support/build.ts';
 import { ROOT, signInOverHttp, startServerProcess } from './support/process.ts';
 
 const node = (id: string) => ({
@@ -132,9 +133,10 @@ describe('export and restore over the API', () => {
     writeFileSync(tokenFile, `${owner.accessToken}\n`, { mode: 0o600 });
     const file = path.join(dir, 'backup.json');
     // Not spawnSync: the servers answering the command live in this process.
+    await ensureBuilt();
     const cli = (args: string[]) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'server/tools/cli.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+        const child = spawn(process.execPath, [COMPILED_CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_COMPILE_CACHE } });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

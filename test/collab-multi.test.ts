@@ -8,14 +8,24 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opRequest, processNode, WsClient, type Msg } from './collab-support.ts';
+import { freePort } from './support/net.ts';
 import { signInOverHttp, startServerProcess, type ServerProcess } from './support/process.ts';
 
-const PORTS = [18082, 18092];
+// Chosen before the servers start: the first is also the public origin of both (TMI_SERVER_BASE_URL).
+// Not fixed numbers: another checkout's suite or benchmark may hold those.
+const PORTS: number[] = [];
 const shared = Boolean(process.env.TMI_TEST_DATABASE_URL && process.env.TMI_TEST_REDIS_URL);
 const SECRET = randomBytes(32).toString('hex');
 const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  while (PORTS.length < 2) {
+    const port = await freePort();
+    if (!PORTS.includes(port)) PORTS.push(port);
+  }
+});
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

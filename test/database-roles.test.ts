@@ -14,6 +14,7 @@ import { createContext } from '../server/context.ts';
 import { buildApp } from '../server/app.ts';
 import { MigrationsPendingError, assertMigrated, openDb } from '../server/store/db.ts';
 import { call, signIn, usingPostgres } from './support/app.ts';
+import { COMPILED_CLI, ensureBuilt } from './support/build.ts';
 import { ROOT } from './support/process.ts';
 
 // On PostgreSQL the same refusal is checked below, with the app role on an empty schema.
@@ -82,8 +83,9 @@ describe.runIf(usingPostgres)('PostgreSQL roles from deploy/postgres/roles.sql',
     await expect(openDb({ databaseUrl: appUrl, poolMax: 1, migrate: false })).rejects.toBeInstanceOf(MigrationsPendingError);
   });
 
-  it('the migrate command applies every migration as the migration role', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'server/tools/cli.ts', 'migrate'], {
+  it('the migrate command applies every migration as the migration role', async () => {
+    await ensureBuilt();
+    const run = spawnSync(process.execPath, [COMPILED_CLI, 'migrate'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, TMI_DATABASE_URL: migratorUrl },
       encoding: 'utf8',

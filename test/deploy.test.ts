@@ -3,12 +3,13 @@
 // an unprivileged user who can write nothing but the data directory. No image registry or
 // container engine is needed: deploy/test-image.sh checks the real image where they exist.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './support/build.ts';
 import { ROOT } from './support/process.ts';
 import { freePort } from './support/net.ts';
 import { PRODUCTION_ENV, usingPostgres } from './support/app.ts';
@@ -147,6 +148,43 @@ describe('compose file', () => {
   });
 });
 
+/**
+ * Production dependencies only, from the lock file (from npm's cache where it has them): `npm ci
+ * --omit=dev` once per package.json and package-lock.json, kept in node_modules/.cache like any
+ * build cache (about 10 s of CPU otherwise). Returns the node_modules folder.
+ */
+function productionModules(): string {
+  const caches = path.join(ROOT, 'node_modules/.cache/tmi-production-deps');
+  const hash = createHash('sha256');
+  for (const f of ['package.json', 'package-lock.json']) hash.update(readFileSync(path.join(ROOT, f)));
+  const key = hash.digest('hex').slice(0, 16);
+  const cached = path.join(caches, key);
+  if (existsSync(cached)) return path.join(cached, 'node_modules');
+  mkdirSync(caches, { recursive: true });
+  // Installed beside the cache entry and renamed into place when complete, so that a run
+  // interrupted half-way, or one in parallel, never finds half an install under the key.
+  const work = mkdtempSync(path.join(caches, `${key}.`));
+  for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(ROOT, f), path.join(work, f));
+  const npm = path.join(path.dirname(process.execPath), process.platform === 'win32' ? 'npm.cmd' : 'npm');
+  const install = spawnSync(existsSync(npm) ? npm : 'npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: work, encoding: 'utf8' });
+  if (install.status !== 0) {
+    rmSync(work, { recursive: true, force: true });
+    throw new Error(`npm ci --omit=dev failed:\n${install.stderr}`);
+  }
+  try {
+    renameSync(work, cached);
+  } catch {
+    rmSync(work, { recursive: true, force: true }); // a parallel run got there first
+  }
+  // Installs for other lock files (a day old: another checkout may be using one right now), and
+  // installs that were interrupted, are of no further use.
+  for (const name of readdirSync(caches)) {
+    const other = path.join(caches, name);
+    if (name !== key && Date.now() - statSync(other).mtimeMs > 24 * 3600_000) rmSync(other, { recursive: true, force: true });
+  }
+  return path.join(cached, 'node_modules');
+}
+
 // It runs on PGlite whatever the suite's back end: once, in the PGlite pass.
 describe.runIf(!usingPostgres)('the runtime image layout', () => {
   const NOBODY = 65534;
@@ -155,22 +193,13 @@ describe.runIf(!usingPostgres)('the runtime image layout', () => {
   let app: string;
   let data: string;
 
-  beforeAll(() => {
-    const build = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
-    expect(build.status, build.stderr).toBe(0);
+  beforeAll(async () => {
+    await ensureBuilt('server and web');
     root = mkdtempSync(path.join(tmpdir(), 'tmi-image-'));
     chmodSync(root, 0o755);
-    // Production dependencies only, from the lock file (from npm's cache where it has them).
-    const deps = path.join(root, 'deps');
-    mkdirSync(deps);
-    for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(ROOT, f), path.join(deps, f));
-    const npm = path.join(path.dirname(process.execPath), process.platform === 'win32' ? 'npm.cmd' : 'npm');
-    const install = spawnSync(existsSync(npm) ? npm : 'npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: deps, encoding: 'utf8' });
-    expect(install.status, install.stderr).toBe(0);
     app = path.join(root, 'app');
-    const layout = spawnSync(process.execPath, [path.join(ROOT, 'deploy/runtime-layout.mjs'), '--modules', path.join(deps, 'node_modules'), app], { encoding: 'utf8' });
+    const layout = spawnSync(process.execPath, [path.join(ROOT, 'deploy/runtime-layout.mjs'), '--modules', productionModules(), app], { encoding: 'utf8' });
     expect(layout.status, layout.stderr).toBe(0);
-    rmSync(deps, { recursive: true, force: true });
     // The node binary where distroless has it, readable by anyone (ours may live in root's home).
     mkdirSync(path.join(root, 'nodejs/bin'), { recursive: true });
     const node = path.join(root, 'nodejs/bin/node');

@@ -7,22 +7,27 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRODUCTION_ENV } from './support/app.ts';
+import { ensureBuilt, NODE_COMPILE_CACHE } from './support/build.ts';
 import { ROOT } from './support/process.ts';
 
-/** Runs a few lines of code against server/log.ts in a child process and returns its stdout. */
-function withLogger(env: Record<string, string>, body: string): string {
-  const script = path.join(mkdtempSync(path.join(tmpdir(), 'tmi-log-script-')), 'run.mts');
+/**
+ * Runs a few lines of code against the compiled server/log.ts (dist/, as the server runs it; no
+ * TypeScript to transpile at each start) in a child process and returns its stdout.
+ */
+async function withLogger(env: Record<string, string>, body: string): Promise<string> {
+  await ensureBuilt();
+  const script = path.join(mkdtempSync(path.join(tmpdir(), 'tmi-log-script-')), 'run.mjs');
   writeFileSync(
     script,
-    `import { loadConfig } from ${JSON.stringify(path.join(ROOT, 'server/config.ts'))};
-     import { createLogger } from ${JSON.stringify(path.join(ROOT, 'server/log.ts'))};
+    `import { loadConfig } from ${JSON.stringify(path.join(ROOT, 'dist/server/config.js'))};
+     import { createLogger } from ${JSON.stringify(path.join(ROOT, 'dist/server/log.js'))};
      const config = loadConfig(process.env);
      const log = createLogger(config);
      ${body}`,
   );
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+  const r = spawnSync(process.execPath, [script], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-log-data-')), ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_COMPILE_CACHE, TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-log-data-')), ...env },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -31,8 +36,8 @@ function withLogger(env: Record<string, string>, body: string): string {
 }
 
 describe('logs', () => {
-  it('are JSON lines on stdout, with secrets redacted', () => {
-    const out = withLogger({ ...PRODUCTION_ENV, TMI_JWT_SECRET: randomBytes(48).toString('base64url') }, `log.info({ user: { password: 'hunter2' } }, 'hello'); log.flush();`);
+  it('are JSON lines on stdout, with secrets redacted', async () => {
+    const out = await withLogger({ ...PRODUCTION_ENV, TMI_JWT_SECRET: randomBytes(48).toString('base64url') }, `log.info({ user: { password: 'hunter2' } }, 'hello'); log.flush();`);
     const line = JSON.parse(out.trim().split('\n').at(-1)!);
     expect(line).toMatchObject({ level: 30, msg: 'hello', service: 'tmi', user: { password: '[redacted]' } });
     expect(typeof line.time).toBe('string');
@@ -43,7 +48,7 @@ describe('logs', () => {
     // About 4.2 MiB in six bursts of 0.7 MiB through 1 MiB files, at most 2 kept besides the
     // current one. pino-roll rotates once a write has taken the file past the size, so a file can
     // exceed it by what was buffered at that moment (more on a busy machine).
-    withLogger(
+    await withLogger(
       { TMI_LOG_DIR: dir, TMI_LOG_MAX_SIZE_MB: '1', TMI_LOG_MAX_BACKUPS: '2', TMI_LOG_LEVEL: 'info' },
       `const pad = 'x'.repeat(1000);
        for (let burst = 0; burst < 6; burst++) {

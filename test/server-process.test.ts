@@ -1,7 +1,7 @@
 // The server as a process (server/main.ts): readable refusal of bad configuration, the data-folder
 // lock while it runs, and graceful shutdown — a request in flight at SIGTERM completes, the process
 // exits 0 and releases the lock, and a restart on the same folder finds the data.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataDirLockedError, openDb } from '../server/store/db.ts';
-import { ROOT, seedDataFolder, signInOverHttp, startServerProcess } from './support/process.ts';
+import { seedDataFolder, signInOverHttp, spawnServer, startServerProcess } from './support/process.ts';
 
 /** Runs the server until it exits on its own (a refusal to start). */
 async function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   seedDataFolder(env);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await spawnServer({ PATH: process.env.PATH, ...env });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout!.resume();
@@ -60,11 +60,7 @@ function rawRequest(port: number, text: string): Promise<string> {
 
 describe('server process', () => {
   it('refuses to start with a readable message when the configuration is invalid', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, TMI_BUILD_MODE: 'production', TMI_CORS_ALLOWED_ORIGINS: '*', TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-proc-')) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = await spawnServer({ PATH: process.env.PATH, TMI_BUILD_MODE: 'production', TMI_CORS_ALLOWED_ORIGINS: '*', TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-proc-')) });
     let err = '';
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -108,11 +104,15 @@ describe('server process', () => {
         }, 300);
       });
       const done = await response;
+      const answeredAt = Date.now();
       expect(done.status, done.body).toBe(201);
       createdId = (JSON.parse(done.body) as { id: string }).id;
 
       const exit = await server.exited;
       expect(exit).toEqual({ code: 0, signal: null });
+      // The client keeps its connection alive (Node's default agent): the server closes it once
+      // the answer is out rather than waiting out the keep-alive timeout (5 s).
+      expect(Date.now() - answeredAt).toBeLessThan(4000);
       expect(server.stdout()).toContain('shutting down: no new connections, finishing requests in flight');
       expect(server.stdout()).toContain('"msg":"stopped"');
       expect(existsSync(path.join(dataDir, 'tmi.lock'))).toBe(false);
@@ -137,26 +137,28 @@ describe('server process', () => {
   it('says in one line, without a stack, that a port is already in use, and releases the data folder', async () => {
     const { port, server } = await occupiedPort();
     try {
-      const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-proc-'));
-      const env = { TMI_BUILD_MODE: 'test', TMI_DATA_DIR: dataDir, TMI_JWT_SECRET: randomBytes(32).toString('hex'), TMI_LOG_LEVEL: 'silent' };
-      const api = await runToExit({ ...env, TMI_SERVER_PORT: String(port) });
+      // The two refusals side by side, each on a data folder of its own.
+      const [apiDir, redirectDir] = [mkdtempSync(path.join(tmpdir(), 'tmi-proc-')), mkdtempSync(path.join(tmpdir(), 'tmi-proc-'))];
+      const env = (dataDir: string) => ({ TMI_BUILD_MODE: 'test', TMI_DATA_DIR: dataDir, TMI_JWT_SECRET: randomBytes(32).toString('hex'), TMI_LOG_LEVEL: 'silent' });
+      const [api, redirect] = await Promise.all([
+        runToExit({ ...env(apiDir), TMI_SERVER_PORT: String(port) }),
+        runToExit({
+          ...env(redirectDir),
+          ...selfSignedCertificate(redirectDir),
+          TMI_SERVER_PORT: '0',
+          TMI_SERVER_TLS_ENABLED: 'true',
+          TMI_SERVER_HTTP_TO_HTTPS_REDIRECT: 'true',
+          TMI_SERVER_HTTP_REDIRECT_PORT: String(port),
+        }),
+      ]);
       expect(api.code).toBe(1);
       expect(api.stderr).toBe(`TMI cannot start: TMI_SERVER_PORT: 127.0.0.1:${port} is already in use (another TMI, or another server, is listening there)\n`);
-      expect(existsSync(path.join(dataDir, 'tmi.lock'))).toBe(false);
-
-      const redirect = await runToExit({
-        ...env,
-        ...selfSignedCertificate(dataDir),
-        TMI_SERVER_PORT: '0',
-        TMI_SERVER_TLS_ENABLED: 'true',
-        TMI_SERVER_HTTP_TO_HTTPS_REDIRECT: 'true',
-        TMI_SERVER_HTTP_REDIRECT_PORT: String(port),
-      });
+      expect(existsSync(path.join(apiDir, 'tmi.lock'))).toBe(false);
       expect(redirect.code).toBe(1);
       expect(redirect.stderr).toBe(
         `TMI cannot start: TMI_SERVER_HTTP_REDIRECT_PORT: 127.0.0.1:${port} is already in use (another TMI, or another server, is listening there)\n`,
       );
-      expect(existsSync(path.join(dataDir, 'tmi.lock'))).toBe(false);
+      expect(existsSync(path.join(redirectDir, 'tmi.lock'))).toBe(false);
     } finally {
       server.close();
     }

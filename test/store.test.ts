@@ -8,15 +8,23 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, openDb, type Db } from '../server/store/db.ts';
 import { openSharedState, type SharedState } from '../server/store/shared-state.ts';
+import { seedDataFolder } from './support/process.ts';
 
 const folder = () => mkdtempSync(path.join(tmpdir(), 'tmi-store-'));
+/** A data folder holding the migrated template database (the lock does not care what is in it). */
+const seededFolder = () => {
+  const dir = folder();
+  seedDataFolder({ TMI_DATA_DIR: dir });
+  return dir;
+};
 
-// Opening a fresh PGlite folder initialises a cluster: seconds on an idle machine, far more on a busy one.
+// Opening a fresh PGlite folder (on the PostgreSQL pass, without a template) initialises a cluster:
+// seconds on an idle machine, far more on a busy one.
 const PGLITE_INIT_TIMEOUT = 180_000;
 
 describe('PGlite data folder lock', () => {
   it('refuses a second open of the same folder with a clear message, and releases the lock on close', async () => {
-    const dir = folder();
+    const dir = seededFolder();
     const db = await openDb({ dataDir: dir });
     try {
       const lock = path.join(dir, 'tmi.lock');
@@ -51,6 +59,7 @@ describe('PGlite data folder lock', () => {
   }, PGLITE_INIT_TIMEOUT);
 
   it('takes over a stale lock left by a process that died', async () => {
+    // A new folder (the one test here that initialises and migrates one, as a first start does).
     const dir = folder();
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     writeFileSync(path.join(dir, 'tmi.lock'), String(dead));

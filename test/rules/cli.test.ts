@@ -1,11 +1,13 @@
-// The tmi-ts command as CI runs it: the real executable in a child process, its output and exit
-// codes (0 pass, 1 findings at or above --fail-on, 2 bad usage or input). Each run starts Node and
-// tsx, a second or more on a busy machine, hence the longer timeouts.
+// The tmi-ts command as CI runs it: its output and exit codes (0 pass, 1 findings at or above
+// --fail-on, 2 bad usage or input). The command's logic runs in this process (main() with captured
+// output); the real executable in a child process checks the wiring: arguments, streams, exit code.
+// Each child starts Node and tsx, a second or more on a busy machine, hence the longer timeout.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/tmi-ts.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'cli/tmi-ts.mjs');
@@ -14,11 +16,28 @@ const dir = mkdtempSync(path.join(tmpdir(), 'tmi-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+function runExecutable(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('tmi-ts check', { timeout: 120_000 }, () => {
+describe('the tmi-ts executable', { timeout: 120_000 }, () => {
+  it('takes its arguments, writes the report and the import notes to stdout and stderr, and exits with the code', () => {
+    const r = runExecutable('check', path.join(fixtures, 'tmi.json'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/HIGH +Injection from Invoice API into the queries of Invoices/);
+    expect(r.stderr).toContain("not imported: threat threats[1] 'Bad weakness id'");
+    expect(runExecutable('frobnicate')).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command 'frobnicate'") });
+  });
+});
+
+describe('tmi-ts check', () => {
   it('prints the open findings and fails at the default threshold (high)', () => {
     const r = run('check', path.join(fixtures, 'tmi.json'));
     expect(r.code).toBe(1);
@@ -99,7 +118,7 @@ describe('tmi-ts check', { timeout: 120_000 }, () => {
   });
 });
 
-describe('tmi-ts convert', { timeout: 120_000 }, () => {
+describe('tmi-ts convert', () => {
   it('converts between formats and reports what did not fit', () => {
     const out = path.join(dir, 'model.otm.json');
     const r = run('convert', path.join(fixtures, 'threat-dragon-v2.json'), '--to', 'otm', '--output', out);

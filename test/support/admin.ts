@@ -1,7 +1,28 @@
-// Helpers of the administration and step-up tests: administrators, aged tokens (step-up), service-account
-// tokens, threat models shared with someone.
+// Helpers of the administration and step-up tests: the app with its administrator, aged tokens
+// (step-up), service-account tokens, threat models shared with someone.
 import { decodeJwt } from 'jose';
-import { call, signIn, uniqueUser, type SignedIn, type TestApp } from './app.ts';
+import { call, signIn, startTestApp, uniqueUser, type SignedIn, type TestApp, type TestAppOptions } from './app.ts';
+
+export interface AdminApp {
+  t: TestApp;
+  /** Named in TMI_ADMINISTRATORS, signed in. */
+  admin: SignedIn;
+  adminUuid: string;
+}
+
+/**
+ * The app of an administration test file: TMI_ADMINISTRATORS names its administrator (a new user,
+ * or `adminName`), who is signed in. `env` is added to the app's environment; the other options
+ * are startTestApp's (freshDatabase for files that count administrators or system audit entries).
+ *   beforeAll(async () => ({ t, admin } = await startAdminApp()));
+ *   afterAll(async () => t?.close());
+ */
+export async function startAdminApp(opts: TestAppOptions & { env?: Record<string, string>; adminName?: string } = {}): Promise<AdminApp> {
+  const { env = {}, adminName = uniqueUser('admin'), ...appOptions } = opts;
+  const t = await startTestApp({ TMI_ADMINISTRATORS: `tmi:${adminName}`, ...env }, appOptions);
+  const admin = await signIn(t.app, adminName);
+  return { t, admin, adminUuid: await uuidOf(t, admin) };
+}
 
 /** An access token of the same account and session whose sign-in was `ageSeconds` ago. */
 export async function agedToken(t: TestApp, token: string, ageSeconds: number): Promise<string> {

@@ -1,9 +1,11 @@
 // The server as a real child process (server/main.ts), for tests of what only a process shows:
-// signals, the data-folder lock, several instances sharing PostgreSQL + Redis.
+// signals, the data-folder lock, several instances sharing PostgreSQL + Redis. It is the compiled
+// server (dist/, test/support/build.ts), started as the container image starts it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { compiledServerArgs, ensureBuilt, NODE_COMPILE_CACHE } from './build.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -16,17 +18,23 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `node --import tsx server/main.ts` (not npx: signals must reach the server itself) with
- * only PATH and HOME from this environment plus `env`, and resolves once it has started listening.
- * TMI_SERVER_PORT=0 picks a free port; the port it got is read from the start-up log line.
+ * Spawns `node dist/server/main.js` (not npx: signals must reach the server itself) in the
+ * repository root with `env` (and Node's compile cache), once dist/ is current. `tracing`: with
+ * the OpenTelemetry preload, as the image's entrypoint runs it.
  */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string | undefined>, opts: { tracing?: boolean } = {}): Promise<ChildProcess> {
+  await ensureBuilt();
+  return spawn(process.execPath, compiledServerArgs(opts), { cwd: ROOT, env: { NODE_COMPILE_CACHE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * Starts the server (spawnServer) with only PATH and HOME from this environment plus `env`, and
+ * resolves once it has started listening. TMI_SERVER_PORT=0 picks a free port; the port it got is
+ * read from the start-up log line.
+ */
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   seedDataFolder(env);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMI_SERVER_PORT: '0', TMI_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = await spawnServer({ PATH: process.env.PATH, HOME: process.env.HOME, TMI_SERVER_PORT: '0', TMI_LOG_LEVEL: 'info', ...env });
   let out = '';
   let err = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
