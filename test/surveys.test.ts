@@ -18,7 +18,13 @@ let outsider: SignedIn;
 const uuid: Record<string, string> = {};
 const PATCH = 'application/json-patch+json';
 const as = (u: SignedIn, method: string, url: string, body?: unknown, contentType?: string) => call(t.app, method, url, { token: u.accessToken, body, contentType });
-const count = async (table: string) => (await t.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+/**
+ * Rows of `table` that this file's people made: on PostgreSQL every file shares one database, and
+ * files running beside this one write surveys, responses and models of their own.
+ */
+const OWNER_COLUMN = { surveys: 'created_by_uuid', survey_responses: 'owner_uuid', threat_models: 'owner_uuid' } as const;
+const count = async (table: keyof typeof OWNER_COLUMN) =>
+  (await t.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${OWNER_COLUMN[table]} = ANY($1::uuid[])`, [Object.values(uuid)]))[0]!.n;
 function expectError(res: Response, status: number, what = '') {
   expect(res.status, `${what} ${res.text}`).toBe(status);
   return errorOf(res);

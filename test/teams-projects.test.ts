@@ -28,7 +28,9 @@ function expectError(res: Response, status: number, what = '') {
   return errorOf(res);
 }
 
-const count = async (table: string) => (await t.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+/** Rows this file's people made (on PostgreSQL, files running beside this one share the database). */
+const count = async (table: 'teams' | 'projects') =>
+  (await t.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE created_by_uuid = ANY($1::uuid[])`, [Object.values(uuid)]))[0]!.n;
 const auditOf = async (id: string) =>
   (await t.ctx.db.query<{ change_type: string; actor_email: string }>('SELECT change_type, actor_email FROM review_audit WHERE entity_id = $1 ORDER BY created_at', [id]));
 
