@@ -228,6 +228,16 @@ async function main(): Promise<void> {
     console.log(`  acknowledged but not stored: ${lost}; acknowledged but not delivered to a client: ${missingDeliveries}; clients with a gap or another order: ${orderProblems}`);
     console.log(`  load average at the end: ${result.loadAverage}`);
     for (const r of rejected.slice(0, 5)) console.log(`  rejected: ${r}`);
+    // Why the servers refused anything: their warnings and errors, counted by message.
+    const problems = new Map<string, number>();
+    for (const server of servers)
+      for (const line of server.stdout().split('\n')) {
+        if (!/"level":(40|50|60)/.test(line)) continue;
+        const entry = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+        const key = `${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`.slice(0, 160);
+        problems.set(key, (problems.get(key) ?? 0) + 1);
+      }
+    for (const [what, count] of problems) console.log(`  server log x${count}: ${what}`);
     mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
     const file = path.join(ROOT, 'bench/results', `sessions-${result.date.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, JSON.stringify(result, null, 2));
