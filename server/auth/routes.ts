@@ -444,7 +444,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
   // ---- /oauth2/userinfo, /me, /me/logout ----------------------------------------------------
   r.get(
     '/oauth2/userinfo',
-    { schema: { tags: ['OAuth'], operationId: 'getCurrentUserInfo', response: { 200: UserInfoResponse, 401: ErrorBody } } },
+    { schema: { tags: ['OAuth'], operationId: 'getCurrentUser', response: { 200: UserInfoResponse, 401: ErrorBody } } },
     async (request) => {
       const p = principalOf(request);
       return {
@@ -458,7 +458,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  r.get('/me', { schema: { tags: ['Users'], operationId: 'getCurrentUser', response: { 200: MeResponse, 401: ErrorBody } } }, async (request) => {
+  r.get('/me', { schema: { tags: ['Users'], operationId: 'getCurrentUserProfile', response: { 200: MeResponse, 401: ErrorBody } } }, async (request) => {
     const p = principalOf(request);
     const groups = await ctx.users.groupRows(p.userUuid);
     const ids = new Set(groups.map((g) => g.internal_uuid));

@@ -43,6 +43,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   const itemParams = Type.Object({ threat_model_id: Uuid, [kind.idParam]: Uuid });
   const idOf = (request: FastifyRequest) => (request.params as Record<string, string>)[kind.idParam]!.toLowerCase();
   const tmOf = (request: FastifyRequest) => (request.params as Record<string, string>).threat_model_id!.toLowerCase();
+  // Operation ids as the reference names them (generated clients get the same method names).
   const name = kind.label.replace(/ /g, '');
   const plural = kind.name.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
   const precondition = (request: FastifyRequest): Precondition => (kind.versioned ? readIfMatch(request, ctx.config.server.requireIfMatch) : null);
@@ -78,7 +79,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
 
   r.get(
     base,
-    { schema: { tags, operationId: `list${plural}`, params: tmParams, querystring: kind.schemas.listQuery, response: { 200: kind.schemas.list, ...errors } } },
+    { schema: { tags, operationId: `getThreatModel${plural}`, params: tmParams, querystring: kind.schemas.listQuery, response: { 200: kind.schemas.list, ...errors } } },
     async (request) => {
       const p = principalOf(request);
       const query = request.query as Q;
@@ -88,7 +89,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
 
   r.post(
     base,
-    { preValidation: [modelFirst, checkUri], schema: { tags, operationId: `create${name}`, params: tmParams, body: kind.schemas.input, response: { 201: kind.schemas.item, ...errors } } },
+    { preValidation: [modelFirst, checkUri], schema: { tags, operationId: `createThreatModel${name}`, params: tmParams, body: kind.schemas.input, response: { 201: kind.schemas.item, ...errors } } },
     async (request, reply) => {
       const wire = await svc.create(principalOf(request), tmOf(request), request.body as Record<string, unknown>);
       return reply.code(201).send(withEtag(reply, wire));
@@ -97,13 +98,13 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
 
   r.get(
     `${base}/:${kind.idParam}`,
-    { schema: { tags, operationId: `get${name}`, params: itemParams, response: { 200: kind.schemas.item, ...errors } } },
+    { schema: { tags, operationId: `getThreatModel${name}`, params: itemParams, response: { 200: kind.schemas.item, ...errors } } },
     async (request, reply) => withEtag(reply, await svc.get(principalOf(request), tmOf(request), idOf(request))),
   );
 
   r.put(
     `${base}/:${kind.idParam}`,
-    { preValidation: [childFirst, checkUri], schema: { tags, operationId: `update${name}`, params: itemParams, body: kind.schemas.input, response: { 200: kind.schemas.item, ...errors } } },
+    { preValidation: [childFirst, checkUri], schema: { tags, operationId: `updateThreatModel${name}`, params: itemParams, body: kind.schemas.input, response: { 200: kind.schemas.item, ...errors } } },
     async (request, reply) => {
       const pre = precondition(request);
       return written(reply, pre, await svc.replace(principalOf(request), tmOf(request), idOf(request), request.body as Record<string, unknown>, pre));
@@ -115,7 +116,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
     {
       config: { consumes: JSON_PATCH_TYPES },
       preValidation: childFirst,
-      schema: { tags, operationId: `patch${name}`, params: itemParams, body: JsonPatchDocument, response: { 200: kind.schemas.item, ...errors } },
+      schema: { tags, operationId: `patchThreatModel${name}`, params: itemParams, body: JsonPatchDocument, response: { 200: kind.schemas.item, ...errors } },
     },
     async (request, reply) => {
       const pre = precondition(request);
@@ -125,7 +126,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
 
   r.delete(
     `${base}/:${kind.idParam}`,
-    { schema: { tags, operationId: `delete${name}`, params: itemParams, response: errors } },
+    { schema: { tags, operationId: `deleteThreatModel${name}`, params: itemParams, response: errors } },
     async (request, reply) => {
       await svc.remove(principalOf(request), tmOf(request), idOf(request));
       return noContent(reply);
@@ -146,7 +147,7 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
         preValidation: [modelFirst, checkUri],
         schema: {
           tags,
-          operationId: `bulkCreate${plural}`,
+          operationId: `bulkCreateThreatModel${plural}`,
           params: tmParams,
           body: Type.Array(bulk.createItem, { maxItems: bulk.limit }),
           response: { 201: Type.Array(kind.schemas.item), ...errors },
@@ -160,7 +161,8 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
         preValidation: [modelFirst, checkUri],
         schema: {
           tags,
-          operationId: `bulkUpdate${plural}`,
+          // The reference calls the threats' bulk PUT an update and the others' an upsert.
+          operationId: kind.name === 'threats' ? 'bulkUpdateThreatModelThreats' : `bulkUpsertThreatModel${plural}`,
           params: tmParams,
           body: Type.Array(bulk.updateItem, { maxItems: bulk.limit }),
           response: { 200: Type.Array(kind.schemas.item), ...errors },

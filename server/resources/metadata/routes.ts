@@ -26,7 +26,12 @@ function register(app: FastifyInstance, svc: MetadataService, kind: Carrier): vo
   const params = Type.Object(kind ? { threat_model_id: Uuid, [kind.idParam]: Uuid } : { threat_model_id: Uuid });
   const keyParams = Type.Object({ ...params.properties, key: MetadataKeyParam });
   const tags = [kind?.tag ?? 'Threat Models'];
-  const op = (verb: string) => `${verb}${kind ? kind.label : 'ThreatModel'}Metadata`;
+  // Operation ids as the reference names them: list is get…Metadata, one key get/update/delete…MetadataByKey;
+  // the assets' are named after ThreatModelAsset and only their get says ByKey.
+  const subject = kind ? (kind.name === 'assets' ? 'ThreatModelAsset' : kind.label) : 'ThreatModel';
+  const byKey = (verb: string) => (kind?.name === 'assets' ? verb === 'get' : true);
+  const op = (verb: 'list' | 'create' | 'get' | 'update' | 'delete' | 'bulkCreate' | 'bulkReplace' | 'bulkUpsert') =>
+    verb === 'list' ? `get${subject}Metadata` : `${verb}${subject}Metadata${['get', 'update', 'delete'].includes(verb) && byKey(verb) ? 'ByKey' : ''}`;
   const itemOf = (ps: Record<string, string>) => (kind ? ps[kind.idParam]!.toLowerCase() : null);
   const ids = (request: FastifyRequest) => {
     const ps = request.params as Record<string, string>;

@@ -21,14 +21,14 @@ export function threatRoutes(app: FastifyInstance, ctx: AppContext): ChildServic
 
   r.patch(
     `${base}/bulk`,
-    { preValidation: modelFirst, schema: { tags, operationId: 'bulkPatchThreats', params: tmParams, body: BulkPatchRequest, response: { 200: Type.Array(Threat), ...errors } } },
+    { preValidation: modelFirst, schema: { tags, operationId: 'bulkPatchThreatModelThreats', params: tmParams, body: BulkPatchRequest, response: { 200: Type.Array(Threat), ...errors } } },
     async (request) => (await service.bulkPatch(principalOf(request), request.params.threat_model_id.toLowerCase(), request.body.patches)) as never,
   );
 
   r.delete(
     `${base}/bulk`,
     {
-      schema: { tags, operationId: 'bulkDeleteThreats', params: tmParams, querystring: BulkDeleteThreatsQuery, response: { 200: BulkDeleteThreatsResponse, ...errors } },
+      schema: { tags, operationId: 'bulkDeleteThreatModelThreats', params: tmParams, querystring: BulkDeleteThreatsQuery, response: { 200: BulkDeleteThreatsResponse, ...errors } },
     },
     async (request) => {
       const raw = request.query.threat_ids;
