@@ -4,9 +4,10 @@
 // two server instances serving the same session.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
+import { call, signIn, startTestApp, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
 import { parseOperation, type CellOp } from '../server/collab/engine.ts';
-import { SessionEditor, applyHistory, type Actor, type EditRequest, type OpOutcome } from '../server/collab/operations.ts';
+import { SessionEditor, applyEditsLocked, applyHistory, type Actor, type EditRequest, type OpOutcome } from '../server/collab/operations.ts';
+import * as collabStore from '../server/collab/store.ts';
 
 let t: TestApp;
 let owner: SignedIn;
@@ -194,6 +195,31 @@ describe('SessionEditor', () => {
     const out = await a.apply([twice, { ...twice, ops: ops(update(cell, 'twice')) }]);
     expect(out.map((o) => o.kind)).toEqual(['applied', 'duplicate']);
     expect((await stored(d, sid)).seqs).toEqual([1, 2]);
+  });
+
+  // PGlite has one connection, so only PostgreSQL can hold a write open while another waits.
+  it.skipIf(!usingPostgres)('the locked path, after waiting for another instance’s write, reads the diagram as that write left it', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const cell = randomUUID();
+    await one(a, edit(add(cell, 'first')));
+    const state = (await collabStore.loadEditState(t.ctx.db, sid))!;
+    let committing!: () => void;
+    const commit = new Promise<void>((r) => (committing = r));
+    // Another instance's write, held open: it holds the session row until it commits.
+    const other = t.ctx.db.tx(async (q) => {
+      const w = await collabStore.writeEdits(q, { sessionId: sid, diagramId: d, expectSeq: state.seq, expectVector: state.updateVector, nextCellOrd: state.nextCellOrd, edits: [{ changes: [], operationId: randomUUID(), userUuid: actor.userUuid, user: actor.user, patch: [] }] });
+      expect(w).toEqual({ seq: 2, updateVector: 2 });
+      await commit;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const locked = applyEditsLocked(t.ctx.db, sid, [edit(update(cell, 'second'))]);
+    await new Promise((r) => setTimeout(r, 200)); // the locked read is waiting for the session row
+    committing();
+    await other;
+    const [out] = await locked;
+    expect(out).toMatchObject({ kind: 'applied', event: { sequence_number: 3, update_vector: 3 } });
+    expect((await stored(d, sid)).cells).toEqual({ [cell]: 'second' });
   });
 
   it('reports the end of the session', async () => {

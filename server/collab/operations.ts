@@ -7,7 +7,7 @@
 //   nobody changed the session since that copy — one round trip, commit included, for all the edits
 //   that arrived together (group commit);
 // - locked: lock the session row (the total order across instances), read the touched cells, apply,
-//   write — four round trips. Taken when the copy turns out stale more than once in a row (several
+//   write — five round trips. Taken when the copy turns out stale more than once in a row (several
 //   instances writing the same session at the same moment), for re-sent operation ids, and when
 //   the session has ended.
 import { randomUUID } from 'node:crypto';
@@ -45,7 +45,7 @@ export interface EditRequest {
   ops: CellOp[];
 }
 
-/** One edit inside an open transaction: two statements (read with the session lock, write). */
+/** One edit inside an open transaction: three statements (lock the session, read, write). */
 async function applyEditIn(q: Queryable, sessionId: string, r: EditRequest): Promise<OpOutcome> {
   const c = await store.readForEdit(q, sessionId, r.operationId, r.ops.map((o) => o.id));
   if (!c || c.state !== 'active') return { kind: 'ended' };

@@ -269,13 +269,18 @@ export interface OpContext {
 }
 
 /**
- * One statement: locks the session row (the total order of its operations across instances) and
- * reads what an edit needs — counters, an earlier use of the operation id, and only the cells the
- * edit names. Null when the session is gone or its diagram deleted.
+ * Locks the session row (the total order of its operations across instances), then reads what an
+ * edit needs — counters, an earlier use of the operation id, and only the cells the edit names.
+ * Two statements, on purpose: a lock that waited for another instance's write sees that write in
+ * the locked row only, while the rest of its statement reads the snapshot taken before the wait
+ * (a stale update_vector and stale cells, which the guarded write then refuses); the second
+ * statement takes its snapshot after the lock is held. Null when the session is gone or its
+ * diagram deleted.
  */
 export async function readForEdit(q: Queryable, sessionId: string, operationId: string, cellIds: string[]): Promise<OpContext | null> {
+  if (!(await lockSession(q, sessionId))) return null;
   const rows = await q.query<{ seq: number; state: string; diagram_id: string; update_vector: number; next_cell_ord: number; dup_seq: number | null; cells: { id: string; ord: number; data: StoredCell['data'] }[] }>(
-    `WITH s AS (SELECT seq, state, diagram_id FROM collab_sessions WHERE id = $1 FOR UPDATE)
+    `WITH s AS (SELECT seq, state, diagram_id FROM collab_sessions WHERE id = $1)
      SELECT s.seq, s.state, s.diagram_id, d.update_vector, d.next_cell_ord,
        (SELECT o.seq FROM collab_ops o WHERE o.session_id = $1 AND o.operation_id = $2 AND o.kind = 'op') AS dup_seq,
        coalesce((SELECT json_agg(json_build_object('id', c.cell_id, 'ord', c.ord, 'data', c.data)) FROM diagram_cells c
