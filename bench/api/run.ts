@@ -8,13 +8,14 @@
 // BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 10).
 // Ours and bare run alternately, round after round, so that load from other processes on the
 // machine falls on both alike; the figures are the mean req/s and the median p50/p99 of the rounds.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
 import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
+import { signInOverHttp } from '../../test/support/process.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
@@ -32,20 +33,6 @@ const rssMiB = (pid: number) => {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   return Math.round((kb / 1024) * 10) / 10;
 };
-
-async function signIn(base: string, user: string): Promise<string> {
-  const verifier = randomBytes(48).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const q = new URLSearchParams({ idp: 'tmi', login_hint: user, client_callback: 'http://localhost:8079/', scope: 'openid', state: 'bench', code_challenge: challenge, code_challenge_method: 'S256' });
-  const auth = await fetch(`${base}/oauth2/authorize?${q}`, { redirect: 'manual' });
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code')!;
-  const res = await fetch(`${base}/oauth2/token?idp=tmi`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://localhost:8079/' }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 async function seed(base: string, token: string, n: number): Promise<string[]> {
   const ids: string[] = [];
@@ -150,7 +137,7 @@ async function main() {
     result.rss_mib_after_start = { pglite_first_start: rssPglite, pglite_restart: rssPgliteRestart, postgres: rssPostgres };
     console.log(`resident memory after start: PGlite ${rssPglite} MiB (new folder), ${rssPgliteRestart} MiB (restart); PostgreSQL ${rssPostgres} MiB`);
 
-    const token = await signIn(base, 'bench-user');
+    const token = await signInOverHttp(base, 'bench-user');
     const started = Date.now();
     const ids = await seed(base, token, SEED);
     console.log(`seeded ${ids.length} threat models in ${((Date.now() - started) / 1000).toFixed(1)} s`);

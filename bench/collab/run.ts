@@ -27,6 +27,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../server/config.ts';
 import { createContext } from '../../server/context.ts';
 import { buildApp } from '../../server/app.ts';
+import { freshBenchDatabase } from '../support/database.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
@@ -195,15 +196,8 @@ async function startDurableRelay(databaseUrl: string): Promise<{ wss: WebSocketS
 }
 
 async function main() {
-  let databaseUrl = '';
-  if (!EMBEDDED) {
-    const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME}`);
-    await admin.query(`CREATE DATABASE ${DB_NAME}`);
-    await admin.end();
-    databaseUrl = `${PG_URL}/${DB_NAME}`;
-  }
+  const database = EMBEDDED ? null : await freshBenchDatabase(PG_URL, DB_NAME);
+  const databaseUrl = database?.url ?? '';
   const config = loadConfig({
     TMI_BUILD_MODE: 'test',
     TMI_JWT_SECRET: randomBytes(32).toString('hex'),
@@ -263,7 +257,9 @@ async function main() {
   await sleep(500);
   const presenceOurs = await drivePresence(presenters, presenceMoves, presenceRate);
   presenters.forEach((c) => c.ws.close());
-  const presenceBare = await drivePresence(await openClients(PRESENCE_N, async () => `ws://127.0.0.1:${RELAY_PORT}/`, () => true, true), presenceMoves, presenceRate);
+  const bareViewers = await openClients(PRESENCE_N, async () => `ws://127.0.0.1:${RELAY_PORT}/`, () => true, true);
+  const presenceBare = await drivePresence(bareViewers, presenceMoves, presenceRate);
+  bareViewers.forEach((c) => c.ws.close());
 
   // Per-operation cost: one client per diagram (100 and 10,000 cells), update operations on
   // existing cells, each waiting for its acknowledgement; the two alternate, so both see the same
@@ -350,12 +346,7 @@ async function main() {
   }
   await app.close();
   await ctx.close();
-  if (!EMBEDDED) {
-    const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-    await admin.end();
-  }
+  await database?.drop();
 }
 
 main().catch((err: unknown) => {

@@ -11,13 +11,14 @@
 // Env: BENCH_PG_URL (server URL without database), BENCH_REDIS_URL, BENCH_DURATION (s per round,
 // default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 16), BENCH_BACKENDS
 // (postgres,pglite), BENCH_ONLY (comma list of scenario keys: get20,get200,list,threats,post,put).
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
 import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
+import { signInOverHttp } from '../../test/support/process.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/8';
@@ -39,20 +40,6 @@ function portOf(child: Child): Promise<number> {
     child.proc.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
     void child.exited.then((code) => reject(new Error(`floor server exited with ${code}`)));
   });
-}
-
-async function signIn(base: string, user: string): Promise<string> {
-  const verifier = randomBytes(48).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const q = new URLSearchParams({ idp: 'tmi', login_hint: user, client_callback: 'http://localhost:8079/', scope: 'openid', state: 'bench', code_challenge: challenge, code_challenge_method: 'S256' });
-  const auth = await fetch(`${base}/oauth2/authorize?${q}`, { redirect: 'manual' });
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code')!;
-  const res = await fetch(`${base}/oauth2/token?idp=tmi`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://localhost:8079/' }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 /** A threat of about 700 bytes on the wire, as a realistic one (20 of them make a 16 KB model). */
@@ -183,7 +170,7 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
     children.push(floorProc);
     const floor = `http://127.0.0.1:${await portOf(floorProc)}`;
 
-    const token = await signIn(base, 'bench-user');
+    const token = await signInOverHttp(base, 'bench-user');
     const started = Date.now();
     const mk = async (name: string, threats: number) => {
       const tm = (await api(base, token, 'POST', '/threat_models', { name, description: 'A threat model for the floor benchmark.', metadata: [{ key: 'team', value: 'bench' }] })) as { id: string };

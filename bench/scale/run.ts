@@ -23,13 +23,14 @@
 // with 1,000 threats keeps its size: what grows is the database around it. The server is restarted
 // before each phase's requests (PGlite allows one process on its folder, and it makes the resident
 // memory of A and B comparable: a fresh process after the same requests).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
 import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
+import { signInOverHttp } from '../../test/support/process.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
@@ -51,20 +52,6 @@ const BUILT_IN = {
   tmiAutomation: '00000000-0000-0000-0000-000000000004',
 };
 const AREAS = ['Payments', 'Checkout', 'Identity', 'Search', 'Reporting', 'Billing', 'Mobile', 'Partner', 'Inventory', 'Messaging'];
-
-async function signIn(base: string, user: string): Promise<string> {
-  const verifier = randomBytes(48).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const q = new URLSearchParams({ idp: 'tmi', login_hint: user, client_callback: 'http://localhost:8079/', scope: 'openid', state: 'bench', code_challenge: challenge, code_challenge_method: 'S256' });
-  const auth = await fetch(`${base}/oauth2/authorize?${q}`, { redirect: 'manual' });
-  const code = new URL(auth.headers.get('location')!).searchParams.get('code')!;
-  const res = await fetch(`${base}/oauth2/token?idp=tmi`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://localhost:8079/' }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 async function api<T = unknown>(base: string, token: string, method: string, url: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${url}`, {
@@ -312,9 +299,9 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
   try {
     await start();
     let t0 = Date.now();
-    const token = await signIn(base, 'bench-user');
+    const token = await signInOverHttp(base, 'bench-user');
     const owners: string[] = [];
-    for (let i = 1; i <= OTHER_USERS; i++) owners.push(await signIn(base, `scale-owner-${i}`));
+    for (let i = 1; i <= OTHER_USERS; i++) owners.push(await signInOverHttp(base, `scale-owner-${i}`));
     const share = (kind: string) =>
       kind === 'user'
         ? [{ principal_type: 'user', provider: 'tmi', provider_id: 'bench-user', role: 'reader' }]

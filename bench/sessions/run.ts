@@ -17,9 +17,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { ROOT, signInOverHttp, startServerProcess, type ServerProcess } from '../../test/support/process.ts';
+import { freshBenchDatabase } from '../support/database.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
@@ -63,17 +63,9 @@ async function api(base: string, token: string, method: string, url: string, bod
 
 const node = (id: string, k: number) => ({ id, shape: 'process', x: 10 + (k % 40) * 30, y: 20 + Math.floor(k / 40) * 30, width: 120, height: 60, attrs: { text: { text: `P${k}` } } });
 
-async function freshDatabase(): Promise<string> {
-  const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  await admin.end();
-  return `${PG_URL}/${DB_NAME}`;
-}
-
 async function main(): Promise<void> {
-  const databaseUrl = await freshDatabase();
+  const database = await freshBenchDatabase(PG_URL, DB_NAME);
+  const databaseUrl = database.url;
   const env = {
     TMI_BUILD_MODE: 'test',
     TMI_JWT_SECRET: randomBytes(32).toString('hex'),
@@ -246,10 +238,7 @@ async function main(): Promise<void> {
   } finally {
     for (const s of servers) s.child.kill('SIGTERM');
     await Promise.all(servers.map((s) => s.exited));
-    const admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

@@ -176,7 +176,8 @@ class PgliteDb implements Db {
 
 export class DataDirLockedError extends Error {}
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this id lives (EPERM: it does, as another user's). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { pidAlive } from '../../server/store/db.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -76,15 +77,6 @@ export async function buildsNeeded(project: TestProject): Promise<'server' | 'se
     if (/\b(startServerProcess|spawnServer|ensureBuilt)\(/.test(text)) needed = 'server';
   }
   return needed;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function underLock(fn: () => Promise<void>): Promise<void> {

@@ -55,14 +55,18 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   });
 }
 
-/** Signs in over HTTP through the development provider (authorization code + PKCE); returns the access token. */
-export async function signInOverHttp(port: number, user: string): Promise<string> {
+/**
+ * Signs in over HTTP through the development provider (authorization code + PKCE); returns the
+ * access token. `server` is a local port or a base URL (the benchmarks pass theirs).
+ */
+export async function signInOverHttp(server: number | string, user: string): Promise<string> {
+  const base = typeof server === 'number' ? `http://127.0.0.1:${server}` : server;
   const verifier = randomBytes(48).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const q = new URLSearchParams({ idp: 'tmi', login_hint: user, client_callback: 'http://localhost:8079/', scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
-  const auth = await fetch(`http://127.0.0.1:${port}/oauth2/authorize?${q}`, { redirect: 'manual' });
+  const auth = await fetch(`${base}/oauth2/authorize?${q}`, { redirect: 'manual' });
   const code = new URL(auth.headers.get('location')!).searchParams.get('code')!;
-  const token = await fetch(`http://127.0.0.1:${port}/oauth2/token?idp=tmi`, {
+  const token = await fetch(`${base}/oauth2/token?idp=tmi`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://localhost:8079/' }),
