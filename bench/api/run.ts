@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import autocannon, { type Result } from 'autocannon';
+import type { Result } from 'autocannon';
+import { combine, runLoad, type Figures, type Load } from '../support/load.ts';
 import pg from 'pg';
 import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
 import { signInOverHttp } from '../../test/support/process.ts';
@@ -24,10 +25,6 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SEED = 1000;
-
-
-
-
 
 const rssMiB = (pid: number) => {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -53,52 +50,15 @@ async function seed(base: string, token: string, n: number): Promise<string[]> {
   return ids;
 }
 
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-const figures = (r: Result): Figures => ({ rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
-
-interface Load {
-  url: string;
-  token?: string;
-  method?: string;
-  body?: string;
-}
-
-function once(l: Load, duration: number): Promise<Result> {
-  const headers: Record<string, string> = {};
-  if (l.token) headers.authorization = `Bearer ${l.token}`;
-  if (l.body) headers['content-type'] = 'application/json';
-  return autocannon({ url: l.url, connections: CONNECTIONS, duration, method: l.method ?? 'GET', headers, body: l.body });
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function combine(results: Result[]): Figures {
-  const f = results.map(figures);
-  return {
-    rps: Math.round(f.reduce((a, x) => a + x.rps, 0) / f.length),
-    p50: median(f.map((x) => x.p50)),
-    p99: median(f.map((x) => x.p99)),
-    errors: f.reduce((a, x) => a + x.errors, 0),
-    non2xx: f.reduce((a, x) => a + x.non2xx, 0),
-  };
-}
-
 /** Warms both up, then alternates ours and bare for ROUNDS rounds. */
 async function compare(ours: Load, bare: Load): Promise<{ ours: Figures; bare: Figures }> {
-  await once(ours, 2);
-  await once(bare, 2);
+  await runLoad(ours, 2, CONNECTIONS);
+  await runLoad(bare, 2, CONNECTIONS);
   const o: Result[] = [];
   const b: Result[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    o.push(await once(ours, DURATION));
-    b.push(await once(bare, DURATION));
+    o.push(await runLoad(ours, DURATION, CONNECTIONS));
+    b.push(await runLoad(bare, DURATION, CONNECTIONS));
   }
   return { ours: combine(o), bare: combine(b) };
 }

@@ -15,7 +15,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import autocannon, { type Result } from 'autocannon';
+import type { Result } from 'autocannon';
+import { combine, runLoad, type Figures, type Load } from '../support/load.ts';
 import pg from 'pg';
 import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
 import { signInOverHttp } from '../../test/support/process.ts';
@@ -30,10 +31,6 @@ const BACKENDS = (process.env.BENCH_BACKENDS ?? 'postgres,pglite').split(',');
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const LIST_MODELS = Number(process.env.BENCH_LIST_MODELS ?? 1000);
-
-
-
-
 
 function portOf(child: Child): Promise<number> {
   return new Promise<number>((resolve, reject) => {
@@ -80,55 +77,19 @@ async function parallel(n: number, width: number, fn: (i: number) => Promise<unk
   );
 }
 
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-const figures = (r: Result): Figures => ({ rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function combine(results: Result[]): Figures {
-  const f = results.map(figures);
-  return {
-    rps: Math.round(f.reduce((a, x) => a + x.rps, 0) / f.length),
-    p50: median(f.map((x) => x.p50)),
-    p99: median(f.map((x) => x.p99)),
-    errors: f.reduce((a, x) => a + x.errors, 0),
-    non2xx: f.reduce((a, x) => a + x.non2xx, 0),
-  };
-}
-
-interface Load {
-  url: string;
-  token?: string;
-  method?: string;
-  body?: string;
-}
-
-function once(l: Load, duration: number): Promise<Result> {
-  const headers: Record<string, string> = {};
-  if (l.token) headers.authorization = `Bearer ${l.token}`;
-  if (l.body) headers['content-type'] = 'application/json';
-  return autocannon({ url: l.url, connections: CONNECTIONS, duration, method: l.method ?? 'GET', headers, body: l.body });
-}
-
 async function compare(ours: Load, floor: Load): Promise<{ ours: Figures; floor: Figures }> {
-  await once(ours, 2);
-  await once(floor, 2);
+  await runLoad(ours, 2, CONNECTIONS);
+  await runLoad(floor, 2, CONNECTIONS);
   const o: Result[] = [];
   const f: Result[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     // Alternate which goes first, so neither always follows the other's garbage collection.
     if (i % 2 === 0) {
-      o.push(await once(ours, DURATION));
-      f.push(await once(floor, DURATION));
+      o.push(await runLoad(ours, DURATION, CONNECTIONS));
+      f.push(await runLoad(floor, DURATION, CONNECTIONS));
     } else {
-      f.push(await once(floor, DURATION));
-      o.push(await once(ours, DURATION));
+      f.push(await runLoad(floor, DURATION, CONNECTIONS));
+      o.push(await runLoad(ours, DURATION, CONNECTIONS));
     }
   }
   return { ours: combine(o), floor: combine(f) };
