@@ -127,7 +127,9 @@ describe('administration', () => {
     const listed = async () => a.page.evaluate(async () => ((await (await fetch('/admin/rule_packs')).json()) as { rule_packs: { id: string }[] }).rule_packs.map((p) => p.id));
     assert.ok(!(await listed()).includes(packId), 'the refused pack was not stored');
     await upload.locator('input[name="rule_pack_file"]').setInputFiles({ name: 'acme.yaml', mimeType: 'application/yaml', buffer: Buffer.from(packYaml('high')) });
-    assert.equal(await upload.getByTestId('rule-pack-problems').count(), 0, 'choosing a new file clears the old refusal');
+    // Choosing a new file clears the old refusal (the file is read asynchronously: wait for the text).
+    await upload.getByTestId('rule-pack-problems').waitFor({ state: 'detached' });
+    await upload.getByText('(from acme.yaml)').waitFor();
     await upload.getByRole('button', { name: 'Upload pack' }).click();
     await upload.getByRole('status').getByText('Uploaded ACME rules 1.0.0 (1 rule).').waitFor();
     const row = packs.locator('tr', { hasText: packId });

@@ -169,9 +169,9 @@ function UploadPack({ packs, onSaved }: { packs: readonly RulePackSummary[]; onS
               const file = e.target.files?.[0];
               e.target.value = ''; // choosing the same file again reloads it
               if (!file) return;
+              edited(); // the old refusal goes at once, not after the file is read
               setText(await file.text());
               setFileName(file.name);
-              edited();
             }}
           />
         </label>
