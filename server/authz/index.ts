@@ -108,14 +108,15 @@ export function isAutomation(who: Pick<AccessSubject, 'tmiGroupIds'>): boolean {
  * A list selects each part on its own (UNION ALL), so it costs what the caller can see, not what
  * the database holds (one condition tested on every model read every model and every access entry;
  * docs/performance.md, scale of data): `owned` by the owner index; `shared` as the ids the access
- * indexes find (a model named twice is harmless in `= ANY`, and the caller's own models, which carry
- * their owner's entry too, are left to `owned`), looked up by primary key; `= ANY(ARRAY(...))`
- * keeps the planner to that lookup.
+ * indexes find (a model named twice is harmless in `= ANY`), looked up by primary key;
+ * `= ANY(ARRAY(...))` keeps the planner to that lookup. The caller's own models are left to `owned`:
+ * the entry naming a model's owner is marked `owner_entry` (kept by trigger, migration 0100) and
+ * skipped by its own index, so a person with many models does not read an entry per own model.
  */
 export const READABLE_BY_CALLER_SQL = {
   owned: 'tm.owner_uuid = $1',
   shared: `tm.owner_uuid <> $1 AND tm.id = ANY(ARRAY(
-    SELECT a.threat_model_id FROM threat_model_access a WHERE a.user_uuid = $1
+    SELECT a.threat_model_id FROM threat_model_access a WHERE a.user_uuid = $1 AND NOT a.owner_entry
     UNION ALL
     SELECT a.threat_model_id FROM threat_model_access a
     WHERE a.group_uuid = ANY(ARRAY(

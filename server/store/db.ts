@@ -1,5 +1,6 @@
 // One SQL dialect (PostgreSQL) on two back ends: PGlite (embedded default) and pooled `pg`.
 // Every query is parameterised; nothing in this module builds SQL from values.
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,23 @@ export function joinedDb(q: Queryable, kind: Db['kind']): Db {
     close: async () => undefined,
   };
 }
+
+/**
+ * A name for a statement built at run time from a bounded set of fragments (a list query with the
+ * filters given): the same text gets the same name, so PostgreSQL parses and plans it once per
+ * connection instead of once per request. Names are kept for at most MAX_NAMED_STATEMENTS texts;
+ * past that a text runs unnamed, so a text that varies with values cannot fill a connection's
+ * memory with statements.
+ */
+export function statementName(text: string): string | undefined {
+  const known = statementNames.get(text);
+  if (known !== undefined || statementNames.size >= MAX_NAMED_STATEMENTS) return known;
+  const name = `tmi_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+  statementNames.set(text, name);
+  return name;
+}
+const MAX_NAMED_STATEMENTS = 256;
+const statementNames = new Map<string, string>();
 
 /** How long a query waits for a pooled connection (or to open one) before it answers 503. */
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -1,6 +1,6 @@
 // SQL for any kind of threat-model children the generic engine serves. Table and column names come
 // from the kind (constants in code); every value is a bound parameter.
-import type { Queryable } from '../../store/db.ts';
+import { statementName, type Queryable } from '../../store/db.ts';
 import { metadataJsonSql } from '../metadata/store.ts';
 import type { GenericKind, Field } from './kind.ts';
 
@@ -62,16 +62,14 @@ export async function listChildren(q: Queryable, kind: GenericKind, tmId: string
   params.push(o.limit, o.offset);
   // The page is chosen first (ids, the total, the position); the rows and their metadata are then
   // read for the page only, not for every match.
-  const rows = await q.query<ChildRow & { total_count: number }>(
-    `WITH page AS (
+  const sql = `WITH page AS (
        SELECT c.id, count(*) OVER ()::int AS total_count, row_number() OVER (ORDER BY ${order}) AS ord
        FROM ${kind.table} c WHERE ${where.join(' AND ')}
        ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length})
      SELECT c.*, ${metadataJsonSql(kind.objectType, 'c.id')} AS metadata, page.total_count
      FROM page JOIN ${kind.table} c ON c.id = page.id
-     ORDER BY page.ord`,
-    params,
-  );
+     ORDER BY page.ord`;
+  const rows = await q.query<ChildRow & { total_count: number }>(sql, params, statementName(sql));
   let total = rows[0]?.total_count ?? 0;
   if (rows.length === 0 && o.offset > 0) {
     const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${kind.table} c WHERE ${where.join(' AND ')}`, params.slice(0, -2));

@@ -1,5 +1,5 @@
 // SQL for threat models and their access lists. Every value is a bound parameter.
-import type { Queryable } from '../../store/db.ts';
+import { statementName, type Queryable } from '../../store/db.ts';
 import { likeContains } from '../../store/like.ts';
 import { READABLE_BY_CALLER_SQL, readableByCallerParams, type AccessEntry, type AccessSubject, type Role } from '../../authz/index.ts';
 import type { Metadata } from '../../../contract/common.ts';
@@ -253,8 +253,7 @@ export async function listThreatModels(
   const offsetArg = arg(offset);
   // The page is chosen first (with the total over every match); the users' JSON and the counts of
   // children are then built for the page's rows only, not for every readable model.
-  const rows = await q.query<Record<string, unknown> & { total: number }>(
-    `WITH page AS (
+  const sql = `WITH page AS (
        SELECT m.id, count(*) OVER ()::int AS total
        FROM (${matches('tm.id, tm.created_at')}) m
        ORDER BY m.created_at DESC, m.id
@@ -270,9 +269,8 @@ export async function listThreatModels(
      JOIN users o ON o.internal_uuid = tm.owner_uuid
      JOIN users c ON c.internal_uuid = tm.created_by_uuid
      LEFT JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid
-     ORDER BY tm.created_at DESC, tm.id`,
-    params,
-  );
+     ORDER BY tm.created_at DESC, tm.id`;
+  const rows = await q.query<Record<string, unknown> & { total: number }>(sql, params, statementName(sql));
   let total = rows[0]?.total ?? 0;
   if (rows.length === 0 && offset > 0) {
     // The window count is empty past the last page; count separately so `total` stays right.
