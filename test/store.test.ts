@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataDirLockedError, openDb, type Db } from '../server/store/db.ts';
+import { DataDirLockedError, openDb, statementName, type Db } from '../server/store/db.ts';
 import { openSharedState, type SharedState } from '../server/store/shared-state.ts';
 import { seedDataFolder } from './support/process.ts';
 
@@ -123,5 +123,29 @@ describe(`shared state (${process.env.TMI_TEST_REDIS_URL ? 'Redis' : 'database +
     await a.bus.publish('chan', 'two');
     await new Promise((r) => setTimeout(r, 100));
     expect(got).toEqual(['one']);
+  });
+});
+
+describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('named statements on PostgreSQL', () => {
+  it('survive a change of the table under them (another instance migrated): the query answers with the new columns', async () => {
+    const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 1 });
+    const table = `stale_plan_probe_${randomBytes(4).toString('hex')}`;
+    try {
+      await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+      await db.query(`INSERT INTO ${table} VALUES (1)`);
+      const sql = `SELECT * FROM ${table} ORDER BY id`;
+      const name = statementName(sql);
+      expect(name).toMatch(/^tmi_/);
+      expect(await db.query(sql, [], name)).toEqual([{ id: 1 }]);
+      await db.query(`ALTER TABLE ${table} ADD COLUMN label text NOT NULL DEFAULT 'x'`);
+      expect(await db.query(sql, [], name)).toEqual([{ id: 1, label: 'x' }]);
+      // In a transaction the statement fails once and its connection is closed; the next one works.
+      await db.query(`ALTER TABLE ${table} ADD COLUMN n int NOT NULL DEFAULT 7`);
+      await db.tx((q) => q.query(sql, [], name)).catch(() => undefined);
+      expect(await db.tx((q) => q.query(sql, [], name))).toEqual([{ id: 1, label: 'x', n: 7 }]);
+    } finally {
+      await db.query(`DROP TABLE IF EXISTS ${table}`);
+      await db.close();
+    }
   });
 });

@@ -62,6 +62,10 @@ export function statementName(text: string): string | undefined {
 const MAX_NAMED_STATEMENTS = 256;
 const statementNames = new Map<string, string>();
 
+/** PostgreSQL's refusal of a prepared statement whose result columns changed under it (0A000). */
+const isStalePlan = (err: unknown): boolean =>
+  (err as { code?: string }).code === '0A000' && /cached plan must not change result type/.test((err as Error).message ?? '');
+
 /** How long a query waits for a pooled connection (or to open one) before it answers 503. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -88,12 +92,31 @@ class PostgresDb implements Db {
 
   async query<T>(text: string, params: unknown[] = [], prepared?: string): Promise<T[]> {
     try {
-      const res = await this.pool.query({ text, values: params, ...(prepared ? { name: prepared } : {}) });
+      const res = prepared ? await this.queryNamed(text, params, prepared) : await this.pool.query({ text, values: params });
       if (this.outage.down) this.outage.recovered();
       return res.rows as T[];
     } catch (err) {
       throw this.failure(err);
     }
+  }
+
+  /**
+   * A named statement on a connection of the pool. When the tables under it changed since it was
+   * prepared (another instance migrated them), PostgreSQL refuses it on that connection for good:
+   * the connection is closed instead of going back to the pool, and the query runs again unnamed.
+   */
+  private async queryNamed(text: string, values: unknown[], name: string): Promise<pg.QueryResult> {
+    const client = await this.pool.connect();
+    let stale = false;
+    try {
+      return await client.query({ text, values, name });
+    } catch (err) {
+      if (!isStalePlan(err)) throw err;
+      stale = true;
+    } finally {
+      client.release(stale || undefined);
+    }
+    return this.pool.query({ text, values });
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -109,7 +132,9 @@ class PostgresDb implements Db {
       try {
         return await client.query(config);
       } catch (err) {
-        if (isPgConnectionFailure(err)) discard = true;
+        // A statement prepared before another instance migrated its tables fails on this
+        // connection for good: close it (the caller's retry gets a fresh one).
+        if (isPgConnectionFailure(err) || isStalePlan(err)) discard = true;
         throw this.failure(err);
       }
     };
