@@ -21,10 +21,21 @@ export function oneEntryPerKey(items: readonly Metadata[]): Metadata[] {
   return [...new Map(items.map((m) => [m.key, m])).values()];
 }
 
-/** The entity's entries become exactly `items` (a repeated key: the later entry). */
+/**
+ * The entity's entries become exactly `items` (a repeated key: the later entry), in one statement
+ * (one round trip inside a write's transaction): keys no longer given go, the others are written.
+ * A key kept keeps its created_at.
+ */
 export async function replaceEntries(q: Queryable, type: MetadataOwner, id: string, items: readonly Metadata[], at: Date): Promise<void> {
-  await q.query('DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2', [type, id]);
-  await upsertEntries(q, type, id, oneEntryPerKey(items), at);
+  const entries = oneEntryPerKey(items);
+  await q.query(
+    `WITH gone AS (DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND NOT (key = ANY($3::text[])))
+     INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
+     SELECT $1, $2, k, v, $5, $5 FROM unnest($3::text[], $4::text[]) AS m(k, v)
+     ON CONFLICT (entity_type, entity_id, key) DO UPDATE SET value = EXCLUDED.value, modified_at = EXCLUDED.modified_at`,
+    [type, id, entries.map((m) => m.key), entries.map((m) => m.value), at],
+    'metadata_replace',
+  );
 }
 
 export async function listEntries(q: Queryable, type: MetadataOwner, id: string): Promise<Metadata[]> {
