@@ -106,7 +106,7 @@ export class ChildService {
     }
   }
 
-  private async audit(q: Queryable, p: Principal, tmId: string, row: store.ChildRow | null, id: string, change: ChangeType, at: Date, snapshot?: Wire) {
+  private async audit(q: Queryable, p: Principal, tmId: string, row: store.ChildHead | null, id: string, change: ChangeType, at: Date, snapshot?: Wire) {
     await recordAudit(
       q,
       {
@@ -188,7 +188,13 @@ export class ChildService {
     return this.live(await store.findChild(q, this.kind, tmId, id, { forUpdate: true }));
   }
 
-  private live(row: store.ChildRow | null): store.ChildRow {
+  /** As `lockLive`, for writes that need only the child's head (its version), not the row. */
+  private async lockLiveHead(q: Queryable, p: Principal, tmId: string, id: string): Promise<store.ChildHead> {
+    await this.threatModels.accessTo(p, tmId, 'write', { q });
+    return this.live(await store.lockChild(q, this.kind, tmId, id));
+  }
+
+  private live<R extends store.ChildHead>(row: R | null): R {
     if (!row || row.deleted_at) throw this.notFound();
     return row;
   }
@@ -199,26 +205,26 @@ export class ChildService {
     if (id !== undefined) this.live(await store.findChild(this.db, this.kind, tmId, id));
   }
 
-  private precondition(pre: Precondition, row: store.ChildRow): void {
+  private precondition(pre: Precondition, row: store.ChildHead): void {
     if (this.kind.versioned) checkPrecondition(pre, row.version);
   }
 
-  private async write(q: Queryable, p: Principal, tmId: string, row: store.ChildRow, values: Record<string, unknown>, metadata: Metadata[] | undefined, change: ChangeType, at: Date) {
+  private async write(q: Queryable, p: Principal, tmId: string, id: string, values: Record<string, unknown>, metadata: Metadata[] | undefined, change: ChangeType, at: Date) {
     // The entries first: the update answers the row with them.
-    if (metadata) await replaceEntries(q, this.kind.objectType, row.id, metadata, at);
-    const after = await store.updateChild(q, this.kind, row.id, values, at);
+    if (metadata) await replaceEntries(q, this.kind.objectType, id, metadata, at);
+    const after = await store.updateChild(q, this.kind, id, values, at);
     const wire = this.present(after);
-    await this.audit(q, p, tmId, after, row.id, change, at, wire);
+    await this.audit(q, p, tmId, after, id, change, at, wire);
     return wire;
   }
 
   async replace(p: Principal, tmId: string, id: string, input: Record<string, unknown>, pre: Precondition): Promise<Wire> {
     const at = new Date();
     return this.db.tx(async (q) => {
-      const row = await this.lockLive(q, p, tmId, id);
+      const head = await this.lockLiveHead(q, p, tmId, id);
       this.rejectServerFields(input, 'PUT');
-      this.precondition(pre, row);
-      return this.write(q, p, tmId, row, this.valuesFrom(input, { normalise: true }), this.inlineMetadata(input), 'updated', at);
+      this.precondition(pre, head);
+      return this.write(q, p, tmId, id, this.valuesFrom(input, { normalise: true }), this.inlineMetadata(input), 'updated', at);
     });
   }
 
@@ -249,16 +255,16 @@ export class ChildService {
       const row = await this.lockLive(q, p, tmId, id);
       this.precondition(pre, row);
       const { values, metadata } = this.patched(row, ops);
-      return this.write(q, p, tmId, row, values, metadata, 'patched', at);
+      return this.write(q, p, tmId, id, values, metadata, 'patched', at);
     });
   }
 
   async remove(p: Principal, tmId: string, id: string): Promise<void> {
     const at = new Date();
     await this.db.tx(async (q) => {
-      const row = await this.lockLive(q, p, tmId, id);
+      const head = await this.lockLiveHead(q, p, tmId, id);
       await store.setDeleted(q, this.kind, [id], at);
-      await this.audit(q, p, tmId, row, id, 'deleted', at);
+      await this.audit(q, p, tmId, head, id, 'deleted', at);
     });
   }
 
@@ -323,9 +329,9 @@ export class ChildService {
       const out: Wire[] = [];
       for (const item of items) {
         const id = item.id.toLowerCase();
-        const row = await store.findChild(q, this.kind, tmId, id, { forUpdate: true });
+        const row = await store.lockChild(q, this.kind, tmId, id);
         if (row && !row.deleted_at) {
-          out.push(await this.write(q, p, tmId, row, this.valuesFrom(item, { normalise: true }), this.inlineMetadata(item), 'updated', at));
+          out.push(await this.write(q, p, tmId, id, this.valuesFrom(item, { normalise: true }), this.inlineMetadata(item), 'updated', at));
           continue;
         }
         if (this.kind.bulk?.update !== 'upsert' || row) throw notFound(`${this.kind.label} not found: ${id}`);
@@ -348,7 +354,7 @@ export class ChildService {
         const row = await store.findChild(q, this.kind, tmId, id.toLowerCase(), { forUpdate: true });
         if (!row || row.deleted_at) throw notFound(`${this.kind.label} not found: ${id}`);
         const { values, metadata } = this.patched(row, operations);
-        out.push(await this.write(q, p, tmId, row, values, metadata, 'patched', at));
+        out.push(await this.write(q, p, tmId, row.id, values, metadata, 'patched', at));
       }
       return out;
     });

@@ -32,8 +32,21 @@ export async function findChild(
   id: string,
   opts: { forUpdate?: boolean } = {},
 ): Promise<ChildRow | null> {
-  if (opts.forUpdate) await q.query(`SELECT 1 FROM ${kind.table} WHERE id = $1 AND threat_model_id = $2 FOR UPDATE`, [id, tmId]);
+  if (opts.forUpdate) await lockChild(q, kind, tmId, id);
   const rows = await q.query<ChildRow>(`${selectFrom(kind)} WHERE c.id = $1 AND c.threat_model_id = $2`, [id, tmId]);
+  return rows[0] ?? null;
+}
+
+/** What a write checks before it writes a child. */
+export type ChildHead = Pick<ChildRow, 'id' | 'version' | 'deleted_at'>;
+
+/**
+ * Locks a child of this model for a write and answers its head. The locking statement reads only
+ * the locked row's own columns, which PostgreSQL reads again after waiting for another writer, so
+ * they are current; anything else (its metadata) needs a statement after the lock (`findChild`).
+ */
+export async function lockChild(q: Queryable, kind: GenericKind, tmId: string, id: string): Promise<ChildHead | null> {
+  const rows = await q.query<ChildHead>(`SELECT id, version, deleted_at FROM ${kind.table} WHERE id = $1 AND threat_model_id = $2 FOR UPDATE`, [id, tmId]);
   return rows[0] ?? null;
 }
 
