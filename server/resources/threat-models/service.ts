@@ -38,6 +38,7 @@ import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type Actor } from '../common/audit.ts';
 import { KINDS, type KindRegistry } from '../kinds.ts';
+import { ListCache, readListEpoch } from './list-cache.ts';
 import { replaceEntries } from '../metadata/store.ts';
 import * as store from './store.ts';
 import { threatModelHasActiveSession } from '../diagrams/store.ts';
@@ -174,6 +175,9 @@ export class ThreatModelService {
     return { service, flush: () => held.splice(0).forEach((e) => this.emit(e)) };
   }
 
+  /** Answers of GET /threat_models kept by this instance (list-cache.ts). */
+  private readonly lists = new ListCache();
+
   constructor(
     private readonly db: Db,
     private readonly users: UserService,
@@ -241,6 +245,23 @@ export class ThreatModelService {
       return out;
     });
     return { threat_models: items as unknown as TMListItem[], total, limit, offset };
+  }
+
+  /**
+   * GET /threat_models as response text, from the list read model (list-cache.ts) when it holds
+   * this caller's answer to this query at the current list epoch; otherwise assembled by `list`,
+   * serialised by the route's own serializer and kept with the epoch read before assembling.
+   * Lists of deleted models (administrators only, each one a security event) are never kept.
+   */
+  async listText(p: Principal, query: ListThreatModelsQuery, isAdministrator: () => Promise<boolean>, serialize: (list: Awaited<ReturnType<ThreatModelService['list']>>) => string): Promise<string> {
+    if (query.include_deleted) return serialize(await this.list(p, query, isAdministrator));
+    const key = JSON.stringify([p.userUuid, p.provider, p.idpGroups, p.tmiGroupIds, query]);
+    const epoch = await readListEpoch(this.db);
+    const kept = this.lists.get(key, epoch);
+    if (kept !== undefined) return kept;
+    const text = serialize(await this.list(p, query, isAdministrator));
+    this.lists.set(key, epoch, text);
+    return text;
   }
 
   async get(p: Principal, id: string): Promise<ThreatModelJson> {

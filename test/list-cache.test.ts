@@ -1,0 +1,150 @@
+// The read model of GET /threat_models (list epoch, migration 0102; list-cache.ts) never serves a
+// stale list: after each write that can change a list (a model created, renamed, deleted or
+// restored; a child created, deleted or restored; access given or taken; the owner's new name) the
+// next list on either of two instances sharing the store shows it. Before each write the lists are
+// read twice on both instances, so that the write lands on kept answers. And a kept answer is
+// really served: a change made with the triggers off is not seen until the epoch moves.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../server/app.ts';
+import { createContext, type AppContext } from '../server/context.ts';
+import { openDb, type Db } from '../server/store/db.ts';
+import { call, signIn, startTestApp, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
+
+let t: TestApp;
+let owner: SignedIn;
+let reader: SignedIn;
+let stranger: SignedIn;
+let second: { app: FastifyInstance; ctx: AppContext; db: Db | null };
+
+beforeAll(async () => {
+  t = await startTestApp();
+  [owner, reader, stranger] = await Promise.all([signIn(t.app), signIn(t.app), signIn(t.app)]);
+  // A second instance: on PostgreSQL its own pool, as another process would have.
+  const db = usingPostgres ? await openDb({ databaseUrl: t.config.database.url, poolMax: 2 }) : null;
+  const ctx = await createContext(t.config, { db: db ?? t.ctx.db, redisKeyPrefix: t.redisKeyPrefix });
+  second = { app: await buildApp(ctx), ctx, db };
+});
+afterAll(async () => {
+  await second?.app.close();
+  await second?.ctx.close();
+  await second?.db?.close();
+  await t?.close();
+});
+
+const share = (u: SignedIn, role: string) => ({ principal_type: 'user', provider: 'tmi', provider_id: u.user, role });
+type Item = { id: string; name: string; threat_count: number; owner: { display_name: string } };
+
+async function list(app: FastifyInstance, who: SignedIn): Promise<Item[]> {
+  // Newest first: the models of a test are on the first page.
+  const res = await call(app, 'GET', '/threat_models?limit=100', { token: who.accessToken });
+  expect(res.status, res.text).toBe(200);
+  expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+  return res.body.threat_models;
+}
+
+const find = async (app: FastifyInstance, who: SignedIn, id: string) => (await list(app, who)).find((m) => m.id === id);
+
+/** Lists on both instances for everyone (twice: the second is a kept answer), writes, then checks both. */
+async function afterWrite(write: () => Promise<unknown>, check: (app: FastifyInstance) => Promise<void>) {
+  for (const app of [t.app, second.app]) for (const who of [owner, reader, stranger]) for (let i = 0; i < 2; i++) await list(app, who);
+  await write();
+  for (const app of [t.app, second.app]) await check(app);
+}
+
+const on = (app: FastifyInstance) => (method: string, url: string, body?: unknown, contentType?: string) =>
+  call(app, method, url, { token: owner.accessToken, body, contentType }).then((res) => {
+    expect(res.status, `${method} ${url}: ${res.text}`).toBeLessThan(300);
+    return res.body;
+  });
+
+for (const [label, writerIndex] of [
+  ['written on this instance', 0],
+  ['written on the other instance', 1],
+] as const) {
+  describe(`GET /threat_models after a write ${label}`, () => {
+    const w = () => on(writerIndex === 0 ? t.app : second.app);
+
+    it('a model created, renamed, deleted and restored; a threat created, deleted and restored', async () => {
+      let tm = '';
+      await afterWrite(
+        async () => (tm = ((await w()('POST', '/threat_models', { name: 'Listed', authorization: [share(reader, 'reader')] })) as { id: string }).id),
+        async (app) => {
+          expect((await find(app, owner, tm))?.name).toBe('Listed');
+          expect((await find(app, reader, tm))?.name).toBe('Listed');
+          expect(await find(app, stranger, tm)).toBeUndefined();
+        },
+      );
+      await afterWrite(
+        () => w()('PATCH', `/threat_models/${tm}`, [{ op: 'replace', path: '/name', value: 'Renamed' }], 'application/json-patch+json'),
+        async (app) => expect((await find(app, reader, tm))?.name).toBe('Renamed'),
+      );
+      let threat = '';
+      await afterWrite(
+        async () => (threat = ((await w()('POST', `/threat_models/${tm}/threats`, { name: 'T', threat_type: [] })) as { id: string }).id),
+        async (app) => expect((await find(app, owner, tm))?.threat_count).toBe(1),
+      );
+      await afterWrite(
+        () => w()('DELETE', `/threat_models/${tm}/threats/${threat}`),
+        async (app) => expect((await find(app, owner, tm))?.threat_count).toBe(0),
+      );
+      await afterWrite(
+        () => w()('POST', `/threat_models/${tm}/threats/${threat}/restore`),
+        async (app) => expect((await find(app, reader, tm))?.threat_count).toBe(1),
+      );
+      await afterWrite(
+        () => w()('DELETE', `/threat_models/${tm}`),
+        async (app) => {
+          expect(await find(app, owner, tm)).toBeUndefined();
+          expect(await find(app, reader, tm)).toBeUndefined();
+        },
+      );
+      await afterWrite(
+        () => w()('POST', `/threat_models/${tm}/restore`),
+        async (app) => expect((await find(app, owner, tm))?.name).toBe('Renamed'),
+      );
+    });
+
+    it('access taken and given: the reader loses the model at once, a share with everyone reaches a stranger', async () => {
+      const tm = ((await w()('POST', '/threat_models', { name: 'Shared', authorization: [share(reader, 'reader')] })) as { id: string }).id;
+      await afterWrite(
+        () => w()('PUT', `/threat_models/${tm}`, { name: 'Shared', authorization: [] }),
+        async (app) => {
+          expect(await find(app, reader, tm)).toBeUndefined();
+          expect(await find(app, owner, tm)).toBeDefined();
+        },
+      );
+      await afterWrite(
+        () => w()('PATCH', `/threat_models/${tm}`, [{ op: 'add', path: '/authorization/-', value: { principal_type: 'group', provider: 'tmi', provider_id: 'everyone', role: 'reader' } }], 'application/json-patch+json'),
+        async (app) => {
+          expect(await find(app, stranger, tm)).toBeDefined();
+          expect(await find(app, reader, tm)).toBeDefined();
+        },
+      );
+    });
+  });
+}
+
+describe('GET /threat_models after a change outside the models', () => {
+  it("the owner's new display name shows in every list", async () => {
+    const tm = ((await on(t.app)('POST', '/threat_models', { name: 'Named', authorization: [share(reader, 'reader')] })) as { id: string }).id;
+    await afterWrite(
+      () => t.ctx.db.query(`UPDATE users SET name = 'Renamed Owner' WHERE provider = 'tmi' AND provider_user_id = $1`, [owner.user]),
+      async (app) => expect((await find(app, reader, tm))?.owner.display_name).toBe('Renamed Owner'),
+    );
+  });
+
+  it('serves the kept answer while the epoch stands, and assembles afresh once it moves', async () => {
+    const tm = ((await on(t.app)('POST', '/threat_models', { name: 'Kept' })) as { id: string }).id;
+    expect((await find(t.app, owner, tm))?.name).toBe('Kept');
+    // A change the triggers do not see (replication role): the kept answer is still served...
+    await t.ctx.db.tx(async (q) => {
+      await q.query(`SET LOCAL session_replication_role = replica`);
+      await q.query(`UPDATE threat_models SET name = 'Changed behind' WHERE id = $1`, [tm]);
+    });
+    expect((await find(t.app, owner, tm))?.name).toBe('Kept');
+    // ...until the epoch moves.
+    await t.ctx.db.query('UPDATE threat_model_list_epoch SET epoch = epoch + 1');
+    expect((await find(t.app, owner, tm))?.name).toBe('Changed behind');
+  });
+});
