@@ -1,9 +1,10 @@
-// The read model of GET /threat_models (list epoch, migration 0102; list-cache.ts) never serves a
-// stale list: after each write that can change a list (a model created, renamed, deleted or
+// The read models of the lists never serve a stale list. GET /threat_models (list epoch, migration
+// 0102; list-cache.ts): after each write that can change a list (a model created, renamed, deleted or
 // restored; a child created, deleted or restored; access given or taken; the owner's new name) the
 // next list on either of two instances sharing the store shows it. Before each write the lists are
 // read twice on both instances, so that the write lands on kept answers. And a kept answer is
-// really served: a change made with the triggers off is not seen until the epoch moves.
+// really served: a change made with the triggers off is not seen until the epoch moves. A child
+// list (kept with the model's read-model generation) shows each write to a child on both instances.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.ts';
@@ -124,6 +125,51 @@ for (const [label, writerIndex] of [
     });
   });
 }
+
+describe('GET /threat_models/{id}/threats (a child list) after a write on either instance', () => {
+  it('a threat created, renamed, given metadata, deleted and restored shows at once on both', async () => {
+    const tm = ((await on(t.app)('POST', '/threat_models', { name: 'Children', authorization: [share(reader, 'reader')] })) as { id: string }).id;
+    const threats = async (app: FastifyInstance, query = '') => {
+      const res = await call(app, 'GET', `/threat_models/${tm}/threats${query}`, { token: reader.accessToken });
+      expect(res.status, res.text).toBe(200);
+      return res.body as { threats: { id: string; name: string; metadata?: { key: string; value: string }[] }[]; total: number };
+    };
+    /** Reads the list twice on both instances (the second a kept answer), writes, then checks both. */
+    const afterChildWrite = async (write: () => Promise<unknown>, check: (list: Awaited<ReturnType<typeof threats>>) => void) => {
+      for (const app of [t.app, second.app]) for (let i = 0; i < 2; i++) await threats(app);
+      await write();
+      for (const app of [t.app, second.app]) check(await threats(app));
+    };
+    let id = '';
+    for (const [i, writer] of [t.app, second.app].entries()) {
+      const w = on(writer);
+      await afterChildWrite(
+        async () => (id = ((await w('POST', `/threat_models/${tm}/threats`, { name: `T${i}`, threat_type: [] })) as { id: string }).id),
+        (l) => expect(l.threats.map((x) => x.name)).toContain(`T${i}`),
+      );
+      await afterChildWrite(
+        () => w('PUT', `/threat_models/${tm}/threats/${id}`, { name: `T${i} renamed`, threat_type: [] }),
+        (l) => expect(l.threats.find((x) => x.id === id)?.name).toBe(`T${i} renamed`),
+      );
+      await afterChildWrite(
+        () => w('POST', `/threat_models/${tm}/threats/${id}/metadata`, { key: 'k', value: `v${i}` }),
+        (l) => expect(l.threats.find((x) => x.id === id)?.metadata).toEqual([{ key: 'k', value: `v${i}` }]),
+      );
+      await afterChildWrite(
+        () => w('DELETE', `/threat_models/${tm}/threats/${id}`),
+        (l) => expect(l.threats.find((x) => x.id === id)).toBeUndefined(),
+      );
+      await afterChildWrite(
+        () => w('POST', `/threat_models/${tm}/threats/${id}/restore`),
+        (l) => expect(l.threats.find((x) => x.id === id)).toBeDefined(),
+      );
+    }
+    // A reader who loses access is refused, kept answer or not.
+    for (const app of [t.app, second.app]) await threats(app);
+    await on(t.app)('PUT', `/threat_models/${tm}`, { name: 'Children', authorization: [] });
+    for (const app of [t.app, second.app]) expect((await call(app, 'GET', `/threat_models/${tm}/threats`, { token: reader.accessToken })).status).toBe(403);
+  });
+});
 
 describe('GET /threat_models after a change outside the models', () => {
   it("the owner's new display name shows in every list", async () => {

@@ -80,10 +80,12 @@ export function registerChildRoutes<Q extends ListQuery>(app: FastifyInstance, c
   r.get(
     base,
     { schema: { tags, operationId: `getThreatModel${plural}`, params: tmParams, querystring: kind.schemas.listQuery, response: { 200: kind.schemas.list, ...errors } } },
-    async (request) => {
+    async (request, reply) => {
       const p = principalOf(request);
       const query = request.query as Q;
-      return svc.list(p, tmOf(request), query, administratorCheck(ctx, p), opts.refineList?.(query));
+      // The route's own serializer makes the text, so a kept answer is byte for byte the answer.
+      const text = await svc.listText(p, tmOf(request), query, administratorCheck(ctx, p), opts.refineList?.(query), (list) => reply.serialize(list) as string);
+      return reply.type('application/json; charset=utf-8').send(text as never);
     },
   );
 

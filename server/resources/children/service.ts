@@ -134,6 +134,29 @@ export class ChildService {
     if (query.include_deleted && (await authorizeListDeleted(role, isAdministrator)) === 'administrator') {
       securityEvent('admin.children.include_deleted', { ...partyOf(p), threat_model_id: tmId, kind: this.kind.name });
     }
+    return this.assembleList(tmId, query, refine);
+  }
+
+  /**
+   * The list as response text, from the answers this instance keeps (list-cache.ts) when one was
+   * assembled at the model's current read-model generation, which every write to the model or its
+   * children moves in its own transaction; the generation is read with the access check, before
+   * assembling. The answer is the same for every reader of the model; lists with deleted items
+   * (owners and administrators, a security event for administrators) are never kept.
+   */
+  async listText(p: Principal, tmId: string, query: ListQuery, isAdministrator: () => Promise<boolean>, refine: store.ListRefinement | undefined, serialize: (list: Awaited<ReturnType<ChildService['list']>>) => string): Promise<string> {
+    if (query.include_deleted) return serialize(await this.list(p, tmId, query, isAdministrator, refine));
+    const { ctx } = await this.threatModels.accessTo(p, tmId, 'read');
+    if (ctx.generation === null) return serialize(await this.assembleList(tmId, query, refine));
+    const key = JSON.stringify([this.kind.name, tmId, query]);
+    const kept = this.threatModels.lists.get(key, ctx.generation);
+    if (kept !== undefined) return kept;
+    const text = serialize(await this.assembleList(tmId, query, refine));
+    this.threatModels.lists.set(key, ctx.generation, text);
+    return text;
+  }
+
+  private async assembleList(tmId: string, query: ListQuery, refine?: store.ListRefinement) {
     const limit = query.limit ?? 20;
     const offset = query.offset ?? 0;
     const { rows, total } = await store.listChildren(this.db, this.kind, tmId, {

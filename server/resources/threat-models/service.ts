@@ -175,8 +175,8 @@ export class ThreatModelService {
     return { service, flush: () => held.splice(0).forEach((e) => this.emit(e)) };
   }
 
-  /** Answers of GET /threat_models kept by this instance (list-cache.ts). */
-  private readonly lists = new ListCache();
+  /** List answers kept by this instance (list-cache.ts): of GET /threat_models and of the child lists. */
+  readonly lists = new ListCache();
 
   constructor(
     private readonly db: Db,
@@ -255,7 +255,7 @@ export class ThreatModelService {
    */
   async listText(p: Principal, query: ListThreatModelsQuery, isAdministrator: () => Promise<boolean>, serialize: (list: Awaited<ReturnType<ThreatModelService['list']>>) => string): Promise<string> {
     if (query.include_deleted) return serialize(await this.list(p, query, isAdministrator));
-    const key = JSON.stringify([p.userUuid, p.provider, p.idpGroups, p.tmiGroupIds, query]);
+    const key = JSON.stringify(['threat_models', p.userUuid, p.provider, p.idpGroups, p.tmiGroupIds, query]);
     const epoch = await readListEpoch(this.db);
     const kept = this.lists.get(key, epoch);
     if (kept !== undefined) return kept;

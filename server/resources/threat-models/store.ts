@@ -102,19 +102,26 @@ export interface AccessContext {
   owner_uuid: string;
   deleted_at: Date | null;
   access: AccessEntry[];
+  /**
+   * The model's read-model generation when this was read (null before its first write): every
+   * write to the model or its children moves it, in the writing transaction (migrations 0070, 0101).
+   */
+  generation: number | null;
 }
 
 export async function findAccessContext(q: Queryable, id: string): Promise<AccessContext | null> {
   const rows = await q.query<AccessContext>(
     // The access list kept by the read model (threat_model_read_cache, dropped by trigger with
     // every change of the list or of a user's or group's names) when there is one; else built.
-    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, coalesce(c.access, (${ACCESS_LIST_SQL})::jsonb) AS access
-     FROM threat_models tm LEFT JOIN threat_model_read_cache c ON c.threat_model_id = tm.id AND c.doc IS NOT NULL
+    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, c.generation,
+            coalesce(CASE WHEN c.doc IS NOT NULL THEN c.access END, (${ACCESS_LIST_SQL})::jsonb) AS access
+     FROM threat_models tm LEFT JOIN threat_model_read_cache c ON c.threat_model_id = tm.id
      WHERE tm.id = $1`,
     [id],
     'tm_access_context',
   );
-  return rows[0] ?? null;
+  const row = rows[0];
+  return row ? { ...row, generation: row.generation === null ? null : Number(row.generation) } : null;
 }
 
 export interface NewThreatModel {
