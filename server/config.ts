@@ -169,7 +169,8 @@ export interface Config {
     apiIpPerMinute: number;
   };
   log: { level: string; dir: string };
-  database: { url: string; poolMax: number };
+  /** listCacheBytes: memory for the list answers an instance keeps (read model of lists); 0: off. */
+  database: { url: string; poolMax: number; listCacheBytes: number };
   redis: { url: string };
   collab: CollabSettings;
   dataDir: string;
@@ -764,7 +765,7 @@ export function loadConfig(env: Env = process.env): Config {
       level: r.oneOf('TMI_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
       dir: r.str('TMI_LOG_DIR'),
     },
-    database: { url: databaseUrl, poolMax: r.int('TMI_DB_MAX_OPEN_CONNS', 10, 1, 500) },
+    database: { url: databaseUrl, poolMax: r.int('TMI_DB_MAX_OPEN_CONNS', 10, 1, 500), listCacheBytes: r.int('TMI_LIST_CACHE_MB', 16, 0, 4096) * 1024 * 1024 },
     redis: { url: redisUrl },
     collab: {
       idleSeconds: r.int('TMI_COLLAB_IDLE_SECONDS', 300, 5, 86_400),

@@ -108,7 +108,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     const clientCredentials = new ClientCredentialService(db, shared.kv, sessions);
     const providers = new ProviderRegistry(config, shared.kv);
     const kinds = new KindRegistry();
-    const threatModels = new ThreatModelService(db, users, kinds);
+    const threatModels = new ThreatModelService(db, users, kinds, config.database.listCacheBytes);
     const sharedState = shared;
     return {
       config,

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../server/app.ts';
 import { createContext, type AppContext } from '../server/context.ts';
 import { openDb, type Db } from '../server/store/db.ts';
+import { ListCache } from '../server/resources/threat-models/list-cache.ts';
 import { call, signIn, startTestApp, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
 
 let t: TestApp;
@@ -192,5 +193,30 @@ describe('GET /threat_models after a change outside the models', () => {
     // ...until the epoch moves.
     await t.ctx.db.query('UPDATE threat_model_list_epoch SET epoch = epoch + 1');
     expect((await find(t.app, owner, tm))?.name).toBe('Changed behind');
+  });
+});
+
+describe('ListCache (the memory the answers take)', () => {
+  it('keeps nothing with a budget of 0 (TMI_LIST_CACHE_MB=0)', () => {
+    const c = new ListCache(0);
+    c.set('k', 1, 'text');
+    expect(c.get('k', 1)).toBeUndefined();
+  });
+
+  it('serves an answer only at its epoch, and drops the least recently used over the budget', () => {
+    const c = new ListCache(40);
+    c.set('a', 1, 'xxxxxxxx'); // 9 bytes with its key
+    c.set('b', 1, 'yyyyyyyy');
+    expect(c.get('a', 2)).toBeUndefined(); // another epoch: dropped
+    c.set('a', 2, 'xxxxxxxx');
+    expect(c.get('b', 1)).toBe('yyyyyyyy'); // b is now the most recently used
+    c.set('c', 2, 'zzzzzzzz');
+    c.set('d', 2, 'wwwwwwww'); // 36 bytes: within the budget
+    c.set('e', 2, 'vvvvvvvv'); // 45: the least recently used (a) goes
+    expect(c.get('a', 2)).toBeUndefined();
+    expect(c.get('b', 1)).toBe('yyyyyyyy');
+    expect(c.get('e', 2)).toBe('vvvvvvvv');
+    c.set('big', 2, 'x'.repeat(20)); // over a quarter of the budget: not kept
+    expect(c.get('big', 2)).toBeUndefined();
   });
 });

@@ -10,7 +10,8 @@
 //                                                             under bench/results/prof/)
 // Env: BENCH_PG_URL (server URL without database), BENCH_REDIS_URL, BENCH_DURATION (s per round,
 // default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 16), BENCH_BACKENDS
-// (postgres,pglite), BENCH_ONLY (comma list of scenario keys: get20,get200,list,threats,post,put).
+// (postgres,pglite), BENCH_ONLY (comma list of scenario keys: get20,get200,list,threats,post,put),
+// BENCH_LIST_CACHE_MB (ours' TMI_LIST_CACHE_MB; 0 assembles every list, as under writes between reads).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,7 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
   let dbName = '';
   const secret = randomBytes(32).toString('hex');
   const env: Record<string, string> = { TMI_BUILD_MODE: 'test', TMI_LOG_LEVEL: 'warn', TMI_JWT_SECRET: secret, TMI_SERVER_PORT: String(PORT), TMI_DATA_DIR: tmp() };
+  if (process.env.BENCH_LIST_CACHE_MB) env.TMI_LIST_CACHE_MB = process.env.BENCH_LIST_CACHE_MB;
   const floorEnv: Record<string, string> = {};
   if (backend === 'postgres') {
     admin = new pg.Client({ connectionString: `${PG_URL}/postgres` });

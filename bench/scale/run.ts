@@ -10,7 +10,8 @@
 // measurement, default 3), BENCH_CONNECTIONS (default 4), BENCH_BACKENDS (postgres,pglite),
 // BENCH_MODELS (default 10000), BENCH_THREATS (default 200000), BENCH_OWNED (models of the bench
 // user in phase B, default 1000), BENCH_KEEP=1 (keep the PostgreSQL database or the PGlite folder for
-// EXPLAIN; printed at the end, remove it yourself).
+// EXPLAIN; printed at the end, remove it yourself), BENCH_LIST_CACHE_MB (the server's TMI_LIST_CACHE_MB,
+// default 0: lists assembled on every request).
 //
 // Phase A is made through the API: the bench user owns 70 models (one with 1,000 threats, ten with
 // 20), other users own 30, of which 10 share with the bench user by a user entry, 10 by a TMI group
@@ -267,6 +268,9 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
     TMI_JWT_SECRET: randomBytes(32).toString('hex'),
     TMI_SERVER_PORT: String(PORT),
     TMI_DATA_DIR: dataDir,
+    // What grows with the data is the assembly of a list, which a kept answer would hide (every
+    // request here repeats its query): measured with the list read model off unless asked for.
+    TMI_LIST_CACHE_MB: process.env.BENCH_LIST_CACHE_MB ?? '0',
   };
   let sqlTarget = path.join(dataDir, 'pglite');
   if (backend === 'postgres') {

@@ -23,8 +23,8 @@ export class ListCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
 
-  /** `budget`: the bytes of answers kept in all; an answer over a quarter of it is not kept. */
-  constructor(private readonly budget = 16 * 1024 * 1024) {}
+  /** `budget`: the bytes of answers kept in all (0: none); an answer over a quarter of it is not kept. */
+  constructor(private readonly budget: number) {}
 
   /** The answer kept for `key` if it was assembled at `epoch`. */
   get(key: string, epoch: number): string | undefined {
@@ -44,7 +44,7 @@ export class ListCache {
     const old = this.entries.get(key);
     if (old) this.drop(key, old);
     const size = text.length + key.length;
-    if (size > this.budget / 4) return;
+    if (this.budget === 0 || size > this.budget / 4) return;
     this.entries.set(key, { epoch, text });
     this.bytes += size;
     for (const [k, e] of this.entries) {

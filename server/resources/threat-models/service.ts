@@ -176,13 +176,17 @@ export class ThreatModelService {
   }
 
   /** List answers kept by this instance (list-cache.ts): of GET /threat_models and of the child lists. */
-  readonly lists = new ListCache();
+  readonly lists: ListCache;
 
+  /** listCacheBytes: the memory for kept list answers (TMI_LIST_CACHE_MB); 0 keeps none. */
   constructor(
     private readonly db: Db,
     private readonly users: UserService,
     private readonly kinds: KindRegistry,
-  ) {}
+    listCacheBytes = 0,
+  ) {
+    this.lists = new ListCache(listCacheBytes);
+  }
 
   /**
    * The gate for the threat model and all its children: 404 when it does not exist (or is deleted,
