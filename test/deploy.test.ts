@@ -252,8 +252,8 @@ describe.runIf(!usingPostgres)('the runtime image layout', () => {
       // cookies (TLS ends at the ingress).
       ...PRODUCTION_ENV,
     };
-    // The image's entrypoint, as it is in the Dockerfile.
-    const entry = ['--enable-source-maps', '--import', './dist/server/observability/preload.js', 'dist/server/main.js'];
+    // The image's entrypoint, as the Dockerfile says it (after the node binary).
+    const entry = (JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(path.join(ROOT, 'deploy/Dockerfile'), 'utf8'))![1]!) as string[]).slice(1);
     const node = path.join(root, 'nodejs/bin/node');
     const [cmd, args] = asRoot
       ? ['setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--no-new-privs', node, ...entry]]

@@ -1,6 +1,6 @@
 // Start time to the first answered request and resident memory right after it, for the compiled
-// build (and TypeScript through tsx), on one migrated PGlite folder and on PostgreSQL.
-// Run `npm run build` first. Prints the median of RUNS starts of each.
+// build (and TypeScript through tsx), on one migrated PGlite folder and on PostgreSQL. The compiled
+// build runs as `npm start` runs it (its node flags, read from package.json). Run `npm run build` first. Prints the median of RUNS starts of each.
 //   node bench/startup/run.mjs            (RUNS=5 by default; BENCH_PG_URL, default
 //                                          postgres://postgres@127.0.0.1:5432, "" to skip PostgreSQL)
 // Resident memory is read from /proc once the first request is answered, and again after SETTLE_MS
@@ -17,8 +17,10 @@ const settleMs = Number(process.env.SETTLE_MS ?? 2000);
 const pgUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const port = 18390;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tmi-startup-'));
+// `npm start`'s command (also the image's entrypoint): its node flags and entry, from package.json.
+const startArgs = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start.split(/\s+/).slice(1);
 const variants = {
-  'node dist/server/main.js': ['dist/server/main.js'],
+  'npm start (compiled)': startArgs,
   'tsx server/main.ts': ['--import', 'tsx', 'server/main.ts'],
 };
 
@@ -71,7 +73,7 @@ async function measure(name, args, env) {
 }
 
 const results = {};
-await once(variants['node dist/server/main.js'], {}); // initialise and migrate the folder once
+await once(variants['npm start (compiled)'], {}); // initialise and migrate the folder once
 for (const [name, args] of Object.entries(variants)) results[`PGlite (existing folder): ${name}`] = await measure(name, args, {});
 if (pgUrl) {
   const admin = new pg.Client({ connectionString: `${pgUrl}/postgres` });
@@ -80,8 +82,8 @@ if (pgUrl) {
   await admin.query(`CREATE DATABASE ${db}`);
   try {
     const env = { TMI_DATABASE_URL: `${pgUrl}/${db}` };
-    await once(variants['node dist/server/main.js'], env); // migrate once
-    results['PostgreSQL: node dist/server/main.js'] = await measure('pg', variants['node dist/server/main.js'], env);
+    await once(variants['npm start (compiled)'], env); // migrate once
+    results['PostgreSQL: npm start (compiled)'] = await measure('pg', variants['npm start (compiled)'], env);
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
     await admin.end();

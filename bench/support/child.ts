@@ -15,7 +15,8 @@ export interface Child {
 export function run(args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // BENCH_NODE_OPTIONS: Node flags for the servers under test (say, the production start's).
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stderr!.on('data', (c: Buffer) => {
