@@ -7,30 +7,22 @@
 // list (kept with the model's read-model generation) shows each write to a child on both instances.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../server/app.ts';
-import { createContext, type AppContext } from '../server/context.ts';
-import { openDb, type Db } from '../server/store/db.ts';
 import { ListCache } from '../server/resources/threat-models/list-cache.ts';
-import { call, signIn, startTestApp, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
+import { call, signIn, startSecondInstance, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
 
 let t: TestApp;
 let owner: SignedIn;
 let reader: SignedIn;
 let stranger: SignedIn;
-let second: { app: FastifyInstance; ctx: AppContext; db: Db | null };
+let second: Awaited<ReturnType<typeof startSecondInstance>>;
 
 beforeAll(async () => {
   t = await startTestApp();
   [owner, reader, stranger] = await Promise.all([signIn(t.app), signIn(t.app), signIn(t.app)]);
-  // A second instance: on PostgreSQL its own pool, as another process would have.
-  const db = usingPostgres ? await openDb({ databaseUrl: t.config.database.url, poolMax: 2 }) : null;
-  const ctx = await createContext(t.config, { db: db ?? t.ctx.db, redisKeyPrefix: t.redisKeyPrefix });
-  second = { app: await buildApp(ctx), ctx, db };
+  second = await startSecondInstance(t);
 });
 afterAll(async () => {
-  await second?.app.close();
-  await second?.ctx.close();
-  await second?.db?.close();
+  await second?.close();
   await t?.close();
 });
 

@@ -5,32 +5,23 @@
 // write the document is read twice and must be stored, so that the write lands on a cached copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../server/app.ts';
-import { createContext, type AppContext } from '../server/context.ts';
-import { openDb, type Db } from '../server/store/db.ts';
-import { call, signIn, startTestApp, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
+import { call, signIn, startSecondInstance, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
 import { opRequest, processNode, WsClient } from './collab-support.ts';
 
 let t: TestApp;
 let base: string;
 let owner: SignedIn;
 let reader: SignedIn;
-let second: { app: FastifyInstance; ctx: AppContext; db: Db | null };
+let second: Awaited<ReturnType<typeof startSecondInstance>>;
 
 beforeAll(async () => {
   t = await startTestApp();
   base = (await t.app.listen({ port: 0, host: '127.0.0.1' })).replace(/^http/, 'ws');
   [owner, reader] = await Promise.all([signIn(t.app), signIn(t.app)]);
-  // A second instance: on PostgreSQL its own pool, as another process would have; PGlite is one
-  // process per data folder, so there it shares the handle.
-  const db = usingPostgres ? await openDb({ databaseUrl: t.config.database.url, poolMax: 2 }) : null;
-  const ctx = await createContext(t.config, { db: db ?? t.ctx.db, redisKeyPrefix: t.redisKeyPrefix });
-  second = { app: await buildApp(ctx), ctx, db };
+  second = await startSecondInstance(t);
 });
 afterAll(async () => {
-  await second?.app.close();
-  await second?.ctx.close();
-  await second?.db?.close();
+  await second?.close();
   await t?.close();
 });
 

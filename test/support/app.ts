@@ -133,6 +133,25 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   };
 }
 
+/**
+ * A second instance beside `t`, sharing its store and its Redis keys, as another process behind
+ * the same load balancer: on PostgreSQL with a pool of its own; PGlite is one process per data
+ * folder, so there it shares the handle.
+ */
+export async function startSecondInstance(t: TestApp): Promise<{ app: FastifyInstance; ctx: AppContext; close(): Promise<void> }> {
+  const db = usingPostgres ? await openDb({ databaseUrl: t.config.database.url, poolMax: 2 }) : null;
+  const ctx = await createContext(t.config, { db: db ?? t.ctx.db, redisKeyPrefix: t.redisKeyPrefix });
+  const app = await buildApp(ctx);
+  return {
+    app,
+    ctx,
+    async close() {
+      await app.close();
+      await ctx.close();
+      await db?.close();
+    },
+  };
+}
 
 export const CALLBACK = 'http://localhost:8079/';
 
