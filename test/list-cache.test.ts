@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ListCache } from '../server/resources/threat-models/list-cache.ts';
-import { call, signIn, startSecondInstance, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
+import { call, signIn, startSecondInstance, startTestApp, succeeding, type SignedIn, type TestApp } from './support/app.ts';
 
 let t: TestApp;
 let owner: SignedIn;
@@ -46,11 +46,7 @@ async function afterWrite(write: () => Promise<unknown>, check: (app: FastifyIns
   for (const app of [t.app, second.app]) await check(app);
 }
 
-const on = (app: FastifyInstance) => (method: string, url: string, body?: unknown, contentType?: string) =>
-  call(app, method, url, { token: owner.accessToken, body, contentType }).then((res) => {
-    expect(res.status, `${method} ${url}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  });
+const on = (app: FastifyInstance) => succeeding(app, owner);
 
 for (const [label, writerIndex] of [
   ['written on this instance', 0],

@@ -5,7 +5,7 @@
 // write the document is read twice and must be stored, so that the write lands on a cached copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { call, signIn, startSecondInstance, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
+import { call, signIn, startSecondInstance, startTestApp, succeeding, type SignedIn, type TestApp } from './support/app.ts';
 import { opRequest, processNode, WsClient } from './collab-support.ts';
 
 let t: TestApp;
@@ -66,11 +66,7 @@ async function afterWrite(tm: string, write: () => Promise<unknown>, check: (bod
   }
 }
 
-const on = (app: FastifyInstance) => (method: string, url: string, body?: unknown, contentType?: string) =>
-  call(app, method, url, { token: owner.accessToken, body, contentType }).then((res) => {
-    expect(res.status, `${method} ${url}: ${res.text}`).toBeLessThan(300);
-    return res.body;
-  });
+const on = (app: FastifyInstance) => succeeding(app, owner);
 
 for (const [label, writerIndex] of [
   ['written on this instance', 0],

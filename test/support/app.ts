@@ -224,6 +224,16 @@ export async function call(app: FastifyInstance, method: string, url: string, o:
   return { status: res.statusCode, body, headers: res.headers, text: res.body };
 }
 
+/**
+ * Requests to `app` as `who` that must succeed (a status below 300), for the steps of a test that
+ * are not what it checks; each answers the body and throws with the answer otherwise.
+ */
+export const succeeding = (app: FastifyInstance, who: SignedIn) => async (method: string, url: string, body?: unknown, contentType?: string) => {
+  const res = await call(app, method, url, { token: who.accessToken, body, contentType });
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${res.text}`);
+  return res.body;
+};
+
 /** Asserts the reference's error envelope and returns it. */
 export function errorOf(res: Response): { error: string; error_description: string } {
   if (typeof res.body?.error !== 'string' || typeof res.body?.error_description !== 'string') {
