@@ -101,20 +101,20 @@ class PostgresDb implements Db {
   }
 
   /**
-   * A named statement on a connection of the pool. When the tables under it changed since it was
-   * prepared (another instance migrated them), PostgreSQL refuses it on that connection for good:
-   * the connection is closed instead of going back to the pool, and the query runs again unnamed.
+   * A named statement on a connection of the pool. A connection whose query failed is closed, as
+   * `pool.query` does. When the tables under the statement changed since it was prepared (another
+   * instance migrated them), PostgreSQL refuses it on that connection for good: the query runs
+   * again unnamed.
    */
   private async queryNamed(text: string, values: unknown[], name: string): Promise<pg.QueryResult> {
     const client = await this.pool.connect();
-    let stale = false;
     try {
-      return await client.query({ text, values, name });
+      const res = await client.query({ text, values, name });
+      client.release();
+      return res;
     } catch (err) {
+      client.release(err as Error);
       if (!isStalePlan(err)) throw err;
-      stale = true;
-    } finally {
-      client.release(stale || undefined);
     }
     return this.pool.query({ text, values });
   }
