@@ -149,8 +149,8 @@ export class ChildService {
     const { ctx } = await this.threatModels.accessTo(p, tmId, 'read');
     if (ctx.generation === null) return serialize(await this.assembleList(tmId, query, refine));
     const key = JSON.stringify([this.kind.name, tmId, query]);
-    const kept = this.threatModels.lists.get(key, ctx.generation);
-    if (kept !== undefined) return kept;
+    const kept = this.threatModels.lists.get<number>(key);
+    if (kept?.stamp === ctx.generation) return kept.text;
     const text = serialize(await this.assembleList(tmId, query, refine));
     this.threatModels.lists.set(key, ctx.generation, text);
     return text;

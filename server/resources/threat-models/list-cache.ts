@@ -1,59 +1,88 @@
-// The read model of GET /threat_models (migration 0102): answers this instance assembled, each
-// kept with the list epoch read *before* it was assembled, and served again only while the epoch in
-// the database is unchanged. Every write that can change any list bumps the epoch in its own
-// transaction, so:
-// - a write that committed before the epoch was read is in the answer;
-// - a write that commits later moves the epoch on, and the answer is not served again.
-// The epoch lives in the database, so another instance's writes count alike; the answers are kept
-// per instance, in memory, within a byte budget (least recently used go first).
+// List answers an instance keeps (the read models of the lists), each with the stamp of the
+// database state it was assembled from, taken *before* assembling; the caller serves one again only
+// while its stamp is still current:
+// - GET /threat_models: a snapshot (pg_current_snapshot), current while every transaction recorded
+//   in threat_model_list_changes (migration 0102) is visible in it;
+// - a child list: the model's read-model generation (migrations 0070, 0101), current while equal.
+// Every write that can change an answer records itself or moves the generation in its own
+// transaction, so a write committed before the stamp was taken is in the answer, and one committed
+// later makes the stamp stale. The stamps are checked against the database, so another instance's
+// writes count alike; the answers are kept per instance, in memory, within a byte budget (least
+// recently used go first) and for at most ENTRY_TTL_MS (the change log keeps 20 minutes).
 import type { Queryable } from '../../store/db.ts';
 
-/** The epoch every list answer is checked against (one row; see migration 0102). */
-export async function readListEpoch(q: Queryable): Promise<number> {
-  const rows = await q.query<{ epoch: number }>('SELECT epoch FROM threat_model_list_epoch', [], 'tm_list_epoch');
-  return Number(rows[0]?.epoch ?? 0);
+/** How long an answer may be kept: well inside the 20 minutes the change log is kept. */
+const ENTRY_TTL_MS = 10 * 60_000;
+/** How often an instance deletes change-log rows older than 20 minutes. */
+const CLEANUP_EVERY_MS = 60_000;
+
+/**
+ * Whether a list-relevant write committed since `snapshot` was taken (any write, with no snapshot),
+ * and the snapshot to keep with an answer assembled now.
+ */
+export async function listChangesSince(q: Queryable, snapshot: string | undefined): Promise<{ changed: boolean; now: string }> {
+  const rows = await q.query<{ changed: boolean; now: string }>(
+    `SELECT $1::text IS NULL OR EXISTS (
+              SELECT 1 FROM threat_model_list_changes c
+              WHERE c.xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(c.xid, $1::text::pg_snapshot)) AS changed,
+            pg_current_snapshot()::text AS now`,
+    [snapshot ?? null],
+    'tm_list_changes_since',
+  );
+  return rows[0]!;
 }
 
-interface Entry {
-  epoch: number;
+let lastCleanup = 0;
+
+/** Deletes change-log rows no kept answer can need any more; at most once a minute per process. */
+export async function pruneListChanges(q: Queryable): Promise<void> {
+  if (Date.now() - lastCleanup < CLEANUP_EVERY_MS) return;
+  lastCleanup = Date.now();
+  await q.query(`DELETE FROM threat_model_list_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_list_changes_prune');
+}
+
+interface Entry<S> {
+  stamp: S;
   text: string;
+  keptAt: number;
 }
 
 export class ListCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry<unknown>>();
   private bytes = 0;
 
   /** `budget`: the bytes of answers kept in all (0: none); an answer over a quarter of it is not kept. */
   constructor(private readonly budget: number) {}
 
-  /** The answer kept for `key` if it was assembled at `epoch`. */
-  get(key: string, epoch: number): string | undefined {
+  /** The answer kept for `key` and its stamp, if one was kept in the last ENTRY_TTL_MS. */
+  get<S>(key: string): { stamp: S; text: string } | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if (e.epoch !== epoch) {
-      this.drop(key, e);
+    if (Date.now() - e.keptAt > ENTRY_TTL_MS) {
+      this.drop(key);
       return undefined;
     }
     // Most recently used last: the Map's order is the eviction order.
     this.entries.delete(key);
     this.entries.set(key, e);
-    return e.text;
+    return e as Entry<S>;
   }
 
-  set(key: string, epoch: number, text: string): void {
-    const old = this.entries.get(key);
-    if (old) this.drop(key, old);
+  set<S>(key: string, stamp: S, text: string): void {
+    this.drop(key);
     const size = text.length + key.length;
     if (this.budget === 0 || size > this.budget / 4) return;
-    this.entries.set(key, { epoch, text });
+    this.entries.set(key, { stamp, text, keptAt: Date.now() });
     this.bytes += size;
-    for (const [k, e] of this.entries) {
+    for (const k of this.entries.keys()) {
       if (this.bytes <= this.budget) break;
-      this.drop(k, e);
+      this.drop(k);
     }
   }
 
-  private drop(key: string, e: Entry): void {
+  drop(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
     this.entries.delete(key);
     this.bytes -= e.text.length + key.length;
   }

@@ -38,7 +38,7 @@ import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type Actor } from '../common/audit.ts';
 import { KINDS, type KindRegistry } from '../kinds.ts';
-import { ListCache, readListEpoch } from './list-cache.ts';
+import { ListCache, listChangesSince, pruneListChanges } from './list-cache.ts';
 import { replaceEntries } from '../metadata/store.ts';
 import * as store from './store.ts';
 import { threatModelHasActiveSession } from '../diagrams/store.ts';
@@ -253,18 +253,20 @@ export class ThreatModelService {
 
   /**
    * GET /threat_models as response text, from the list read model (list-cache.ts) when it holds
-   * this caller's answer to this query at the current list epoch; otherwise assembled by `list`,
-   * serialised by the route's own serializer and kept with the epoch read before assembling.
-   * Lists of deleted models (administrators only, each one a security event) are never kept.
+   * this caller's answer to this query and no list-relevant write has committed since the snapshot
+   * it was kept with; otherwise assembled by `list`, serialised by the route's own serializer and
+   * kept with the snapshot taken before assembling. Lists of deleted models (administrators only,
+   * each one a security event) are never kept.
    */
   async listText(p: Principal, query: ListThreatModelsQuery, isAdministrator: () => Promise<boolean>, serialize: (list: Awaited<ReturnType<ThreatModelService['list']>>) => string): Promise<string> {
     if (query.include_deleted) return serialize(await this.list(p, query, isAdministrator));
     const key = JSON.stringify(['threat_models', p.userUuid, p.provider, p.idpGroups, p.tmiGroupIds, query]);
-    const epoch = await readListEpoch(this.db);
-    const kept = this.lists.get(key, epoch);
-    if (kept !== undefined) return kept;
+    const kept = this.lists.get<string>(key);
+    const { changed, now } = await listChangesSince(this.db, kept?.stamp);
+    if (kept && !changed) return kept.text;
     const text = serialize(await this.list(p, query, isAdministrator));
-    this.lists.set(key, epoch, text);
+    this.lists.set(key, now, text);
+    void pruneListChanges(this.db).catch(() => undefined);
     return text;
   }
 
