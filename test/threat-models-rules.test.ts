@@ -42,6 +42,16 @@ describe('GET /threat_models filters and paging', () => {
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&description=PAYMENTS`, { token: owner.accessToken })).body.total).toBe(1);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&owner=${owner.user.toUpperCase()}`, { token: owner.accessToken })).body.total).toBe(2);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&owner=nobody-here`, { token: owner.accessToken })).body.total).toBe(0);
+    // The owner filter on models shared with the caller (their owner is someone else) and on the
+    // caller's own, in one list: the writer owns one and reads the owner's two.
+    const own = await create({ name: `${tag} gamma` }, writer);
+    await patch(owner, a.id, [{ op: 'add', path: '/authorization/-', value: { principal_type: 'user', provider: 'tmi', provider_id: writer.user, role: 'reader' } }]);
+    await patch(owner, b.id, [{ op: 'add', path: '/authorization/-', value: { principal_type: 'user', provider: 'tmi', provider_id: writer.user, role: 'reader' } }]);
+    const ownersFor = async (who: SignedIn, owner_: string) =>
+      (await call(t.app, 'GET', `/threat_models?name=${tag}&owner=${owner_}`, { token: who.accessToken })).body.threat_models.map((m: { id: string }) => m.id);
+    expect(await ownersFor(writer, owner.user.toUpperCase())).toEqual([b.id, a.id]);
+    expect(await ownersFor(writer, writer.user)).toEqual([own.id]);
+    expect(await ownersFor(writer, 'nobody-here')).toEqual([]);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&status=NOT_STARTED,closed`, { token: owner.accessToken })).body.total).toBe(2);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&status=closed`, { token: owner.accessToken })).body.total).toBe(0);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&security_reviewer=is:null`, { token: owner.accessToken })).body.total).toBe(2);
