@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDb } from '../server/store/db.ts';
-import { ListCache, listChangesSince } from '../server/resources/threat-models/list-cache.ts';
+import { ListCache, listChangesSince, pruneListChanges } from '../server/resources/threat-models/list-cache.ts';
 import { call, signIn, startSecondInstance, startTestApp, succeeding, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
 
 let t: TestApp;
@@ -215,6 +215,21 @@ describe('GET /threat_models after a change outside the models', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('the change log', () => {
+  it('is pruned of rows older than 20 minutes (kept answers live at most 10), and keeps the rest', async () => {
+    const [{ old, fresh }] = await t.ctx.db.query<{ old: string; fresh: string }>(
+      // Ids no transaction has yet (far above the newest), so that nothing else touches these rows.
+      `SELECT (n + 1000000)::text AS old, (n + 1000001)::text AS fresh
+       FROM (SELECT greatest(coalesce(max(xid::text::bigint), 0), pg_current_xact_id()::text::bigint) AS n FROM threat_model_list_changes) x`,
+    );
+    await t.ctx.db.query(`INSERT INTO threat_model_list_changes (xid, at) VALUES ($1::text::xid8, now() - interval '21 minutes'), ($2::text::xid8, now() - interval '19 minutes')`, [old, fresh]);
+    await pruneListChanges(t.ctx.db);
+    const left = await t.ctx.db.query<{ xid: string }>(`SELECT xid::text AS xid FROM threat_model_list_changes WHERE xid::text IN ($1, $2)`, [old, fresh]);
+    expect(left.map((r) => r.xid)).toEqual([fresh]);
+    await t.ctx.db.query(`DELETE FROM threat_model_list_changes WHERE xid::text = $1`, [fresh]);
   });
 });
 

@@ -13,8 +13,8 @@ import type { Queryable } from '../../store/db.ts';
 
 /** How long an answer may be kept: well inside the 20 minutes the change log is kept. */
 const ENTRY_TTL_MS = 10 * 60_000;
-/** How often an instance deletes change-log rows older than 20 minutes. */
-const CLEANUP_EVERY_MS = 60_000;
+/** How often an instance deletes change-log rows older than 20 minutes (deletes are idempotent across instances). */
+export const PRUNE_LIST_CHANGES_EVERY_MS = 60_000;
 
 /**
  * Whether a list-relevant write committed since `snapshot` was taken (any write, with no snapshot),
@@ -32,12 +32,8 @@ export async function listChangesSince(q: Queryable, snapshot: string | undefine
   return rows[0]!;
 }
 
-let lastCleanup = 0;
-
-/** Deletes change-log rows no kept answer can need any more; at most once a minute per process. */
+/** Deletes change-log rows no kept answer can need any more (each instance, every PRUNE_LIST_CHANGES_EVERY_MS). */
 export async function pruneListChanges(q: Queryable): Promise<void> {
-  if (Date.now() - lastCleanup < CLEANUP_EVERY_MS) return;
-  lastCleanup = Date.now();
   await q.query(`DELETE FROM threat_model_list_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_list_changes_prune');
 }
 

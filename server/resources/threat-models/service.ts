@@ -38,7 +38,7 @@ import { checkPrecondition, type Precondition } from '../common/if-match.ts';
 import { applyJsonPatch } from '../common/json-patch.ts';
 import { recordAudit, type Actor } from '../common/audit.ts';
 import { KINDS, type KindRegistry } from '../kinds.ts';
-import { ListCache, listChangesSince, pruneListChanges } from './list-cache.ts';
+import { ListCache, listChangesSince } from './list-cache.ts';
 import { replaceEntries } from '../metadata/store.ts';
 import * as store from './store.ts';
 import { threatModelHasActiveSession } from '../diagrams/store.ts';
@@ -266,7 +266,6 @@ export class ThreatModelService {
     if (kept && !changed) return kept.text;
     const text = serialize(await this.list(p, query, isAdministrator));
     this.lists.set(key, now, text);
-    void pruneListChanges(this.db).catch(() => undefined);
     return text;
   }
 
