@@ -4,11 +4,12 @@
 // next list on either of two instances sharing the store shows it. Before each write the lists are
 // read twice on both instances, so that the write lands on kept answers. And a kept answer is
 // really served: a change made with the triggers off is not seen until a change is recorded. A child
-// list (kept with the model's read-model generation) shows each write to a child on both instances.
+// list (kept with a snapshot, checked against the models' change log, migration 0103) shows each write to a child on both instances.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDb } from '../server/store/db.ts';
-import { ListCache, listChangesSince, pruneListChanges } from '../server/resources/threat-models/list-cache.ts';
+import { ListCache, listChangesSince, pruneChangeLogs } from '../server/resources/threat-models/list-cache.ts';
 import { call, signIn, startSecondInstance, startTestApp, succeeding, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
 
 let t: TestApp;
@@ -218,18 +219,29 @@ describe('GET /threat_models after a change outside the models', () => {
   });
 });
 
-describe('the change log', () => {
-  it('is pruned of rows older than 20 minutes (kept answers live at most 10), and keeps the rest', async () => {
+describe('the change logs', () => {
+  it('are pruned of rows older than 20 minutes (kept answers and stamps are trusted at most 10), and keep the rest', async () => {
     const [{ old, fresh }] = await t.ctx.db.query<{ old: string; fresh: string }>(
       // Ids no transaction has yet (far above the newest), so that nothing else touches these rows.
       `SELECT (n + 1000000)::text AS old, (n + 1000001)::text AS fresh
        FROM (SELECT greatest(coalesce(max(xid::text::bigint), 0), pg_current_xact_id()::text::bigint) AS n FROM threat_model_list_changes) x`,
     );
     await t.ctx.db.query(`INSERT INTO threat_model_list_changes (xid, at) VALUES ($1::text::xid8, now() - interval '21 minutes'), ($2::text::xid8, now() - interval '19 minutes')`, [old, fresh]);
-    await pruneListChanges(t.ctx.db);
+    await pruneChangeLogs(t.ctx.db);
     const left = await t.ctx.db.query<{ xid: string }>(`SELECT xid::text AS xid FROM threat_model_list_changes WHERE xid::text IN ($1, $2)`, [old, fresh]);
     expect(left.map((r) => r.xid)).toEqual([fresh]);
     await t.ctx.db.query(`DELETE FROM threat_model_list_changes WHERE xid::text = $1`, [fresh]);
+
+    // The models' log (migration 0103), under a model id of this test's own.
+    const model = randomUUID();
+    await t.ctx.db.query(
+      `INSERT INTO threat_model_changes (threat_model_id, xid, at) VALUES ($1, $2::text::xid8, now() - interval '21 minutes'), ($1, $3::text::xid8, now() - interval '19 minutes')`,
+      [model, old, fresh],
+    );
+    await pruneChangeLogs(t.ctx.db);
+    const kept = await t.ctx.db.query<{ xid: string }>(`SELECT xid::text AS xid FROM threat_model_changes WHERE threat_model_id = $1`, [model]);
+    expect(kept.map((r) => r.xid)).toEqual([fresh]);
+    await t.ctx.db.query(`DELETE FROM threat_model_changes WHERE threat_model_id = $1`, [model]);
   });
 });
 

@@ -5,7 +5,8 @@
 // write the document is read twice and must be stored, so that the write lands on a cached copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { call, signIn, startSecondInstance, startTestApp, succeeding, type SignedIn, type TestApp } from './support/app.ts';
+import { openDb } from '../server/store/db.ts';
+import { call, signIn, startSecondInstance, startTestApp, succeeding, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
 import { opRequest, processNode, WsClient } from './collab-support.ts';
 
 let t: TestApp;
@@ -197,19 +198,44 @@ describe('GET /threat_models/{id} after a change outside the model', () => {
 
   it('a write that commits while a reader assembles the document is not hidden by the stored copy', async () => {
     const tm = await newModel();
-    // A reader read generation g, then a write commits (generation g+1): the reader's copy is
-    // refused, so the next read assembles the written state.
+    // A reader takes its stamp, then a write commits, then the reader stores what it assembled
+    // before the write: the copy is refused, so the next read assembles the written state.
     await get(t.app, tm);
-    const [{ generation }] = await t.ctx.db.query<{ generation: string }>('SELECT generation::text AS generation FROM threat_model_read_cache WHERE threat_model_id = $1', [tm]);
-    await t.ctx.db.query('UPDATE threat_model_read_cache SET doc = NULL WHERE threat_model_id = $1', [tm]);
+    const [{ stamp }] = await t.ctx.db.query<{ stamp: string }>('SELECT pg_current_snapshot()::text AS stamp');
     await on(t.app)('PUT', `/threat_models/${tm}`, { name: 'Written', authorization: [share(reader, 'reader')] });
-    await t.ctx.db.query(
-      `INSERT INTO threat_model_read_cache AS c (threat_model_id, generation, version, access, doc) VALUES ($1, $2, 1, '[]', '{"stale":true}')
-       ON CONFLICT (threat_model_id) DO UPDATE SET version = excluded.version, access = excluded.access, doc = excluded.doc WHERE c.generation = excluded.generation`,
-      [tm, generation],
-    );
+    const [{ version }] = await t.ctx.db.query<{ version: number }>('SELECT version FROM threat_models WHERE id = $1', [tm]);
+    await t.ctx.db.query(`UPDATE threat_model_read_cache SET doc = '{"stale":true}', version = $2, stamp = $3, stamped_at = now() WHERE threat_model_id = $1`, [tm, version, stamp]);
     const res = await get(t.app, tm);
     expect(res.status).toBe(200);
     expect(res.body.name).toBe('Written');
+  });
+
+  // A second connection holds a write open across the reader's stamp (PostgreSQL: PGlite has one).
+  it.runIf(usingPostgres)('a write still running when a reader takes its stamp is not hidden by the stored copy once it commits', async () => {
+    const tm = await newModel();
+    await warm(t.app, tm);
+    const other = await openDb({ databaseUrl: t.config.database.url, poolMax: 1 });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let written!: () => void;
+      const wrote = new Promise<void>((r) => (written = r));
+      const tx = other.tx(async (q) => {
+        await q.query(`UPDATE threat_models SET name = 'Written meanwhile' WHERE id = $1`, [tm]);
+        written();
+        await held;
+      });
+      await wrote;
+      // Read while the write runs: the state before it, assembled afresh and stored with a stamp
+      // that does not see the write.
+      await t.ctx.db.query('DELETE FROM threat_model_read_cache WHERE threat_model_id = $1', [tm]);
+      expect((await get(t.app, tm)).body.name).toBe('Cached');
+      expect(await stored(tm)).toBe(true);
+      release();
+      await tx;
+    } finally {
+      await other.close();
+    }
+    for (const app of [t.app, second.app]) expect((await get(app, tm)).body.name).toBe('Written meanwhile');
   });
 });

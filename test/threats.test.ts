@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, errorOf } from './support/app.ts';
-import { familySuite, sharedModel, startWorld, type World } from './support/child-family.ts';
+import { createdSnapshot, familySuite, sharedModel, startWorld, type World } from './support/child-family.ts';
 
 let w: World;
 beforeAll(async () => {
@@ -243,5 +243,35 @@ describe('threats: a threat model with 1,000 threats', () => {
     const listed = await call(w.t.app, 'GET', '/threat_models?limit=100', { token: w.reader.accessToken });
     expect(listed.body.threat_models.find((m: { id: string }) => m.id === tm).threat_count).toBe(1000);
     expect(page.body.threats.map((t: { alias: number }) => t.alias).every((a: number) => a >= 1 && a <= 1000)).toBe(true);
+  });
+});
+
+describe('threats: the state a create records', () => {
+  it('is the state answered and read back, where the database normalises what was sent', async () => {
+    const tm = await sharedModel(w);
+    const diagram = '0F8FAD5B-D9CB-469F-A165-70867728950E';
+    const body = {
+      name: 'Normalised',
+      threat_type: ['Spoofing'],
+      diagram_id: diagram,
+      score: 7.3,
+      // Repeated and mixed-case keys: one entry per key, the later wins, ordered by the database.
+      metadata: [
+        { key: 'b', value: '1' },
+        { key: 'A', value: '2' },
+        { key: 'a', value: '3' },
+        { key: '_x', value: '4' },
+        { key: 'b', value: '5' },
+      ],
+    };
+    const res = await call(w.t.app, 'POST', `/threat_models/${tm}/threats`, { token: w.writer.accessToken, body });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.diagram_id).toBe(diagram.toLowerCase());
+    expect(res.body.score).toBe(7.3);
+    expect(res.body.metadata.filter((m: { key: string }) => m.key === 'b')).toEqual([{ key: 'b', value: '5' }]);
+    expect(res.body.metadata).toHaveLength(4);
+    const read = await call(w.t.app, 'GET', `/threat_models/${tm}/threats/${res.body.id}`, { token: w.reader.accessToken });
+    expect(read.body).toEqual(res.body);
+    expect(await createdSnapshot(w, res.body.id)).toEqual(res.body);
   });
 });

@@ -183,9 +183,9 @@ async function growData(sql: Sql, ids: { bench: string; readers: string; owners:
        ON t.r = 1 + (k - 1) % t.c`,
     [ids.templateModel],
   );
-  // The read model's triggers would bump each model's generation once per threat and once per
-  // threat metadata entry (400,000 single-row upserts, most of the seeding time); they are held
-  // back for these two inserts and the same end state written in one statement after them.
+  // The read model's triggers would record a change per threat and per threat metadata entry
+  // (400,000 single-row inserts, most of the seeding time); they are held back for these inserts,
+  // and one change per seeded model recorded after them, which is the same end state.
   await sql.query(`SET LOCAL session_replication_role = replica`);
   await sql.query(
     `INSERT INTO threats (id, threat_model_id, alias, name, description, mitigation, diagram_id, cell_id, asset_id, severity, score, priority,
@@ -205,10 +205,7 @@ async function growData(sql: Sql, ids: { bench: string; readers: string; owners:
   );
   await sql.query(`SET LOCAL session_replication_role = origin`);
   await sql.query(
-    `UPDATE threat_model_read_cache c SET generation = c.generation + n.touches, version = NULL, access = NULL, doc = NULL
-     FROM (SELECT s.threat_model_id, count(*) + count(md.key) AS touches
-           FROM seed_threats s LEFT JOIN metadata md ON md.entity_type = 'threat' AND md.entity_id = s.id GROUP BY 1) n
-     WHERE c.threat_model_id = n.threat_model_id`,
+    `INSERT INTO threat_model_changes (threat_model_id, xid) SELECT DISTINCT threat_model_id, pg_current_xact_id() FROM seed_threats ON CONFLICT DO NOTHING`,
   );
   await sql.query(
     `INSERT INTO audit_entries (id, threat_model_id, object_type, object_id, version, change_type, actor_email, actor_provider,

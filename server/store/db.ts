@@ -18,6 +18,15 @@ export interface Queryable {
   exec(script: string): Promise<void>;
 }
 
+/** The bound values of a statement built in parts: `bind(v)` adds a value and answers its placeholder. */
+export class Params {
+  readonly values: unknown[] = [];
+  readonly bind = (value: unknown): string => {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  };
+}
+
 export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs fn in one transaction; rolls back when it throws. */

@@ -449,5 +449,30 @@ export function familySuite(c: FamilyCase, world: () => World): void {
       expect(created.actor).toMatchObject({ email: world().writer.email, provider: 'tmi', provider_id: world().writer.user });
       expect(created.object_id).toBe(item.id);
     });
+
+    // A create writes its audit entry in the same statement, with the state it predicts (the
+    // database adds what it decides): the state recorded must be the state answered.
+    it('records as the created state exactly what the create answers, single and bulk', async () => {
+      const tm = await sharedModel(world());
+      const created = [await create(tm, 1, 'writer')];
+      if (c.bulkLimit) {
+        const bulk = await call(app(), 'POST', `${base(tm)}/bulk`, { token: tok('writer'), body: [c.sample(2), c.sample(3)] });
+        expect(bulk.status, bulk.text).toBe(201);
+        created.push(...bulk.body);
+      }
+      if (c.bulkUpsert) {
+        const upsert = await call(app(), 'PUT', `${base(tm)}/bulk`, { token: tok('writer'), body: [{ ...c.replacement, id: randomUUID() }] });
+        expect(upsert.status, upsert.text).toBe(200);
+        created.push(...upsert.body);
+      }
+      for (const item of created) expect(await createdSnapshot(world(), item.id)).toEqual(item);
+    });
   });
+}
+
+/** The state the audit trail recorded for the create of object `id`. */
+export async function createdSnapshot(w: World, id: string): Promise<unknown> {
+  const rows = await w.t.ctx.db.query<{ snapshot: unknown }>(`SELECT snapshot FROM audit_entries WHERE object_id = $1 AND change_type = 'created'`, [id]);
+  expect(rows).toHaveLength(1);
+  return rows[0]!.snapshot;
 }

@@ -1,7 +1,7 @@
 // SQL for metadata entries (one polymorphic table keyed by entity type, entity id and key): the
 // only module that reads or writes the table. The entity type is the audit object type of what
 // carries the entries: 'threat_model', or a kind's objectType.
-import type { Queryable } from '../../store/db.ts';
+import { Params, type Queryable } from '../../store/db.ts';
 import type { Metadata } from '../../../contract/common.ts';
 import type { ObjectType } from '../../../contract/limits.ts';
 
@@ -22,20 +22,32 @@ export function oneEntryPerKey(items: readonly Metadata[]): Metadata[] {
 }
 
 /**
- * The entity's entries become exactly `items` (a repeated key: the later entry), in one statement
- * (one round trip inside a write's transaction): keys no longer given go, the others are written.
- * A key kept keeps its created_at.
+ * The entity's entries become exactly `items` (a repeated key: the later entry) as part of a
+ * statement: `with` holds the CTEs that do it (keys no longer given go, the others are written; a
+ * key kept keeps its created_at), `json` the entries as metadataJsonSql reads them once written
+ * (the statement itself does not see its own writes). `id` and `at` are SQL (placeholders); the
+ * rest is bound through `bind`; `when`, SQL, says whether to write at all (the entity's own write
+ * in the statement took place). A write of an entity and its entries is then one round trip.
  */
-export async function replaceEntries(q: Queryable, type: MetadataOwner, id: string, items: readonly Metadata[], at: Date): Promise<void> {
+export function entriesReplacedSql(type: MetadataOwner, id: string, items: readonly Metadata[], at: string, bind: (v: unknown) => string, when = 'true'): { with: string; json: string } {
   const entries = oneEntryPerKey(items);
-  await q.query(
-    `WITH gone AS (DELETE FROM metadata WHERE entity_type = $1 AND entity_id = $2 AND NOT (key = ANY($3::text[])))
-     INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
-     SELECT $1, $2, k, v, $5, $5 FROM unnest($3::text[], $4::text[]) AS m(k, v)
-     ON CONFLICT (entity_type, entity_id, key) DO UPDATE SET value = EXCLUDED.value, modified_at = EXCLUDED.modified_at`,
-    [type, id, entries.map((m) => m.key), entries.map((m) => m.value), at],
-    'metadata_replace',
-  );
+  const owner = bind(type);
+  const keys = bind(entries.map((m) => m.key));
+  const values = bind(entries.map((m) => m.value));
+  return {
+    with: `metadata_gone AS (DELETE FROM metadata WHERE entity_type = ${owner} AND entity_id = ${id} AND NOT (key = ANY(${keys}::text[])) AND ${when}),
+     metadata_written AS (INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
+       SELECT ${owner}, ${id}, k, v, ${at}, ${at} FROM unnest(${keys}::text[], ${values}::text[]) AS m(k, v) WHERE ${when}
+       ON CONFLICT (entity_type, entity_id, key) DO UPDATE SET value = EXCLUDED.value, modified_at = EXCLUDED.modified_at)`,
+    json: `coalesce((SELECT json_agg(json_build_object('key', k, 'value', v) ORDER BY k) FROM unnest(${keys}::text[], ${values}::text[]) AS m(k, v)), '[]'::json)`,
+  };
+}
+
+/** The entity's entries become exactly `items` (entriesReplacedSql), in one statement. */
+export async function replaceEntries(q: Queryable, type: MetadataOwner, id: string, items: readonly Metadata[], at: Date): Promise<void> {
+  const p = new Params();
+  const replaced = entriesReplacedSql(type, p.bind(id), items, p.bind(at), p.bind);
+  await q.query(`WITH ${replaced.with} SELECT 1`, p.values, 'metadata_replace');
 }
 
 export async function listEntries(q: Queryable, type: MetadataOwner, id: string): Promise<Metadata[]> {

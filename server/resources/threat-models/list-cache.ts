@@ -3,9 +3,9 @@
 // while its stamp is still current:
 // - GET /threat_models: a snapshot (pg_current_snapshot), current while every transaction recorded
 //   in threat_model_list_changes (migration 0102) is visible in it;
-// - a child list: the model's read-model generation (migrations 0070, 0101), current while equal.
-// Every write that can change an answer records itself or moves the generation in its own
-// transaction, so a write committed before the stamp was taken is in the answer, and one committed
+// - a child list: a snapshot too, current while every change recorded for the model in the read
+//   model's log, threat_model_changes (migration 0103), is visible in it.
+// Every write that can change an answer records itself in its own transaction, so a write committed before the stamp was taken is in the answer, and one committed
 // later makes the stamp stale. The stamps are checked against the database, so another instance's
 // writes count alike; the answers are kept per instance, in memory, within a byte budget (least
 // recently used go first) and for at most ENTRY_TTL_MS (the change log keeps 20 minutes).
@@ -14,7 +14,7 @@ import type { Queryable } from '../../store/db.ts';
 /** How long an answer may be kept: well inside the 20 minutes the change log is kept. */
 const ENTRY_TTL_MS = 10 * 60_000;
 /** How often an instance deletes change-log rows older than 20 minutes (deletes are idempotent across instances). */
-export const PRUNE_LIST_CHANGES_EVERY_MS = 60_000;
+export const PRUNE_CHANGE_LOGS_EVERY_MS = 60_000;
 
 /**
  * Whether a list-relevant write committed since `snapshot` was taken (any write, with no snapshot),
@@ -32,9 +32,14 @@ export async function listChangesSince(q: Queryable, snapshot: string | undefine
   return rows[0]!;
 }
 
-/** Deletes change-log rows no kept answer can need any more (each instance, every PRUNE_LIST_CHANGES_EVERY_MS). */
-export async function pruneListChanges(q: Queryable): Promise<void> {
+/**
+ * Deletes rows of the lists' and the models' change logs that no kept answer or stored document
+ * can need any more: their stamps are trusted 10 minutes (each instance, every
+ * PRUNE_CHANGE_LOGS_EVERY_MS).
+ */
+export async function pruneChangeLogs(q: Queryable): Promise<void> {
   await q.query(`DELETE FROM threat_model_list_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_list_changes_prune');
+  await q.query(`DELETE FROM threat_model_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_changes_prune');
 }
 
 interface Entry<S> {

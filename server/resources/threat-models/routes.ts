@@ -11,7 +11,7 @@ import { ListThreatModelsQuery, ListThreatModelsResponse, ThreatModel, ThreatMod
 import { administratorCheck } from '../common/administrator.ts';
 import { existenceBeforeBody } from '../common/existence-first.ts';
 import { readIfMatch, setEtag } from '../common/if-match.ts';
-import { PRUNE_LIST_CHANGES_EVERY_MS, pruneListChanges } from './list-cache.ts';
+import { PRUNE_CHANGE_LOGS_EVERY_MS, pruneChangeLogs } from './list-cache.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['Threat Models'];
@@ -23,10 +23,10 @@ export function threatModelRoutes(app: FastifyInstance, ctx: AppContext): void {
   // A write to a missing model is 404 (and without the role 403) before its body is judged.
   const modelFirst = existenceBeforeBody(async (p, ps) => void (await svc.accessTo(p, ps.threat_model_id!, 'write')));
 
-  // The list read model's change log is pruned on a timer, whether or not anyone lists.
+  // The read models' change logs are pruned on a timer, whether or not anyone reads.
   let prune: NodeJS.Timeout | undefined;
   app.addHook('onReady', async () => {
-    prune = setInterval(() => void pruneListChanges(ctx.db).catch((err: unknown) => app.log.warn({ err }, 'list change log pruning failed')), PRUNE_LIST_CHANGES_EVERY_MS);
+    prune = setInterval(() => void pruneChangeLogs(ctx.db).catch((err: unknown) => app.log.warn({ err }, 'change log pruning failed')), PRUNE_CHANGE_LOGS_EVERY_MS);
     prune.unref();
   });
   app.addHook('onClose', async () => clearInterval(prune));

@@ -192,8 +192,9 @@ export class ThreatModelService {
    * The gate for the threat model and all its children: 404 when it does not exist (or is deleted,
    * unless `includeDeleted`), 403 when the caller's role is too low for the action.
    */
-  async accessTo(p: Principal, id: string, action: Action, opts: { includeDeleted?: boolean; q?: Queryable } = {}) {
-    const ctx = await store.findAccessContext(opts.q ?? this.db, id);
+  /** `since`: a stamp taken earlier, for `ctx.changed` (whether the model changed since). */
+  async accessTo(p: Principal, id: string, action: Action, opts: { includeDeleted?: boolean; q?: Queryable; since?: string } = {}) {
+    const ctx = await store.findAccessContext(opts.q ?? this.db, id, opts.since);
     if (!ctx || (ctx.deleted_at && !opts.includeDeleted)) throw notFound('Threat model not found');
     const role = effectiveRole(ctx, subjectOf(p));
     authorize(role, action);
@@ -279,36 +280,38 @@ export class ThreatModelService {
 
   /**
    * GET /threat_models/{id} as response text, from the read model (threat_model_read_cache) when
-   * it holds the current document: one query by primary key answers existence, the access list and
-   * the serialised document. Otherwise the document is assembled as in `get`, serialised by the
-   * route's own serializer, and stored only if no write touched the model meanwhile (the generation
-   * read before assembling is still current; every write bumps it by trigger in its transaction).
+   * it holds a current document: one query by primary key answers existence, the access list, the
+   * serialised document and whether it is current (no change recorded for the model that its
+   * stamp does not see, migration 0103). Otherwise the document is assembled as in `get`,
+   * serialised by the route's own serializer, and stored with the snapshot taken by that first
+   * query, before assembling: a write the document may miss is not visible in it, so the copy is
+   * never served after that write commits.
    */
   async getText(p: Principal, id: string, serialize: (tm: ThreatModelJson) => string): Promise<{ text: string; version: number }> {
-    const rows = await this.db.query<{ owner_uuid: string; deleted_at: Date | null; version: number; generation: string | number | bigint | null; access: store.AccessRow[] | null; doc: string | null; cached_version: number | null }>(
-      `SELECT tm.owner_uuid, tm.deleted_at, tm.version, c.generation, c.access, c.doc, c.version AS cached_version
+    const rows = await this.db.query<{ owner_uuid: string; deleted_at: Date | null; version: number; access: store.AccessRow[] | null; doc: string | null; current: boolean; now: string; now_at: Date }>(
+      `SELECT tm.owner_uuid, tm.deleted_at, tm.version, c.access, c.doc,
+              c.doc IS NOT NULL AND c.version = tm.version AND ${store.STAMP_TRUSTED_SQL('c.stamped_at')} AND NOT ${store.READ_MODEL_CHANGED_SQL('tm.id', 'c.stamp')} AS current,
+              pg_current_snapshot()::text AS now, now() AS now_at
        FROM threat_models tm LEFT JOIN threat_model_read_cache c ON c.threat_model_id = tm.id WHERE tm.id = $1`,
       [id],
       'tm_read_cache_get',
     );
     const hit = rows[0];
     if (!hit || hit.deleted_at) throw notFound('Threat model not found');
-    if (hit.doc !== null && hit.access !== null && hit.cached_version === hit.version) {
+    if (hit.current && hit.doc !== null && hit.access !== null) {
       authorize(effectiveRole({ owner_uuid: hit.owner_uuid, access: hit.access }, subjectOf(p)), 'read');
       return { text: hit.doc, version: hit.version };
     }
-    const generation = hit.generation === null ? '0' : String(hit.generation);
     const row = await store.findThreatModel(this.db, id, { liveChildren: true });
     if (!row || row.deleted_at) throw notFound('Threat model not found');
     authorize(effectiveRole({ owner_uuid: row.owner_uuid, access: row.access }, subjectOf(p)), 'read');
     const text = serialize(present(row, await this.kinds.embedded(this.db, id, new Set(row.live_children ?? []))));
-    // Kept only if the generation is unchanged: a write that committed since, or is committing now
-    // (its trigger holds the row), has moved it on, and its readers assemble afresh.
+    // Two readers may store in either order: each copy holds at least what its own stamp sees.
     await this.db.query(
-      `INSERT INTO threat_model_read_cache AS c (threat_model_id, generation, version, access, doc) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (threat_model_id) DO UPDATE SET version = excluded.version, access = excluded.access, doc = excluded.doc
-       WHERE c.generation = excluded.generation`,
-      [id, generation, row.version, JSON.stringify(row.access), text],
+      `INSERT INTO threat_model_read_cache (threat_model_id, version, access, doc, stamp, stamped_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (threat_model_id) DO UPDATE SET version = excluded.version, access = excluded.access, doc = excluded.doc,
+         stamp = excluded.stamp, stamped_at = excluded.stamped_at`,
+      [id, row.version, JSON.stringify(row.access), text, hit.now, hit.now_at],
       'tm_read_cache_put',
     );
     return { text, version: row.version };

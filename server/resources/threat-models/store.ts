@@ -102,26 +102,50 @@ export interface AccessContext {
   owner_uuid: string;
   deleted_at: Date | null;
   access: AccessEntry[];
-  /**
-   * The model's read-model generation when this was read (null before its first write): every
-   * write to the model or its children moves it, in the writing transaction (migrations 0070, 0101).
-   */
-  generation: number | null;
+  /** The database state this was read in (pg_current_snapshot): the stamp of a copy assembled after it. */
+  snapshot: string;
+  /** Whether the model changed since the stamp asked about (`findAccessContext`'s `since`); true without one. */
+  changed: boolean;
 }
 
-export async function findAccessContext(q: Queryable, id: string): Promise<AccessContext | null> {
+/**
+ * The read model's log (migration 0103): what a transaction that changed a model's document or
+ * child lists records, under the model's id or, for every model, under ALL_MODELS.
+ */
+export const ALL_MODELS = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * SQL: whether model `id` changed after the snapshot `stamp` (text) was taken, i.e. a recorded
+ * change is not visible in it. Changes older than the stamp's oldest running transaction (xmin)
+ * are all visible, so only the model's recent rows are read. True when `stamp` is null.
+ */
+export const READ_MODEL_CHANGED_SQL = (id: string, stamp: string) => `(${stamp} IS NULL OR EXISTS (
+  SELECT 1 FROM threat_model_changes ch
+  WHERE ch.threat_model_id IN (${id}, '${ALL_MODELS}'::uuid) AND ch.xid >= pg_snapshot_xmin(${stamp}::pg_snapshot)
+    AND NOT pg_visible_in_snapshot(ch.xid, ${stamp}::pg_snapshot)))`;
+
+/**
+ * A stored copy's stamp is trusted this long: well inside the 20 minutes the log is kept, so no
+ * change it must see has been pruned (pruneChangeLogs).
+ */
+export const STAMP_TRUSTED_SQL = (stampedAt: string) => `${stampedAt} > now() - interval '10 minutes'`;
+
+/**
+ * The access context of model `id`, and whether it changed since `since` (a stamp taken earlier).
+ * The access list is the read model's copy while that copy is current, else built.
+ */
+export async function findAccessContext(q: Queryable, id: string, since?: string): Promise<AccessContext | null> {
   const rows = await q.query<AccessContext>(
-    // The access list kept by the read model (threat_model_read_cache, dropped by trigger with
-    // every change of the list or of a user's or group's names) when there is one; else built.
-    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, c.generation,
-            coalesce(CASE WHEN c.doc IS NOT NULL THEN c.access END, (${ACCESS_LIST_SQL})::jsonb) AS access
+    `SELECT tm.id, tm.owner_uuid, tm.deleted_at, pg_current_snapshot()::text AS snapshot,
+            ${READ_MODEL_CHANGED_SQL('tm.id', '$2::text')} AS changed,
+            coalesce(CASE WHEN c.doc IS NOT NULL AND ${STAMP_TRUSTED_SQL('c.stamped_at')} AND NOT ${READ_MODEL_CHANGED_SQL('tm.id', 'c.stamp')} THEN c.access END,
+                     (${ACCESS_LIST_SQL})::jsonb) AS access
      FROM threat_models tm LEFT JOIN threat_model_read_cache c ON c.threat_model_id = tm.id
      WHERE tm.id = $1`,
-    [id],
+    [id, since ?? null],
     'tm_access_context',
   );
-  const row = rows[0];
-  return row ? { ...row, generation: row.generation === null ? null : Number(row.generation) } : null;
+  return rows[0] ?? null;
 }
 
 export interface NewThreatModel {

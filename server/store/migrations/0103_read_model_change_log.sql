@@ -1,0 +1,41 @@
+-- Writes to one threat model run side by side (issue 11, "Writes"). The read model's generation
+-- (0070, bumped at commit since 0101) was one row per model: every write to the model or its
+-- children updated it, and held it from its commit's trigger until the commit was on disk, so the
+-- writes to one model committed one at a time instead of together (group commit), however many
+-- ran at once. Measured: 16 writers to one model spent most of their commits waiting for this row.
+--
+-- The generation becomes a log instead, as the list's read model already is (0102): a transaction
+-- that changes what a model's document or child lists show records (model, its own transaction id)
+-- in threat_model_changes, one row per model and transaction, so no writer waits for another here.
+-- A stored document or list is stamped with the snapshot (pg_current_snapshot) its reader took
+-- *before* assembling it, and is current while every change recorded for its model is visible in
+-- that snapshot (threat-models/store.ts, READ_MODEL_CHANGED_SQL):
+-- - a write committed before the stamp was taken is in the snapshot, and in the document;
+-- - a write committed later, or still running when it was taken, is not: the copy is refused.
+-- A change to every document (a user's or group's shown fields) is recorded under ALL_MODELS.
+-- Rows are kept 20 minutes (pruned by each instance); a stamp older than 10 minutes is not trusted.
+--
+-- The triggers stay as 0070 and 0101 left them (which tables, immediate or at commit); only what
+-- they do changes.
+CREATE TABLE threat_model_changes (
+  threat_model_id  uuid NOT NULL,
+  xid              xid8 NOT NULL,
+  at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (threat_model_id, xid)
+);
+CREATE INDEX threat_model_changes_at_idx ON threat_model_changes (at);
+
+CREATE OR REPLACE FUNCTION tm_read_cache_touch(tm uuid) RETURNS void LANGUAGE sql AS $$
+  INSERT INTO threat_model_changes (threat_model_id, xid) SELECT tm, pg_current_xact_id() WHERE tm IS NOT NULL
+  ON CONFLICT (threat_model_id, xid) DO NOTHING
+$$;
+
+-- ALL_MODELS in threat-models/store.ts.
+CREATE OR REPLACE FUNCTION tm_read_cache_invalidate_all() RETURNS void LANGUAGE sql AS $$
+  SELECT tm_read_cache_touch('00000000-0000-0000-0000-000000000000')
+$$;
+
+-- The stored copies were stamped with generations: none is trusted again.
+ALTER TABLE threat_model_read_cache DROP COLUMN generation;
+ALTER TABLE threat_model_read_cache ADD COLUMN stamp text, ADD COLUMN stamped_at timestamptz;
+UPDATE threat_model_read_cache SET version = NULL, access = NULL, doc = NULL;
