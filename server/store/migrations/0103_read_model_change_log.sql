@@ -25,15 +25,36 @@ CREATE TABLE threat_model_changes (
 );
 CREATE INDEX threat_model_changes_at_idx ON threat_model_changes (at);
 
-CREATE OR REPLACE FUNCTION tm_read_cache_touch(tm uuid) RETURNS void LANGUAGE sql AS $$
-  INSERT INTO threat_model_changes (threat_model_id, xid) SELECT tm, pg_current_xact_id() WHERE tm IS NOT NULL
-  ON CONFLICT (threat_model_id, xid) DO NOTHING
-$$;
+-- In PL/pgSQL, whose statements keep their plans for the session: a write fires these once per
+-- row (a threat with two metadata entries, three times), and the SQL functions of 0070 were
+-- planned again on every call, most of a create's time in PostgreSQL.
+CREATE OR REPLACE FUNCTION tm_read_cache_touch(tm uuid) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF tm IS NOT NULL THEN
+    INSERT INTO threat_model_changes (threat_model_id, xid) VALUES (tm, pg_current_xact_id())
+    ON CONFLICT (threat_model_id, xid) DO NOTHING;
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION tm_read_cache_model_of(entity_type text, entity_id uuid) RETURNS uuid LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  CASE entity_type
+    WHEN 'threat_model' THEN RETURN entity_id;
+    WHEN 'threat' THEN RETURN (SELECT threat_model_id FROM threats WHERE id = entity_id);
+    WHEN 'diagram' THEN RETURN (SELECT threat_model_id FROM diagrams WHERE id = entity_id);
+    WHEN 'document' THEN RETURN (SELECT threat_model_id FROM documents WHERE id = entity_id);
+    WHEN 'repository' THEN RETURN (SELECT threat_model_id FROM repositories WHERE id = entity_id);
+    WHEN 'note' THEN RETURN (SELECT threat_model_id FROM notes WHERE id = entity_id);
+    WHEN 'asset' THEN RETURN (SELECT threat_model_id FROM assets WHERE id = entity_id);
+    ELSE RETURN NULL;
+  END CASE;
+END $$;
 
 -- ALL_MODELS in threat-models/store.ts.
-CREATE OR REPLACE FUNCTION tm_read_cache_invalidate_all() RETURNS void LANGUAGE sql AS $$
-  SELECT tm_read_cache_touch('00000000-0000-0000-0000-000000000000')
-$$;
+CREATE OR REPLACE FUNCTION tm_read_cache_invalidate_all() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM tm_read_cache_touch('00000000-0000-0000-0000-000000000000');
+END $$;
 
 -- The stored copies were stamped with generations: none is trusted again.
 ALTER TABLE threat_model_read_cache DROP COLUMN generation;
