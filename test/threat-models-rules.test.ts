@@ -55,6 +55,13 @@ describe('GET /threat_models filters and paging', () => {
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&status=NOT_STARTED,closed`, { token: owner.accessToken })).body.total).toBe(2);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&status=closed`, { token: owner.accessToken })).body.total).toBe(0);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&security_reviewer=is:null`, { token: owner.accessToken })).body.total).toBe(2);
+    // The reviewer filter matches the reviewer's e-mail or name, whoever asks.
+    // (Set in the store: who may assign a reviewer is test/access-changes.test.ts's subject.)
+    await t.ctx.db.query(`UPDATE threat_models SET security_reviewer_uuid = (SELECT internal_uuid FROM users WHERE provider = 'tmi' AND provider_user_id = $2) WHERE id = $1`, [a.id, writer.user]);
+    for (const who of [owner, writer]) {
+      expect((await call(t.app, 'GET', `/threat_models?name=${tag}&security_reviewer=${writer.user.toUpperCase()}`, { token: who.accessToken })).body.threat_models.map((m: { id: string }) => m.id)).toEqual([a.id]);
+    }
+    expect((await call(t.app, 'GET', `/threat_models?name=${tag}&security_reviewer=nobody-here`, { token: owner.accessToken })).body.total).toBe(0);
     const future = new Date(Date.now() + 3600_000).toISOString();
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&created_after=${future}`, { token: owner.accessToken })).body.total).toBe(0);
     // Underscores and percent signs are literal, not wildcards.

@@ -252,31 +252,30 @@ export async function listThreatModels(
     params.push(v);
     return `$${params.length}`;
   };
-  // The owner's and the reviewer's rows are joined only for a filter on them: choosing the page
-  // and counting every match must not touch more than the matches.
-  const joins: string[] = [];
+  // A filter on the owner or the reviewer finds the matching users once (an uncorrelated
+  // sub-select, run once per query), and each model is then tested by its user id: choosing the
+  // page and counting every match must not touch more than the matches, nor match a pattern once
+  // per readable model.
+  const usersMatching = (pattern: string) => {
+    const p = arg(likeContains(pattern));
+    return `ARRAY(SELECT u.internal_uuid FROM users u WHERE u.email ILIKE ${p} OR u.name ILIKE ${p})`;
+  };
   if (!f.includeDeleted) where.push('tm.deleted_at IS NULL');
-  if (f.owner) {
-    joins.push('JOIN users o ON o.internal_uuid = tm.owner_uuid');
-    where.push(`(o.email ILIKE ${arg(likeContains(f.owner))} OR o.name ILIKE $${params.length})`);
-  }
+  if (f.owner) where.push(`tm.owner_uuid = ANY(${usersMatching(f.owner)})`);
   if (f.name) where.push(`tm.name ILIKE ${arg(likeContains(f.name))}`);
   if (f.description) where.push(`tm.description ILIKE ${arg(likeContains(f.description))}`);
   if (f.issueUri) where.push(`tm.issue_uri ILIKE ${arg(likeContains(f.issueUri))}`);
   if (f.statuses?.length) where.push(`lower(tm.status) = ANY(${arg(f.statuses.map((s) => s.toLowerCase()))}::text[])`);
   if (f.securityReviewer === 'is:null') where.push('tm.security_reviewer_uuid IS NULL');
   else if (f.securityReviewer === 'is:notnull') where.push('tm.security_reviewer_uuid IS NOT NULL');
-  else if (f.securityReviewer) {
-    joins.push('JOIN users r ON r.internal_uuid = tm.security_reviewer_uuid');
-    where.push(`(r.email ILIKE ${arg(likeContains(f.securityReviewer))} OR r.name ILIKE $${params.length})`);
-  }
+  else if (f.securityReviewer) where.push(`tm.security_reviewer_uuid = ANY(${usersMatching(f.securityReviewer)})`);
   for (const d of f.dates) where.push(`tm.${d.column} ${d.op} ${arg(d.value)}`);
   if (f.projectId) where.push(`tm.project_id = ${arg(f.projectId)}`);
   if (f.teamId) where.push(`tm.project_id IN (SELECT p.id FROM projects p WHERE p.team_id = ${arg(f.teamId)})`);
   // The readable models, the caller's own and those shared with them, each part selected on its own.
   const matches = (select: string) =>
     [READABLE_BY_CALLER_SQL.owned, READABLE_BY_CALLER_SQL.shared]
-      .map((readable) => `SELECT ${select} FROM threat_models tm ${joins.join(' ')} WHERE ${[readable, ...where].join(' AND ')}`)
+      .map((readable) => `SELECT ${select} FROM threat_models tm WHERE ${[readable, ...where].join(' AND ')}`)
       .join(' UNION ALL ');
   const count = (table: string) =>
     `(SELECT count(*)::int FROM ${table} x WHERE x.threat_model_id = tm.id AND x.deleted_at IS NULL)`;
