@@ -4,7 +4,7 @@
 // container engine is needed: deploy/test-image.sh checks the real image where they exist.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
@@ -149,9 +149,18 @@ describe('compose file', () => {
 });
 
 /**
- * Production dependencies only, from the lock file (from npm's cache where it has them): `npm ci
- * --omit=dev` once per package.json and package-lock.json, kept in node_modules/.cache like any
- * build cache (about 10 s of CPU otherwise). Returns the node_modules folder.
+ * Production dependencies only: the packages of the installed node_modules that package-lock.json
+ * does not mark `dev`, hard-linked (copied where links fail) into a folder of the same layout,
+ * made once per package.json and package-lock.json and kept in node_modules/.cache like any build
+ * cache. Returns that node_modules folder.
+ *
+ * This is what the Dockerfile does: `npm ci` of everything, then `npm prune --omit=dev`, which
+ * removes exactly the lock file's `dev` entries and leaves every other package where the full
+ * install placed it (npm ci lays the tree out from the lock file, dev packages or not). It was
+ * `npm ci --omit=dev --ignore-scripts` into a folder of its own, about 10 s of CPU on a run without
+ * the cache, and further from the image in one way: it skipped the install scripts that the
+ * image's `npm ci` runs. What the test proves is unchanged: the server starts from the runtime
+ * layout with no dev package present (the first test below checks some are absent).
  */
 function productionModules(): string {
   const caches = path.join(ROOT, 'node_modules/.cache/tmi-production-deps');
@@ -161,28 +170,65 @@ function productionModules(): string {
   const cached = path.join(caches, key);
   if (existsSync(cached)) return path.join(cached, 'node_modules');
   mkdirSync(caches, { recursive: true });
-  // Installed beside the cache entry and renamed into place when complete, so that a run
-  // interrupted half-way, or one in parallel, never finds half an install under the key.
+  // Made beside the cache entry and renamed into place when complete, so that a run interrupted
+  // half-way, or one in parallel, never finds half a folder under the key.
   const work = mkdtempSync(path.join(caches, `${key}.`));
-  for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(ROOT, f), path.join(work, f));
-  const npm = path.join(path.dirname(process.execPath), process.platform === 'win32' ? 'npm.cmd' : 'npm');
-  const install = spawnSync(existsSync(npm) ? npm : 'npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: work, encoding: 'utf8' });
-  if (install.status !== 0) {
-    rmSync(work, { recursive: true, force: true });
-    throw new Error(`npm ci --omit=dev failed:\n${install.stderr}`);
-  }
   try {
+    const packages = (JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; link?: boolean }> }).packages;
+    const keep = Object.keys(packages).filter((p) => p.startsWith('node_modules/') && !packages[p]!.dev);
+    const kept = new Set(keep);
+    for (const p of keep) {
+      if (packages[p]!.link) throw new Error(`${p}: linked packages (workspaces) are not handled here`);
+      if (!existsSync(path.join(ROOT, p))) {
+        // Optional packages of other platforms are in the lock file but not installed; npm ci
+        // --omit=dev would not install them here either. Anything else missing is a stale install.
+        if ((packages[p] as { optional?: boolean }).optional) continue;
+        throw new Error(`${p} is in package-lock.json but not installed: run npm ci`);
+      }
+      // Each package's own files; the packages nested in its node_modules are entries of their own.
+      linkTree(path.join(ROOT, p), path.join(work, p), (rel) => rel !== 'node_modules');
+    }
+    // The command links npm makes for the packages kept, and only for them.
+    for (const bin of new Set(keep.map((p) => path.join(p.slice(0, p.lastIndexOf('node_modules/') + 'node_modules'.length), '.bin')))) {
+      if (!existsSync(path.join(ROOT, bin))) continue;
+      for (const name of readdirSync(path.join(ROOT, bin))) {
+        const target = readlinkSync(path.join(ROOT, bin, name));
+        const owner = /^(?:\.\.\/)((?:@[^/]+\/)?[^/]+)\//.exec(target)?.[1];
+        if (!owner || !kept.has(path.join(path.dirname(bin), owner))) continue;
+        mkdirSync(path.join(work, bin), { recursive: true });
+        symlinkSync(target, path.join(work, bin, name));
+      }
+    }
     renameSync(work, cached);
-  } catch {
-    rmSync(work, { recursive: true, force: true }); // a parallel run got there first
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    if (!existsSync(cached)) throw err; // else a parallel run got there first
   }
-  // Installs for other lock files (a day old: another checkout may be using one right now), and
-  // installs that were interrupted, are of no further use.
+  // Folders for other lock files (a day old: another checkout may be using one right now), and
+  // ones that were interrupted, are of no further use.
   for (const name of readdirSync(caches)) {
     const other = path.join(caches, name);
     if (name !== key && Date.now() - statSync(other).mtimeMs > 24 * 3600_000) rmSync(other, { recursive: true, force: true });
   }
   return path.join(cached, 'node_modules');
+}
+
+/** Recreates the tree `from` at `to`: files hard-linked (copied across file systems), symbolic links as they are. */
+function linkTree(from: string, to: string, include: (rel: string) => boolean = () => true): void {
+  mkdirSync(to, { recursive: true });
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    if (!include(e.name)) continue;
+    const [src, dst] = [path.join(from, e.name), path.join(to, e.name)];
+    if (e.isDirectory()) linkTree(src, dst);
+    else if (e.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
+    else {
+      try {
+        linkSync(src, dst);
+      } catch {
+        cpSync(src, dst);
+      }
+    }
+  }
 }
 
 // It runs on PGlite whatever the suite's back end: once, in the PGlite pass.
