@@ -11,9 +11,12 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     // The suite is CPU-bound (the app and its PGlite database in the workers, the servers started
-    // as child processes): on two cores a third worker only adds its own warm-up (measured: 14 s
-    // more CPU and no shorter run).
-    maxWorkers: 2,
+    // as child processes), but with two workers on two cores a core is idle about a fifth of the
+    // run, while a file waits for a server it started or on a timer: a third worker fills that for
+    // the cost of its own warm-up. Measured on two cores, quiet machine, warm: 61.5 s with two
+    // workers (95 s of CPU, machine 81 % busy), 54.9 s with three (102 s, 97 % busy); before
+    // the changes of issue 13 item 6, 58.7 s and 53.6 s warm, 71-75 s and 66 s cold.
+    maxWorkers: 3,
     // The longest files first: by the durations of the previous run that vitest keeps in
     // node_modules/.vite, and on a first run by those measured (test/support/sequencer.ts).
     sequence: { sequencer: LongestFirst },
