@@ -1,13 +1,21 @@
 // Start-up configuration: defaults, derived values, and every validation with a readable message.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig } from '../server/config.ts';
 import { PRODUCTION_ENV } from './support/app.ts';
 
-const dataDir = () => mkdtempSync(path.join(tmpdir(), 'tmi-config-'));
+const dataDirs: string[] = [];
+const dataDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tmi-config-'));
+  dataDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
 const strong = () => randomBytes(32).toString('base64url');
 
 function problemsOf(env: Record<string, string>): string[] {

@@ -17,7 +17,7 @@
 // 20), other users own 30, of which 10 share with the bench user by a user entry, 10 by a TMI group
 // the bench user is a member of, 5 with everyone, and 5 not at all. Phase B adds models and threats
 // by SQL, cloned from rows the server wrote in phase A (access list, metadata, audit entries with
-// snapshots, alias counters; the read model of migration 0070 by its own triggers, or for the
+// snapshots, alias counters; the read model of migrations 0070 and 0103 by its own triggers, or for the
 // threats by one statement with the same end state), so they are the
 // rows the API would have written; the bench user owns BENCH_OWNED of all models and reads 200 more
 // by a user entry, 200 by the group and 100 by everyone, the rest are not theirs to see. The model

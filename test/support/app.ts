@@ -5,7 +5,7 @@
 // template, as all files share the one PostgreSQL database), unless a test asks for a fresh one.
 // Users and tokens: test/support/factories.ts.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -129,6 +129,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
       await app.close();
       await ctx.close();
       await db.close();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
