@@ -8,9 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { openDb } from '../server/store/db.ts';
 import { ListCache, listChangesSince, pruneChangeLogs } from '../server/resources/threat-models/list-cache.ts';
-import { call, signIn, startSecondInstance, startTestApp, succeeding, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
+import { call, signIn, startSecondInstance, startTestApp, succeeding, usingPostgres, whileWriteOpen, type SignedIn, type TestApp } from './support/app.ts';
 
 let t: TestApp;
 let owner: SignedIn;
@@ -197,25 +196,15 @@ describe('GET /threat_models after a change outside the models', () => {
   // A second connection holds a transaction open across the snapshot (PostgreSQL: PGlite has one).
   it.runIf(usingPostgres)('a write open while the snapshot is taken and committed after it makes the answer stale', async () => {
     const tm = ((await on(t.app)('POST', '/threat_models', { name: 'Open' })) as { id: string }).id;
-    const other = await openDb({ databaseUrl: t.config.database.url, poolMax: 1 });
-    try {
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let written!: () => void;
-      const wrote = new Promise<void>((r) => (written = r));
-      const tx = other.tx(async (q) => {
-        await q.query(`UPDATE threat_models SET name = 'Committed later' WHERE id = $1`, [tm]);
-        written();
-        await held;
-      });
-      await wrote;
-      const { now: during } = await listChangesSince(t.ctx.db, undefined);
-      release();
-      await tx;
-      expect((await listChangesSince(t.ctx.db, during)).changed).toBe(true);
-    } finally {
-      await other.close();
-    }
+    let during!: string;
+    await whileWriteOpen(
+      t,
+      (q) => q.query(`UPDATE threat_models SET name = 'Committed later' WHERE id = $1`, [tm]),
+      async () => {
+        during = (await listChangesSince(t.ctx.db, undefined)).now;
+      },
+    );
+    expect((await listChangesSince(t.ctx.db, during)).changed).toBe(true);
   });
 });
 

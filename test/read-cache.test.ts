@@ -5,8 +5,7 @@
 // write the document is read twice and must be stored, so that the write lands on a cached copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { openDb } from '../server/store/db.ts';
-import { call, signIn, startSecondInstance, startTestApp, succeeding, usingPostgres, type SignedIn, type TestApp } from './support/app.ts';
+import { call, signIn, startSecondInstance, startTestApp, succeeding, usingPostgres, whileWriteOpen, type SignedIn, type TestApp } from './support/app.ts';
 import { opRequest, processNode, WsClient } from './collab-support.ts';
 
 let t: TestApp;
@@ -214,28 +213,17 @@ describe('GET /threat_models/{id} after a change outside the model', () => {
   it.runIf(usingPostgres)('a write still running when a reader takes its stamp is not hidden by the stored copy once it commits', async () => {
     const tm = await newModel();
     await warm(t.app, tm);
-    const other = await openDb({ databaseUrl: t.config.database.url, poolMax: 1 });
-    try {
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let written!: () => void;
-      const wrote = new Promise<void>((r) => (written = r));
-      const tx = other.tx(async (q) => {
-        await q.query(`UPDATE threat_models SET name = 'Written meanwhile' WHERE id = $1`, [tm]);
-        written();
-        await held;
-      });
-      await wrote;
+    await whileWriteOpen(
+      t,
+      (q) => q.query(`UPDATE threat_models SET name = 'Written meanwhile' WHERE id = $1`, [tm]),
       // Read while the write runs: the state before it, assembled afresh and stored with a stamp
       // that does not see the write.
-      await t.ctx.db.query('DELETE FROM threat_model_read_cache WHERE threat_model_id = $1', [tm]);
-      expect((await get(t.app, tm)).body.name).toBe('Cached');
-      expect(await stored(tm)).toBe(true);
-      release();
-      await tx;
-    } finally {
-      await other.close();
-    }
+      async () => {
+        await t.ctx.db.query('DELETE FROM threat_model_read_cache WHERE threat_model_id = $1', [tm]);
+        expect((await get(t.app, tm)).body.name).toBe('Cached');
+        expect(await stored(tm)).toBe(true);
+      },
+    );
     for (const app of [t.app, second.app]) expect((await get(app, tm)).body.name).toBe('Written meanwhile');
   });
 });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeJwt, SignJWT } from 'jose';
 import { SECURITY_EVENTS, TOKEN_FAILURE_LINES } from '../server/security-events.ts';
-import { call, CALLBACK, errorOf, signInWithPkce as signIn, startTestApp, uniqueUser, type Response, type SignedIn, type TestApp } from './support/app.ts';
+import { call, CALLBACK, errorOf, signInWithPkce as signIn, startTestApp, uniqueUser, UNREACHABLE_PROVIDER_ENV, type Response, type SignedIn, type TestApp } from './support/app.ts';
 import { LogCapture } from './support/log-capture.ts';
 
 const logs = new LogCapture();
@@ -20,12 +20,7 @@ beforeAll(async () => {
       TMI_TRUST_PROXY: '1',
       TMI_ADMINISTRATORS: `tmi:${configuredAdmin}`,
       // An upstream provider whose sign-in is never completed (its callback reports an error).
-      OAUTH_PROVIDERS_CORP_ENABLED: 'true',
-      OAUTH_PROVIDERS_CORP_CLIENT_ID: 'corp-client',
-      OAUTH_PROVIDERS_CORP_CLIENT_SECRET: 'corp-client-secret-for-tests',
-      OAUTH_PROVIDERS_CORP_AUTHORIZATION_URL: 'https://idp.example.test/authorize',
-      OAUTH_PROVIDERS_CORP_TOKEN_URL: 'https://idp.example.test/token',
-      OAUTH_PROVIDERS_CORP_USERINFO_URL: 'https://idp.example.test/userinfo',
+      ...UNREACHABLE_PROVIDER_ENV,
     },
     { logger: logs.logger('info') },
   );

@@ -12,7 +12,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { createContext, type AppContext } from '../../server/context.ts';
 import { buildApp, type AppOptions } from '../../server/app.ts';
-import { openDb, type Db } from '../../server/store/db.ts';
+import { openDb, type Db, type Queryable } from '../../server/store/db.ts';
 import { signInAs, uniqueUser, type SignedIn } from './factories.ts';
 
 export { uniqueUser, type SignedIn };
@@ -30,6 +30,16 @@ export interface TestApp {
 
 export const usingPostgres = Boolean(process.env.TMI_TEST_DATABASE_URL);
 
+/** An upstream OAuth provider ("corp") at a host that does not exist: its sign-in never completes. */
+export const UNREACHABLE_PROVIDER_ENV: Record<string, string> = {
+  OAUTH_PROVIDERS_CORP_ENABLED: 'true',
+  OAUTH_PROVIDERS_CORP_CLIENT_ID: 'corp-client',
+  OAUTH_PROVIDERS_CORP_CLIENT_SECRET: 'corp-client-secret-for-tests',
+  OAUTH_PROVIDERS_CORP_AUTHORIZATION_URL: 'https://idp.example.test/authorize',
+  OAUTH_PROVIDERS_CORP_TOKEN_URL: 'https://idp.example.test/token',
+  OAUTH_PROVIDERS_CORP_USERINFO_URL: 'https://idp.example.test/userinfo',
+};
+
 /**
  * The least a production configuration needs besides its JWT secret: an identity provider (the
  * development one is off there) and Secure cookies (TLS ends at a proxy in front).
@@ -37,12 +47,7 @@ export const usingPostgres = Boolean(process.env.TMI_TEST_DATABASE_URL);
 export const PRODUCTION_ENV: Record<string, string> = {
   TMI_BUILD_MODE: 'production',
   TMI_COOKIE_SECURE: 'true',
-  OAUTH_PROVIDERS_CORP_ENABLED: 'true',
-  OAUTH_PROVIDERS_CORP_CLIENT_ID: 'corp-client',
-  OAUTH_PROVIDERS_CORP_CLIENT_SECRET: 'corp-client-secret-for-tests',
-  OAUTH_PROVIDERS_CORP_AUTHORIZATION_URL: 'https://idp.example.test/authorize',
-  OAUTH_PROVIDERS_CORP_TOKEN_URL: 'https://idp.example.test/token',
-  OAUTH_PROVIDERS_CORP_USERINFO_URL: 'https://idp.example.test/userinfo',
+  ...UNREACHABLE_PROVIDER_ENV,
 };
 
 export interface TestAppOptions extends AppOptions {
@@ -152,6 +157,35 @@ export async function startSecondInstance(t: TestApp): Promise<{ app: FastifyIns
       await db?.close();
     },
   };
+}
+
+/**
+ * Runs `write` in a transaction on a connection of its own and, while that transaction is still
+ * open (written, not committed), runs `meanwhile`; then commits. PostgreSQL only: PGlite has one
+ * connection, so no transaction runs beside another there.
+ */
+export async function whileWriteOpen(t: TestApp, write: (q: Queryable) => Promise<unknown>, meanwhile: () => Promise<void>): Promise<void> {
+  const other = await openDb({ databaseUrl: t.config.database.url, poolMax: 1 });
+  try {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let written!: () => void;
+    const wrote = new Promise<void>((r) => (written = r));
+    const tx = other.tx(async (q) => {
+      await write(q);
+      written();
+      await held;
+    });
+    await wrote;
+    try {
+      await meanwhile();
+    } finally {
+      release();
+      await tx;
+    }
+  } finally {
+    await other.close();
+  }
 }
 
 export const CALLBACK = 'http://localhost:8079/';
