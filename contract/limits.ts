@@ -128,6 +128,18 @@ export const NODE_MIN_SIZE = { width: 40, height: 30 } as const;
 
 // ---- enumerations -------------------------------------------------------------------------------
 
+/**
+ * The reference's enum form: "In Progress" -> "in_progress", "NotApplicable" -> "not_applicable",
+ * "High" -> "high" (the server rewrites `status`, `severity` and `priority` so; importers too).
+ */
+export function lowerSnake(value: string): string {
+  return value
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+}
+
 export const ROLES = ['reader', 'writer', 'owner'] as const;
 /** STRIDE first: it is the default. */
 export const FRAMEWORKS = ['STRIDE', 'CIA', 'LINDDUN', 'DIE', 'PLOT4ai'] as const;

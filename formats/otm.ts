@@ -9,7 +9,8 @@ import { fitBox, flowCell, layout, nodeCell, type Box, type LayoutItem, type Nod
 import { emptyDocument, ImportError, Reporter, zeroCounts, type AssetDoc, type DiagramDoc, type ExportResult, type ImportResult, type ModelDocument, type ThreatDoc, type Unmapped } from './document.ts';
 import { IdMap } from './ids.ts';
 import { DEFAULT_LIMITS, parseJson, parseYaml, type Limits } from './limits.ts';
-import { htmlText, lowerSnake, metaKey, TextFitter, threatType } from './text.ts';
+import { lowerSnake } from '../contract/limits.ts';
+import { htmlText, metaKey, TextFitter, threatType } from './text.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

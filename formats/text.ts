@@ -89,14 +89,6 @@ export function threatType(raw: string): string {
   return STRIDE_NAMES[raw.toLowerCase().replace(/[^a-z]/g, '')] ?? raw.trim();
 }
 
-/** "In Progress" -> "in_progress", "NotApplicable" -> "not_applicable" (the reference's enum form). */
-export function lowerSnake(value: string): string {
-  return value
-    .trim()
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .replace(/[\s-]+/g, '_');
-}
 
 const SEVERITY_WORDS: Record<string, string> = {
   critical: 'critical',

@@ -10,7 +10,8 @@ import { fitBox, flowCell, layout, nodeCell, type LayoutItem, type NodeShape } f
 import { emptyDocument, ImportError, Reporter, zeroCounts, type AssetDoc, type ImportResult, type NoteDoc, type ThreatDoc } from './document.ts';
 import { IdMap } from './ids.ts';
 import { DEFAULT_LIMITS, parseYaml, type Limits } from './limits.ts';
-import { lowerSnake, severity, stripTags, TextFitter, threatType } from './text.ts';
+import { lowerSnake } from '../contract/limits.ts';
+import { severity, stripTags, TextFitter, threatType } from './text.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

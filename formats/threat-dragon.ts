@@ -6,13 +6,13 @@
 // the flows crossing it (docs/formats.md).
 import type { Metadata } from '../contract/common.ts';
 import type { CellJson } from '../contract/diagrams.ts';
-import { FRAMEWORKS } from '../contract/limits.ts';
+import { FRAMEWORKS, lowerSnake } from '../contract/limits.ts';
 import { toMetadata, type PropertyValue } from '../rules/vocabulary.ts';
 import { boxAround, center, fitBox, flowCell, nodeCell, parsePoints, pointsText, polylinesCross, smallestHolder, type Box, type NodeShape, type Point } from './cells.ts';
 import { emptyDocument, ImportError, Reporter, zeroCounts, type Counts, type DiagramDoc, type ExportResult, type ImportResult, type ModelDocument, type ThreatDoc, type Unmapped } from './document.ts';
 import { IdMap } from './ids.ts';
 import { DEFAULT_LIMITS, parseJson, type Limits } from './limits.ts';
-import { lowerSnake, severity, TextFitter, threatType } from './text.ts';
+import { severity, TextFitter, threatType } from './text.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -4,12 +4,11 @@ import type { Db } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
 import { ApiError, badRequest, conflict, notFound } from '../../http/errors.ts';
 import { CHANGE_TYPES, OBJECT_TYPES, type AuditEntry, type ThreatModelAuditQuery } from '../../../contract/audit.ts';
-import type { ObjectType } from '../../../contract/limits.ts';
+import { lowerSnake, type ObjectType } from '../../../contract/limits.ts';
 import { actorOf, type ThreatModelService } from '../threat-models/service.ts';
 import * as tmStore from '../threat-models/store.ts';
 import { recordAudit } from '../common/audit.ts';
 import { findItem } from '../common/items.ts';
-import { lowerSnake } from '../common/text-safety.ts';
 import { KINDS, kindOfObjectType, type Kind, type KindRegistry } from '../kinds.ts';
 import * as store from './store.ts';
 

@@ -36,11 +36,3 @@ export function rejectScriptUris(obj: Record<string, unknown>, fields: readonly 
   }
 }
 
-/** "In Progress" -> "in_progress", "High" -> "high", as the reference rewrites these enums. */
-export function lowerSnake(value: string): string {
-  return value
-    .trim()
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .replace(/[\s-]+/g, '_');
-}

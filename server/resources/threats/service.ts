@@ -1,10 +1,9 @@
 // Threat use cases beyond the generic ones: the list's filters and sort orders, read from the
 // query and checked (an unknown severity, date or sort term is 400) before the store builds SQL.
 import { badRequest } from '../../http/errors.ts';
-import { THREAT_SEVERITIES } from '../../../contract/limits.ts';
+import { lowerSnake, THREAT_SEVERITIES } from '../../../contract/limits.ts';
 import type { ListThreatsQuery } from '../../../contract/threats.ts';
 import type { ListRefinement } from '../children/store.ts';
-import { lowerSnake } from '../common/text-safety.ts';
 import { SORT_FIELDS, threatListRefinement, type SortField, type ThreatListFilters } from './store.ts';
 
 const many = (v: string | string[] | undefined) =>
