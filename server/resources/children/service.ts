@@ -10,7 +10,7 @@ import { authorizeListDeleted, isAutomation } from '../../authz/index.ts';
 import { badRequest, conflict, notFound } from '../../http/errors.ts';
 import type { JsonPatchDocument, Metadata } from '../../../contract/common.ts';
 import type { ThreatModelService } from '../threat-models/service.ts';
-import { actorOf } from '../threat-models/service.ts';
+import { actorOf, subjectOf } from '../threat-models/service.ts';
 import { replaceEntries } from '../metadata/store.ts';
 import { partyOf, securityEvent } from '../../security-events.ts';
 import { checkPrecondition, type Precondition } from '../common/if-match.ts';
@@ -183,18 +183,40 @@ export class ChildService {
   }
 
   /**
-   * The alias is taken in a statement of its own (allocateAliasAlone), after the role and the body
-   * are checked: writes to one model then queue on the model's alias counter only while that
-   * statement runs (issue 11, "Writes"). The write is then one statement, its own transaction. A
-   * write that fails after the alias is taken leaves a gap in the aliases, as a sequence does.
+   * The alias is taken in a statement of its own (aliasForWrite), after the body is checked:
+   * writes to one model then queue on the model's alias counter only while that statement runs
+   * (issue 11, "Writes"). The write is then one statement, its own transaction. A write that fails
+   * after the alias is taken leaves a gap in the aliases, as a sequence does. A body the service
+   * refuses is refused after the checks of the model (404, 403), in the reference's order.
    */
   async create(p: Principal, tmId: string, input: Record<string, unknown>): Promise<Wire> {
     const at = new Date();
-    await this.threatModels.accessTo(p, tmId, 'write');
-    this.rejectServerFields(input, 'POST');
-    const checked = { values: this.valuesFrom(input, { normalise: true }), metadata: this.inlineMetadata(input) };
-    const alias = await store.allocateAliasAlone(this.db, tmId, this.kind.objectType);
+    let checked: { values: Record<string, unknown>; metadata: Metadata[] | undefined };
+    try {
+      this.rejectServerFields(input, 'POST');
+      checked = { values: this.valuesFrom(input, { normalise: true }), metadata: this.inlineMetadata(input) };
+    } catch (refusal) {
+      await this.threatModels.accessTo(p, tmId, 'write');
+      throw refusal;
+    }
+    const alias = await this.aliasForWrite(p, tmId);
     return this.insert(this.db, p, tmId, input, randomUUID(), alias, at, checked);
+  }
+
+  /**
+   * A new child's alias, once the caller may write the model: when this instance has decided so
+   * before (ThreatModelService.writeAccess), the statement that takes the alias vouches that
+   * nothing deciding a role has changed since; otherwise, or when something has, the role is
+   * checked first (404, 403).
+   */
+  private async aliasForWrite(p: Principal, tmId: string): Promise<number> {
+    const stamp = this.threatModels.writeAccess.recall(subjectOf(p), tmId);
+    if (stamp !== undefined) {
+      const alias = await store.allocateAliasIfAccessUnchanged(this.db, tmId, this.kind.objectType, stamp);
+      if (alias !== null) return alias;
+    }
+    await this.threatModels.accessTo(p, tmId, 'write');
+    return store.allocateAliasAlone(this.db, tmId, this.kind.objectType);
   }
 
   /**

@@ -4,6 +4,7 @@ import { Params, statementName, type Db, type Queryable } from '../../store/db.t
 import type { Metadata } from '../../../contract/common.ts';
 import { auditInsertSql, type AuditRecord } from '../common/audit.ts';
 import { entriesReplacedSql, metadataJsonSql } from '../metadata/store.ts';
+import { ACCESS_CHANGED_SQL } from '../threat-models/store.ts';
 import type { GenericKind, Field } from './kind.ts';
 
 export type ChildRow = Record<string, unknown> & {
@@ -116,23 +117,38 @@ export async function allocateAliases(q: Queryable, tmId: string, objectType: st
 }
 
 /**
- * Reserves one alias in a statement of its own, outside any transaction (hence a `Db`, not a
+ * The statement that reserves one alias outside any transaction (so it takes a `Db`, not a
  * transaction's `Queryable`), whose commit does not wait for the disk: the model's counter row is
  * then held only while the statement runs. Waiting for the flush, writes to one model took their
  * aliases one disk flush at a time (issue 11, "Writes"). It is safe: the log is written in order,
  * so the write that uses the alias, committed durably afterwards, makes this commit durable with
  * its own; after a crash before that, no stored item holds the alias, and it is given again.
+ * `guard`: SQL that must hold for the alias to be taken.
  */
+const allocateAliasSql = (guard = 'true') => `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)),
+     allocated AS (
+       INSERT INTO alias_counters (parent_id, object_type, next_alias) SELECT $1, $2, 2 FROM async_commit WHERE ${guard}
+       ON CONFLICT (parent_id, object_type) DO UPDATE SET next_alias = alias_counters.next_alias + 1
+       RETURNING next_alias - 1 AS first)
+     SELECT (SELECT first FROM allocated) AS first`;
+
+/** Reserves one alias of model `tmId` for a single create (allocateAliasSql). */
 export async function allocateAliasAlone(db: Db, tmId: string, objectType: string): Promise<number> {
-  const rows = await db.query<{ first: number }>(
-    `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
-     INSERT INTO alias_counters (parent_id, object_type, next_alias) SELECT $1, $2, 2 FROM async_commit
-     ON CONFLICT (parent_id, object_type) DO UPDATE SET next_alias = alias_counters.next_alias + 1
-     RETURNING next_alias - 1 AS first`,
-    [tmId, objectType],
-    'alias_allocate_alone',
-  );
+  const rows = await db.query<{ first: number }>(allocateAliasSql(), [tmId, objectType], 'alias_allocate_alone');
   return rows[0]!.first;
+}
+
+/**
+ * As allocateAliasAlone, only while nothing that decides a role on the model has changed since
+ * `stamp` (ThreatModelService.writeAccess): null, and nothing taken, when something has.
+ */
+export async function allocateAliasIfAccessUnchanged(db: Db, tmId: string, objectType: string, stamp: string): Promise<number | null> {
+  const rows = await db.query<{ first: number | null }>(
+    allocateAliasSql(`NOT ${ACCESS_CHANGED_SQL('$1::uuid', '$3::text')}`),
+    [tmId, objectType, stamp],
+    'alias_allocate_if_access_unchanged',
+  );
+  return rows[0]?.first ?? null;
 }
 
 function toParam(f: Field, value: unknown): unknown {

@@ -33,13 +33,14 @@ export async function listChangesSince(q: Queryable, snapshot: string | undefine
 }
 
 /**
- * Deletes rows of the lists' and the models' change logs that no kept answer or stored document
- * can need any more: their stamps are trusted 10 minutes (each instance, every
- * PRUNE_CHANGE_LOGS_EVERY_MS).
+ * Deletes rows of the change logs (the lists', the models', their access decisions') that no kept
+ * answer, stored document or kept decision can need any more: their stamps are trusted 10 minutes
+ * (each instance, every PRUNE_CHANGE_LOGS_EVERY_MS).
  */
 export async function pruneChangeLogs(q: Queryable): Promise<void> {
   await q.query(`DELETE FROM threat_model_list_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_list_changes_prune');
   await q.query(`DELETE FROM threat_model_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_changes_prune');
+  await q.query(`DELETE FROM threat_model_access_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_access_changes_prune');
 }
 
 interface Entry<S> {

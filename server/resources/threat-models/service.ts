@@ -13,6 +13,7 @@ import {
   authorizeListDeleted,
   authorizeReviewerAssignment,
   BUILT_IN_GROUPS,
+  can,
   effectiveRole,
   EVERYONE,
   isSecurityReviewer,
@@ -45,6 +46,7 @@ import { threatModelHasActiveSession } from '../diagrams/store.ts';
 import { accessDiff, partyOf, securityEvent } from '../../security-events.ts';
 import { auditActor } from '../../admin/system-audit.ts';
 import { recordAccessChange } from './access-audit.ts';
+import { WriteAccessMemo } from './write-access.ts';
 
 export type ThreatModelJson = ThreatModel;
 
@@ -178,6 +180,9 @@ export class ThreatModelService {
   /** List answers kept by this instance (list-cache.ts): of GET /threat_models and of the child lists. */
   readonly lists: ListCache;
 
+  /** Positive write decisions kept by this instance, vouched for by the write that uses one (write-access.ts). */
+  readonly writeAccess = new WriteAccessMemo();
+
   /** listCacheBytes: the memory for kept list answers (TMI_LIST_CACHE_MB); 0 keeps none. */
   constructor(
     private readonly db: Db,
@@ -190,14 +195,17 @@ export class ThreatModelService {
 
   /**
    * The gate for the threat model and all its children: 404 when it does not exist (or is deleted,
-   * unless `includeDeleted`), 403 when the caller's role is too low for the action.
+   * unless `includeDeleted`), 403 when the caller's role is too low for the action. `since`: a
+   * stamp taken earlier, for `ctx.changed` (whether the model changed since). A decision that the
+   * caller may write a live model, read outside a transaction, is kept (writeAccess).
    */
-  /** `since`: a stamp taken earlier, for `ctx.changed` (whether the model changed since). */
   async accessTo(p: Principal, id: string, action: Action, opts: { includeDeleted?: boolean; q?: Queryable; since?: string } = {}) {
     const ctx = await store.findAccessContext(opts.q ?? this.db, id, opts.since);
     if (!ctx || (ctx.deleted_at && !opts.includeDeleted)) throw notFound('Threat model not found');
-    const role = effectiveRole(ctx, subjectOf(p));
+    const who = subjectOf(p);
+    const role = effectiveRole(ctx, who);
     authorize(role, action);
+    if (!opts.q && !ctx.deleted_at && can(role, 'write')) this.writeAccess.remember(who, id, ctx.snapshot);
     return { ctx, role: role as Role };
   }
 

@@ -115,18 +115,25 @@ export interface AccessContext {
 export const ALL_MODELS = '00000000-0000-0000-0000-000000000000';
 
 /**
- * SQL: whether model `id` changed after the snapshot `stamp` (text) was taken, i.e. a recorded
- * change is not visible in it. Changes older than the stamp's oldest running transaction (xmin)
- * are all visible, so only the model's recent rows are read. True when `stamp` is null.
+ * SQL: whether a change of model `id` recorded in `log` committed after the snapshot `stamp`
+ * (text) was taken, i.e. is not visible in it. Changes older than the stamp's oldest running
+ * transaction (xmin) are all visible, so only the model's recent rows are read. True when `stamp`
+ * is null.
  */
-export const READ_MODEL_CHANGED_SQL = (id: string, stamp: string) => `(${stamp} IS NULL OR EXISTS (
-  SELECT 1 FROM threat_model_changes ch
+const changedSinceSql = (log: string, id: string, stamp: string) => `(${stamp} IS NULL OR EXISTS (
+  SELECT 1 FROM ${log} ch
   WHERE ch.threat_model_id IN (${id}, '${ALL_MODELS}'::uuid) AND ch.xid >= pg_snapshot_xmin(${stamp}::pg_snapshot)
     AND NOT pg_visible_in_snapshot(ch.xid, ${stamp}::pg_snapshot)))`;
 
+/** SQL: whether model `id`'s document or child lists changed since `stamp` (migration 0103). */
+export const READ_MODEL_CHANGED_SQL = (id: string, stamp: string) => changedSinceSql('threat_model_changes', id, stamp);
+
+/** SQL: whether what decides a role on model `id` changed since `stamp` (migration 0104). */
+export const ACCESS_CHANGED_SQL = (id: string, stamp: string) => changedSinceSql('threat_model_access_changes', id, stamp);
+
 /**
- * A stored copy's stamp is trusted this long: well inside the 20 minutes the log is kept, so no
- * change it must see has been pruned (pruneChangeLogs).
+ * A stamp is trusted this long: well inside the 20 minutes the logs are kept, so no change it
+ * must see has been pruned (pruneChangeLogs).
  */
 export const STAMP_TRUSTED_SQL = (stampedAt: string) => `${stampedAt} > now() - interval '10 minutes'`;
 
