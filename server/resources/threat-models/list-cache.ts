@@ -5,10 +5,11 @@
 //   in threat_model_list_changes (migration 0102) is visible in it;
 // - a child list: a snapshot too, current while every change recorded for the model in the read
 //   model's log, threat_model_changes (migration 0103), is visible in it.
-// Every write that can change an answer records itself in its own transaction, so a write committed before the stamp was taken is in the answer, and one committed
-// later makes the stamp stale. The stamps are checked against the database, so another instance's
-// writes count alike; the answers are kept per instance, in memory, within a byte budget (least
-// recently used go first) and for at most ENTRY_TTL_MS (the change log keeps 20 minutes).
+// Every write that can change an answer records itself in its own transaction, so a write
+// committed before the stamp was taken is in the answer, and one committed later makes the stamp
+// stale. The stamps are checked against the database, so another instance's writes count alike;
+// the answers are kept per instance, in memory, within a byte budget (least recently used go
+// first) and for at most ENTRY_TTL_MS (the change logs keep 20 minutes).
 import type { Queryable } from '../../store/db.ts';
 
 /** How long an answer may be kept: well inside the 20 minutes the change log is kept. */
