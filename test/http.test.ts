@@ -53,7 +53,8 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const countModels = async () => (await call(t.app, 'GET', '/threat_models?limit=1', { token: user.accessToken })).body.total as number;
+// The caller's own models: others' shared with `everyone` by files running beside this one must not count.
+const countModels = async () => (await call(t.app, 'GET', `/threat_models?limit=1&owner=${encodeURIComponent(user.email)}`, { token: user.accessToken })).body.total as number;
 
 describe('security headers', () => {
   it('are on every response, success or error, and HSTS is absent without TLS', async () => {

@@ -56,7 +56,9 @@ describe('POST /threat_models', () => {
   });
 
   it('rejects unknown fields, bad types, over-long names and malformed JSON, writing nothing', async () => {
-    const before = await call(t.app, 'GET', '/threat_models?limit=100', { token: owner.accessToken });
+    // The owner's own models: others' shared with `everyone` by files running beside this one must not count.
+    const mine = `/threat_models?limit=100&owner=${encodeURIComponent(owner.email)}`;
+    const before = await call(t.app, 'GET', mine, { token: owner.accessToken });
     for (const body of [{ name: 'x', owner: 'me' }, { name: 42 }, { name: 'x'.repeat(257) }, {}, { name: 'x', id: '00000000-0000-0000-0000-000000000000' }]) {
       const res = await call(t.app, 'POST', '/threat_models', { token: owner.accessToken, body });
       expect(res.status, JSON.stringify(body)).toBe(400);
@@ -69,7 +71,7 @@ describe('POST /threat_models', () => {
     }
     const wrongType = await call(t.app, 'POST', '/threat_models', { token: owner.accessToken, raw: 'name=x', contentType: 'text/plain' });
     expect(wrongType.status).toBe(415);
-    const after = await call(t.app, 'GET', '/threat_models?limit=100', { token: owner.accessToken });
+    const after = await call(t.app, 'GET', mine, { token: owner.accessToken });
     expect(after.body.total).toBe(before.body.total);
   });
 });

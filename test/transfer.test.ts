@@ -38,7 +38,9 @@ async function upload(text: string, o: { token?: string; query?: string; type?: 
   return { status: res.statusCode, body, headers: res.headers, text: res.body };
 }
 
-const modelCount = async (u: SignedIn) => (await call(t.app, 'GET', '/threat_models?limit=1', { token: u.accessToken })).body.total as number;
+// The caller's own models: others' models shared with `everyone` by files running beside this one
+// (PostgreSQL: one database) must not count.
+const modelCount = async (u: SignedIn) => (await call(t.app, 'GET', `/threat_models?limit=1&owner=${encodeURIComponent(u.email)}`, { token: u.accessToken })).body.total as number;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -233,7 +235,8 @@ describe('POST /threat_models/import', () => {
 
   it('creates everything or nothing: a refusal by a service halfway rolls the whole import back', async () => {
     const before = await modelCount(owner);
-    const auditBefore = (await call(t.app, 'GET', '/threat_models?limit=100', { token: owner.accessToken })).body.threat_models.length;
+    const listed = async () => (await call(t.app, 'GET', `/threat_models?limit=100&owner=${encodeURIComponent(owner.email)}`, { token: owner.accessToken })).body.threat_models.length;
+    const auditBefore = await listed();
     const file = JSON.parse(fixture('tmi.json'));
     // The contract's pattern lets a template marker through; the threats service's markup filter does not.
     file.threats[0].mitigation = 'Render with {{user.name}}';
@@ -241,7 +244,7 @@ describe('POST /threat_models/import', () => {
     expect(res.status, res.text).toBe(400);
     expect(errorOf(res).error_description).toContain('potentially unsafe content');
     expect(await modelCount(owner)).toBe(before);
-    expect((await call(t.app, 'GET', '/threat_models?limit=100', { token: owner.accessToken })).body.threat_models.length).toBe(auditBefore);
+    expect(await listed()).toBe(auditBefore);
   });
 
   it('refuses a body over the server limit with 413', async () => {
