@@ -147,6 +147,12 @@ export function familySuite(c: FamilyCase, world: () => World): void {
       }
       const missingModel = await call(app(), 'POST', base('00000000-0000-4000-8000-000000000000'), { token: tok('owner'), body: c.sample(1) });
       expect(missingModel.status).toBe(404);
+      // A body the service refuses (a field the server sets) still answers the target's 404 or 403 first.
+      const serverField = { ...c.sample(1), alias: 7 };
+      expect((await call(app(), 'POST', base('00000000-0000-4000-8000-000000000000'), { token: tok('owner'), body: serverField })).status).toBe(404);
+      expect((await call(app(), 'POST', base(tmA), { token: tok('reader'), body: serverField })).status).toBe(403);
+      expect((await call(app(), 'PUT', `${base(tmA)}/00000000-0000-4000-8000-000000000000`, { token: tok('owner'), body: { ...c.replacement, alias: 7 } })).status).toBe(404);
+      expect((await call(app(), 'POST', base(tmA), { token: tok('owner'), body: serverField })).status).toBe(400);
       const badId = await call(app(), 'GET', `${base(tmA)}/not-a-uuid`, { token: tok('owner') });
       expect(badId.status).toBe(400);
       expect(errorOf(badId).error).toBe('invalid_id');

@@ -107,6 +107,21 @@ export class ChildService {
     }
   }
 
+  /**
+   * The stored values and entries of a create's or a replacement's body. A body the service
+   * refuses (fields set by the server, unsafe text) is refused only after `target`'s checks (404,
+   * 403), in the reference's order.
+   */
+  private async bodyValues(input: Record<string, unknown>, verb: 'POST' | 'PUT', target: () => Promise<unknown>) {
+    try {
+      this.rejectServerFields(input, verb);
+      return { values: this.valuesFrom(input, { normalise: true }), metadata: this.inlineMetadata(input) };
+    } catch (refusal) {
+      await target();
+      throw refusal;
+    }
+  }
+
   /** Who changed what, for the audit entry of a change to child `id`. */
   private auditOf(p: Principal, tmId: string, id: string, change: ChangeType) {
     return { threatModelId: tmId, objectType: this.kind.objectType, objectId: id, changeType: change, actor: actorOf(p), summary: `${this.kind.label} ${change.replace('_', ' ')}` };
@@ -186,19 +201,11 @@ export class ChildService {
    * The alias is taken in a statement of its own (aliasForWrite), after the body is checked:
    * writes to one model then queue on the model's alias counter only while that statement runs
    * (issue 11, "Writes"). The write is then one statement, its own transaction. A write that fails
-   * after the alias is taken leaves a gap in the aliases, as a sequence does. A body the service
-   * refuses is refused after the checks of the model (404, 403), in the reference's order.
+   * after the alias is taken leaves a gap in the aliases, as a sequence does.
    */
   async create(p: Principal, tmId: string, input: Record<string, unknown>): Promise<Wire> {
     const at = new Date();
-    let checked: { values: Record<string, unknown>; metadata: Metadata[] | undefined };
-    try {
-      this.rejectServerFields(input, 'POST');
-      checked = { values: this.valuesFrom(input, { normalise: true }), metadata: this.inlineMetadata(input) };
-    } catch (refusal) {
-      await this.threatModels.accessTo(p, tmId, 'write');
-      throw refusal;
-    }
+    const checked = await this.bodyValues(input, 'POST', () => this.threatModels.accessTo(p, tmId, 'write'));
     const alias = await this.aliasForWrite(p, tmId);
     return this.insert(this.db, p, tmId, input, randomUUID(), alias, at, checked);
   }
@@ -265,21 +272,12 @@ export class ChildService {
 
   /**
    * PUT: the role is checked before the transaction, and the row is locked by the write itself,
-   * so it is held only for the audit entry and the commit. A body the service refuses (fields set
-   * by the server, unsafe text) is refused after the checks of the model and the child, in the
-   * reference's order.
+   * so it is held only for the audit entry and the commit.
    */
   async replace(p: Principal, tmId: string, id: string, input: Record<string, unknown>, pre: Precondition): Promise<Wire> {
     const at = new Date();
     await this.threatModels.accessTo(p, tmId, 'write');
-    let checked: { values: Record<string, unknown>; metadata: Metadata[] | undefined };
-    try {
-      this.rejectServerFields(input, 'PUT');
-      checked = { values: this.valuesFrom(input, { normalise: true }), metadata: this.inlineMetadata(input) };
-    } catch (refusal) {
-      await this.checkWritable(p, tmId, id);
-      throw refusal;
-    }
+    const checked = await this.bodyValues(input, 'PUT', () => this.checkWritable(p, tmId, id));
     return this.db.tx((q) => this.write(q, p, tmId, id, checked.values, checked.metadata, 'updated', at, (before) => this.precondition(pre, before)));
   }
 
