@@ -9,13 +9,15 @@
 // committed before the stamp was taken is in the answer, and one committed later makes the stamp
 // stale. The stamps are checked against the database, so another instance's writes count alike;
 // the answers are kept per instance, in memory, within a byte budget (least recently used go
-// first) and for at most ENTRY_TTL_MS (the change logs keep 20 minutes).
+// first) and for at most as long as their stamps are trusted (STAMP_TRUST_MS).
 import type { Queryable } from '../../store/db.ts';
+import { CHANGE_LOG_KEEP_MS, changedSinceSql, STAMP_TRUST_MS } from './store.ts';
 
-/** How long an answer may be kept: well inside the 20 minutes the change log is kept. */
-const ENTRY_TTL_MS = 10 * 60_000;
-/** How often an instance deletes change-log rows older than 20 minutes (deletes are idempotent across instances). */
+/** How often an instance deletes change-log rows older than CHANGE_LOG_KEEP_MS (deletes are idempotent across instances). */
 export const PRUNE_CHANGE_LOGS_EVERY_MS = 60_000;
+
+/** The change logs: of the lists (0102), of the models' documents and child lists (0103), of who may write them (0104). */
+const CHANGE_LOGS = ['threat_model_list_changes', 'threat_model_changes', 'threat_model_access_changes'] as const;
 
 /**
  * Whether a list-relevant write committed since `snapshot` was taken (any write, with no snapshot),
@@ -23,9 +25,7 @@ export const PRUNE_CHANGE_LOGS_EVERY_MS = 60_000;
  */
 export async function listChangesSince(q: Queryable, snapshot: string | undefined): Promise<{ changed: boolean; now: string }> {
   const rows = await q.query<{ changed: boolean; now: string }>(
-    `SELECT $1::text IS NULL OR EXISTS (
-              SELECT 1 FROM threat_model_list_changes c
-              WHERE c.xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(c.xid, $1::text::pg_snapshot)) AS changed,
+    `SELECT ${changedSinceSql('threat_model_list_changes', '$1::text')} AS changed,
             pg_current_snapshot()::text AS now`,
     [snapshot ?? null],
     'tm_list_changes_since',
@@ -34,14 +34,13 @@ export async function listChangesSince(q: Queryable, snapshot: string | undefine
 }
 
 /**
- * Deletes rows of the change logs (the lists', the models', their access decisions') that no kept
- * answer, stored document or kept decision can need any more: their stamps are trusted 10 minutes
- * (each instance, every PRUNE_CHANGE_LOGS_EVERY_MS).
+ * Deletes rows of the change logs that no kept answer, stored document or kept decision can need
+ * any more (each instance, every PRUNE_CHANGE_LOGS_EVERY_MS).
  */
 export async function pruneChangeLogs(q: Queryable): Promise<void> {
-  await q.query(`DELETE FROM threat_model_list_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_list_changes_prune');
-  await q.query(`DELETE FROM threat_model_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_changes_prune');
-  await q.query(`DELETE FROM threat_model_access_changes WHERE at < now() - interval '20 minutes'`, [], 'tm_access_changes_prune');
+  for (const log of CHANGE_LOGS) {
+    await q.query(`DELETE FROM ${log} WHERE at < now() - interval '${CHANGE_LOG_KEEP_MS / 1000} seconds'`, [], `${log}_prune`);
+  }
 }
 
 interface Entry<S> {
@@ -57,11 +56,11 @@ export class ListCache {
   /** `budget`: the bytes of answers kept in all (0: none); an answer over a quarter of it is not kept. */
   constructor(private readonly budget: number) {}
 
-  /** The answer kept for `key` and its stamp, if one was kept in the last ENTRY_TTL_MS. */
+  /** The answer kept for `key` and its stamp, if one was kept in the last STAMP_TRUST_MS. */
   get<S>(key: string): { stamp: S; text: string } | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if (Date.now() - e.keptAt > ENTRY_TTL_MS) {
+    if (Date.now() - e.keptAt > STAMP_TRUST_MS) {
       this.drop(key);
       return undefined;
     }

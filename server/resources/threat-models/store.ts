@@ -115,27 +115,33 @@ export interface AccessContext {
 export const ALL_MODELS = '00000000-0000-0000-0000-000000000000';
 
 /**
- * SQL: whether a change of model `id` recorded in `log` committed after the snapshot `stamp`
- * (text) was taken, i.e. is not visible in it. Changes older than the stamp's oldest running
- * transaction (xmin) are all visible, so only the model's recent rows are read. True when `stamp`
- * is null.
+ * How long a stamp (a snapshot a kept answer, document or decision was read in) is trusted, and
+ * how long the change logs keep a row: twice as long, so that no change a trusted stamp must see
+ * has been pruned (pruneChangeLogs).
  */
-const changedSinceSql = (log: string, id: string, stamp: string) => `(${stamp} IS NULL OR EXISTS (
-  SELECT 1 FROM ${log} ch
-  WHERE ch.threat_model_id IN (${id}, '${ALL_MODELS}'::uuid) AND ch.xid >= pg_snapshot_xmin(${stamp}::pg_snapshot)
-    AND NOT pg_visible_in_snapshot(ch.xid, ${stamp}::pg_snapshot)))`;
-
-/** SQL: whether model `id`'s document or child lists changed since `stamp` (migration 0103). */
-export const READ_MODEL_CHANGED_SQL = (id: string, stamp: string) => changedSinceSql('threat_model_changes', id, stamp);
-
-/** SQL: whether what decides a role on model `id` changed since `stamp` (migration 0104). */
-export const ACCESS_CHANGED_SQL = (id: string, stamp: string) => changedSinceSql('threat_model_access_changes', id, stamp);
+export const STAMP_TRUST_MS = 10 * 60_000;
+export const CHANGE_LOG_KEEP_MS = 2 * STAMP_TRUST_MS;
 
 /**
- * A stamp is trusted this long: well inside the 20 minutes the logs are kept, so no change it
- * must see has been pruned (pruneChangeLogs).
+ * SQL: whether a row of change log `log` (aliased `ch`, narrowed by `where`) belongs to a
+ * transaction that committed after the snapshot `stamp` (text) was taken, i.e. is not visible in
+ * it. Rows older than the stamp's oldest running transaction (xmin) are all visible, so only
+ * recent rows are read. True when `stamp` is null.
  */
-export const STAMP_TRUSTED_SQL = (stampedAt: string) => `${stampedAt} > now() - interval '10 minutes'`;
+export const changedSinceSql = (log: string, stamp: string, where = 'true') => `(${stamp} IS NULL OR EXISTS (
+  SELECT 1 FROM ${log} ch
+  WHERE ${where} AND ch.xid >= pg_snapshot_xmin(${stamp}::pg_snapshot) AND NOT pg_visible_in_snapshot(ch.xid, ${stamp}::pg_snapshot)))`;
+
+const ofModel = (id: string) => `ch.threat_model_id IN (${id}, '${ALL_MODELS}'::uuid)`;
+
+/** SQL: whether model `id`'s document or child lists changed since `stamp` (migration 0103). */
+export const READ_MODEL_CHANGED_SQL = (id: string, stamp: string) => changedSinceSql('threat_model_changes', stamp, ofModel(id));
+
+/** SQL: whether what decides a role on model `id` changed since `stamp` (migration 0104). */
+export const ACCESS_CHANGED_SQL = (id: string, stamp: string) => changedSinceSql('threat_model_access_changes', stamp, ofModel(id));
+
+/** SQL: whether a stamp taken at `stampedAt` is still trusted (STAMP_TRUST_MS). */
+export const STAMP_TRUSTED_SQL = (stampedAt: string) => `${stampedAt} > now() - interval '${STAMP_TRUST_MS / 1000} seconds'`;
 
 /**
  * The access context of model `id`, and whether it changed since `since` (a stamp taken earlier).

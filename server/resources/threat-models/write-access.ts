@@ -4,11 +4,11 @@
 // alias, vouches for it in the database: it takes the alias only while no change that could alter
 // a decision about the model (owner, tombstone, access list, a group's name: migration 0104) has
 // committed since the stamp, and otherwise the role is checked afresh. A decision is never used
-// without that check, so what another instance changes counts alike; it is kept at most
-// KEEP_MS, inside the 20 minutes the log is kept.
+// without that check, so what another instance changes counts alike; it is kept as long as its
+// stamp is trusted (STAMP_TRUST_MS).
 import type { AccessSubject } from '../../authz/index.ts';
+import { STAMP_TRUST_MS } from './store.ts';
 
-const KEEP_MS = 10 * 60_000;
 /** About 150 bytes each: at most a few MiB per instance. */
 const MAX_DECISIONS = 20_000;
 
@@ -33,7 +33,7 @@ export class WriteAccessMemo {
     const key = WriteAccessMemo.key(who, tmId);
     const d = this.decisions.get(key);
     if (!d) return undefined;
-    if (Date.now() - d.at > KEEP_MS) {
+    if (Date.now() - d.at > STAMP_TRUST_MS) {
       this.decisions.delete(key);
       return undefined;
     }
