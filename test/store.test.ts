@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataDirLockedError, openDb, statementName, type Db } from '../server/store/db.ts';
+import { DataDirLockedError, openDb, pageSizeLiteral, statementName, type Db } from '../server/store/db.ts';
 import { openSharedState, type SharedState } from '../server/store/shared-state.ts';
 import { seedDataFolder } from './support/process.ts';
 
@@ -146,6 +146,16 @@ describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('named statements on 
     } finally {
       await db.query(`DROP TABLE IF EXISTS ${table}`);
       await db.close();
+    }
+  });
+});
+
+describe('page sizes written into a statement', () => {
+  it('are whole numbers within the page bounds, never anything else', () => {
+    expect(pageSizeLiteral(1)).toBe('1');
+    expect(pageSizeLiteral(100)).toBe('100');
+    for (const bad of [0, -1, 101, 2.5, Number.NaN, Number.POSITIVE_INFINITY, '20; DROP TABLE users' as unknown as number]) {
+      expect(() => pageSizeLiteral(bad)).toThrow(RangeError);
     }
   });
 });

@@ -52,6 +52,8 @@ describe('GET /threat_models filters and paging', () => {
     expect(await ownersFor(writer, owner.user.toUpperCase())).toEqual([b.id, a.id]);
     expect(await ownersFor(writer, writer.user)).toEqual([own.id]);
     expect(await ownersFor(writer, 'nobody-here')).toEqual([]);
+    // A filter every owner matches (each e-mail has an @): the caller's own and the shared ones.
+    expect(await ownersFor(writer, '%40')).toEqual([own.id, b.id, a.id]);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&status=NOT_STARTED,closed`, { token: owner.accessToken })).body.total).toBe(2);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&status=closed`, { token: owner.accessToken })).body.total).toBe(0);
     expect((await call(t.app, 'GET', `/threat_models?name=${tag}&security_reviewer=is:null`, { token: owner.accessToken })).body.total).toBe(2);

@@ -98,6 +98,16 @@ export function isAutomation(who: Pick<AccessSubject, 'tmiGroupIds'>): boolean {
   return who.tmiGroupIds.includes(BUILT_IN_GROUPS.tmiAutomation);
 }
 
+/** The ids of the models an access entry gives the caller (see READABLE_BY_CALLER_SQL), by the access indexes. */
+const SHARED_WITH_CALLER_IDS = `SELECT a.threat_model_id FROM threat_model_access a WHERE a.user_uuid = $1 AND NOT a.owner_entry
+    UNION ALL
+    SELECT a.threat_model_id FROM threat_model_access a
+    WHERE a.group_uuid = ANY(ARRAY(
+      SELECT g.internal_uuid FROM groups g
+      WHERE (g.provider = '${TMI_PROVIDER}' AND g.group_name = '${EVERYONE.groupName}')
+         OR (g.provider = '${TMI_PROVIDER}' AND g.internal_uuid = ANY($4::uuid[]))
+         OR (g.provider <> '${TMI_PROVIDER}' AND g.provider = $2 AND g.group_name = ANY($3::text[]))))`;
+
 /**
  * SQL conditions on threat model `tm`, in two disjoint parts whose union is what the caller ($1
  * user id, $2 provider, $3 IdP group names, $4 TMI group ids) can read: `owned`, their own models,
@@ -109,21 +119,17 @@ export function isAutomation(who: Pick<AccessSubject, 'tmiGroupIds'>): boolean {
  * the database holds (one condition tested on every model read every model and every access entry;
  * docs/performance.md, scale of data): `owned` by the owner index; `shared` as the ids the access
  * indexes find (a model named twice is harmless in `= ANY`), looked up by primary key;
- * `= ANY(ARRAY(...))` keeps the planner to that lookup. The caller's own models are left to `owned`:
- * the entry naming a model's owner is marked `owner_entry` (kept by trigger, migration 0100) and
- * skipped by its own index, so a person with many models does not read an entry per own model.
+ * `= ANY(ARRAY(...))` keeps the planner to that lookup. `sharedAmongOwners` is `shared` for a list
+ * already narrowed to some owners' models by the owner index: their entries there are tested
+ * against the set of ids (a hash), which spares a primary-key lookup per model shared with the
+ * caller. The caller's own models are left to `owned`: the entry naming a model's owner is marked
+ * `owner_entry` (kept by trigger, migration 0100) and skipped by its own index, so a person with
+ * many models does not read an entry per own model.
  */
 export const READABLE_BY_CALLER_SQL = {
   owned: 'tm.owner_uuid = $1',
-  shared: `tm.owner_uuid <> $1 AND tm.id = ANY(ARRAY(
-    SELECT a.threat_model_id FROM threat_model_access a WHERE a.user_uuid = $1 AND NOT a.owner_entry
-    UNION ALL
-    SELECT a.threat_model_id FROM threat_model_access a
-    WHERE a.group_uuid = ANY(ARRAY(
-      SELECT g.internal_uuid FROM groups g
-      WHERE (g.provider = '${TMI_PROVIDER}' AND g.group_name = '${EVERYONE.groupName}')
-         OR (g.provider = '${TMI_PROVIDER}' AND g.internal_uuid = ANY($4::uuid[]))
-         OR (g.provider <> '${TMI_PROVIDER}' AND g.provider = $2 AND g.group_name = ANY($3::text[]))))))`,
+  shared: `tm.owner_uuid <> $1 AND tm.id = ANY(ARRAY(${SHARED_WITH_CALLER_IDS}))`,
+  sharedAmongOwners: `tm.owner_uuid <> $1 AND tm.id IN (${SHARED_WITH_CALLER_IDS})`,
 } as const;
 
 /** The parameters READABLE_BY_CALLER_SQL expects, in order. */

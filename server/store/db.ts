@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import pg from 'pg';
 import { OutageWatch, StoreUnavailableError, isPgConnectionFailure, type OutageLogger } from './availability.ts';
+import { MAX_PAGE_SIZE } from '../../contract/limits.ts';
 
 export interface Queryable {
   /**
@@ -69,6 +70,20 @@ export function statementName(text: string): string | undefined {
   return name;
 }
 const MAX_NAMED_STATEMENTS = 256;
+
+/**
+ * A page size written into a named statement's text (statementName) instead of passed as a
+ * parameter. PostgreSQL reuses a plan made without the parameters' values (a generic plan) only
+ * when it costs no more than planning with them; it costs an unknown LIMIT as a tenth of the rows,
+ * so for a caller who can see many models the generic plan of the list looked dearer, and every
+ * list was planned again: 1 ms of a 3 ms list at 10,000 models (docs/performance.md, scale of
+ * data). With the size in the text the generic plan is costed for the page it returns, and reused.
+ * Page sizes are bounded (MAX_PAGE_SIZE), and so are the texts.
+ */
+export function pageSizeLiteral(n: number): string {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) throw new RangeError(`page size out of range: ${n}`);
+  return String(n);
+}
 const statementNames = new Map<string, string>();
 
 /** PostgreSQL's refusal of a prepared statement whose result columns changed under it (0A000). */

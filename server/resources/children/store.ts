@@ -1,6 +1,6 @@
 // SQL for any kind of threat-model children the generic engine serves. Table and column names come
 // from the kind (constants in code); every value is a bound parameter.
-import { Params, statementName, type Db, type Queryable } from '../../store/db.ts';
+import { Params, pageSizeLiteral, statementName, type Db, type Queryable } from '../../store/db.ts';
 import type { Metadata } from '../../../contract/common.ts';
 import { auditInsertSql, type AuditRecord } from '../common/audit.ts';
 import { entriesReplacedSql, metadataJsonSql } from '../metadata/store.ts';
@@ -81,20 +81,20 @@ export async function listChildren(q: Queryable, kind: GenericKind, tmId: string
   const where = ['c.threat_model_id = $1', ...(o.where ?? [])];
   if (!o.includeDeleted) where.push('c.deleted_at IS NULL');
   const order = [...(o.orderBy ?? []), 'c.created_at DESC', 'c.id ASC'].join(', ');
-  params.push(o.limit, o.offset);
+  params.push(o.offset);
   // The page is chosen first (ids, the total, the position); the rows and their metadata are then
   // read for the page only, not for every match.
   const sql = `WITH page AS (
        SELECT c.id, count(*) OVER ()::int AS total_count, row_number() OVER (ORDER BY ${order}) AS ord
        FROM ${kind.table} c WHERE ${where.join(' AND ')}
-       ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length})
+       ORDER BY ${order} LIMIT ${pageSizeLiteral(o.limit)} OFFSET $${params.length})
      SELECT c.*, ${metadataJsonSql(kind.objectType, 'c.id')} AS metadata, page.total_count
      FROM page JOIN ${kind.table} c ON c.id = page.id
      ORDER BY page.ord`;
   const rows = await q.query<ChildRow & { total_count: number }>(sql, params, statementName(sql));
   let total = rows[0]?.total_count ?? 0;
   if (rows.length === 0 && o.offset > 0) {
-    const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${kind.table} c WHERE ${where.join(' AND ')}`, params.slice(0, -2));
+    const c = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${kind.table} c WHERE ${where.join(' AND ')}`, params.slice(0, -1));
     total = c[0]?.n ?? 0;
   }
   return { rows: rows.map(({ total_count: _t, ...r }) => r as ChildRow), total };

@@ -1,5 +1,5 @@
 // SQL for threat models and their access lists. Every value is a bound parameter.
-import { statementName, type Queryable } from '../../store/db.ts';
+import { pageSizeLiteral, statementName, type Queryable } from '../../store/db.ts';
 import { likeContains } from '../../store/like.ts';
 import { READABLE_BY_CALLER_SQL, readableByCallerParams, type AccessEntry, type AccessSubject, type Role } from '../../authz/index.ts';
 import type { Metadata } from '../../../contract/common.ts';
@@ -274,7 +274,17 @@ export async function listThreatModels(
     return `ARRAY(SELECT u.internal_uuid FROM users u WHERE u.email ILIKE ${p} OR u.name ILIKE ${p})`;
   };
   if (!f.includeDeleted) where.push('tm.deleted_at IS NULL');
-  if (f.owner) where.push(`tm.owner_uuid = ANY(${usersMatching(f.owner)})`);
+  // The two parts of what the caller can read (below), each with what the owner filter makes of it.
+  let owned: string = READABLE_BY_CALLER_SQL.owned;
+  let shared: string = READABLE_BY_CALLER_SQL.shared;
+  if (f.owner) {
+    // The caller's own models are in the list whole or not at all (one test, not one per model);
+    // the others are those models of the matching owners (the owner index) that are shared with
+    // the caller (a hash of the shared ids: no lookup per model shared with the caller).
+    const owners = usersMatching(f.owner);
+    owned = `${owned} AND $1 = ANY(${owners})`;
+    shared = `tm.owner_uuid = ANY(${owners}) AND ${READABLE_BY_CALLER_SQL.sharedAmongOwners}`;
+  }
   if (f.name) where.push(`tm.name ILIKE ${arg(likeContains(f.name))}`);
   if (f.description) where.push(`tm.description ILIKE ${arg(likeContains(f.description))}`);
   if (f.issueUri) where.push(`tm.issue_uri ILIKE ${arg(likeContains(f.issueUri))}`);
@@ -287,12 +297,11 @@ export async function listThreatModels(
   if (f.teamId) where.push(`tm.project_id IN (SELECT p.id FROM projects p WHERE p.team_id = ${arg(f.teamId)})`);
   // The readable models, the caller's own and those shared with them, each part selected on its own.
   const matches = (select: string) =>
-    [READABLE_BY_CALLER_SQL.owned, READABLE_BY_CALLER_SQL.shared]
+    [owned, shared]
       .map((readable) => `SELECT ${select} FROM threat_models tm WHERE ${[readable, ...where].join(' AND ')}`)
       .join(' UNION ALL ');
   const count = (table: string) =>
     `(SELECT count(*)::int FROM ${table} x WHERE x.threat_model_id = tm.id AND x.deleted_at IS NULL)`;
-  const limitArg = arg(limit);
   const offsetArg = arg(offset);
   // The page is chosen first (with the total over every match); the users' JSON and the counts of
   // children are then built for the page's rows only, not for every readable model.
@@ -300,7 +309,7 @@ export async function listThreatModels(
        SELECT m.id, count(*) OVER ()::int AS total
        FROM (${matches('tm.id, tm.created_at')}) m
        ORDER BY m.created_at DESC, m.id
-       LIMIT ${limitArg} OFFSET ${offsetArg})
+       LIMIT ${pageSizeLiteral(limit)} OFFSET ${offsetArg})
      SELECT tm.id, tm.name, tm.description, tm.created_at, tm.modified_at, tm.threat_model_framework, tm.issue_uri, tm.status,
             tm.status_updated, tm.deleted_at, tm.alias,
             ${userJson('o')} AS owner, ${userJson('c')} AS created_by,
@@ -317,7 +326,7 @@ export async function listThreatModels(
   let total = rows[0]?.total ?? 0;
   if (rows.length === 0 && offset > 0) {
     // The window count is empty past the last page; count separately so `total` stays right.
-    const c = await q.query<{ total: number }>(`SELECT count(*)::int AS total FROM (${matches('1')}) m`, params.slice(0, -2));
+    const c = await q.query<{ total: number }>(`SELECT count(*)::int AS total FROM (${matches('1')}) m`, params.slice(0, -1));
     total = c[0]?.total ?? 0;
   }
   return { rows: rows.map(({ total: _t, ...rest }) => rest), total };
