@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, errorOf, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
-import { opRequest, processNode, WsClient } from './collab-support.ts';
+import { opRequest, processNode, WsClient, type Msg } from './collab-support.ts';
 import * as collabStore from '../server/collab/store.ts';
 
 let t: TestApp;
@@ -261,6 +261,34 @@ describe('WebSocket protocol', () => {
     const again = await connect(tm, d, s.session_id, reader);
     expect((await again.type('error')).error).toBe('access_denied');
     await again.waitClosed();
+    host.close();
+    w.close();
+  });
+
+  it('a change of presenter the bus never delivered is read from the store once the copy expires; no relay waits for it', async () => {
+    const { tm, d } = await setup();
+    const s = await startSession(tm, d);
+    const host = await connect(tm, d, s.session_id, owner);
+    const w = await connect(tm, d, s.session_id, writer);
+    await host.next((m) => m.message_type === 'participants_update' && m.participants.length === 2);
+    const cursorAt = (x: number) => (m: Msg) => m.message_type === 'presenter_cursor' && m.cursor_position?.x === x;
+    host.send({ message_type: 'presenter_cursor', cursor_position: { x: 1, y: 0 } });
+    await w.next(cursorAt(1));
+    // The writer becomes presenter in the store only: the announcement on the bus is "lost".
+    const [writerRow] = await t.ctx.db.query<{ id: string }>(`SELECT internal_uuid AS id FROM users WHERE provider = 'tmi' AND provider_user_id = $1`, [writer.user]);
+    await collabStore.setPresenter(t.ctx.db, s.session_id, writerRow!.id);
+    host.send({ message_type: 'presenter_cursor', cursor_position: { x: 2, y: 0 } });
+    await w.next(cursorAt(2)); // the copy is trusted for a second
+    await new Promise((r) => setTimeout(r, 1100));
+    // The first relay past the second goes by the expired copy while the store is read again.
+    host.send({ message_type: 'presenter_cursor', cursor_position: { x: 3, y: 0 } });
+    await w.next(cursorAt(3));
+    await new Promise((r) => setTimeout(r, 200));
+    w.send({ message_type: 'presenter_cursor', cursor_position: { x: 4, y: 0 } });
+    await host.next(cursorAt(4));
+    host.send({ message_type: 'presenter_cursor', cursor_position: { x: 5, y: 0 } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(w.messages.filter(cursorAt(5))).toHaveLength(0);
     host.close();
     w.close();
   });

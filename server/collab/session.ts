@@ -24,7 +24,8 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 const MAX_BATCH = 64;
 /**
  * How long this instance trusts its copy of who presents. Changes arrive over the bus at once; the
- * copy is re-read after this long in case such a message was lost (a dropped bus link).
+ * copy is re-read after this long in case such a message was lost (a dropped bus link). The relay
+ * that finds it expired still goes by it while it is re-read, so no pointer waits for the store.
  */
 const PRESENTER_TRUST_MS = 1000;
 
@@ -146,6 +147,9 @@ export class LocalSession {
   private commitLoop: Promise<void> = Promise.resolve();
   /** Who presents, as last read or announced, and until when that is trusted. */
   private presenterCopy: { userUuid: string | null; until: number } | null = null;
+  /** Changes of presenter announced here (a read begun before one must not overwrite it). */
+  private presenterChanges = 0;
+  private presenterRereading = false;
 
   private constructor(
     private readonly services: SessionServices,
@@ -195,16 +199,36 @@ export class LocalSession {
   /** Stores the presenter and tells every instance, so their relay checks need no read. */
   async setPresenter(userUuid: string | null): Promise<void> {
     await store.setPresenter(this.services.db, this.id, userUuid);
-    this.presenterCopy = { userUuid, until: Date.now() + PRESENTER_TRUST_MS };
+    this.presenterChanged(userUuid);
     await this.channel.publish({ t: 'presenter', userUuid });
   }
 
-  /** Who presents: the copy while it is trusted, else read from the store. */
+  private presenterChanged(userUuid: string | null): void {
+    this.presenterChanges++;
+    this.presenterCopy = { userUuid, until: Date.now() + PRESENTER_TRUST_MS };
+  }
+
+  /**
+   * Who presents: the copy while it is trusted; once it is not, the copy still answers while it is
+   * read again (PRESENTER_TRUST_MS); with no copy yet, read from the store.
+   */
   async presenterUuid(): Promise<string | null> {
-    if (this.presenterCopy && this.presenterCopy.until > Date.now()) return this.presenterCopy.userUuid;
+    const copy = this.presenterCopy;
+    if (!copy) return this.readPresenter();
+    if (copy.until <= Date.now() && !this.presenterRereading) {
+      this.presenterRereading = true;
+      void this.readPresenter()
+        .catch(this.services.report)
+        .finally(() => (this.presenterRereading = false));
+    }
+    return copy.userUuid;
+  }
+
+  private async readPresenter(): Promise<string | null> {
+    const changes = this.presenterChanges;
     const row = await this.row();
     const userUuid = row && row.state === 'active' ? row.presenter_uuid : null;
-    this.presenterCopy = { userUuid, until: Date.now() + PRESENTER_TRUST_MS };
+    if (changes === this.presenterChanges) this.presenterCopy = { userUuid, until: Date.now() + PRESENTER_TRUST_MS };
     return userUuid;
   }
 
@@ -325,7 +349,7 @@ export class LocalSession {
         for (const c of this.conns) if (c.ready && c.id !== m.except) c.send(m.msg);
         return;
       case 'presenter':
-        this.presenterCopy = { userUuid: m.userUuid, until: Date.now() + PRESENTER_TRUST_MS };
+        this.presenterChanged(m.userUuid);
         return;
       case 'user':
         for (const c of [...this.conns]) {
