@@ -285,3 +285,26 @@ describe('a revocation whose announcement never arrived', () => {
     }
   }, 30_000);
 });
+
+// Not a revocation, but the other thing that needs the second instance: the presenter's pointer is
+// published on the bus only while another instance listens on the session's channel.
+describe("the presenter's pointer across instances", () => {
+  it('reaches a viewer who joins on another instance after the pointer began to move there unheard', async () => {
+    const owner = await signIn(t.app);
+    const viewer = await signIn(t.app);
+    const m = await liveModel(a().app, owner, viewer);
+    const host = await openCollab(a(), m, owner.accessToken);
+    const cursorAt = (x: number) => (msg: { message_type?: string; cursor_position?: { x: number } }) => msg.message_type === 'presenter_cursor' && msg.cursor_position?.x === x;
+    // The host presents; alone on its instance, its pointer has nobody else to reach.
+    host.send({ message_type: 'presenter_cursor', cursor_position: { x: 1, y: 0 } });
+    await new Promise((r) => setTimeout(r, 200));
+    const there = instances[instances.length - 1]!;
+    const v = await openCollab(there, m, viewer.accessToken);
+    // The join is announced to the host's instance, which then publishes the pointer again at once.
+    await host.next((msg) => msg.message_type === 'participants_update' && msg.participants.length === 2);
+    host.send({ message_type: 'presenter_cursor', cursor_position: { x: 2, y: 0 } });
+    await v.next(cursorAt(2), 3000);
+    expect(v.messages.filter(cursorAt(1))).toEqual([]);
+    closeAll(host, v);
+  });
+});

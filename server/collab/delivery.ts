@@ -22,6 +22,8 @@ export interface SessionChannel {
   publish(m: BusMessage): Promise<void>;
   /** Returns a function that unsubscribes. */
   subscribe(handler: (m: BusMessage) => void): Promise<() => Promise<void>>;
+  /** How many instances listen on the channel, this one included. */
+  listeners(): Promise<number>;
 }
 
 export function sessionChannel(bus: Bus, sessionId: string): SessionChannel {
@@ -29,6 +31,7 @@ export function sessionChannel(bus: Bus, sessionId: string): SessionChannel {
   return {
     publish: (m) => bus.publish(name, JSON.stringify(m)),
     subscribe: (handler) => bus.subscribe(name, (raw) => handler(JSON.parse(raw) as BusMessage)),
+    listeners: () => bus.subscribers(name),
   };
 }
 

@@ -28,6 +28,12 @@ const MAX_BATCH = 64;
  * that finds it expired still goes by it while it is re-read, so no pointer waits for the store.
  */
 const PRESENTER_TRUST_MS = 1000;
+/**
+ * How long this instance trusts what it last learnt of whether other instances listen on a
+ * session's channel (the presenter's pointer goes over the bus only then). A change of
+ * participants anywhere is announced on the channel and makes it ask again at once.
+ */
+const LISTENERS_TRUST_MS = 1000;
 
 /** One socket of this instance in a session. */
 export class Connection {
@@ -150,6 +156,11 @@ export class LocalSession {
   /** Changes of presenter announced here (a read begun before one must not overwrite it). */
   private presenterChanges = 0;
   private presenterRereading = false;
+  /** Whether another instance listens on the session's channel, and until when that is trusted. */
+  private othersListening = { value: true, until: 0 };
+  private askingListeners = false;
+  /** Changes of participants announced here (an answer asked for before one must not stand). */
+  private participantChanges = 0;
 
   private constructor(
     private readonly services: SessionServices,
@@ -234,12 +245,36 @@ export class LocalSession {
 
   /**
    * The presenter's pointer or selection: to the sockets here at once, and over the bus to the
-   * other instances (which is where their latency goes; this instance skips its own copy).
+   * other instances (which is where their latency goes; this instance skips its own copy) when any
+   * listens. A pointer is not stored and the next one follows within moments, so it is not
+   * published to a channel nobody else hears: that round trip to Redis for every move was most of
+   * the pointer's delay on one instance (docs/performance.md, live edits).
    */
   relay(from: Connection, msg: ServerMessageOf<'presenter_cursor' | 'presenter_selection'>): Promise<void> {
     const text = JSON.stringify(msg);
     for (const c of this.conns) if (c.ready && c !== from) c.send(text);
+    if (!this.othersMayListen()) return Promise.resolve();
     return this.channel.publish({ t: 'relay', except: from.id, origin: this.services.instanceId, msg });
+  }
+
+  /**
+   * Whether another instance may listen on the session's channel: as last learnt while that is
+   * trusted (LISTENERS_TRUST_MS); once it is not, the last answer stands while the bus is asked
+   * again. Until the first answer, yes.
+   */
+  private othersMayListen(): boolean {
+    if (this.othersListening.until <= Date.now() && !this.askingListeners) {
+      this.askingListeners = true;
+      const changes = this.participantChanges;
+      void this.channel
+        .listeners()
+        .then((n) => {
+          if (changes === this.participantChanges) this.othersListening = { value: n > 1, until: Date.now() + LISTENERS_TRUST_MS };
+        })
+        .catch(this.services.report)
+        .finally(() => (this.askingListeners = false));
+    }
+    return this.othersListening.value;
   }
 
   deny(userUuid: string): Promise<void> {
@@ -343,6 +378,9 @@ export class LocalSession {
         return;
       case 'participants':
         for (const c of this.conns) if (c.ready) c.send(m.msg);
+        // Someone joined or left, perhaps on another instance: relay over the bus until it is known.
+        this.participantChanges++;
+        this.othersListening = { value: true, until: 0 };
         return;
       case 'relay':
         if (m.origin === this.services.instanceId) return;

@@ -31,6 +31,8 @@ export interface Bus {
   publish(channel: string, message: string): Promise<void>;
   /** Returns a function that unsubscribes. */
   subscribe(channel: string, handler: BusHandler): Promise<() => Promise<void>>;
+  /** How many subscribers `channel` has, this one included (an instance subscribes a channel once). */
+  subscribers(channel: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -110,6 +112,9 @@ class InProcessBus implements Bus {
     return async () => {
       this.emitter.off(channel, handler);
     };
+  }
+  async subscribers(channel: string) {
+    return this.emitter.listenerCount(channel);
   }
   async close() {
     this.emitter.removeAllListeners();
@@ -197,6 +202,10 @@ class RedisBus implements Bus {
         await this.sub.unsubscribe(channel).catch(() => undefined);
       }
     };
+  }
+  async subscribers(channel: string) {
+    const [, count] = (await redisCall(() => this.pub.pubsub('NUMSUB', channel))) as [string, number];
+    return Number(count);
   }
   async close() {
     this.handlers.clear();
@@ -293,6 +302,7 @@ export async function openSharedState(opts: {
   const bus: Bus = {
     publish: (c, m) => inner.publish(prefix + c, m),
     subscribe: (c, h) => inner.subscribe(prefix + c, h),
+    subscribers: (c) => inner.subscribers(prefix + c),
     close: () => inner.close(),
   };
   return {
