@@ -6,7 +6,8 @@
 //     PostgreSQL before forwarding it (on PGlite runs, a bare relay without storage instead).
 //     TMI keeps "durable before anyone sees it" too, so the durable floor is the fair comparison.
 //  1b. Presence: the presenter's cursor (not stored) relayed to N - 1 others, paced, against the
-//     bare relay that forwards without validation or storage.
+//     bare relay that forwards without validation or storage, in rounds alternated between the two
+//     (both sets of clients connected throughout).
 //  2. The per-operation cost on diagrams of 100 and of 10,000 cells (one client, update operations,
 //     each waiting for its acknowledgement), and the ratio.
 //  3. REST PUT and GET of a whole diagram with 1,000 and with 10,000 cells, and how PUT grows.
@@ -161,7 +162,25 @@ async function drivePresence(clients: Client[], moves: number, rate: number) {
     await sleep(1000 / rate);
   }
   await sleep(1000);
-  return { n: clients.length, moves, p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), receipts: latencies.length, expected: moves * (clients.length - 1) };
+  clients.slice(1).forEach((c) => (c.onOperation = () => undefined));
+  return { latencies, expected: moves * (clients.length - 1) };
+}
+
+/**
+ * Presence on two sets of clients (TMI and the bare relay), in rounds alternated between them (A B,
+ * B A, ...) so that whatever else the machine does falls on both alike; figures over all rounds.
+ */
+async function presenceSideBySide(sides: Client[][], rounds: number, movesPerRound: number, rate: number) {
+  const runs = sides.map(() => ({ latencies: [] as number[], expected: 0 }));
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? sides.map((_, i) => i) : sides.map((_, i) => sides.length - 1 - i);
+    for (const i of order) {
+      const run = await drivePresence(sides[i]!, movesPerRound, rate);
+      runs[i]!.latencies.push(...run.latencies);
+      runs[i]!.expected += run.expected;
+    }
+  }
+  return runs.map((run) => ({ n: sides[0]!.length, moves: rounds * movesPerRound, p50: round(pct(run.latencies, 50)), p99: round(pct(run.latencies, 99)), receipts: run.latencies.length, expected: run.expected }));
 }
 
 function startRelay(): Promise<WebSocketServer> {
@@ -249,16 +268,16 @@ async function main() {
 
   // Presence at N = 10: the presenter's cursor, TMI against the bare relay (nothing is stored).
   const PRESENCE_N = 10;
-  const presenceMoves = 400;
+  const presenceRounds = 6;
+  const presenceMoves = 100;
   const presenceRate = 50;
   const ps = await session();
   const presenters = await openClients(PRESENCE_N, () => ps.url(), (m) => m.message_type === 'diagram_state', false);
   presenters[0]!.ws.send(JSON.stringify({ message_type: 'presenter_request' }));
-  await sleep(500);
-  const presenceOurs = await drivePresence(presenters, presenceMoves, presenceRate);
-  presenters.forEach((c) => c.ws.close());
   const bareViewers = await openClients(PRESENCE_N, async () => `ws://127.0.0.1:${RELAY_PORT}/`, () => true, true);
-  const presenceBare = await drivePresence(bareViewers, presenceMoves, presenceRate);
+  await sleep(1000);
+  const [presenceOurs, presenceBare] = await presenceSideBySide([presenters, bareViewers], presenceRounds, presenceMoves, presenceRate);
+  presenters.forEach((c) => c.ws.close());
   bareViewers.forEach((c) => c.ws.close());
 
   // Per-operation cost: one client per diagram (100 and 10,000 cells), update operations on
@@ -324,7 +343,7 @@ async function main() {
   console.log('\nUnpaced: every client sends its share at once (operations applied per second)');
   console.log(header);
   for (const f of fanout) console.log(row(f, f.tmiMax, f.floorMax));
-  console.log(`\nPresence, N = ${PRESENCE_N}: the presenter's cursor at ${presenceRate}/s to ${PRESENCE_N - 1} others (not stored)`);
+  console.log(`\nPresence, N = ${PRESENCE_N}: the presenter's cursor at ${presenceRate}/s to ${PRESENCE_N - 1} others (not stored), ${presenceRounds} rounds of ${presenceMoves} moves alternated`);
   for (const [name, r] of [['TMI', presenceOurs], ['bare relay', presenceBare]] as const) console.log(`  ${name.padEnd(10)} p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.receipts} of ${r.expected} receipts`);
   console.log(`  p99 TMI / bare relay: ${round(presenceOurs.p99 / presenceBare.p99)}x`);
   console.log(`\nPer-operation cost (update, waiting for the acknowledgement each time):`);

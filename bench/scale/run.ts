@@ -1,13 +1,16 @@
 // Scale of data (issue 11): list, filter, sort and paginate with 100 threat models in the database
-// (phase A) and again with 10,000 models and 200,000 threats (phase B), in one run so the load of
-// other processes falls on both; each figure is printed with its ratio B/A (goal ≤ 2x), and the
-// server's resident memory after each phase's requests (goal: no growth with the data).
+// (phase A) and with 10,000 models and 200,000 threats (phase B), side by side: phase A's data is
+// copied before B grows from it, a server runs on each, and every request is measured on both in
+// alternated rounds (as bench:floor does), so the load of other processes falls on both alike; each
+// figure is printed with its ratio B/A (goal ≤ 2x), and each server's resident memory after the
+// same requests (goal: no growth with the data).
 //
 //   npm run bench:scale                              (PostgreSQL on 127.0.0.1:5432 + Redis, then PGlite)
 //   BENCH_BACKENDS=postgres npm run bench:scale
 //   BENCH_ONLY=tm_list,th_deep npm run bench:scale   (some scenarios; keys are printed in the table)
-// Env: BENCH_PG_URL (server URL without database), BENCH_REDIS_URL, BENCH_PORT, BENCH_DURATION (s per
-// measurement, default 3), BENCH_CONNECTIONS (default 4), BENCH_BACKENDS (postgres,pglite),
+// Env: BENCH_PG_URL (server URL without database), BENCH_REDIS_URL (phase B's server; phase A's uses
+// the next database number), BENCH_PORT (B; A on the next port), BENCH_DURATION (s per round, default
+// 3), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 4), BENCH_BACKENDS (postgres,pglite),
 // BENCH_MODELS (default 10000), BENCH_THREATS (default 200000), BENCH_OWNED (models of the bench
 // user in phase B, default 1000), BENCH_KEEP=1 (keep the PostgreSQL database or the PGlite folder for
 // EXPLAIN; printed at the end, remove it yourself), BENCH_LIST_CACHE_MB (the server's TMI_LIST_CACHE_MB,
@@ -21,11 +24,11 @@
 // threats by one statement with the same end state), so they are the
 // rows the API would have written; the bench user owns BENCH_OWNED of all models and reads 200 more
 // by a user entry, 200 by the group and 100 by everyone, the rest are not theirs to see. The model
-// with 1,000 threats keeps its size: what grows is the database around it. The server is restarted
-// before each phase's requests (PGlite allows one process on its folder, and it makes the resident
-// memory of A and B comparable: a fresh process after the same requests).
+// with 1,000 threats keeps its size: what grows is the database around it. Both servers are started
+// fresh after the seeding (PGlite allows one process on its folder, hence the copy), so their
+// resident memory is comparable: a fresh process after the same requests.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
@@ -37,6 +40,7 @@ const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
 const PORT = Number(process.env.BENCH_PORT ?? 18186);
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'postgres,pglite').split(',');
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
@@ -225,16 +229,46 @@ async function growData(sql: Sql, ids: { bench: string; readers: string; owners:
 
 interface Figures {
   rps: number;
+  /** Mean latency (ms, with decimals: p50 and p99 come in whole milliseconds, too coarse for a ratio at 2 ms). */
+  mean: number;
   p50: number;
   p99: number;
   bad: number;
 }
 
-async function measure(url: string, token: string): Promise<Figures> {
-  const opts = { url, connections: CONNECTIONS, headers: { authorization: `Bearer ${token}` } };
-  await autocannon({ ...opts, duration: 1 });
-  const r: Result = await autocannon({ ...opts, duration: DURATION });
-  return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, bad: r.errors + r.timeouts + r.non2xx };
+async function measure(url: string, token: string, duration = DURATION): Promise<Figures> {
+  const r: Result = await autocannon({ url, connections: CONNECTIONS, duration, headers: { authorization: `Bearer ${token}` } });
+  return { rps: Math.round(r.requests.average), mean: r.latency.mean, p50: r.latency.p50, p99: r.latency.p99, bad: r.errors + r.timeouts + r.non2xx };
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+/**
+ * One request on both servers: a second of warm-up each, then ROUNDS rounds alternated (A B, B A,
+ * ...). Mean requests per second, median p50 and p99 of the rounds.
+ */
+async function measureSideBySide(urlA: string, tokenA: string, urlB: string, tokenB: string): Promise<[Figures, Figures]> {
+  await measure(urlA, tokenA, 1);
+  await measure(urlB, tokenB, 1);
+  const a: Figures[] = [];
+  const b: Figures[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    if (i % 2 === 0) {
+      a.push(await measure(urlA, tokenA));
+      b.push(await measure(urlB, tokenB));
+    } else {
+      b.push(await measure(urlB, tokenB));
+      a.push(await measure(urlA, tokenA));
+    }
+  }
+  const summary = (fs: Figures[]): Figures => ({
+    rps: Math.round(fs.reduce((t, f) => t + f.rps, 0) / fs.length),
+    mean: Math.round((fs.reduce((t, f) => t + f.mean, 0) / fs.length) * 100) / 100,
+    p50: median(fs.map((f) => f.p50)),
+    p99: median(fs.map((f) => f.p99)),
+    bad: fs.reduce((t, f) => t + f.bad, 0),
+  });
+  return [summary(a), summary(b)];
 }
 
 function rssMiB(child: Child): number {
@@ -245,8 +279,14 @@ function rssMiB(child: Child): number {
 interface Scenario {
   key: string;
   name: string;
-  /** The path (and query) for this phase's data. */
-  path: () => Promise<string>;
+  /** The path (and query) for the data of the server at `base`. */
+  path: (base: string) => Promise<string>;
+  /**
+   * A filter whose matches at A may not fill the default page (the list's key): both phases are
+   * then asked for the same number of rows, the fewer they match, so that the ratio measures the
+   * finding of the matches, not an answer of 2 rows against one of 20.
+   */
+  samePage?: string;
 }
 
 async function bench(backend: string): Promise<Record<string, unknown>[]> {
@@ -281,6 +321,7 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
   }
   const base = `http://127.0.0.1:${PORT}`;
   let server: Child | undefined;
+  let serverA: Child | undefined;
   const start = async () => {
     server = run(['server/main.ts'], env);
     await waitFor(`${base}/`, server);
@@ -345,25 +386,28 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
     });
     console.log(`[${backend}] phase A seeded through the API in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const firstOf = async (url: string, listKey: string) => {
-      const r = await api<Record<string, unknown>>(base, token, 'GET', url);
+    // The bench user's token on each server (each signs its own), once both run.
+    const tokens = new Map<string, string>();
+    const firstOf = async (at: string, url: string, listKey: string) => {
+      const r = await api<Record<string, unknown>>(at, tokens.get(at) ?? token, 'GET', url);
       return { total: r.total as number, first: (r[listKey] as { created_at: string }[])[0] };
     };
-    const deepOffset = async (url: string, listKey: string) => Math.max(0, (await firstOf(`${url}${url.includes('?') ? '&' : '?'}limit=1`, listKey)).total - 20);
+    const deepOffset = async (at: string, url: string, listKey: string) =>
+      Math.max(0, (await firstOf(at, `${url}${url.includes('?') ? '&' : '?'}limit=1`, listKey)).total - 20);
     // The keyset a client of the reference has: the created_at of the last item it saw, sent back
     // as created_before (the lists are newest first); here the page 40 from the end.
-    const keyset = async (url: string, listKey: string) => {
-      const total = (await firstOf(`${url}?limit=1`, listKey)).total;
-      const at = (await firstOf(`${url}?limit=1&offset=${Math.max(0, total - 40)}`, listKey)).first!.created_at;
-      return `${url}?created_before=${encodeURIComponent(at)}`;
+    const keyset = async (at: string, url: string, listKey: string) => {
+      const total = (await firstOf(at, `${url}?limit=1`, listKey)).total;
+      const last = (await firstOf(at, `${url}?limit=1&offset=${Math.max(0, total - 40)}`, listKey)).first!.created_at;
+      return `${url}?created_before=${encodeURIComponent(last)}`;
     };
     const bigThreats = `/threat_models/${big.id}/threats`;
     const scenarios: Scenario[] = [
       { key: 'tm_list', name: 'GET /threat_models', path: async () => '/threat_models' },
-      { key: 'tm_name', name: 'GET /threat_models?name=payments', path: async () => '/threat_models?name=payments' },
-      { key: 'tm_owner', name: 'GET /threat_models?owner=scale-owner-3', path: async () => '/threat_models?owner=scale-owner-3%40' },
-      { key: 'tm_deep', name: 'GET /threat_models?offset=total-20', path: async () => `/threat_models?offset=${await deepOffset('/threat_models', 'threat_models')}` },
-      { key: 'tm_keyset', name: 'GET /threat_models?created_before=…', path: () => keyset('/threat_models', 'threat_models') },
+      { key: 'tm_name', name: 'GET /threat_models?name=payments', path: async () => '/threat_models?name=payments', samePage: 'threat_models' },
+      { key: 'tm_owner', name: 'GET /threat_models?owner=scale-owner-3', path: async () => '/threat_models?owner=scale-owner-3%40', samePage: 'threat_models' },
+      { key: 'tm_deep', name: 'GET /threat_models?offset=total-20', path: async (at: string) => `/threat_models?offset=${await deepOffset(at, '/threat_models', 'threat_models')}` },
+      { key: 'tm_keyset', name: 'GET /threat_models?created_before=…', path: (at: string) => keyset(at, '/threat_models', 'threat_models') },
       { key: 'tm_get', name: 'GET /threat_models/{id} (1,000 threats)', path: async () => `/threat_models/${big.id}` },
       { key: 'th_list', name: 'GET …/threats (of 1,000)', path: async () => bigThreats },
       { key: 'th_filter', name: 'GET …/threats?severity=high&name=token', path: async () => `${bigThreats}?severity=high&name=token` },
@@ -372,54 +416,82 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
         name: `GET …/threats?sort=${s}`,
         path: async () => `${bigThreats}?sort=${s}`,
       })),
-      { key: 'th_deep', name: 'GET …/threats?offset=980', path: async () => `${bigThreats}?offset=${await deepOffset(bigThreats, 'threats')}` },
-      { key: 'th_deep_sort', name: 'GET …/threats?offset=980&sort=severity:desc', path: async () => `${bigThreats}?sort=severity:desc&offset=${await deepOffset(bigThreats, 'threats')}` },
-      { key: 'th_keyset', name: 'GET …/threats?created_before=…', path: () => keyset(bigThreats, 'threats') },
+      { key: 'th_deep', name: 'GET …/threats?offset=980', path: async (at: string) => `${bigThreats}?offset=${await deepOffset(at, bigThreats, 'threats')}` },
+      { key: 'th_deep_sort', name: 'GET …/threats?offset=980&sort=severity:desc', path: async (at: string) => `${bigThreats}?sort=severity:desc&offset=${await deepOffset(at, bigThreats, 'threats')}` },
+      { key: 'th_keyset', name: 'GET …/threats?created_before=…', path: (at: string) => keyset(at, bigThreats, 'threats') },
     ].filter((s) => !ONLY || ONLY.has(s.key));
 
-    const phase = async (label: string) => {
-      const out = new Map<string, Figures & { url: string }>();
-      const visible = (await firstOf('/threat_models?limit=1', 'threat_models')).total;
-      for (const s of scenarios) {
-        const url = await s.path();
-        out.set(s.key, { url, ...(await measure(`${base}${url}`, token)) });
-      }
-      const rss = rssMiB(server!);
-      console.log(`[${backend}] phase ${label}: ${visible} models visible to the bench user, resident ${rss} MiB, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-      return { out, rss, visible };
-    };
-    const a = await phase('A');
-
+    // Phase A's data is copied (with its server stopped) before B grows from it; then a server runs
+    // on each, B's on PORT and A's on the next port, with its own Redis database.
+    const baseA = `http://127.0.0.1:${PORT + 1}`;
+    const envA: Record<string, string> = { ...env, TMI_SERVER_PORT: String(PORT + 1) };
+    if (server) await stop(server);
+    server = undefined;
+    if (admin) {
+      await admin.query(`CREATE DATABASE ${dbName}_a TEMPLATE ${dbName}`);
+      envA.TMI_DATABASE_URL = `${PG_URL}/${dbName}_a`;
+      const redisA = new URL(REDIS_URL);
+      redisA.pathname = `/${Number(redisA.pathname.slice(1) || 0) + 1}`;
+      envA.TMI_REDIS_URL = redisA.toString();
+    } else {
+      envA.TMI_DATA_DIR = tmp();
+      cpSync(dataDir, envA.TMI_DATA_DIR, { recursive: true });
+    }
     t0 = Date.now();
     await withServerStopped((sql) => growData(sql, ids));
     console.log(`[${backend}] phase B seeded by SQL in ${((Date.now() - t0) / 1000).toFixed(1)} s (restart included)`);
-    const b = await phase('B');
+    serverA = run(['server/main.ts'], envA);
+    await waitFor(`${baseA}/`, serverA);
+    tokens.set(baseA, await signInOverHttp(baseA, 'bench-user'));
+    tokens.set(base, await signInOverHttp(base, 'bench-user'));
 
-    console.log(`\n[${backend}] ${MODELS} models / ${THREATS} threats vs 100 models; ${CONNECTIONS} connections, ${DURATION} s each`);
-    console.log(`${'scenario'.padEnd(48)} ${'A p50'.padStart(7)} ${'A p99'.padStart(7)} ${'A req/s'.padStart(8)} | ${'B p50'.padStart(7)} ${'B p99'.padStart(7)} ${'B req/s'.padStart(8)} | B/A p50  B/A req/s`);
+    const visible = { a: (await firstOf(baseA, '/threat_models?limit=1', 'threat_models')).total, b: (await firstOf(base, '/threat_models?limit=1', 'threat_models')).total };
+    const out = new Map<string, { a: Figures & { url: string }; b: Figures & { url: string } }>();
+    const pages: string[] = [];
     for (const s of scenarios) {
-      const fa = a.out.get(s.key)!;
-      const fb = b.out.get(s.key)!;
-      const p50Ratio = Math.round((fb.p50 / Math.max(fa.p50, 0.5)) * 100) / 100;
+      let urlA = await s.path(baseA);
+      let urlB = await s.path(base);
+      if (s.samePage) {
+        const totalA = (await firstOf(baseA, `${urlA}&limit=1`, s.samePage)).total;
+        const totalB = (await firstOf(base, `${urlB}&limit=1`, s.samePage)).total;
+        const rows = Math.max(1, Math.min(totalA, totalB, 20));
+        urlA += `&limit=${rows}`;
+        urlB += `&limit=${rows}`;
+        pages.push(`${s.key}: ${rows} rows a page at both (A matches ${totalA}, B ${totalB})`);
+      }
+      const [fa, fb] = await measureSideBySide(`${baseA}${urlA}`, tokens.get(baseA)!, `${base}${urlB}`, tokens.get(base)!);
+      out.set(s.key, { a: { url: urlA, ...fa }, b: { url: urlB, ...fb } });
+    }
+    const rss = { a: rssMiB(serverA), b: rssMiB(server!) };
+    console.log(`[${backend}] ${visible.a} models visible to the bench user in A, ${visible.b} in B; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+    console.log(`\n[${backend}] ${MODELS} models / ${THREATS} threats vs 100 models; ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s each, alternated`);
+    console.log(`${'scenario'.padEnd(48)} ${'A p50'.padStart(7)} ${'A p99'.padStart(7)} ${'A req/s'.padStart(8)} | ${'B p50'.padStart(7)} ${'B p99'.padStart(7)} ${'B req/s'.padStart(8)} | B/A mean B/A req/s`);
+    for (const s of scenarios) {
+      const { a: fa, b: fb } = out.get(s.key)!;
+      const meanRatio = Math.round((fb.mean / fa.mean) * 100) / 100;
       const rpsRatio = Math.round((fa.rps / Math.max(fb.rps, 1)) * 100) / 100;
-      const flag = p50Ratio > 2 || rpsRatio > 2 ? '  > 2x' : '';
+      const flag = meanRatio > 2 || rpsRatio > 2 ? '  > 2x' : '';
       const bad = fa.bad || fb.bad ? `  (non-2xx or errors: A ${fa.bad}, B ${fb.bad})` : '';
       console.log(
-        `${`${s.key} ${s.name}`.slice(0, 48).padEnd(48)} ${String(fa.p50).padStart(7)} ${String(fa.p99).padStart(7)} ${String(fa.rps).padStart(8)} | ${String(fb.p50).padStart(7)} ${String(fb.p99).padStart(7)} ${String(fb.rps).padStart(8)} | ${String(p50Ratio).padStart(7)} ${String(rpsRatio).padStart(9)}${flag}${bad}`,
+        `${`${s.key} ${s.name}`.slice(0, 48).padEnd(48)} ${String(fa.p50).padStart(7)} ${String(fa.p99).padStart(7)} ${String(fa.rps).padStart(8)} | ${String(fb.p50).padStart(7)} ${String(fb.p99).padStart(7)} ${String(fb.rps).padStart(8)} | ${String(meanRatio).padStart(8)} ${String(rpsRatio).padStart(9)}${flag}${bad}`,
       );
-      rows.push({ backend, key: s.key, scenario: s.name, a: fa, b: fb, p50_ratio: p50Ratio, rps_ratio: rpsRatio });
+      rows.push({ backend, key: s.key, scenario: s.name, a: fa, b: fb, mean_ratio: meanRatio, rps_ratio: rpsRatio });
     }
-    console.log(`${'resident memory after the requests (MiB)'.padEnd(48)} ${String(a.rss).padStart(7)} ${''.padStart(16)} | ${String(b.rss).padStart(7)}`);
-    console.log(`models visible to the bench user: A ${a.visible}, B ${b.visible}\n`);
-    rows.push({ backend, key: 'rss_mib', a: a.rss, b: b.rss, visible: { a: a.visible, b: b.visible } });
+    console.log(`${'resident memory after the requests (MiB)'.padEnd(48)} ${String(rss.a).padStart(7)} ${''.padStart(16)} | ${String(rss.b).padStart(7)}`);
+    console.log(`models visible to the bench user: A ${visible.a}, B ${visible.b}`);
+    for (const p of pages) console.log(p);
+    console.log('');
+    rows.push({ backend, key: 'rss_mib', ...rss, visible });
   } finally {
     if (server) await stop(server);
+    if (serverA) await stop(serverA);
     if (admin) {
-      if (KEEP) console.log(`[${backend}] kept the database ${PG_URL}/${dbName}`);
-      else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+      if (KEEP) console.log(`[${backend}] kept the databases ${PG_URL}/${dbName} (B) and ${dbName}_a (A)`);
+      else for (const name of [dbName, `${dbName}_a`]) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await admin.end();
     }
-    if (KEEP && backend === 'pglite') console.log(`[${backend}] kept the database folder ${sqlTarget}`);
+    if (KEEP && backend === 'pglite') console.log(`[${backend}] kept the database folders ${sqlTarget} (B) and the copy of phase A beside it`);
     else for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   return rows;
