@@ -35,6 +35,50 @@ const PRESENTER_TRUST_MS = 1000;
  */
 const LISTENERS_TRUST_MS = 1000;
 
+/**
+ * An answer this instance keeps and trusts for a while (its copy of who presents, whether other
+ * instances listen). Once it is no longer trusted it still answers while it is asked for again in
+ * the background, so nothing waits for the store or the bus; an answer announced meanwhile (over
+ * the bus) wins over one asked for before it.
+ */
+class KeptAnswer<T> {
+  private kept: { value: T; until: number } | null = null;
+  private announced = 0;
+  private asking = false;
+
+  constructor(
+    private readonly ask: () => Promise<T>,
+    private readonly trustMs: number,
+    private readonly report: (err: unknown) => void,
+  ) {}
+
+  /** The kept answer (asked for again in the background once it is not trusted); with none yet, asks and waits. */
+  get(): T | Promise<T> {
+    const kept = this.kept;
+    if (!kept) return this.askNow();
+    if (kept.until <= Date.now() && !this.asking) {
+      this.asking = true;
+      void this.askNow()
+        .catch(this.report)
+        .finally(() => (this.asking = false));
+    }
+    return kept.value;
+  }
+
+  /** An answer announced: trusted from now on, or (`trusted` false) kept only until asked again. */
+  announce(value: T, trusted = true): void {
+    this.announced++;
+    this.kept = { value, until: trusted ? Date.now() + this.trustMs : 0 };
+  }
+
+  private async askNow(): Promise<T> {
+    const announced = this.announced;
+    const value = await this.ask();
+    if (announced === this.announced) this.kept = { value, until: Date.now() + this.trustMs };
+    return value;
+  }
+}
+
 /** One socket of this instance in a session. */
 export class Connection {
   readonly id = randomUUID();
@@ -151,16 +195,10 @@ export class LocalSession {
   private committing = false;
   /** Settles when the queued edits are committed (undo/redo wait for it, to keep a client's order). */
   private commitLoop: Promise<void> = Promise.resolve();
-  /** Who presents, as last read or announced, and until when that is trusted. */
-  private presenterCopy: { userUuid: string | null; until: number } | null = null;
-  /** Changes of presenter announced here (a read begun before one must not overwrite it). */
-  private presenterChanges = 0;
-  private presenterRereading = false;
-  /** Whether another instance listens on the session's channel, and until when that is trusted. */
-  private othersListening = { value: true, until: 0 };
-  private askingListeners = false;
-  /** Changes of participants announced here (an answer asked for before one must not stand). */
-  private participantChanges = 0;
+  /** Who presents, as last read or announced. */
+  private readonly presenter: KeptAnswer<string | null>;
+  /** Whether another instance listens on the session's channel (until first asked: yes). */
+  private readonly othersListen: KeptAnswer<boolean>;
 
   private constructor(
     private readonly services: SessionServices,
@@ -169,6 +207,16 @@ export class LocalSession {
     readonly diagramId: string,
   ) {
     this.channel = sessionChannel(services.bus, id);
+    this.presenter = new KeptAnswer(
+      async () => {
+        const row = await this.row();
+        return row && row.state === 'active' ? row.presenter_uuid : null;
+      },
+      PRESENTER_TRUST_MS,
+      services.report,
+    );
+    this.othersListen = new KeptAnswer(async () => (await this.channel.listeners()) > 1, LISTENERS_TRUST_MS, services.report);
+    this.othersListen.announce(true, false);
     this.editor = new SessionEditor(services.db, id);
     this.delivery = new OrderedDelivery(
       async (afterSeq) => (await store.opsSince(services.db, id, afterSeq, 1000)).map((r) => eventOf(r)),
@@ -210,37 +258,13 @@ export class LocalSession {
   /** Stores the presenter and tells every instance, so their relay checks need no read. */
   async setPresenter(userUuid: string | null): Promise<void> {
     await store.setPresenter(this.services.db, this.id, userUuid);
-    this.presenterChanged(userUuid);
+    this.presenter.announce(userUuid);
     await this.channel.publish({ t: 'presenter', userUuid });
   }
 
-  private presenterChanged(userUuid: string | null): void {
-    this.presenterChanges++;
-    this.presenterCopy = { userUuid, until: Date.now() + PRESENTER_TRUST_MS };
-  }
-
-  /**
-   * Who presents: the copy while it is trusted; once it is not, the copy still answers while it is
-   * read again (PRESENTER_TRUST_MS); with no copy yet, read from the store.
-   */
+  /** Who presents (PRESENTER_TRUST_MS). */
   async presenterUuid(): Promise<string | null> {
-    const copy = this.presenterCopy;
-    if (!copy) return this.readPresenter();
-    if (copy.until <= Date.now() && !this.presenterRereading) {
-      this.presenterRereading = true;
-      void this.readPresenter()
-        .catch(this.services.report)
-        .finally(() => (this.presenterRereading = false));
-    }
-    return copy.userUuid;
-  }
-
-  private async readPresenter(): Promise<string | null> {
-    const changes = this.presenterChanges;
-    const row = await this.row();
-    const userUuid = row && row.state === 'active' ? row.presenter_uuid : null;
-    if (changes === this.presenterChanges) this.presenterCopy = { userUuid, until: Date.now() + PRESENTER_TRUST_MS };
-    return userUuid;
+    return this.presenter.get();
   }
 
   /**
@@ -253,28 +277,9 @@ export class LocalSession {
   relay(from: Connection, msg: ServerMessageOf<'presenter_cursor' | 'presenter_selection'>): Promise<void> {
     const text = JSON.stringify(msg);
     for (const c of this.conns) if (c.ready && c !== from) c.send(text);
-    if (!this.othersMayListen()) return Promise.resolve();
+    // Never waits: the answer is announced at construction, so get() returns it as it stands.
+    if (this.othersListen.get() === false) return Promise.resolve();
     return this.channel.publish({ t: 'relay', except: from.id, origin: this.services.instanceId, msg });
-  }
-
-  /**
-   * Whether another instance may listen on the session's channel: as last learnt while that is
-   * trusted (LISTENERS_TRUST_MS); once it is not, the last answer stands while the bus is asked
-   * again. Until the first answer, yes.
-   */
-  private othersMayListen(): boolean {
-    if (this.othersListening.until <= Date.now() && !this.askingListeners) {
-      this.askingListeners = true;
-      const changes = this.participantChanges;
-      void this.channel
-        .listeners()
-        .then((n) => {
-          if (changes === this.participantChanges) this.othersListening = { value: n > 1, until: Date.now() + LISTENERS_TRUST_MS };
-        })
-        .catch(this.services.report)
-        .finally(() => (this.askingListeners = false));
-    }
-    return this.othersListening.value;
   }
 
   deny(userUuid: string): Promise<void> {
@@ -379,15 +384,14 @@ export class LocalSession {
       case 'participants':
         for (const c of this.conns) if (c.ready) c.send(m.msg);
         // Someone joined or left, perhaps on another instance: relay over the bus until it is known.
-        this.participantChanges++;
-        this.othersListening = { value: true, until: 0 };
+        this.othersListen.announce(true, false);
         return;
       case 'relay':
         if (m.origin === this.services.instanceId) return;
         for (const c of this.conns) if (c.ready && c.id !== m.except) c.send(m.msg);
         return;
       case 'presenter':
-        this.presenterChanged(m.userUuid);
+        this.presenter.announce(m.userUuid);
         return;
       case 'user':
         for (const c of [...this.conns]) {
