@@ -118,7 +118,7 @@ describe(`shared state (${process.env.TMI_TEST_REDIS_URL ? 'Redis' : 'database +
     const listener = b.kind === 'redis' ? b : a; // the in-process bus reaches only its own process
     const off = await listener.bus.subscribe('chan', (m) => got.push(m));
     await a.bus.publish('chan', 'one');
-    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     await off();
     await a.bus.publish('chan', 'two');
     await new Promise((r) => setTimeout(r, 100));
