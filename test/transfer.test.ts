@@ -2,14 +2,15 @@
 // hostile input (400 with the envelope, nothing written), every sample format imported through
 // the API with everything accounted for, and the round trip export -> import -> same model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countDocument } from '../formats/index.ts';
-import { documentOf } from '../server/resources/transfer/service.ts';
+import { countDocument, importTmiJson } from '../formats/index.ts';
 import { call, errorOf, signIn, startTestApp, type Response, type SignedIn, type TestApp } from './support/app.ts';
 import { fixture } from './formats/support.ts';
 import { LogCapture } from './support/log-capture.ts';
 import { seedModel } from './support/report-models.ts';
 
 const logs = new LogCapture();
+/** A model as the portable document, as the export reads it. */
+const documentOf = (tm: unknown) => importTmiJson(JSON.stringify(tm)).document;
 
 let t: TestApp;
 let owner: SignedIn;

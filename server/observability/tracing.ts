@@ -4,13 +4,18 @@
 // so startTracing() runs from a preload (preload.ts) before the server imports anything.
 // Each request's span carries its request id and route; log lines carry the trace and span ids.
 import { register } from 'node:module';
-import { trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 import type { OperationsConfig } from '../config.ts';
+
+/** The span active now; none until tracing starts (the API's hundred modules load with the tracer, not with the server). */
+let activeSpan: () => Span | undefined = () => undefined;
 
 export async function startTracing(settings: OperationsConfig['tracing']): Promise<void> {
   // ES modules are patched through a loader hook (import-in-the-middle); CommonJS through require.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  const { trace } = await import('@opentelemetry/api');
+  activeSpan = () => trace.getActiveSpan();
   const [{ NodeSDK }, { OTLPTraceExporter }, { HttpInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }, sdkTrace] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-trace-otlp-http'),
@@ -41,7 +46,7 @@ export async function startTracing(settings: OperationsConfig['tracing']): Promi
 /** Names each request's span by its route and tags it with the request id (a no-op without tracing). */
 export function registerTracing(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
-    const span = trace.getActiveSpan();
+    const span = activeSpan();
     if (!span) return;
     const route = request.routeOptions.url;
     span.setAttribute('tmi.request_id', request.id);
@@ -54,6 +59,6 @@ export function registerTracing(app: FastifyInstance): void {
 
 /** Trace and span ids for log lines written while a span is active (pino mixin). */
 export function traceIds(): { trace_id?: string; span_id?: string } {
-  const ctx = trace.getActiveSpan()?.spanContext();
+  const ctx = activeSpan()?.spanContext();
   return ctx ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
 }

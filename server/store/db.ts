@@ -5,7 +5,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
-import pg from 'pg';
+import type pg from 'pg';
 import { OutageWatch, StoreUnavailableError, isPgConnectionFailure, type OutageLogger } from './availability.ts';
 import { MAX_PAGE_SIZE } from '../../contract/limits.ts';
 
@@ -95,10 +95,15 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
-// bigint (int8) and numeric come back as strings from `pg`; our ids are UUIDs and our counters fit
-// in a double, so parse them as numbers: both back ends then hand the same values to the code.
-pg.types.setTypeParser(20, (v) => Number(v));
-pg.types.setTypeParser(1700, (v) => Number(v));
+/** The `pg` driver, loaded when a PostgreSQL database is opened (the embedded default never needs it). */
+async function loadPg(): Promise<typeof pg> {
+  const { default: driver } = await import('pg');
+  // bigint (int8) and numeric come back as strings from `pg`; our ids are UUIDs and our counters
+  // fit in a double, so parse them as numbers: both back ends then hand the same values to the code.
+  driver.types.setTypeParser(20, (v) => Number(v));
+  driver.types.setTypeParser(1700, (v) => Number(v));
+  return driver;
+}
 
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
@@ -312,7 +317,8 @@ export interface OpenOptions {
 export async function openDb(opts: OpenOptions): Promise<Db> {
   let db: Db;
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({
+    const driver = await loadPg();
+    const pool = new driver.Pool({
       connectionString: opts.databaseUrl,
       max: opts.poolMax ?? 10,
       // A request does not wait forever for a connection while the server is away; an idle

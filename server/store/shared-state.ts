@@ -3,7 +3,7 @@
 // database (so the embedded default keeps sessions across restarts) and an in-process bus.
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Db } from './db.ts';
 import { OutageWatch, StoreUnavailableError, isRedisConnectionFailure, type OutageLogger } from './availability.ts';
 
@@ -264,11 +264,13 @@ export async function openSharedState(opts: {
       },
     };
   }
+  // ioredis loads only when Redis is configured (the embedded default never needs it).
+  const { Redis: RedisClient } = await import('ioredis');
   const tls = opts.tls ? { tls: opts.tls } : {};
-  const main = new Redis(opts.redisUrl, { ...REDIS_OPTIONS, ...tls, keyPrefix: opts.keyPrefix });
+  const main = new RedisClient(opts.redisUrl, { ...REDIS_OPTIONS, ...tls, keyPrefix: opts.keyPrefix });
   // A subscriber connection cannot run other commands; channels are not prefixed by ioredis, so
   // prefix them ourselves to keep test runs and deployments sharing one Redis apart.
-  const sub = new Redis(opts.redisUrl, { ...REDIS_OPTIONS, ...tls });
+  const sub = new RedisClient(opts.redisUrl, { ...REDIS_OPTIONS, ...tls });
   // Connection errors are reported by ioredis as 'error' events (printed to stderr on every retry
   // when nobody listens); the outage is logged once instead, and its end when both links are back.
   const outage = new OutageWatch('redis', opts.log);

@@ -5,7 +5,6 @@ import type { Principal } from '../../auth/authenticate.ts';
 import type { ThreatModelService } from '../threat-models/service.ts';
 import type { Pack } from '../../../rules/index.ts';
 import { buildReport, type Paper, type ReportData, type ReportFormat } from './data.ts';
-import { toPdf } from './pdf.ts';
 import { toHtml, toMarkdown } from './text.ts';
 
 export const MEDIA_TYPES: Record<ReportFormat, string> = {
@@ -27,7 +26,8 @@ export function fileStem(name: string): string {
 
 /** The report file of `data` in `format`. */
 export async function render(data: ReportData, format: ReportFormat, paper: Paper): Promise<Buffer> {
-  if (format === 'pdf') return toPdf(data, paper);
+  // pdfkit and its font machinery (about 60 modules) load with the first PDF, not with the server.
+  if (format === 'pdf') return (await import('./pdf.ts')).toPdf(data, paper);
   if (format === 'html') return Buffer.from(toHtml(data, paper), 'utf8');
   return Buffer.from(toMarkdown(data), 'utf8');
 }

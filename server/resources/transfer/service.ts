@@ -18,7 +18,7 @@ import { RepositoryInput } from '../../../contract/repositories.ts';
 import { ThreatModelInput } from '../../../contract/threat-models.ts';
 import { ThreatInput } from '../../../contract/threats.ts';
 import type { ExportFormatName, ImportFormatName, ImportReport } from '../../../contract/transfer.ts';
-import { countDocument, exportModel, FORMAT_NAMES, ImportError, importModel, importTmiJson, reassignIds, type ModelDocument, type Unmapped } from '../../../formats/index.ts';
+import type { ModelDocument, Unmapped } from '../../../formats/index.ts';
 import { ChildService } from '../children/service.ts';
 import type { GenericKind } from '../children/kind.ts';
 import { DiagramService } from '../diagrams/service.ts';
@@ -57,22 +57,23 @@ export const EXPORT_FILE: Record<ExportFormatName, { suffix: string; mediaType: 
   otm: { suffix: 'otm.json', mediaType: 'application/json; charset=utf-8' },
 };
 
-/** A model as the portable document: the API's ThreatModel read back through the TMI JSON importer. */
-export function documentOf(tm: ThreatModel): ModelDocument {
-  return importTmiJson(JSON.stringify(tm)).document;
-}
+/** The importers and exporters (with their XML parser), loaded with the first import or export, not with the server. */
+const formats = () => import('../../../formats/index.ts');
 
 export class TransferService {
   constructor(private readonly ctx: AppContext) {}
 
   async export(p: Principal, id: string, format: ExportFormatName) {
     const tm = await this.ctx.threatModels.get(p, id);
-    const out = exportModel(documentOf(tm), format);
+    const { exportModel, importTmiJson } = await formats();
+    // The model as the portable document: the API's ThreatModel read back through the TMI JSON importer.
+    const out = exportModel(importTmiJson(JSON.stringify(tm)).document, format);
     return { text: out.text, fileName: `${fileStem(tm.name)}.${EXPORT_FILE[format].suffix}`, mediaType: EXPORT_FILE[format].mediaType, omitted: out.omitted.length };
   }
 
   /** Reads `text` and creates the model it holds, owned by the caller; answers the model and the report. */
   async import(p: Principal, text: string, opts: { format?: ImportFormatName; fileName?: string }): Promise<{ threatModel: ThreatModel; report: ImportReport }> {
+    const { countDocument, FORMAT_NAMES, ImportError, importModel, reassignIds } = await formats();
     let parsed: ReturnType<typeof importModel>;
     try {
       parsed = importModel(text, { format: opts.format, fileName: opts.fileName });
