@@ -7,6 +7,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
@@ -30,17 +31,63 @@ function run(args, what) {
   }
 }
 
-function buildServer() {
+async function buildServer() {
   const started = Date.now();
   process.stderr.write('compiling the server into dist/\n');
   for (const sub of ['server', 'contract']) rmSync(path.join(dist, sub), { recursive: true, force: true });
   run([path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], 'tsc -p tsconfig.build.json');
   cpSync(path.join(root, 'server/store/migrations'), path.join(dist, 'server/store/migrations'), { recursive: true });
+  await bundleTypebox();
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   // config.ts reads the version from the package.json one folder above server/.
   writeFileSync(path.join(dist, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2)}\n`);
   writeFileSync(stamp, new Date().toISOString());
   process.stderr.write(`server compiled in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+/**
+ * TypeBox ships as about 680 small modules, and resolving and loading them one by one was a sixth
+ * of the server's start (docs/performance.md, start and memory). It is bundled, with the Fastify
+ * type provider that imports it (so that both use one copy, one format registry), into
+ * dist/node_modules, which Node's resolution looks in before the project's node_modules: the
+ * compiled server imports 'typebox' as before and gets the bundle. Each of TypeBox's public entry
+ * points is bundled, so any import of it resolves; other packages stay where npm put them.
+ */
+async function bundleTypebox() {
+  const { build } = await import('esbuild');
+  const out = path.join(dist, 'node_modules');
+  rmSync(out, { recursive: true, force: true });
+  const typebox = JSON.parse(readFileSync(path.join(root, 'node_modules/typebox/package.json'), 'utf8'));
+  const subpaths = Object.keys(typebox.exports); // '.', './compile', ...
+  const fileOf = (subpath) => (subpath === '.' ? 'index' : subpath.slice(2));
+  const entryPoints = [
+    ...subpaths.map((sp) => ({ in: fileURLToPath(import.meta.resolve(sp === '.' ? 'typebox' : `typebox/${sp.slice(2)}`)), out: `typebox/${fileOf(sp)}` })),
+    { in: fileURLToPath(import.meta.resolve('@fastify/type-provider-typebox')), out: '@fastify/type-provider-typebox/index' },
+  ];
+  await build({
+    entryPoints,
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    chunkNames: 'typebox/chunks/[name]-[hash]',
+    logLevel: 'warning',
+    plugins: [
+      {
+        // Only TypeBox goes into the bundle; every other package is imported from node_modules.
+        name: 'only-typebox',
+        setup(b) {
+          b.onResolve({ filter: /^[^./]/ }, (args) => (args.path === 'typebox' || args.path.startsWith('typebox/') ? undefined : { external: true }));
+        },
+      },
+    ],
+  });
+  const manifest = (name, version, exports) => `${JSON.stringify({ name, version, private: true, type: 'module', exports }, null, 2)}\n`;
+  writeFileSync(path.join(out, 'typebox/package.json'), manifest('typebox', typebox.version, Object.fromEntries(subpaths.map((sp) => [sp, `./${fileOf(sp)}.js`]))));
+  const provider = JSON.parse(readFileSync(path.join(root, 'node_modules/@fastify/type-provider-typebox/package.json'), 'utf8'));
+  writeFileSync(path.join(out, '@fastify/type-provider-typebox/package.json'), manifest(provider.name, provider.version, { '.': './index.js' }));
 }
 
 function buildWeb() {
@@ -58,5 +105,5 @@ function buildWeb() {
 
 mkdirSync(dist, { recursive: true });
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-if (!ifStale || !built || Math.max(...serverInputs.map(newest)) > built) buildServer();
+if (!ifStale || !built || Math.max(...serverInputs.map(newest)) > built) await buildServer();
 if (!serverOnly) buildWeb();
