@@ -35,13 +35,17 @@ describe('GET /threat_models filters and paging', () => {
     expect(byName.body.total).toBe(2);
     expect(byName.body.threat_models.map((m: { id: string }) => m.id)).toEqual([b.id, a.id]);
     // Case-insensitive beyond ASCII, and the pattern's characters are literal (no LIKE wildcards).
-    const c = await create({ name: `${tag}_ÜBER 100% Straße` });
+    const c = await create({ name: `${tag}_ÜBER 100% Straße`, description: 'Kein ÄRGER mit 100% Rabatt' });
     const named = async (text: string) =>
       (await call(t.app, 'GET', `/threat_models?name=${encodeURIComponent(text)}`, { token: owner.accessToken })).body.threat_models.map((m: { id: string }) => m.id);
     expect(await named(`${tag}_über 100% strasse`)).toEqual([]);
     expect(await named(`${tag}_über 100% straße`)).toEqual([c.id]);
     expect(await named(`${tag}%über`)).toEqual([]);
     expect(await named(`${tag}_`)).toEqual([c.id]);
+    const described = async (text: string) =>
+      (await call(t.app, 'GET', `/threat_models?name=${tag}&description=${encodeURIComponent(text)}`, { token: owner.accessToken })).body.threat_models.map((m: { id: string }) => m.id);
+    expect(await described('ärger mit 100% rabatt')).toEqual([c.id]);
+    expect(await described('ärger_mit')).toEqual([]);
     await call(t.app, 'DELETE', `/threat_models/${c.id}`, { token: owner.accessToken });
     const paged = await call(t.app, 'GET', `/threat_models?name=${tag}&limit=1&offset=1`, { token: owner.accessToken });
     expect(paged.body).toMatchObject({ total: 2, limit: 1, offset: 1 });

@@ -405,6 +405,8 @@ async function bench(backend: string): Promise<Record<string, unknown>[]> {
     const scenarios: Scenario[] = [
       { key: 'tm_list', name: 'GET /threat_models', path: async () => '/threat_models' },
       { key: 'tm_name', name: 'GET /threat_models?name=payments', path: async () => '/threat_models?name=payments', samePage: 'threat_models' },
+      // Every model's description matches: the filter reads and compares each one the caller can see.
+      { key: 'tm_description', name: 'GET /threat_models?description=benchmark', path: async () => '/threat_models?description=benchmark', samePage: 'threat_models' },
       { key: 'tm_owner', name: 'GET /threat_models?owner=scale-owner-3', path: async () => '/threat_models?owner=scale-owner-3%40', samePage: 'threat_models' },
       { key: 'tm_deep', name: 'GET /threat_models?offset=total-20', path: async (at: string) => `/threat_models?offset=${await deepOffset(at, '/threat_models', 'threat_models')}` },
       { key: 'tm_keyset', name: 'GET /threat_models?created_before=…', path: (at: string) => keyset(at, '/threat_models', 'threat_models') },

@@ -285,9 +285,9 @@ export async function listThreatModels(
     owned = `${owned} AND $1 = ANY(${owners})`;
     shared = `tm.owner_uuid = ANY(${owners}) AND ${READABLE_BY_CALLER_SQL.sharedAmongOwners}`;
   }
-  // ILIKE, on the lower-cased name kept with the row and in the owner index (migration 0105).
+  // ILIKE, on the lower-cased texts kept with the row (migration 0105).
   if (f.name) where.push(`tm.name_folded LIKE lower(${arg(likeContains(f.name))})`);
-  if (f.description) where.push(`tm.description ILIKE ${arg(likeContains(f.description))}`);
+  if (f.description) where.push(`tm.description_folded LIKE lower(${arg(likeContains(f.description))})`);
   if (f.issueUri) where.push(`tm.issue_uri ILIKE ${arg(likeContains(f.issueUri))}`);
   if (f.statuses?.length) where.push(`lower(tm.status) = ANY(${arg(f.statuses.map((s) => s.toLowerCase()))}::text[])`);
   if (f.securityReviewer === 'is:null') where.push('tm.security_reviewer_uuid IS NULL');
