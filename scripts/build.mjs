@@ -1,5 +1,5 @@
-// `npm run build`: the server compiled to JavaScript in dist/ (tsc, tsconfig.build.json) with its
-// SQL migrations and a package.json beside it, and the web app (Vite, web/dist) copied to
+// `npm run build`: the server bundled into JavaScript in dist/ (esbuild, bundleServer below) with
+// its SQL migrations and a package.json beside it, and the web app (Vite, web/dist) copied to
 // dist/web/dist. dist/ then runs as `node dist/server/main.js` with node_modules beside it, and is
 // what the container image ships. `--if-stale` (npm start) rebuilds only what is older than its
 // sources, so a fresh clone and an edited checkout both start current code. `--server-only` skips
@@ -7,14 +7,13 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
 const stamp = path.join(dist, '.built');
 const ifStale = process.argv.includes('--if-stale');
 const serverOnly = process.argv.includes('--server-only');
-const serverInputs = ['server', 'contract', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'].map((p) => path.join(root, p));
+const serverInputs = ['server', 'contract', 'formats', 'rules', 'tsconfig.json', 'package.json', 'package-lock.json'].map((p) => path.join(root, p));
 
 function newest(p) {
   if (!existsSync(p)) return 0;
@@ -33,61 +32,76 @@ function run(args, what) {
 
 async function buildServer() {
   const started = Date.now();
-  process.stderr.write('compiling the server into dist/\n');
-  for (const sub of ['server', 'contract']) rmSync(path.join(dist, sub), { recursive: true, force: true });
-  run([path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], 'tsc -p tsconfig.build.json');
+  process.stderr.write('bundling the server into dist/\n');
+  for (const sub of ['server', 'contract', 'formats', 'rules', 'node_modules']) rmSync(path.join(dist, sub), { recursive: true, force: true });
+  await bundleServer();
   cpSync(path.join(root, 'server/store/migrations'), path.join(dist, 'server/store/migrations'), { recursive: true });
-  await bundleTypebox();
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-  // config.ts reads the version from the package.json one folder above server/.
+  // The server reads its version from it, and finds its own files below the folder that holds it
+  // (server/app-root.ts).
   writeFileSync(path.join(dist, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2)}\n`);
   writeFileSync(stamp, new Date().toISOString());
-  process.stderr.write(`server compiled in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(`server bundled in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 /**
- * TypeBox ships as about 680 small modules, and resolving and loading them one by one was a sixth
- * of the server's start (docs/performance.md, start and memory). It is bundled, with the Fastify
- * type provider that imports it (so that both use one copy, one format registry), into
- * dist/node_modules, which Node's resolution looks in before the project's node_modules: the
- * compiled server imports 'typebox' as before and gets the bundle. Each of TypeBox's public entry
- * points is bundled, so any import of it resolves; other packages stay where npm put them.
+ * Packages imported from node_modules at run time instead of being bundled. Each for a reason:
+ * they read files beside their own modules (PGlite its WebAssembly and data files, pdfkit its font
+ * metrics, pino its transport workers), tracing instruments them as Node loads them (pg, ioredis),
+ * or they are large and loaded only when their feature is configured (the cloud secret stores, the
+ * OpenTelemetry SDK, SAML). The optional native helpers of `ws` are absent unless installed.
  */
-async function bundleTypebox() {
+const EXTERNAL = [
+  '@electric-sql/pglite',
+  'pdfkit',
+  'dejavu-fonts-ttf',
+  'pino',
+  'pg',
+  'ioredis',
+  '@aws-sdk/*',
+  'oci-*',
+  '@opentelemetry/sdk-node',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/instrumentation',
+  '@opentelemetry/instrumentation-*',
+  '@node-saml/*',
+  'bufferutil',
+  'utf-8-validate',
+];
+
+/**
+ * The server, its operator command line and its tracing preload, bundled with the packages they
+ * import into one module each plus shared chunks (esbuild). Node resolving, reading and compiling
+ * some 800 modules one by one was a third of the start on the embedded default; one bundle loads
+ * in a fraction of that (docs/performance.md, start and memory). Type checking is `npm run
+ * typecheck`'s job; this only transpiles. Source maps map stack traces back to the TypeScript.
+ */
+async function bundleServer() {
   const { build } = await import('esbuild');
-  const out = path.join(dist, 'node_modules');
-  rmSync(out, { recursive: true, force: true });
-  const typebox = JSON.parse(readFileSync(path.join(root, 'node_modules/typebox/package.json'), 'utf8'));
-  const subpaths = Object.keys(typebox.exports); // '.', './compile', ...
-  const fileOf = (subpath) => (subpath === '.' ? 'index' : subpath.slice(2));
-  const entryPoints = [
-    ...subpaths.map((sp) => ({ in: fileURLToPath(import.meta.resolve(sp === '.' ? 'typebox' : `typebox/${sp.slice(2)}`)), out: `typebox/${fileOf(sp)}` })),
-    { in: fileURLToPath(import.meta.resolve('@fastify/type-provider-typebox')), out: '@fastify/type-provider-typebox/index' },
-  ];
   await build({
-    entryPoints,
-    outdir: out,
+    entryPoints: ['server/main.ts', 'server/tools/cli.ts', 'server/observability/preload.ts'],
+    absWorkingDir: root,
+    outbase: root,
+    outdir: dist,
     bundle: true,
+    // Shared code in chunks, so the preload and the server share one module of tracing state and
+    // what only some requests need (PDF, import and export) stays out of the start.
     splitting: true,
+    chunkNames: 'server/chunks/[name]-[hash]',
     format: 'esm',
     platform: 'node',
-    target: 'node20',
-    chunkNames: 'typebox/chunks/[name]-[hash]',
+    target: 'node22',
+    // Class and function names as written: logged errors carry their class name (pino's `type`),
+    // and bundling would otherwise rename any that two modules share.
+    keepNames: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    external: EXTERNAL,
+    // CommonJS packages in an ES module bundle still call require() (for Node's own modules).
+    banner: { js: "import { createRequire as __tmiCreateRequire } from 'node:module';\nconst require = __tmiCreateRequire(import.meta.url);" },
     logLevel: 'warning',
-    plugins: [
-      {
-        // Only TypeBox goes into the bundle; every other package is imported from node_modules.
-        name: 'only-typebox',
-        setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (args) => (args.path === 'typebox' || args.path.startsWith('typebox/') ? undefined : { external: true }));
-        },
-      },
-    ],
   });
-  const manifest = (name, version, exports) => `${JSON.stringify({ name, version, private: true, type: 'module', exports }, null, 2)}\n`;
-  writeFileSync(path.join(out, 'typebox/package.json'), manifest('typebox', typebox.version, Object.fromEntries(subpaths.map((sp) => [sp, `./${fileOf(sp)}.js`]))));
-  const provider = JSON.parse(readFileSync(path.join(root, 'node_modules/@fastify/type-provider-typebox/package.json'), 'utf8'));
-  writeFileSync(path.join(out, '@fastify/type-provider-typebox/package.json'), manifest(provider.name, provider.version, { '.': './index.js' }));
 }
 
 function buildWeb() {

@@ -4,6 +4,7 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { appPath } from './app-root.ts';
 import { BUILTIN_PACK, duplicateRuleIds, PackError, parsePack, type Pack } from '../rules/index.ts';
 
 export type BuildMode = 'dev' | 'test' | 'production';
@@ -586,7 +587,7 @@ function checkSigningKeys(r: Reader, method: 'RS256' | 'ES256', privateKeyFile: 
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(appPath('package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

@@ -7,27 +7,25 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRODUCTION_ENV } from './support/app.ts';
-import { ensureBuilt, NODE_COMPILE_CACHE } from './support/build.ts';
 import { ROOT } from './support/process.ts';
 
 /**
- * Runs a few lines of code against the compiled server/log.ts (dist/, as the server runs it; no
- * TypeScript to transpile at each start) in a child process and returns its stdout.
+ * Runs a few lines of code against server/log.ts in a child process (tsx runs the TypeScript) and
+ * returns its stdout: the logger writes to the process's own stdout and files.
  */
 async function withLogger(env: Record<string, string>, body: string): Promise<string> {
-  await ensureBuilt();
   const script = path.join(mkdtempSync(path.join(tmpdir(), 'tmi-log-script-')), 'run.mjs');
   writeFileSync(
     script,
-    `import { loadConfig } from ${JSON.stringify(path.join(ROOT, 'dist/server/config.js'))};
-     import { createLogger } from ${JSON.stringify(path.join(ROOT, 'dist/server/log.js'))};
+    `import { loadConfig } from ${JSON.stringify(path.join(ROOT, 'server/config.ts'))};
+     import { createLogger } from ${JSON.stringify(path.join(ROOT, 'server/log.ts'))};
      const config = loadConfig(process.env);
      const log = createLogger(config);
      ${body}`,
   );
-  const r = spawnSync(process.execPath, [script], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_COMPILE_CACHE, TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-log-data-')), ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-log-data-')), ...env },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });

@@ -6,8 +6,9 @@ import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound, ApiError } from './errors.ts';
+import { appPath } from '../app-root.ts';
 
-export const DEFAULT_WEB_DIST = path.resolve(import.meta.dirname, '../../web/dist');
+export const DEFAULT_WEB_DIST = appPath('web/dist');
 
 /** The app's client-side routes; none is a prefix of an API path of the reference. */
 export const APP_ROUTES = ['/login', '/login/*', '/tm', '/tm/*', '/administration', '/administration/*', '/account', '/account/*', '/review', '/review/*'];

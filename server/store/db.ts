@@ -3,11 +3,11 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { OutageWatch, StoreUnavailableError, isPgConnectionFailure, type OutageLogger } from './availability.ts';
 import { MAX_PAGE_SIZE } from '../../contract/limits.ts';
+import { appPath } from '../app-root.ts';
 
 export interface Queryable {
   /**
@@ -93,7 +93,7 @@ const isStalePlan = (err: unknown): boolean =>
 /** How long a query waits for a pooled connection (or to open one) before it answers 503. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+const MIGRATIONS_DIR = appPath('server/store/migrations');
 
 /** The `pg` driver, loaded when a PostgreSQL database is opened (the embedded default never needs it). */
 async function loadPg(): Promise<typeof pg> {

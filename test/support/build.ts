@@ -30,7 +30,7 @@ export const COMPILED_CLI = 'dist/server/tools/cli.js';
 export const NODE_COMPILE_CACHE = path.join(ROOT, 'node_modules/.cache/tmi-node-compile-cache');
 
 /** Sources whose change makes a build due (a superset of build.mjs's inputs, for a cheap check here). */
-const SOURCES = ['server', 'contract', 'web/src', 'web/index.html', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'vite.config.ts'];
+const SOURCES = ['server', 'contract', 'web/src', 'web/index.html', 'package.json', 'package-lock.json', 'formats', 'rules', 'tsconfig.json', 'vite.config.ts'];
 
 function newest(p: string): number {
   let s;
