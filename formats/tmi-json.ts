@@ -3,7 +3,6 @@
 // collection filled in. Export writes the document as it is; import keeps the writable fields of
 // each object (server-owned ones such as owner, alias or timestamps are dropped) and checks every
 // object against the same contract schemas the server uses, reporting the ones it must leave out.
-import { Compile } from 'typebox/compile';
 import { AssetInput } from '../contract/assets.ts';
 import { Metadata } from '../contract/common.ts';
 import { DfdDiagramInput, Edge, Node } from '../contract/diagrams.ts';
@@ -15,20 +14,21 @@ import type { CellJson } from '../contract/diagrams.ts';
 import { ImportError, Reporter, zeroCounts, type ExportResult, type ImportResult, type ItemKind, type ModelDocument } from './document.ts';
 import { isUuid } from './ids.ts';
 import { DEFAULT_LIMITS, parseJson, type Limits } from './limits.ts';
+import { compileOnFirstUse } from '../contract/validator.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const checkers = {
-  threat: Compile(ThreatInput),
-  asset: Compile(AssetInput),
-  note: Compile(NoteInput),
-  document: Compile(DocumentInput),
-  repository: Compile(RepositoryInput),
-  metadata: Compile(Metadata),
-  node: Compile(Node),
-  edge: Compile(Edge),
-  diagram: Compile(DfdDiagramInput),
+  threat: compileOnFirstUse(ThreatInput),
+  asset: compileOnFirstUse(AssetInput),
+  note: compileOnFirstUse(NoteInput),
+  document: compileOnFirstUse(DocumentInput),
+  repository: compileOnFirstUse(RepositoryInput),
+  metadata: compileOnFirstUse(Metadata),
+  node: compileOnFirstUse(Node),
+  edge: compileOnFirstUse(Edge),
+  diagram: compileOnFirstUse(DfdDiagramInput),
 };
 
 const TOP_FIELDS = ['name', 'description', 'threat_model_framework', 'issue_uri'] as const;

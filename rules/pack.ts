@@ -2,10 +2,10 @@
 // checks the schema cannot express (unknown properties, operators that do not fit the rule's
 // target, bad regular expressions, duplicate ids). A bad pack is one PackError listing every problem.
 import { Type, type Static } from 'typebox';
-import { Compile } from 'typebox/compile';
 import { parseDocument } from 'yaml';
 import { CIA, LINDDUN, STRIDE } from './categories.ts';
 import { isKnownProperty, PROPERTIES, onScale } from './vocabulary.ts';
+import { compileOnFirstUse } from '../contract/validator.ts';
 
 export const SEVERITIES = ['informational', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -95,7 +95,7 @@ export const PackSchema = Type.Object(
 );
 export type Pack = Static<typeof PackSchema>;
 
-const PackCheck = Compile(PackSchema);
+const PackCheck = compileOnFirstUse(PackSchema);
 
 export class PackError extends Error {
   constructor(

@@ -6,6 +6,7 @@
 // the web app (the tests' child-process servers, test/support/build.ts, need only the server).
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -100,9 +101,29 @@ async function bundleServer() {
     external: EXTERNAL,
     // CommonJS packages in an ES module bundle still call require() (for Node's own modules).
     banner: { js: "import { createRequire as __tmiCreateRequire } from 'node:module';\nconst require = __tmiCreateRequire(import.meta.url);" },
+    plugins: [builtinsAsCommonJs],
     logLevel: 'warning',
   });
 }
+
+/**
+ * Node's own modules, imported by ES module syntax, are taken through require() instead. An ES
+ * import of one builds its export namespace by reading every export, and some exports are lazy
+ * getters that load more of Node: node:http's WebSocket loads the bundled undici, node:crypto's
+ * webcrypto its Web Crypto. That was about 50 ms of the server's start for APIs it does not use
+ * there. require() returns the module object untouched, and the bundle reads the properties its
+ * code names when that code runs.
+ */
+const builtinsAsCommonJs = {
+  name: 'builtins-as-commonjs',
+  setup(b) {
+    const builtins = new RegExp(`^(node:.*|${builtinModules.join('|')})$`);
+    b.onResolve({ filter: builtins }, (args) =>
+      args.kind === 'import-statement' && args.namespace !== 'builtin' ? { path: args.path, namespace: 'builtin' } : { path: args.path, external: true },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
 
 function buildWeb() {
   // web/scripts/ensure-build.mjs rebuilds web/dist only when its sources changed.

@@ -2,7 +2,6 @@
 // its message's schema (contract/collab-messages.ts) on arrival, and every message the server
 // sends is built here, typed by its schema. Nothing else in server/collab writes a message literal.
 import type { TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
 import {
   ClientMessage,
   ServerMessage,
@@ -16,6 +15,7 @@ import {
   type ServerMessageOf,
 } from '../../contract/collab-messages.ts';
 import type { Participant, WsUser } from '../../contract/collab.ts';
+import { compileOnFirstUse } from '../../contract/validator.ts';
 
 export const now = () => new Date().toISOString();
 
@@ -23,7 +23,7 @@ type MessageSchema = TSchema & { properties: { message_type: { const: string } }
 const typeOf = (schema: TSchema) => (schema as MessageSchema).properties.message_type.const;
 
 /** One compiled check per client message type (a union's errors would name every member). */
-const clientChecks = new Map((ClientMessage.anyOf as TSchema[]).map((s) => [typeOf(s), Compile(s)]));
+const clientChecks = new Map((ClientMessage.anyOf as TSchema[]).map((s) => [typeOf(s), compileOnFirstUse(s)]));
 /** Types only the server sends (presenter_cursor and presenter_selection go both ways). */
 const serverOnly = new Set((ServerMessage.anyOf as TSchema[]).map(typeOf).filter((t) => !clientChecks.has(t)));
 

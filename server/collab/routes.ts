@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import fastifyWebsocket from '@fastify/websocket';
-import { Compile } from 'typebox/compile';
 import { principalOf, type Principal } from '../auth/authenticate.ts';
 import type { CollabSettings } from '../config.ts';
 import type { AppContext } from '../context.ts';
@@ -21,11 +20,12 @@ import { participantsOf } from './session.ts';
 import { credentialOf, permissionsOf, type Permissions, type TicketClaims } from './tickets.ts';
 import * as store from './store.ts';
 import { metrics } from '../observability/metrics.ts';
+import { compileOnFirstUse } from '../../contract/validator.ts';
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['Collaboration'];
 
-const WsQueryCheck = Compile(WsQuery);
+const WsQueryCheck = compileOnFirstUse(WsQuery);
 
 /**
  * The diagram socket's query as WsQuery says, refused before the upgrade (and before the ticket is

@@ -1,7 +1,8 @@
 // Every rule of the built-in pack fires on a small diagram made to trigger it and stays quiet on a
 // near-identical one that does not. A rule added to the pack without a case here fails the suite.
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_PACK, evaluate, type ModelInput } from '../../rules/index.ts';
+import { BUILTIN_PACK, evaluate, validatePack, type ModelInput } from '../../rules/index.ts';
+import data from '../../rules/builtin-pack.json' with { type: 'json' };
 import { scene } from './kit.ts';
 
 type Case = { trigger: ModelInput; quiet: ModelInput };
@@ -197,6 +198,10 @@ const CASES: Record<string, Case> = {
 const fired = (model: ModelInput, ruleId: string) => evaluate(model, [BUILTIN_PACK]).filter((f) => f.ruleId === ruleId);
 
 describe('built-in rule pack', () => {
+  it("passes the checks an organisation's pack must pass (the server does not repeat them at start)", () => {
+    expect(validatePack(structuredClone(data), 'builtin-pack.json')).toEqual(BUILTIN_PACK);
+  });
+
   it('has at least 40 rules, each with a trigger and a quiet case here', () => {
     expect(BUILTIN_PACK.rules.length).toBeGreaterThanOrEqual(40);
     expect(Object.keys(CASES).sort()).toEqual(BUILTIN_PACK.rules.map((r) => r.id).sort());

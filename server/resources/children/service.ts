@@ -3,7 +3,6 @@
 // the threat model, per-model aliases, optimistic locking where the kind has a version, and an
 // audit entry per change.
 import { randomUUID } from 'node:crypto';
-import { Compile } from 'typebox/compile';
 import type { Db, Queryable } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
 import { authorizeListDeleted, isAutomation } from '../../authz/index.ts';
@@ -21,6 +20,7 @@ import { lowerSnake } from '../../../contract/limits.ts';
 import type { KindItems } from '../kinds.ts';
 import type { GenericKind } from './kind.ts';
 import * as store from './store.ts';
+import { compileOnFirstUse } from '../../../contract/validator.ts';
 
 export type Wire = Record<string, unknown>;
 
@@ -45,7 +45,7 @@ export class ChildService {
     private readonly db: Db,
     private readonly threatModels: ThreatModelService,
   ) {
-    this.checkInput = Compile(kind.schemas.input);
+    this.checkInput = compileOnFirstUse(kind.schemas.input);
     this.writable = [...kind.fields.map((f) => f.name), ...(kind.inlineMetadata ? ['metadata'] : [])];
     this.prose = kind.fields.filter((f) => f.prose).map((f) => f.name);
     this.uris = kind.fields.filter((f) => f.uri).map((f) => f.name);

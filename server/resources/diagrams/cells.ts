@@ -9,11 +9,11 @@
 // (`dominantBaseline`, `pointerEvents`, a marker's `fill`). The contract's properties are checked
 // strictly. One rule for REST and for the WebSocket (docs/compatibility.md, Diagrams).
 import type { TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
 import { Edge, MAX_CELL_BYTES, Node, NODE_SHAPES, type CellJson } from '../../../contract/diagrams.ts';
+import { compileOnFirstUse } from '../../../contract/validator.ts';
 
-const NodeCheck = Compile(Node);
-const EdgeCheck = Compile(Edge);
+const NodeCheck = compileOnFirstUse(Node);
+const EdgeCheck = compileOnFirstUse(Edge);
 const NODE_SHAPE_SET = new Set<string>(NODE_SHAPES);
 
 export class CellError extends Error {

@@ -1,7 +1,6 @@
 // Diagram use cases: create, list, read, replace, patch, delete, restore, minimal model; and the
 // diagrams' KindItems, which let the threat model embed them and the audit trail roll them back.
 import { randomUUID } from 'node:crypto';
-import { Compile } from 'typebox/compile';
 import type { Db, Queryable } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
 import { badRequest, conflict, notFound } from '../../http/errors.ts';
@@ -18,6 +17,7 @@ import type { KindItems } from '../kinds.ts';
 import { replaceEntries } from '../metadata/store.ts';
 import { CellError, labelText, normalizeCells } from './cells.ts';
 import * as store from './store.ts';
+import { compileOnFirstUse } from '../../../contract/validator.ts';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
@@ -81,7 +81,7 @@ function listItem(row: store.DiagramRow) {
   };
 }
 
-const PatchedDiagram = Compile(DfdDiagramInputSchema);
+const PatchedDiagram = compileOnFirstUse(DfdDiagramInputSchema);
 
 function firstError(value: unknown): string {
   const e = [...PatchedDiagram.Errors(value)][0];

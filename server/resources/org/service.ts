@@ -1,7 +1,6 @@
 // Teams and projects: list, create, read, replace, patch, delete; their notes; the access check
 // every route (and the metadata routes) goes through. Rules: server/authz/org.ts.
 import { randomUUID } from 'node:crypto';
-import { Compile } from 'typebox/compile';
 import type { Db, Queryable } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
 import { authorizeUnit, isPrivileged, type UnitAction } from '../../authz/org.ts';
@@ -26,15 +25,16 @@ import { sanitizeMarkdown } from '../notes/sanitize.ts';
 import { actorOf } from '../threat-models/service.ts';
 import * as store from './store.ts';
 import type { UnitType } from './store.ts';
+import { compileOnFirstUse } from '../../../contract/validator.ts';
 
 const INVERSE: Partial<Record<Relationship, Relationship>> = {
   parent: 'child', child: 'parent', dependency: 'dependent', dependent: 'dependency', supersedes: 'superseded_by', superseded_by: 'supersedes',
 };
 const ACYCLIC = new Set<Relationship>(['parent', 'child', 'supersedes', 'superseded_by']);
 
-const TeamCheck = Compile(TeamInputSchema);
-const ProjectCheck = Compile(ProjectInputSchema);
-const NoteCheck = Compile(UnitNoteInputSchema);
+const TeamCheck = compileOnFirstUse(TeamInputSchema);
+const ProjectCheck = compileOnFirstUse(ProjectInputSchema);
+const NoteCheck = compileOnFirstUse(UnitNoteInputSchema);
 
 function firstError(check: { Errors(v: unknown): Iterable<{ instancePath: string; message: string }> }, value: unknown): string {
   const e = [...check.Errors(value)][0];

@@ -10,12 +10,12 @@ import { BUILTIN_PACK, duplicateRuleIds, evaluate, fingerprintOf, PackError, SEV
 import type { RulePackSummary, Suggestion } from '../../../contract/suggestions.ts';
 import type { ThreatModelService } from '../threat-models/service.ts';
 import type { ChildService, Wire } from '../children/service.ts';
-import { Compile } from 'typebox/compile';
 import { ThreatInput } from '../../../contract/threats.ts';
 import * as store from './store.ts';
+import { compileOnFirstUse } from '../../../contract/validator.ts';
 
 /** The accepted threat is checked as a POST body would be (cell names end up in its text). */
-const threatInputCheck = Compile(ThreatInput);
+const threatInputCheck = compileOnFirstUse(ThreatInput);
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 

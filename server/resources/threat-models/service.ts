@@ -1,7 +1,6 @@
 // Threat-model use cases: list, create, read, replace, patch, delete, what the caller may do
 // (permissions), and the access check that every child resource goes through (accessTo).
 import { randomUUID } from 'node:crypto';
-import { Compile } from 'typebox/compile';
 import { Type } from 'typebox';
 import type { Db, Queryable } from '../../store/db.ts';
 import type { Principal } from '../../auth/authenticate.ts';
@@ -47,6 +46,7 @@ import { accessDiff, partyOf, securityEvent } from '../../security-events.ts';
 import { auditActor } from '../../admin/system-audit.ts';
 import { recordAccessChange } from './access-audit.ts';
 import { WriteAccessMemo } from './write-access.ts';
+import { compileOnFirstUse } from '../../../contract/validator.ts';
 
 export type ThreatModelJson = ThreatModel;
 
@@ -99,7 +99,7 @@ export function present(row: store.ThreatModelRow, children: Partial<Record<stri
 }
 
 /** What a PATCH may produce: the writable fields, checked after the patch is applied. */
-const PatchedThreatModel = Compile(
+const PatchedThreatModel = compileOnFirstUse(
   Type.Object({
     name: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1F]*$' }),
     description: Type.Optional(Nullable(Type.String({ maxLength: 2048, pattern: '^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]*$' }))),

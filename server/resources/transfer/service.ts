@@ -4,7 +4,6 @@
 // so an import creates everything or nothing, with the audit trail, versions and events of any
 // other write.
 import { randomUUID } from 'node:crypto';
-import { Compile } from 'typebox/compile';
 import type { Principal } from '../../auth/authenticate.ts';
 import type { AppContext } from '../../context.ts';
 import { badRequest } from '../../http/errors.ts';
@@ -30,17 +29,18 @@ import { repositoryKind } from '../repositories/kind.ts';
 import { threatKind } from '../threats/kind.ts';
 import { fileStem } from '../reports/service.ts';
 import type { ThreatModel } from '../../../contract/threat-models.ts';
+import { compileOnFirstUse } from '../../../contract/validator.ts';
 
 type Obj = Record<string, unknown>;
 
 const checks = {
-  model: Compile(ThreatModelInput),
-  diagram: Compile(DfdDiagramInput),
-  threats: Compile(ThreatInput),
-  assets: Compile(AssetInput),
-  notes: Compile(NoteInput),
-  documents: Compile(DocumentInput),
-  repositories: Compile(RepositoryInput),
+  model: compileOnFirstUse(ThreatModelInput),
+  diagram: compileOnFirstUse(DfdDiagramInput),
+  threats: compileOnFirstUse(ThreatInput),
+  assets: compileOnFirstUse(AssetInput),
+  notes: compileOnFirstUse(NoteInput),
+  documents: compileOnFirstUse(DocumentInput),
+  repositories: compileOnFirstUse(RepositoryInput),
 };
 
 const firstError = (check: { Errors(v: unknown): Iterable<{ instancePath: string; message: string; keyword: string }> }, v: unknown) => {
