@@ -30,7 +30,7 @@ async function once(args, env) {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { PATH: process.env.PATH, TMI_DATA_DIR: dataDir, TMI_SERVER_PORT: String(port), TMI_LOG_LEVEL: 'warn', ...(process.env.CC ? { NODE_COMPILE_CACHE: process.env.CC } : {}), ...env },
+    env: { PATH: process.env.PATH, TMI_DATA_DIR: dataDir, TMI_SERVER_PORT: String(port), TMI_LOG_LEVEL: 'warn', ...env },
     stdio: 'ignore',
   });
   try {
