@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { call, errorOf, signIn, startSecondInstance, startTestApp, succeeding, type SignedIn, type TestApp } from './support/app.ts';
-import { allocateAliasIfAccessUnchanged } from '../server/resources/children/store.ts';
+import { allocateAliasIfAccessUnchanged, replaceLiveChildAudited } from '../server/resources/children/store.ts';
+import { threatKind } from '../server/resources/threats/kind.ts';
 import { subjectOf } from '../server/resources/threat-models/service.ts';
 
 let t: TestApp;
@@ -40,56 +41,63 @@ const create = (app: FastifyInstance, tm: string, who: SignedIn) =>
 
 /**
  * `who` creates on both instances twice, with another writer's create between: each instance then
- * keeps the decision (checked), and the second create of each used it.
+ * keeps the decision (checked), and the second create of each used it. Answers the id of a threat
+ * `who` created.
  */
-async function warm(tm: string, who: SignedIn, alsoWriting?: SignedIn) {
+async function warm(tm: string, who: SignedIn, alsoWriting?: SignedIn): Promise<string> {
   const subject = subjectOf(await t.ctx.authenticator.principalFor(who.accessToken));
+  let threat = '';
   for (const [app, ctx] of [[t.app, t.ctx], [second.app, second.ctx]] as const) {
     for (let i = 0; i < 2; i++) {
-      expect((await create(app, tm, who)).status).toBe(201);
+      const res = await create(app, tm, who);
+      expect(res.status).toBe(201);
+      threat ||= res.body.id;
       if (alsoWriting) expect((await create(app, tm, alsoWriting)).status).toBe(201);
     }
     expect(ctx.threatModels.writeAccess.recall(subject, tm)).toBeDefined();
   }
+  return threat;
 }
 
-async function refusedEverywhere(tm: string, who: SignedIn, status: number) {
+/** Both a create and a replacement (PUT, which also uses the kept decision) are refused on both instances. */
+async function refusedEverywhere(tm: string, who: SignedIn, status: number, threat: string) {
   for (const app of apps()) {
-    const res = await create(app, tm, who);
-    expect(res.status, res.text).toBe(status);
-    expect(errorOf(res).error).toBe(status === 404 ? 'not_found' : 'forbidden');
+    for (const res of [await create(app, tm, who), await call(app, 'PUT', `/threat_models/${tm}/threats/${threat}`, { token: who.accessToken, body: { name: 'Replaced', threat_type: [] } })]) {
+      expect(res.status, res.text).toBe(status);
+      expect(errorOf(res).error).toBe(status === 404 ? 'not_found' : 'forbidden');
+    }
   }
 }
 
 describe('a kept write decision', () => {
   it('is refused at once after the access entry is removed, and works again once it is given back', async () => {
     const tm = await model([entry(writer, 'writer'), entry(other, 'writer')]);
-    await warm(tm, writer, other);
+    const threat = await warm(tm, writer, other);
     await succeeding(t.app, owner)('PATCH', `/threat_models/${tm}`, [{ op: 'remove', path: '/authorization/1' }], PATCH);
-    await refusedEverywhere(tm, writer, 403);
+    await refusedEverywhere(tm, writer, 403, threat);
     await succeeding(second.app, owner)('PATCH', `/threat_models/${tm}`, [{ op: 'add', path: '/authorization/-', value: entry(writer, 'writer') }], PATCH);
     for (const app of apps()) expect((await create(app, tm, writer)).status).toBe(201);
   });
 
   it('is refused at once after the role is lowered to reader', async () => {
     const tm = await model([entry(writer, 'writer')]);
-    await warm(tm, writer);
+    const threat = await warm(tm, writer);
     await succeeding(second.app, owner)('PUT', `/threat_models/${tm}`, { name: 'Write access', authorization: [entry(writer, 'reader')] });
-    await refusedEverywhere(tm, writer, 403);
+    await refusedEverywhere(tm, writer, 403, threat);
   });
 
   it('is refused at once after the everyone entry that gave it is removed', async () => {
     const tm = await model([everyone('writer')]);
-    await warm(tm, writer);
+    const threat = await warm(tm, writer);
     await succeeding(t.app, owner)('PUT', `/threat_models/${tm}`, { name: 'Write access', authorization: [everyone('reader')] });
-    await refusedEverywhere(tm, writer, 403);
+    await refusedEverywhere(tm, writer, 403, threat);
   });
 
   it('is refused at once after the model is deleted (404)', async () => {
     const tm = await model([entry(writer, 'writer')]);
-    await warm(tm, writer);
+    const threat = await warm(tm, writer);
     expect((await call(t.app, 'DELETE', `/threat_models/${tm}`, { token: owner.accessToken })).status).toBe(204);
-    await refusedEverywhere(tm, writer, 404);
+    await refusedEverywhere(tm, writer, 404, threat);
   });
 
   it('is refused at once for a former owner after the owner column alone changes', async () => {
@@ -123,5 +131,58 @@ describe('the statement that vouches for a kept decision', () => {
     });
     expect(await allocateAliasIfAccessUnchanged(t.ctx.db, tm, 'threat', fresh)).toBeNull();
     await t.ctx.db.query(`DELETE FROM groups WHERE provider = 'corp' AND group_name = $1`, [`h-${tm}`]);
+  });
+});
+
+describe('a replacement (PUT) that uses a kept decision', () => {
+  it('is one statement whose audit entry holds what GET then answers, with entries in the body or without', async () => {
+    const tm = await model([entry(writer, 'writer')]);
+    const threat = await warm(tm, writer);
+    const url = `/threat_models/${tm}/threats/${threat}`;
+    const bodies = [
+      { name: 'Replaced', threat_type: ['Spoofing'], score: 7.3, severity: 'High', metadata: [{ key: 'b', value: '2' }, { key: 'a', value: '1' }] },
+      { name: 'Again', threat_type: [], description: 'Entries kept' },
+    ];
+    for (const body of bodies) {
+      const put = await call(t.app, 'PUT', url, { token: writer.accessToken, body });
+      expect(put.status, put.text).toBe(200);
+      const got = (await call(t.app, 'GET', url, { token: writer.accessToken })).body;
+      expect(put.body).toEqual(got);
+      const [audited] = await t.ctx.db.query<{ snapshot: unknown; version: number }>(
+        `SELECT snapshot, version FROM audit_entries WHERE object_id = $1 AND change_type = 'updated' ORDER BY version DESC LIMIT 1`,
+        [threat],
+      );
+      expect(audited).toEqual({ snapshot: got, version: got.version });
+    }
+    expect(((await call(t.app, 'GET', url, { token: writer.accessToken })).body as { metadata: unknown }).metadata).toEqual([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
+  });
+
+  it('writes nothing when the version differs, the child is gone or access changed since the stamp', async () => {
+    const tm = await model([entry(writer, 'writer')]);
+    const threat = await warm(tm, writer);
+    const principal = await t.ctx.authenticator.principalFor(writer.accessToken);
+    const accessStamp = t.ctx.threatModels.writeAccess.recall(subjectOf(principal), tm)!;
+    const version = ((await call(t.app, 'GET', `/threat_models/${tm}/threats/${threat}`, { token: writer.accessToken })).body as { version: number }).version;
+    const replace = (conditions: { accessStamp: string; expectedVersion?: number }, id = threat) =>
+      replaceLiveChildAudited(
+        t.ctx.db,
+        threatKind,
+        { tmId: tm, id, values: { name: 'Direct', threat_type: [], mitigated: false, include_in_report: true, timmy_enabled: true }, metadata: undefined, at: new Date() },
+        conditions,
+        { threatModelId: tm, objectType: 'threat', objectId: id, changeType: 'updated', actor: { email: 'w@example.com', provider: 'tmi', providerId: 'w', name: 'W' }, summary: 'Threat updated', snapshot: {} },
+      );
+    const audits = async () => (await t.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_entries WHERE object_id = $1`, [threat]))[0]!.n;
+    const before = await audits();
+    expect(await replace({ accessStamp, expectedVersion: version + 1 })).toBeNull();
+    expect(await replace({ accessStamp }, '00000000-0000-4000-8000-000000000000')).toBeNull();
+    expect(await audits()).toBe(before);
+    expect(await replace({ accessStamp, expectedVersion: version })).toMatchObject({ name: 'Direct', version: version + 1 });
+    expect(await audits()).toBe(before + 1);
+    await succeeding(t.app, owner)('PATCH', `/threat_models/${tm}`, [{ op: 'add', path: '/authorization/-', value: entry(other, 'reader') }], PATCH);
+    expect(await replace({ accessStamp })).toBeNull();
+    expect(await audits()).toBe(before + 1);
   });
 });

@@ -276,9 +276,36 @@ export class ChildService {
    */
   async replace(p: Principal, tmId: string, id: string, input: Record<string, unknown>, pre: Precondition): Promise<Wire> {
     const at = new Date();
+    const done = await this.replaceAtOnce(p, tmId, id, input, pre, at);
+    if (done) return done;
     await this.threatModels.accessTo(p, tmId, 'write');
     const checked = await this.bodyValues(input, 'PUT', () => this.checkWritable(p, tmId, id));
     return this.db.tx((q) => this.write(q, p, tmId, id, checked.values, checked.metadata, 'updated', at, (before) => this.precondition(pre, before)));
+  }
+
+  /**
+   * PUT in one statement, when this instance has decided before that the caller may write the
+   * model (ThreatModelService.writeAccess): the statement writes only while nothing deciding a role
+   * has changed since and the child is live and at the If-Match version, so the role check, the
+   * write and its audit entry take one round trip and the row is locked only while it runs
+   * (store.replaceLiveChildAudited). Undefined when it wrote nothing (no kept decision, a condition
+   * failed, or a kind whose wire form holds columns the caller does not write): `replace` then
+   * decides the answer step by step.
+   */
+  private async replaceAtOnce(p: Principal, tmId: string, id: string, input: Record<string, unknown>, pre: Precondition, at: Date): Promise<Wire | undefined> {
+    if (this.kind.extraWire) return undefined;
+    const accessStamp = this.threatModels.writeAccess.recall(subjectOf(p), tmId);
+    if (accessStamp === undefined) return undefined;
+    const { values, metadata } = await this.bodyValues(input, 'PUT', () => this.checkWritable(p, tmId, id));
+    const written = this.present({ ...values, id, threat_model_id: tmId, modified_at: at, deleted_at: null });
+    const row = await store.replaceLiveChildAudited(
+      this.db,
+      this.kind,
+      { tmId, id, values, metadata, at },
+      { accessStamp, expectedVersion: this.kind.versioned && typeof pre === 'number' ? pre : undefined },
+      { ...this.auditOf(p, tmId, id, 'updated'), snapshot: written },
+    );
+    return row ? this.present(row) : undefined;
   }
 
   /** Applies a JSON Patch to the wire form, then validates the writable fields as an input. */
