@@ -135,10 +135,19 @@ describe('the statement that vouches for a kept decision', () => {
 });
 
 describe('a replacement (PUT) that uses a kept decision', () => {
-  it('is one statement whose audit entry holds what GET then answers, with entries in the body or without', async () => {
+  it('is one statement whose audit entry holds what GET then answers, with entries in the body or without (and so is a create)', async () => {
     const tm = await model([entry(writer, 'writer')]);
-    const threat = await warm(tm, writer);
+    await warm(tm, writer);
+    // A create with entries, numbers and lists answers what GET then answers.
+    const created = await call(t.app, 'POST', `/threat_models/${tm}/threats`, {
+      token: writer.accessToken,
+      body: { name: 'Created', threat_type: ['Tampering'], score: 5.5, cvss: [{ vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', score: 9.8 }], metadata: [{ key: 'z', value: '1' }, { key: 'y', value: '2' }] },
+    });
+    expect(created.status, created.text).toBe(201);
+    const threat = created.body.id as string;
     const url = `/threat_models/${tm}/threats/${threat}`;
+    expect((await call(t.app, 'GET', url, { token: writer.accessToken })).body).toEqual(created.body);
+    expect(created.body.metadata).toEqual([{ key: 'y', value: '2' }, { key: 'z', value: '1' }]);
     const bodies = [
       { name: 'Replaced', threat_type: ['Spoofing'], score: 7.3, severity: 'High', metadata: [{ key: 'b', value: '2' }, { key: 'a', value: '1' }] },
       { name: 'Again', threat_type: [], description: 'Entries kept' },

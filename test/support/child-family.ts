@@ -456,9 +456,10 @@ export function familySuite(c: FamilyCase, world: () => World): void {
       expect(created.object_id).toBe(item.id);
     });
 
-    // A create writes its audit entry in the same statement, with the state it predicts (the
-    // database adds what it decides): the state recorded must be the state answered.
-    it('records as the created state exactly what the create answers, single and bulk', async () => {
+    // A create, and a replacement by a writer this instance has seen write before, write their
+    // audit entry in the same statement, with the state they predict (the database adds what it
+    // decides): the state recorded must be the state answered, and what GET answers after.
+    it('records as the created and the replaced state exactly what the write and then GET answer, single and bulk', async () => {
       const tm = await sharedModel(world());
       const created = [await create(tm, 1, 'writer')];
       if (c.bulkLimit) {
@@ -471,7 +472,16 @@ export function familySuite(c: FamilyCase, world: () => World): void {
         expect(upsert.status, upsert.text).toBe(200);
         created.push(...upsert.body);
       }
-      for (const item of created) expect(await createdSnapshot(world(), item.id)).toEqual(item);
+      for (const item of created) {
+        expect(await createdSnapshot(world(), item.id)).toEqual(item);
+        expect((await call(app(), 'GET', `${base(tm)}/${item.id}`, { token: tok('reader') })).body).toEqual(item);
+      }
+      const url = `${base(tm)}/${created[0]!.id}`;
+      const replaced = await call(app(), 'PUT', url, { token: tok('writer'), body: c.replacement });
+      expect(replaced.status, replaced.text).toBe(200);
+      const [updated] = await world().t.ctx.db.query<{ snapshot: unknown }>(`SELECT snapshot FROM audit_entries WHERE object_id = $1 AND change_type = 'updated'`, [created[0]!.id]);
+      expect(updated?.snapshot).toEqual(replaced.body);
+      expect((await call(app(), 'GET', url, { token: tok('reader') })).body).toEqual(replaced.body);
     });
   });
 }
