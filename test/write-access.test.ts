@@ -195,3 +195,16 @@ describe('a replacement (PUT) that uses a kept decision', () => {
     expect(await audits()).toBe(before + 1);
   });
 });
+
+describe('creates that ask for aliases together', () => {
+  it('get distinct consecutive aliases, in one model and on two instances at once', async () => {
+    const tm = await model([entry(writer, 'writer')]);
+    await warm(tm, writer);
+    const before = ((await call(t.app, 'GET', `/threat_models/${tm}/threats?limit=100`, { token: writer.accessToken })).body as { threats: { alias: number }[] }).threats.map((x) => x.alias);
+    const burst = await Promise.all(Array.from({ length: 24 }, (_, i) => create(i % 3 === 2 ? second.app : t.app, tm, writer)));
+    for (const res of burst) expect(res.status, res.text).toBe(201);
+    const aliases = burst.map((res) => res.body.alias as number).sort((a, b) => a - b);
+    const highest = Math.max(...before);
+    expect(aliases).toEqual(Array.from({ length: 24 }, (_, i) => highest + 1 + i));
+  });
+});

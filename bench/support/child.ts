@@ -20,8 +20,12 @@ export function run(args: string[], env: Record<string, string>, nodeArgs: strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stderr!.on('data', (c: Buffer) => {
-    const s = c.toString();
-    if (!/TMI is running|development identity|Storage:|Do not expose|^\s*$/m.test(s)) process.stderr.write(s);
+    // Line by line: a chunk holds several lines, and the banner's lines must not hide the others.
+    const kept = c
+      .toString()
+      .split('\n')
+      .filter((line) => line.trim() && !/TMI is running|development identity|Storage:|Do not expose/.test(line));
+    if (kept.length) process.stderr.write(`${kept.join('\n')}\n`);
   });
   return { proc, exited: new Promise((resolve) => proc.on('exit', resolve)) };
 }

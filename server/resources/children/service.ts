@@ -21,6 +21,7 @@ import type { KindItems } from '../kinds.ts';
 import type { GenericKind } from './kind.ts';
 import * as store from './store.ts';
 import { compileOnFirstUse } from '../../../contract/validator.ts';
+import { AliasBatches } from './alias-batches.ts';
 
 export type Wire = Record<string, unknown>;
 
@@ -39,6 +40,8 @@ export class ChildService {
   private readonly writable: string[];
   private readonly prose: string[];
   private readonly uris: string[];
+  /** Aliases taken together for creates in one model that ask together. */
+  private readonly aliasBatches = new AliasBatches();
 
   constructor(
     readonly kind: GenericKind,
@@ -214,13 +217,13 @@ export class ChildService {
   /**
    * A new child's alias, once the caller may write the model: when this instance has decided so
    * before (ThreatModelService.writeAccess), the statement that takes the alias vouches that
-   * nothing deciding a role has changed since; otherwise, or when something has, the role is
-   * checked first (404, 403).
+   * nothing deciding a role has changed since, and creates asking together share it (AliasBatches);
+   * otherwise, or when something has, the role is checked first (404, 403).
    */
   private async aliasForWrite(p: Principal, tmId: string): Promise<number> {
     const stamp = this.threatModels.writeAccess.recall(subjectOf(p), tmId);
     if (stamp !== undefined) {
-      const alias = await store.allocateAliasIfAccessUnchanged(this.db, tmId, this.kind.objectType, stamp);
+      const alias = await this.aliasBatches.take(`${tmId} ${stamp}`, (count) => store.allocateAliasIfAccessUnchanged(this.db, tmId, this.kind.objectType, stamp, count));
       if (alias !== null) return alias;
     }
     await this.threatModels.accessTo(p, tmId, 'write');

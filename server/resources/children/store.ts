@@ -125,11 +125,11 @@ export async function allocateAliases(q: Queryable, tmId: string, objectType: st
  * its own; after a crash before that, no stored item holds the alias, and it is given again.
  * `guard`: SQL that must hold for the alias to be taken.
  */
-const allocateAliasSql = (guard = 'true') => `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)),
+const allocateAliasSql = (guard = 'true', count = '1') => `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)),
      allocated AS (
-       INSERT INTO alias_counters (parent_id, object_type, next_alias) SELECT $1, $2, 2 FROM async_commit WHERE ${guard}
-       ON CONFLICT (parent_id, object_type) DO UPDATE SET next_alias = alias_counters.next_alias + 1
-       RETURNING next_alias - 1 AS first)
+       INSERT INTO alias_counters (parent_id, object_type, next_alias) SELECT $1, $2, 1 + ${count} FROM async_commit WHERE ${guard}
+       ON CONFLICT (parent_id, object_type) DO UPDATE SET next_alias = alias_counters.next_alias + ${count}
+       RETURNING next_alias - ${count} AS first)
      SELECT (SELECT first FROM allocated) AS first`;
 
 /** Reserves one alias of model `tmId` for a single create (allocateAliasSql). */
@@ -139,13 +139,14 @@ export async function allocateAliasAlone(db: Db, tmId: string, objectType: strin
 }
 
 /**
- * As allocateAliasAlone, only while nothing that decides a role on the model has changed since
- * `stamp` (ThreatModelService.writeAccess): null, and nothing taken, when something has.
+ * As allocateAliasAlone, for `count` creates at once (AliasBatches), only while nothing that
+ * decides a role on the model has changed since `stamp` (ThreatModelService.writeAccess): the first
+ * of `count` consecutive aliases, or null, and nothing taken, when something has.
  */
-export async function allocateAliasIfAccessUnchanged(db: Db, tmId: string, objectType: string, stamp: string): Promise<number | null> {
+export async function allocateAliasIfAccessUnchanged(db: Db, tmId: string, objectType: string, stamp: string, count = 1): Promise<number | null> {
   const rows = await db.query<{ first: number | null }>(
-    allocateAliasSql(`NOT ${ACCESS_CHANGED_SQL('$1::uuid', '$3::text')}`),
-    [tmId, objectType, stamp],
+    allocateAliasSql(`NOT ${ACCESS_CHANGED_SQL('$1::uuid', '$3::text')}`, '$4::int'),
+    [tmId, objectType, stamp, count],
     'alias_allocate_if_access_unchanged',
   );
   return rows[0]?.first ?? null;
