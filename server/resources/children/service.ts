@@ -275,8 +275,9 @@ export class ChildService {
   }
 
   /**
-   * PUT: the role is checked before the transaction, and the row is locked by the write itself,
-   * so it is held only for the audit entry and the commit.
+   * PUT: one statement when a kept write decision can vouch for it (replaceAtOnce). Otherwise the
+   * role is checked before the transaction, and the row is locked by the write itself, so it is
+   * held only for the audit entry and the commit.
    */
   async replace(p: Principal, tmId: string, id: string, input: Record<string, unknown>, pre: Precondition): Promise<Wire> {
     const at = new Date();
