@@ -209,8 +209,8 @@ function decidedByDatabaseSql(kind: GenericKind, w: string, metadataJson: string
  * and outside a transaction one transaction of its own (issue 11, "Writes"). The audit snapshot
  * is `snapshot`, the wire form the caller made of what it writes, with what the database decides
  * taken from the written row (decidedByDatabaseSql). Answers only what the database decided, to
- * lay over `snapshot` for the answer: reading the whole row back (some thirty columns) and making
- * its wire form again was a tenth of a create's work in the server.
+ * lay over `snapshot` for the answer, rather than the whole row (some thirty columns) for the
+ * server to parse and make into the wire form again.
  */
 export async function insertChildAudited(
   q: Queryable,
