@@ -263,20 +263,14 @@ export async function replaceLiveChildAudited(
   audit: Omit<AuditRecord, 'version' | 'snapshot'> & { snapshot: Record<string, unknown> },
 ): Promise<ChildRow | null> {
   const p = new Params();
-  const id = p.bind(change.id);
-  const at = p.bind(change.at);
-  const tmId = p.bind(change.tmId);
-  const versionGuard = conditions.expectedVersion === undefined ? '' : ` AND c.version = ${p.bind(conditions.expectedVersion)}`;
-  const update = `UPDATE ${kind.table} AS c SET ${setSql(kind, change.values, p.bind)}, modified_at = ${at}, version = c.version + 1
-    WHERE c.id = ${id} AND c.threat_model_id = ${tmId} AND c.deleted_at IS NULL${versionGuard}
-      AND NOT ${ACCESS_CHANGED_SQL(`${tmId}::uuid`, `${p.bind(conditions.accessStamp)}::text`)} RETURNING c.*`;
-  const entries = change.metadata ? entriesReplacedSql(kind.objectType, id, change.metadata, at, p.bind, 'EXISTS (SELECT 1 FROM written)') : null;
-  // Kept entries are read: the statement does not see its own writes, and leaves them alone.
-  const metadataJson = entries ? entries.json : metadataJsonSql(kind.objectType, 'w.id');
-  const snapshot = `${p.bind(JSON.stringify(audit.snapshot))}::jsonb || ${decidedByDatabaseSql(kind, 'w', metadataJson)} || ${keptByDatabaseSql(kind, 'w')}`;
-  const sql = `WITH written AS (${update})${entries ? `, ${entries.with}` : ''},
+  const replaced = liveChildReplacedSql(kind, change, p.bind, {
+    guard: (tmId) =>
+      `${conditions.expectedVersion === undefined ? '' : `c.version = ${p.bind(conditions.expectedVersion)} AND `}NOT ${ACCESS_CHANGED_SQL(`${tmId}::uuid`, `${p.bind(conditions.accessStamp)}::text`)}`,
+  });
+  const snapshot = `${p.bind(JSON.stringify(audit.snapshot))}::jsonb || ${decidedByDatabaseSql(kind, 'w', replaced.metadataJson)} || ${keptByDatabaseSql(kind, 'w')}`;
+  const sql = `WITH ${replaced.with},
      audited AS (${auditInsertSql(audit, change.at, p.bind, 'written w', { version: 'w.version', snapshot })})
-     SELECT w.*, ${metadataJson} AS metadata FROM written w`;
+     SELECT w.*, ${replaced.metadataJson} AS metadata FROM written w`;
   const rows = await q.query<ChildRow>(sql, p.values, statementName(sql));
   return rows[0] ?? null;
 }
@@ -285,6 +279,31 @@ export async function replaceLiveChildAudited(
 export async function undeleteChild(q: Queryable, kind: GenericKind, id: string, values: Record<string, unknown>, at: Date): Promise<void> {
   const p = new Params();
   await q.query(`UPDATE ${kind.table} AS c SET ${setSql(kind, values, p.bind)}, modified_at = ${p.bind(at)}, version = version + 1, deleted_at = NULL WHERE id = ${p.bind(id)}`, p.values);
+}
+
+/**
+ * The CTEs of a replacement of a live child of model `tmId`: `written`, the row with every
+ * writable field, the version and modified_at bumped (RETURNING c.* and `returning`), and, when
+ * `metadata` is given, its entries replaced. `guard(tmId)`: SQL that must hold too. `metadataJson`
+ * is the child's entries as they read after the statement, which does not see its own writes:
+ * the new ones from what it wrote, kept ones read.
+ */
+function liveChildReplacedSql(
+  kind: GenericKind,
+  change: { tmId: string; id: string; values: Record<string, unknown>; metadata: readonly Metadata[] | undefined; at: Date },
+  bind: (v: unknown) => string,
+  opts: { guard?: (tmId: string) => string; returning?: string } = {},
+): { with: string; metadataJson: string } {
+  const id = bind(change.id);
+  const at = bind(change.at);
+  const tmId = bind(change.tmId);
+  const update = `UPDATE ${kind.table} AS c SET ${setSql(kind, change.values, bind)}, modified_at = ${at}, version = c.version + 1
+    WHERE c.id = ${id} AND c.threat_model_id = ${tmId} AND c.deleted_at IS NULL${opts.guard ? ` AND ${opts.guard(tmId)}` : ''} RETURNING c.*${opts.returning ?? ''}`;
+  const entries = change.metadata ? entriesReplacedSql(kind.objectType, id, change.metadata, at, bind, 'EXISTS (SELECT 1 FROM written)') : null;
+  return {
+    with: `written AS (${update})${entries ? `, ${entries.with}` : ''}`,
+    metadataJson: entries ? entries.json : metadataJsonSql(kind.objectType, 'w.id'),
+  };
 }
 
 function setSql(kind: GenericKind, values: Record<string, unknown>, bind: (v: unknown) => string): string {
@@ -308,14 +327,8 @@ export async function updateLiveChild(
   at: Date,
 ): Promise<(ChildRow & { version_before: number }) | null> {
   const p = new Params();
-  const idSql = p.bind(id);
-  const atSql = p.bind(at);
-  const update = `UPDATE ${kind.table} AS c SET ${setSql(kind, values, p.bind)}, modified_at = ${atSql}, version = c.version + 1
-    WHERE c.id = ${idSql} AND c.threat_model_id = ${p.bind(tmId)} AND c.deleted_at IS NULL RETURNING c.*, c.version - 1 AS version_before`;
-  const entries = metadata ? entriesReplacedSql(kind.objectType, idSql, metadata, atSql, p.bind, 'EXISTS (SELECT 1 FROM written)') : null;
-  // The statement does not see its own writes: new entries come from what it wrote, kept ones are read.
-  const sql = `WITH written AS (${update})${entries ? `, ${entries.with}` : ''}
-    SELECT w.*, ${entries ? entries.json : metadataJsonSql(kind.objectType, 'w.id')} AS metadata FROM written w`;
+  const replaced = liveChildReplacedSql(kind, { tmId, id, values, metadata, at }, p.bind, { returning: ', c.version - 1 AS version_before' });
+  const sql = `WITH ${replaced.with} SELECT w.*, ${replaced.metadataJson} AS metadata FROM written w`;
   const rows = await q.query<ChildRow & { version_before: number }>(sql, p.values, statementName(sql));
   return rows[0] ?? null;
 }

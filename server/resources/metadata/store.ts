@@ -30,16 +30,12 @@ export function oneEntryPerKey(items: readonly Metadata[]): Metadata[] {
  * in the statement took place). A write of an entity and its entries is then one round trip.
  */
 export function entriesReplacedSql(type: MetadataOwner, id: string, items: readonly Metadata[], at: string, bind: (v: unknown) => string, when = 'true'): { with: string; json: string } {
-  const entries = oneEntryPerKey(items);
-  const owner = bind(type);
-  const keys = bind(entries.map((m) => m.key));
-  const values = bind(entries.map((m) => m.value));
+  const e = boundEntries(type, id, items, at, bind, when);
   return {
-    with: `metadata_gone AS (DELETE FROM metadata WHERE entity_type = ${owner} AND entity_id = ${id} AND NOT (key = ANY(${keys}::text[])) AND ${when}),
-     metadata_written AS (INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
-       SELECT ${owner}, ${id}, k, v, ${at}, ${at} FROM unnest(${keys}::text[], ${values}::text[]) AS m(k, v) WHERE ${when}
+    with: `metadata_gone AS (DELETE FROM metadata WHERE entity_type = ${e.owner} AND entity_id = ${id} AND NOT (key = ANY(${e.keys}::text[])) AND ${when}),
+     metadata_written AS (${e.insert}
        ON CONFLICT (entity_type, entity_id, key) DO UPDATE SET value = EXCLUDED.value, modified_at = EXCLUDED.modified_at)`,
-    json: entriesJsonSql(keys, values),
+    json: e.json,
   };
 }
 
@@ -48,20 +44,27 @@ export function entriesReplacedSql(type: MetadataOwner, id: string, items: reado
  * are only inserted (no delete of others, no conflict to resolve), which is less work per create.
  */
 export function entriesOfNewSql(type: MetadataOwner, id: string, items: readonly Metadata[], at: string, bind: (v: unknown) => string): { with: string; json: string } {
+  const e = boundEntries(type, id, items, at, bind);
+  return { with: `metadata_written AS (${e.insert})`, json: e.json };
+}
+
+/**
+ * `items` bound (one entry per key) for the two above: the owner and key placeholders, the
+ * `INSERT … SELECT` that writes them, and `json`, the entries as metadataJsonSql reads them once written.
+ */
+function boundEntries(type: MetadataOwner, id: string, items: readonly Metadata[], at: string, bind: (v: unknown) => string, when = 'true') {
   const entries = oneEntryPerKey(items);
   const owner = bind(type);
   const keys = bind(entries.map((m) => m.key));
   const values = bind(entries.map((m) => m.value));
   return {
-    with: `metadata_written AS (INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
-       SELECT ${owner}, ${id}, k, v, ${at}, ${at} FROM unnest(${keys}::text[], ${values}::text[]) AS m(k, v))`,
-    json: entriesJsonSql(keys, values),
+    owner,
+    keys,
+    insert: `INSERT INTO metadata (entity_type, entity_id, key, value, created_at, modified_at)
+       SELECT ${owner}, ${id}, k, v, ${at}, ${at} FROM unnest(${keys}::text[], ${values}::text[]) AS m(k, v) WHERE ${when}`,
+    json: `coalesce((SELECT json_agg(json_build_object('key', k, 'value', v) ORDER BY k) FROM unnest(${keys}::text[], ${values}::text[]) AS m(k, v)), '[]'::json)`,
   };
 }
-
-/** The entries bound as `keys` and `values` (SQL arrays), as metadataJsonSql reads them once written. */
-const entriesJsonSql = (keys: string, values: string) =>
-  `coalesce((SELECT json_agg(json_build_object('key', k, 'value', v) ORDER BY k) FROM unnest(${keys}::text[], ${values}::text[]) AS m(k, v)), '[]'::json)`;
 
 /** The entity's entries become exactly `items` (entriesReplacedSql), in one statement. */
 export async function replaceEntries(q: Queryable, type: MetadataOwner, id: string, items: readonly Metadata[], at: Date): Promise<void> {
