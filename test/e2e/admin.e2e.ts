@@ -181,11 +181,12 @@ describe('administration', () => {
     await a.page.locator('input[name="setting_value"]').fill('41');
     await a.page.getByTestId('setting-form').getByRole('button', { name: 'Save' }).click();
     const plainRow = settings.locator('tr', { hasText: plainKey });
-    await plainRow.getByText('41').waitFor();
+    // Exact: the row also shows when it changed, and a time such as 3:41 PM holds the value too.
+    await plainRow.getByText('41', { exact: true }).waitFor();
     await plainRow.getByRole('button', { name: 'Edit' }).click();
     await a.page.locator('input[name="setting_value"]').fill('42');
     await a.page.getByTestId('setting-form').getByRole('button', { name: 'Save' }).click();
-    await plainRow.getByText('42').waitFor();
+    await plainRow.getByText('42', { exact: true }).waitFor();
     assert.match((await plainRow.textContent()) ?? '', /Database/);
     await a.page.getByRole('button', { name: 'Re-encrypt' }).click();
     assert.match((await a.page.getByTestId('reencrypt-result').textContent()) ?? '', /Re-encrypted \d+ of \d+/);
