@@ -156,6 +156,25 @@ describe('SessionEditor', () => {
     ).rejects.toThrow(/duplicate key|unique/);
   });
 
+  it('answers a re-sent update (which plans as a write on the copy) as a duplicate: the log refuses the id, nothing is written', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const cell = randomUUID();
+    await one(a, edit(add(cell, 'warm-up')));
+    const first = edit(update(cell, 'first'));
+    const applied = await one(a, first);
+    expect(applied.kind).toBe('applied');
+    // The same operation id again, in a batch with a fresh edit: the batch statement fails on the
+    // unique index, then the locked path stores the fresh edit and answers the re-send.
+    const fresh = edit(add(randomUUID(), 'fresh'));
+    const out = await a.apply([{ ...first, ops: ops(update(cell, 'changed by a re-send')) }, fresh]);
+    expect(out.map((o) => o.kind)).toEqual(['duplicate', 'applied']);
+    expect(out[0]!.kind === 'duplicate' && out[0]!.event).toEqual(applied.kind === 'applied' && applied.event);
+    const after = await stored(d, sid);
+    expect(after.seqs).toEqual([1, 2, 3]);
+    expect(after.cells[cell]).toBe('first');
+  });
+
   it('stores a batch in one transaction: each edit its own sequence number, a rejected one skipped', async () => {
     const { d, sid } = await liveSession();
     const a = new SessionEditor(t.ctx.db, sid);

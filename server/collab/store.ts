@@ -1,6 +1,6 @@
 // SQL for collaboration: sessions, connections (per instance, with heartbeats), the deny list, and
 // the durable operation log. Every statement is parameterised.
-import type { Db, Queryable } from '../store/db.ts';
+import { violatesUnique, type Db, type Queryable } from '../store/db.ts';
 import type { Change, StoredCell } from './engine.ts';
 import { writeCellRows } from '../resources/diagrams/store.ts';
 import type { WsUser } from '../../contract/collab.ts';
@@ -367,26 +367,36 @@ export async function writeEdits(
   const written = [...final].filter(([, after]) => after !== null).map(([id, after]) => ({ id, ord: after!.ord, data: after!.data }));
   const log = b.edits.map((e) => ({ operation_id: e.operationId, user_uuid: e.userUuid, initiating_user: e.user, patch: e.patch, inverse: { changes: e.changes } }));
   const n = b.edits.length;
-  const rows = await q.query<{ seq: number; update_vector: number }>(
-    `WITH s AS (UPDATE collab_sessions SET seq = seq + $9, last_activity = now()
-                WHERE id = $5 AND seq = $7 AND state = 'active'
-                  AND (SELECT update_vector FROM diagrams WHERE id = $1) = $8
-                  AND NOT EXISTS (SELECT 1 FROM collab_ops WHERE session_id = $5 AND operation_id = ANY($6::text[]) AND kind = 'op')
-                RETURNING seq),
-     del AS (DELETE FROM diagram_cells WHERE diagram_id = $1 AND cell_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM s)),
-     ups AS (INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
-             SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM s, jsonb_array_elements($3::jsonb) AS x
-             ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data),
-     d AS (UPDATE diagrams SET update_vector = update_vector + $9, next_cell_ord = $4, modified_at = now()
-           WHERE id = $1 AND EXISTS (SELECT 1 FROM s) RETURNING update_vector),
-     redo AS (UPDATE collab_ops SET status = 'discarded' WHERE session_id = $5 AND kind = 'op' AND status = 'undone' AND EXISTS (SELECT 1 FROM s)),
-     log AS (INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
-             SELECT $5, s.seq - $9 + x.i, 'op', x.e->>'operation_id', (x.e->>'user_uuid')::uuid, x.e->'initiating_user', x.e->'patch', x.e->'inverse', d.update_vector - $9 + x.i, now()
-             FROM s, d, jsonb_array_elements($10::jsonb) WITH ORDINALITY AS x(e, i))
-     SELECT s.seq, d.update_vector FROM s, d`,
-    [b.diagramId, removed, JSON.stringify(written), b.nextCellOrd, b.sessionId, b.edits.map((e) => e.operationId), b.expectSeq, b.expectVector, n, JSON.stringify(log)],
-    'collab_write_edits',
-  );
+  // A re-sent operation id is refused by the log's unique index (collab_ops_operation_id_key), which
+  // fails the whole statement. A NOT EXISTS over the ids (as writeEdit has for one) left the plan
+  // to the statistics: on a generic plan PostgreSQL scanned every logged operation of the session
+  // for each batch. Likewise the removal is skipped outright when the batch removes nothing, rather
+  // than left to a plan that may scan the diagram's cells to find none.
+  let rows: { seq: number; update_vector: number }[];
+  try {
+    rows = await q.query<{ seq: number; update_vector: number }>(
+      `WITH s AS (UPDATE collab_sessions SET seq = seq + $8, last_activity = now()
+                  WHERE id = $5 AND seq = $6 AND state = 'active'
+                    AND (SELECT update_vector FROM diagrams WHERE id = $1) = $7
+                  RETURNING seq),
+       del AS (DELETE FROM diagram_cells WHERE cardinality($2::uuid[]) > 0 AND diagram_id = $1 AND cell_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM s)),
+       ups AS (INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
+               SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM s, jsonb_array_elements($3::jsonb) AS x
+               ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data),
+       d AS (UPDATE diagrams SET update_vector = update_vector + $8, next_cell_ord = $4, modified_at = now()
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM s) RETURNING update_vector),
+       redo AS (UPDATE collab_ops SET status = 'discarded' WHERE session_id = $5 AND kind = 'op' AND status = 'undone' AND EXISTS (SELECT 1 FROM s)),
+       log AS (INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
+               SELECT $5, s.seq - $8 + x.i, 'op', x.e->>'operation_id', (x.e->>'user_uuid')::uuid, x.e->'initiating_user', x.e->'patch', x.e->'inverse', d.update_vector - $8 + x.i, now()
+               FROM s, d, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(e, i))
+       SELECT s.seq, d.update_vector FROM s, d`,
+      [b.diagramId, removed, JSON.stringify(written), b.nextCellOrd, b.sessionId, b.expectSeq, b.expectVector, n, JSON.stringify(log)],
+      'collab_write_edits',
+    );
+  } catch (err) {
+    if (violatesUnique(err, 'collab_ops_operation_id_key')) return null;
+    throw err;
+  }
   const r = rows[0];
   return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;
 }

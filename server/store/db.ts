@@ -90,6 +90,12 @@ const statementNames = new Map<string, string>();
 const isStalePlan = (err: unknown): boolean =>
   (err as { code?: string }).code === '0A000' && /cached plan must not change result type/.test((err as Error).message ?? '');
 
+/** The statement failed on unique index or constraint `name` (23505), on either back end; it wrote nothing. */
+export const violatesUnique = (err: unknown, name: string): boolean => {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && e.constraint === name;
+};
+
 /** How long a query waits for a pooled connection (or to open one) before it answers 503. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
