@@ -148,6 +148,30 @@ describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('named statements on 
       await db.close();
     }
   });
+
+  it('keep their connection after a refused statement (a unique violation), named or not; a broken one is replaced', async () => {
+    const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 1 });
+    const table = `refusal_probe_${randomBytes(4).toString('hex')}`;
+    const backend = async () => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
+    try {
+      await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+      const insert = `INSERT INTO ${table} VALUES ($1)`;
+      await db.query(insert, [1], statementName(insert));
+      const pid = await backend();
+      await expect(db.query(insert, [1], statementName(insert))).rejects.toMatchObject({ code: '23505' });
+      await expect(db.query(insert, [1])).rejects.toMatchObject({ code: '23505' });
+      expect(await backend()).toBe(pid);
+      // The named statement is still prepared on that connection and runs again.
+      await db.query(insert, [2], statementName(insert));
+      expect(await db.query(`SELECT id FROM ${table} ORDER BY id`)).toEqual([{ id: 1 }, { id: 2 }]);
+      // A connection that broke does not go back to the pool.
+      await expect(db.query('SELECT pg_terminate_backend(pg_backend_pid())')).rejects.toThrow();
+      expect(await backend()).not.toBe(pid);
+    } finally {
+      await db.query(`DROP TABLE IF EXISTS ${table}`);
+      await db.close();
+    }
+  });
 });
 
 describe('page sizes written into a statement', () => {

@@ -127,7 +127,7 @@ class PostgresDb implements Db {
 
   async query<T>(text: string, params: unknown[] = [], prepared?: string): Promise<T[]> {
     try {
-      const res = prepared ? await this.queryNamed(text, params, prepared) : await this.pool.query({ text, values: params });
+      const res = await this.statement(text, params, prepared);
       if (this.outage.down) this.outage.recovered();
       return res.rows as T[];
     } catch (err) {
@@ -136,22 +136,25 @@ class PostgresDb implements Db {
   }
 
   /**
-   * A named statement on a connection of the pool. A connection whose query failed is closed, as
-   * `pool.query` does. When the tables under the statement changed since it was prepared (another
-   * instance migrated them), PostgreSQL refuses it on that connection for good: the query runs
-   * again unnamed.
+   * One statement on a connection of the pool. The connection goes back to the pool after a plain
+   * SQL error (a unique violation, a check): `pool.query` closes it after any error, so every
+   * refused write — a re-sent live edit, a burst of conflicting requests — cost PostgreSQL a new
+   * backend. It is closed when it broke, or when the tables under a named statement changed since
+   * it was prepared (another instance migrated them): PostgreSQL then refuses that statement on
+   * that connection for good, and the query runs again unnamed.
    */
-  private async queryNamed(text: string, values: unknown[], name: string): Promise<pg.QueryResult> {
+  private async statement(text: string, values: unknown[], name?: string): Promise<pg.QueryResult> {
     const client = await this.pool.connect();
     try {
-      const res = await client.query({ text, values, name });
+      const res = await client.query(name ? { text, values, name } : { text, values });
       client.release();
       return res;
     } catch (err) {
-      client.release(err as Error);
-      if (!isStalePlan(err)) throw err;
+      const stale = name !== undefined && isStalePlan(err);
+      client.release(stale || isPgConnectionFailure(err) ? (err as Error) : undefined);
+      if (!stale) throw err;
     }
-    return this.pool.query({ text, values });
+    return this.statement(text, values);
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
