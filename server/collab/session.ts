@@ -348,17 +348,21 @@ export class LocalSession {
   }
 
   /**
-   * Sends a committed operation to the other instances, then to the sockets here (the sender's
-   * copy is its acknowledgement). The publish is handed to the bus connection first, in the same
-   * turn, without waiting for the bus's reply: that costs a round trip per operation for nothing,
-   * since the operation is already durable and an instance that misses the message (a dropped link,
-   * this one killed at that moment) reads it from the log within a second anyway.
+   * Sends a committed operation to the sockets here (the sender's copy is its acknowledgement), then
+   * to the other instances, when any listens (see relay). The publish does not wait for the bus's
+   * reply, and is skipped while no other instance listens: the operation is already durable, and an
+   * instance that misses it (it began listening since this one last asked, a dropped link, this one
+   * killed at that moment) reads it from the log on the session's next operation, or at the hub's
+   * catch-up within a second. With every socket on one instance, the publish and the bus's echo of
+   * it back to this instance were about a tenth of each operation's delay (docs/performance.md).
    */
   announce(e: DiagramOperationEvent): void {
-    void this.channel.publish({ t: 'op', event: e }).catch((err: unknown) =>
-      err instanceof StoreUnavailableError ? this.services.report(err) : this.services.log.warn({ err, session: this.id }, 'operation not published; other instances catch up from the log'),
-    );
     this.delivery.offer(e);
+    if (this.othersListen.get() !== false) {
+      void this.channel.publish({ t: 'op', event: e }).catch((err: unknown) =>
+        err instanceof StoreUnavailableError ? this.services.report(err) : this.services.log.warn({ err, session: this.id }, 'operation not published; other instances catch up from the log'),
+      );
+    }
   }
 
   /** Reads the log for anything the bus lost (see OrderedDelivery.catchUp). */
