@@ -227,7 +227,7 @@ describe('SessionEditor', () => {
     const commit = new Promise<void>((r) => (committing = r));
     // Another instance's write, held open: it holds the session row until it commits.
     const other = t.ctx.db.tx(async (q) => {
-      const w = await collabStore.writeEdits(q, { sessionId: sid, diagramId: d, expectSeq: state.seq, expectVector: state.updateVector, nextCellOrd: state.nextCellOrd, edits: [{ changes: [], operationId: randomUUID(), userUuid: actor.userUuid, user: actor.user, patch: [] }] });
+      const w = await collabStore.writeEdits(q, { sessionId: sid, diagramId: d, expectSeq: state.seq, expectVector: state.updateVector, expectHead: null, nextCellOrd: state.nextCellOrd, edits: [{ changes: [], operationId: randomUUID(), userUuid: actor.userUuid, user: actor.user, patch: [] }] });
       expect(w).toEqual({ seq: 2, updateVector: 2 });
       await commit;
     });
@@ -239,6 +239,74 @@ describe('SessionEditor', () => {
     const [out] = await locked;
     expect(out).toMatchObject({ kind: 'applied', event: { sequence_number: 3, update_vector: 3 } });
     expect((await stored(d, sid)).cells).toEqual({ [cell]: 'second' });
+  });
+
+  it('sends a batch while the one before it commits: stored right after it, in order; a removal waits', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const [n0, n1] = [randomUUID(), randomUUID()];
+    await one(a, edit(add(n0, 'zero'))); // a holds a copy from here on
+    const first = a.send([edit(update(n0, 'changed'))]);
+    const second = a.send([edit(add(n1, 'one')), edit(update(n1, 'one, changed'))]);
+    expect(first).not.toBeNull();
+    expect(second).not.toBeNull();
+    // A removal is not sent while a batch is in flight (its scan could not see that batch's cells).
+    expect(a.send([edit(remove(n1))])).toBeNull();
+    expect(await first).toMatchObject([{ kind: 'applied', event: { sequence_number: 2, update_vector: 2 } }]);
+    expect(await second).toMatchObject([
+      { kind: 'applied', event: { sequence_number: 3, update_vector: 3 } },
+      { kind: 'applied', event: { sequence_number: 4, update_vector: 4 } },
+    ]);
+    expect(await stored(d, sid)).toEqual({ cells: { [n0]: 'changed', [n1]: 'one, changed' }, seqs: [1, 2, 3, 4] });
+    // With nothing in flight the removal goes.
+    expect(await a.send([edit(remove(n1))])).toMatchObject([{ kind: 'applied', event: { sequence_number: 5 } }]);
+  });
+
+  it('stores batches sent while another write holds the session row in the order they were sent', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const cell = randomUUID();
+    await one(a, edit(add(cell, 'v0')));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    // Another transaction on the session row (an undo elsewhere, say), held open: both batches wait
+    // for it inside PostgreSQL, in whichever order their connections get there.
+    const other = t.ctx.db.tx(async (q) => {
+      await collabStore.lockSession(q, sid);
+      locked();
+      await held;
+    });
+    await isLocked;
+    const batches = [1, 2].map((k) => a.send([edit(update(cell, `v${k}`))]));
+    await new Promise((r) => setTimeout(r, 100));
+    release();
+    await other;
+    expect(batches).not.toContain(null);
+    const outcomes = await Promise.all(batches.map((b) => b!));
+    expect(outcomes.map((o) => (o === 'stale' ? o : o.map(seqOf)))).toEqual([[2], [3]]);
+    expect(await stored(d, sid)).toEqual({ cells: { [cell]: 'v2' }, seqs: [1, 2, 3] });
+  });
+
+  it('refuses a batch sent behind a refused one even when another instance’s edits took the numbers it expects', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const b = new SessionEditor(t.ctx.db, sid);
+    const [n0, n1, n2] = [randomUUID(), randomUUID(), randomUUID()];
+    await one(a, edit(add(n0, 'zero')));
+    await one(b, edit(add(n1, 'by b'))); // a's copy is now one edit behind
+    // a's first batch expects sequence 1 and is refused; its second, planned on top of the first,
+    // expects sequence 2 / vector 2, which b's edit produced: only the head it names tells.
+    const first = a.send([edit(add(n2, 'by a'))]);
+    const second = a.send([edit(update(n2, 'by a, changed'))]);
+    expect(await first).toBe('stale');
+    expect(await second).toBe('stale');
+    expect(await stored(d, sid)).toEqual({ cells: { [n0]: 'zero', [n1]: 'by b' }, seqs: [1, 2] });
+    // The whole way, both go through, in order.
+    expect(await a.apply([edit(add(n2, 'by a'))])).toMatchObject([{ kind: 'applied', event: { sequence_number: 3 } }]);
+    expect(await a.apply([edit(update(n2, 'by a, changed'))])).toMatchObject([{ kind: 'applied', event: { sequence_number: 4 } }]);
+    expect((await stored(d, sid)).cells).toEqual({ [n0]: 'zero', [n1]: 'by b', [n2]: 'by a, changed' });
   });
 
   it('reports the end of the session', async () => {

@@ -5,7 +5,8 @@
 // - fast: the instance keeps a copy of the session's cells (SessionEditor), validates the edit
 //   against it with the pure engine and stores it with one guarded statement that succeeds only if
 //   nobody changed the session since that copy — one round trip, commit included, for all the edits
-//   that arrived together (group commit);
+//   that arrived together (group commit). The next batch is sent while one commits, and waits for
+//   it inside PostgreSQL rather than for a round trip through the server (SessionEditor.send);
 // - locked: lock the session row (the total order across instances), read the touched cells, apply,
 //   write — five round trips. Taken when the copy turns out stale more than once in a row (several
 //   instances writing the same session at the same moment), for re-sent operation ids, and when
@@ -100,18 +101,63 @@ type Planned = { request: EditRequest; outcome: 'noop' | Rejection | Write };
  * One session's edits on this instance, over the fast path when it can (see the top of this file).
  * The copy of the cells is this instance's alone; it follows the session by replaying the changes
  * logged since the copy's sequence, or by reloading when the log cannot explain the diagram (a
- * write from outside the session). Callers submit one batch at a time (the hub's per-session
- * commit loop).
+ * write from outside the session). Batches are submitted in order by the hub's per-session commit
+ * loop: `send` while earlier ones may still be committing, `apply` when none is.
  */
 export class SessionEditor {
   private copy: store.EditState | null = null;
+  /** Batches sent and not yet settled. */
+  private inFlight = 0;
+  /** The last edit of the newest batch sent: the guard of a batch sent while it commits names it. */
+  private head: string | null = null;
+  /** Whether the newest batch sent was stored (once known). */
+  private stored: Promise<boolean> = Promise.resolve(true);
 
   constructor(
     private readonly db: Db,
     private readonly sessionId: string,
   ) {}
 
+  /**
+   * The fast path without waiting for the batches in flight: the batch is planned on the copy as it
+   * will be once they committed, the copy moves on at once, and the statement is sent now. It then
+   * waits on the session row inside PostgreSQL, and commits only if the batch before it did (its
+   * guard names that batch's last edit). Sent only when every edit is a write (a rejection or no-op
+   * seen on a copy that may be behind is confirmed by `apply`), no operation id comes twice, and,
+   * with a batch in flight, no cell is removed (store.writeEdits says why). Null when it cannot go
+   * this way: the caller waits for the batches in flight, then calls `apply`. 'stale' when the
+   * guard refused; the copy is then dropped, and every batch sent after this one is refused too.
+   */
+  send(requests: EditRequest[]): Promise<OpOutcome[] | 'stale'> | null {
+    const copy = this.copy;
+    if (!copy) return null;
+    const plan = this.plan(copy, requests);
+    const writes = plan.filter((p): p is Planned & { outcome: Write } => isChange(p.outcome));
+    if (writes.length !== plan.length || hasRepeatedIds(writes)) return null;
+    if (this.inFlight > 0 && writes.some((p) => p.outcome.changes.some((c) => c.after === null))) return null;
+    const after = this.inFlight > 0 ? { head: this.head, stored: this.stored } : null;
+    const write = this.write(copy, writes, after);
+    this.head = writes.at(-1)!.request.operationId;
+    this.stored = write.then((n) => n !== null, () => false);
+    this.inFlight++;
+    return write.then(
+      (numbers) => {
+        this.inFlight--;
+        if (numbers) return outcomesOf(plan, numbers, copy.updateVector);
+        this.copy = null; // planned on what did not happen: reload
+        return 'stale';
+      },
+      (err: unknown) => {
+        this.inFlight--;
+        this.copy = null; // unknown whether it committed: reload rather than guess
+        throw err;
+      },
+    );
+  }
+
+  /** The batch the whole way (catching the copy up, then the locked path if need be); none may be in flight. */
   async apply(requests: EditRequest[]): Promise<OpOutcome[]> {
+    if (this.inFlight > 0) throw new Error(`session ${this.sessionId}: apply while ${this.inFlight} batches are in flight`);
     if (!this.copy) this.copy = await store.loadEditState(this.db, this.sessionId);
     if (this.copy) {
       const first = await this.attempt(this.copy, requests, false);
@@ -180,9 +226,9 @@ export class SessionEditor {
   }
 
   /**
-   * Plans the batch on the copy, writes all its edits with one guarded statement (store.writeEdits)
-   * and moves the copy forward. 'stale' when a guard refused;
-   * 'unconfirmed' when the plan holds a rejection or no-op and the copy is not known to be current.
+   * Plans the batch on the copy and writes its edits (see write). 'stale' when the guard refused,
+   * and the copy is as it was; 'unconfirmed' when the plan holds a rejection or no-op and the copy
+   * is not known to be current.
    */
   private async attempt(copy: store.EditState, requests: EditRequest[], confirmed: boolean): Promise<OpOutcome[] | 'stale' | 'unconfirmed'> {
     const plan = this.plan(copy, requests);
@@ -190,38 +236,92 @@ export class SessionEditor {
     const writes = plan.filter((p): p is Planned & { outcome: Write } => isChange(p.outcome));
     // An operation id twice in one batch (a client re-sending at once) is for the locked path,
     // which answers the second as a duplicate.
-    if (new Set(writes.map((p) => p.request.operationId)).size !== writes.length) return 'stale';
-    let last: { seq: number; updateVector: number } | null = null;
-    try {
-      if (writes.length > 0) {
-        last = await store.writeEdits(this.db, {
-          sessionId: this.sessionId,
-          diagramId: copy.diagramId,
-          expectSeq: copy.seq,
-          expectVector: copy.updateVector,
-          nextCellOrd: writes.at(-1)!.outcome.nextCellOrd,
-          edits: writes.map((p) => ({ changes: p.outcome.changes, operationId: p.request.operationId, userUuid: p.request.actor.userUuid, user: p.request.actor.user, patch: p.outcome.patch })),
-        });
-        if (!last) return 'stale';
+    if (hasRepeatedIds(writes)) return 'stale';
+    const before = { seq: copy.seq, updateVector: copy.updateVector, nextCellOrd: copy.nextCellOrd };
+    let numbers: { seq: number; updateVector: number } | null = before;
+    if (writes.length > 0) {
+      try {
+        numbers = await this.write(copy, writes, null);
+      } catch (err) {
+        this.copy = null; // unknown whether it committed: reload rather than guess
+        throw err;
       }
-    } catch (err) {
-      this.copy = null; // unknown whether it committed: reload rather than guess
-      throw err;
+      if (!numbers) {
+        rewind(copy, writes, before);
+        return 'stale';
+      }
     }
-    // The batch took the numbers after the copy's, one per edit, in order.
-    const written = new Map<Planned, { seq: number; updateVector: number }>(writes.map((p, i) => [p, { seq: copy.seq + i + 1, updateVector: copy.updateVector + i + 1 }]));
+    return outcomesOf(plan, numbers, copy.updateVector);
+  }
+
+  /**
+   * Moves the copy past the writes at once and stores them with one guarded statement
+   * (store.writeEdits) expecting the copy's numbers from before — and, when sent `after` a batch
+   * still in flight, that batch's last edit; resolves to those numbers (the batch took the ones
+   * after them, one per edit, in order), or null when the guard refused.
+   */
+  private write(
+    copy: store.EditState,
+    writes: (Planned & { outcome: Write })[],
+    after: { head: string | null; stored: Promise<boolean> } | null,
+  ): Promise<{ seq: number; updateVector: number } | null> {
+    const before = { seq: copy.seq, updateVector: copy.updateVector };
+    const request = {
+      sessionId: this.sessionId,
+      diagramId: copy.diagramId,
+      expectSeq: copy.seq,
+      expectVector: copy.updateVector,
+      expectHead: after?.head ?? null,
+      nextCellOrd: writes.at(-1)!.outcome.nextCellOrd,
+      edits: writes.map((p) => ({ changes: p.outcome.changes, operationId: p.request.operationId, userUuid: p.request.actor.userUuid, user: p.request.actor.user, patch: p.outcome.patch })),
+    };
     for (const p of writes) applyChanges(copy.cells, p.outcome.changes);
-    if (last) {
-      copy.seq = last.seq;
-      copy.updateVector = last.updateVector;
-      copy.nextCellOrd = writes.at(-1)!.outcome.nextCellOrd;
-    }
-    return plan.map((p): OpOutcome => {
-      if (p.outcome === 'noop') return { kind: 'noop' };
-      if (!isChange(p.outcome)) return { kind: 'rejected', rejection: p.outcome, updateVector: copy.updateVector };
-      return { kind: 'applied', event: appliedEvent(p.request, written.get(p)!, p.outcome.patch) };
+    copy.seq += writes.length;
+    copy.updateVector += writes.length;
+    copy.nextCellOrd = request.nextCellOrd;
+    const stored = async () => {
+      const last = await store.writeEdits(this.db, request);
+      // Sent on another connection, the statement may have reached the session row before the
+      // batch it follows did, and found the session not there yet: once that batch is stored, again.
+      if (!last && after && (await after.stored)) return store.writeEdits(this.db, request);
+      return last;
+    };
+    const expected = { seq: before.seq + writes.length, updateVector: before.updateVector + writes.length };
+    return stored().then((last) => {
+      if (last && (last.seq !== expected.seq || last.updateVector !== expected.updateVector)) {
+        // Cannot be: the guard held the session and the diagram at exactly the numbers before.
+        throw new Error(`session ${this.sessionId}: batch stored at ${last.seq}/${last.updateVector}, expected ${expected.seq}/${expected.updateVector}`);
+      }
+      return last ? before : null;
     });
   }
+}
+
+const hasRepeatedIds = (writes: Planned[]): boolean => new Set(writes.map((p) => p.request.operationId)).size !== writes.length;
+
+/**
+ * The planned edits' outcomes once their batch is stored at the numbers after `start` (the writes
+ * take one each, in plan order); a rejection carries the copy's update vector.
+ */
+function outcomesOf(plan: Planned[], start: { seq: number; updateVector: number }, updateVector: number): OpOutcome[] {
+  let written = 0;
+  return plan.map((p): OpOutcome => {
+    if (p.outcome === 'noop') return { kind: 'noop' };
+    if (!isChange(p.outcome)) return { kind: 'rejected', rejection: p.outcome, updateVector };
+    written++;
+    return { kind: 'applied', event: appliedEvent(p.request, { seq: start.seq + written, updateVector: start.updateVector + written }, p.outcome.patch) };
+  });
+}
+
+/** Sets the copy back to before writes it had been moved past (a refused write, nothing in flight after it). */
+function rewind(copy: store.EditState, writes: (Planned & { outcome: Write })[], before: { seq: number; updateVector: number; nextCellOrd: number }): void {
+  for (const p of [...writes].reverse()) {
+    for (const c of [...p.outcome.changes].reverse()) {
+      if (c.before) copy.cells.set(c.id.toLowerCase(), c.before);
+      else copy.cells.delete(c.id.toLowerCase());
+    }
+  }
+  Object.assign(copy, before);
 }
 
 const isChange = (o: Planned['outcome']): o is Write => typeof o === 'object' && 'changes' in o;

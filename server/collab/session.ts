@@ -23,6 +23,12 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 /** Edits committed together at most (group commit). */
 const MAX_BATCH = 64;
 /**
+ * Batches of a session sent before the ones before them committed, at most. The second waits on the
+ * session row inside PostgreSQL and commits right after the first, rather than a round trip later;
+ * a third would wait behind both and gain nothing more.
+ */
+const MAX_IN_FLIGHT = 2;
+/**
  * How long this instance trusts its copy of who presents. Changes arrive over the bus at once; the
  * copy is re-read after this long in case such a message was lost (a dropped bus link). The relay
  * that finds it expired still goes by it while it is re-read, so no pointer waits for the store.
@@ -182,6 +188,27 @@ export interface SessionServices {
   report: (err: unknown) => void;
 }
 
+/** An edit waiting for its batch's outcome. */
+interface QueuedEdit {
+  request: EditRequest;
+  resolve: (o: OpOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Hands a settled batch's outcomes (or failure) to its edits; 'stale' when its guard refused it, for the caller to retry. */
+async function settleSent(x: { batch: QueuedEdit[]; result: Promise<OpOutcome[] | 'stale'> }): Promise<'done' | 'stale'> {
+  let outcomes: OpOutcome[] | 'stale';
+  try {
+    outcomes = await x.result;
+  } catch (err) {
+    x.batch.forEach((b) => b.reject(err));
+    return 'done';
+  }
+  if (outcomes === 'stale') return 'stale';
+  x.batch.forEach((b, i) => b.resolve(outcomes[i]!));
+  return 'done';
+}
+
 /** One session on this instance: its sockets here, and its state in the store and on the bus. */
 export class LocalSession {
   readonly conns = new Set<Connection>();
@@ -191,7 +218,11 @@ export class LocalSession {
   /** Stores this session's edits, keeping this instance's copy of its cells. */
   private readonly editor: SessionEditor;
   /** Edits waiting for the next write of this session (group commit). */
-  private edits: { request: EditRequest; resolve: (o: OpOutcome) => void; reject: (e: unknown) => void }[] = [];
+  private edits: QueuedEdit[] = [];
+  /** Batches sent on the fast path and not yet settled, oldest first (at most MAX_IN_FLIGHT). */
+  private readonly sent: { batch: QueuedEdit[]; result: Promise<OpOutcome[] | 'stale'> }[] = [];
+  /** Wakes the commit loop when an edit arrives while it waits for a batch in flight. */
+  private arrived: (() => void) | null = null;
   private committing = false;
   /** Settles when the queued edits are committed (undo/redo wait for it, to keep a client's order). */
   private commitLoop: Promise<void> = Promise.resolve();
@@ -314,30 +345,69 @@ export class LocalSession {
 
   /**
    * Queues an edit for the session's next transaction. While one transaction commits, the edits
-   * that arrive meanwhile wait and then commit together: under load the commit (and its flush) is
-   * shared, and each edit still gets its own sequence number, checks and log entry.
+   * that arrive meanwhile are sent as the next batch at once (SessionEditor.send), or wait and then
+   * commit together: under load the commit (and its flush) is shared, and each edit still gets its
+   * own sequence number, checks and log entry.
    */
   submitEdit(request: EditRequest): Promise<OpOutcome> {
     return new Promise((resolve, reject) => {
       this.edits.push({ request, resolve, reject });
-      if (!this.committing) this.commitLoop = this.commitEdits();
+      if (this.committing) this.arrived?.();
+      else this.commitLoop = this.commitEdits();
     });
   }
 
+  /** Settles the queued edits in order: batches sent early when they can go, the whole way when not. */
   private async commitEdits(): Promise<void> {
     this.committing = true;
     try {
-      while (this.edits.length > 0) {
-        const batch = this.edits.splice(0, MAX_BATCH);
-        try {
-          const outcomes = await this.editor.apply(batch.map((b) => b.request));
-          batch.forEach((b, i) => b.resolve(outcomes[i]!));
-        } catch (err) {
-          batch.forEach((b) => b.reject(err));
+      for (;;) {
+        this.sendWhatCan();
+        const oldest = this.sent[0];
+        if (!oldest) {
+          if (this.edits.length === 0) return;
+          await this.applyWhole(this.edits.splice(0, MAX_BATCH));
+          continue;
+        }
+        // The oldest batch's outcome, unless an edit arrives first: it may be sent at once.
+        const arrival = new Promise<'arrived'>((r) => (this.arrived = () => r('arrived')));
+        const first = await Promise.race([oldest.result.then(() => 'settled' as const, () => 'settled' as const), arrival]);
+        this.arrived = null;
+        if (first === 'arrived') continue;
+        this.sent.shift();
+        if ((await settleSent(oldest)) === 'stale') {
+          // Refused (another instance wrote, say): the batches sent after it are refused too. Once
+          // they settled, this one goes the whole way, then they, in order.
+          const later = this.sent.splice(0);
+          await Promise.allSettled(later.map((x) => x.result));
+          await this.applyWhole(oldest.batch);
+          for (const x of later) if ((await settleSent(x)) === 'stale') await this.applyWhole(x.batch);
         }
       }
     } finally {
       this.committing = false;
+    }
+  }
+
+  /** A batch the whole way (SessionEditor.apply), with nothing in flight. */
+  private async applyWhole(batch: QueuedEdit[]): Promise<void> {
+    try {
+      const outcomes = await this.editor.apply(batch.map((b) => b.request));
+      batch.forEach((b, i) => b.resolve(outcomes[i]!));
+    } catch (err) {
+      batch.forEach((b) => b.reject(err));
+    }
+  }
+
+  /** Sends the next batches on the fast path while they can go and fewer than MAX_IN_FLIGHT are out. */
+  private sendWhatCan(): void {
+    while (this.edits.length > 0 && this.sent.length < MAX_IN_FLIGHT) {
+      const batch = this.edits.slice(0, MAX_BATCH);
+      const result = this.editor.send(batch.map((b) => b.request));
+      if (!result) return;
+      this.edits.splice(0, batch.length);
+      result.catch(() => undefined); // settled, in order, by the commit loop
+      this.sent.push({ batch, result });
     }
   }
 

@@ -353,13 +353,22 @@ export interface BatchedEdit {
  * Several edits of one session in ONE statement (group commit without a round trip per edit):
  * sequence numbers expectSeq+1.. and update vectors expectVector+1.. in batch order, one log row
  * each (its own patch and inverse, for undo, resume and audit), and the cells in their state after
- * the last edit. Guarded as writeEdit: nothing is written unless the session is still at expectSeq,
- * the diagram at expectVector, and none of the operation ids was applied before. The caller makes
- * sure the batch has no operation id twice. Returns the last edit's numbers, or null.
+ * the last edit. Nothing is written unless the session is still active at expectSeq, the diagram
+ * still at expectVector, none of the operation ids was applied before, and — when `expectHead` is
+ * given — the session's last logged edit is `expectHead`. The caller makes sure the batch has no
+ * operation id twice. Returns the last edit's numbers, or null.
+ *
+ * The statement may be sent while the session's previous batch is still committing (SessionEditor):
+ * it then waits on the session row, and runs on once that batch committed, with the snapshot it
+ * started with. So the guards read the session and diagram rows FOR UPDATE (`cur`, `dcur`), which
+ * waits for that batch and returns the rows as it left them; a plain read, or an UPDATE's own
+ * WHERE, would judge the versions the snapshot shows, from before it. The cells that batch
+ * inserted are invisible to this statement's scans, hence the upsert (which finds them through
+ * the index) and no removal in a batch sent early.
  */
 export async function writeEdits(
   q: Queryable,
-  b: { sessionId: string; diagramId: string; expectSeq: number; expectVector: number; nextCellOrd: number; edits: BatchedEdit[] },
+  b: { sessionId: string; diagramId: string; expectSeq: number; expectVector: number; expectHead: string | null; nextCellOrd: number; edits: BatchedEdit[] },
 ): Promise<{ seq: number; updateVector: number } | null> {
   const final = new Map<string, Change['after']>();
   for (const e of b.edits) for (const c of e.changes) final.set(c.id.toLowerCase(), c.after);
@@ -372,34 +381,41 @@ export async function writeEdits(
   // to the statistics: on a generic plan PostgreSQL scanned every logged operation of the session
   // for each batch. Likewise the removal is skipped outright when the batch removes nothing, rather
   // than left to a plan that may scan the diagram's cells to find none.
+  // When the diagram's guard fails after the session's passed (a write from outside the session
+  // moved the diagram), the session row is already updated: the division by zero in the last line
+  // then fails the statement, which writes nothing.
   let rows: { seq: number; update_vector: number }[];
   try {
     rows = await q.query<{ seq: number; update_vector: number }>(
-      `WITH s AS (UPDATE collab_sessions SET seq = seq + $8, last_activity = now()
-                  WHERE id = $5 AND seq = $6 AND state = 'active'
-                    AND (SELECT update_vector FROM diagrams WHERE id = $1) = $7
-                  RETURNING seq),
-       del AS (DELETE FROM diagram_cells WHERE cardinality($2::uuid[]) > 0 AND diagram_id = $1 AND cell_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM s)),
+      `WITH cur AS (SELECT seq, state, head_operation_id FROM collab_sessions WHERE id = $5 FOR UPDATE),
+       s AS (UPDATE collab_sessions c SET seq = c.seq + $8, last_activity = now(), head_operation_id = $11
+             FROM cur WHERE c.id = $5 AND cur.seq = $6 AND cur.state = 'active' AND ($10::text IS NULL OR cur.head_operation_id = $10)
+             RETURNING c.seq),
+       dcur AS (SELECT update_vector FROM diagrams WHERE id = $1 AND EXISTS (SELECT 1 FROM s) FOR UPDATE),
+       d AS (UPDATE diagrams g SET update_vector = g.update_vector + $8, next_cell_ord = $4, modified_at = now()
+             FROM dcur WHERE g.id = $1 AND dcur.update_vector = $7 RETURNING g.update_vector),
+       del AS (DELETE FROM diagram_cells WHERE cardinality($2::uuid[]) > 0 AND diagram_id = $1 AND cell_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM d)),
        ups AS (INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
-               SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM s, jsonb_array_elements($3::jsonb) AS x
+               SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM d, jsonb_array_elements($3::jsonb) AS x
                ON CONFLICT (diagram_id, cell_id) DO UPDATE SET ord = EXCLUDED.ord, data = EXCLUDED.data),
-       d AS (UPDATE diagrams SET update_vector = update_vector + $8, next_cell_ord = $4, modified_at = now()
-             WHERE id = $1 AND EXISTS (SELECT 1 FROM s) RETURNING update_vector),
-       redo AS (UPDATE collab_ops SET status = 'discarded' WHERE session_id = $5 AND kind = 'op' AND status = 'undone' AND EXISTS (SELECT 1 FROM s)),
+       redo AS (UPDATE collab_ops SET status = 'discarded' WHERE session_id = $5 AND kind = 'op' AND status = 'undone' AND EXISTS (SELECT 1 FROM d)),
        log AS (INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
                SELECT $5, s.seq - $8 + x.i, 'op', x.e->>'operation_id', (x.e->>'user_uuid')::uuid, x.e->'initiating_user', x.e->'patch', x.e->'inverse', d.update_vector - $8 + x.i, now()
                FROM s, d, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(e, i))
-       SELECT s.seq, d.update_vector FROM s, d`,
-      [b.diagramId, removed, JSON.stringify(written), b.nextCellOrd, b.sessionId, b.expectSeq, b.expectVector, n, JSON.stringify(log)],
+       SELECT s.seq, (SELECT update_vector FROM d) AS update_vector, 1 / (SELECT count(*) FROM d)::int AS guarded FROM s`,
+      [b.diagramId, removed, JSON.stringify(written), b.nextCellOrd, b.sessionId, b.expectSeq, b.expectVector, n, JSON.stringify(log), b.expectHead, b.edits.at(-1)!.operationId],
       'collab_write_edits',
     );
   } catch (err) {
-    if (violatesUnique(err, 'collab_ops_operation_id_key')) return null;
+    if (violatesUnique(err, 'collab_ops_operation_id_key') || (err as { code?: unknown }).code === DIVISION_BY_ZERO) return null;
     throw err;
   }
   const r = rows[0];
   return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;
 }
+
+/** SQLSTATE 22012: writeEdits' diagram guard failed after its session guard passed. */
+const DIVISION_BY_ZERO = '22012';
 
 /** A session's diagram as an editor keeps it: every cell, and the counters it reflects. */
 export interface EditState {
