@@ -112,6 +112,8 @@ export class SessionEditor {
   private head: string | null = null;
   /** Whether the newest batch sent was stored (once known). */
   private stored: Promise<boolean> = Promise.resolve(true);
+  /** Batches sent so far (to tell whether any was sent after a given one). */
+  private sends = 0;
 
   constructor(
     private readonly db: Db,
@@ -126,7 +128,7 @@ export class SessionEditor {
    * seen on a copy that may be behind is confirmed by `apply`), no operation id comes twice, and,
    * with a batch in flight, no cell is removed (store.writeEdits says why). Null when it cannot go
    * this way: the caller waits for the batches in flight, then calls `apply`. 'stale' when the
-   * guard refused; the copy is then dropped, and every batch sent after this one is refused too.
+   * guard refused (every batch sent after this one is then refused too).
    */
   send(requests: EditRequest[]): Promise<OpOutcome[] | 'stale'> | null {
     const copy = this.copy;
@@ -136,15 +138,20 @@ export class SessionEditor {
     if (writes.length !== plan.length || hasRepeatedIds(writes)) return null;
     if (this.inFlight > 0 && writes.some((p) => p.outcome.changes.some((c) => c.after === null))) return null;
     const after = this.inFlight > 0 ? { head: this.head, stored: this.stored } : null;
+    const before = { seq: copy.seq, updateVector: copy.updateVector, nextCellOrd: copy.nextCellOrd };
     const write = this.write(copy, writes, after);
     this.head = writes.at(-1)!.request.operationId;
     this.stored = write.then((n) => n !== null, () => false);
     this.inFlight++;
+    const sent = ++this.sends;
     return write.then(
       (numbers) => {
         this.inFlight--;
         if (numbers) return outcomesOf(plan, numbers, copy.updateVector);
-        this.copy = null; // planned on what did not happen: reload
+        // The copy as it was, for `apply` to catch up from the log; unless batches planned on
+        // top of this one were sent since: then it is reloaded.
+        if (this.sends === sent && this.copy === copy) rewind(copy, writes, before);
+        else this.copy = null;
         return 'stale';
       },
       (err: unknown) => {
@@ -155,12 +162,19 @@ export class SessionEditor {
     );
   }
 
-  /** The batch the whole way (catching the copy up, then the locked path if need be); none may be in flight. */
-  async apply(requests: EditRequest[]): Promise<OpOutcome[]> {
+  /**
+   * The batch the whole way (catching the copy up, then the locked path if need be); none may be in
+   * flight. `refused`: `send` just had it refused, so the copy is known to be behind.
+   */
+  async apply(requests: EditRequest[], refused = false): Promise<OpOutcome[]> {
     if (this.inFlight > 0) throw new Error(`session ${this.sessionId}: apply while ${this.inFlight} batches are in flight`);
-    if (!this.copy) this.copy = await store.loadEditState(this.db, this.sessionId);
+    let loaded = false;
+    if (!this.copy) {
+      this.copy = await store.loadEditState(this.db, this.sessionId);
+      loaded = true;
+    }
     if (this.copy) {
-      const first = await this.attempt(this.copy, requests, false);
+      const first = refused && !loaded ? 'stale' : await this.attempt(this.copy, requests, false);
       if (Array.isArray(first)) return first;
       // Stale, or a rejection / no-op seen on a copy that may be behind: catch up and try once more.
       // A copy with nothing to catch up confirms a rejection. Re-sent operation ids (which the

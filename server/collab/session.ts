@@ -188,6 +188,12 @@ export interface SessionServices {
   report: (err: unknown) => void;
 }
 
+/** Whether the database has a pooled connection idle and nobody waiting for one (PGlite has no pool). */
+function spareConnection(db: Db): boolean {
+  const pool = db.poolStats?.();
+  return pool !== undefined && pool.idle > 0 && pool.waiting === 0;
+}
+
 /** An edit waiting for its batch's outcome. */
 interface QueuedEdit {
   request: EditRequest;
@@ -380,8 +386,8 @@ export class LocalSession {
           // they settled, this one goes the whole way, then they, in order.
           const later = this.sent.splice(0);
           await Promise.allSettled(later.map((x) => x.result));
-          await this.applyWhole(oldest.batch);
-          for (const x of later) if ((await settleSent(x)) === 'stale') await this.applyWhole(x.batch);
+          await this.applyWhole(oldest.batch, true);
+          for (const x of later) if ((await settleSent(x)) === 'stale') await this.applyWhole(x.batch, true);
         }
       }
     } finally {
@@ -389,19 +395,25 @@ export class LocalSession {
     }
   }
 
-  /** A batch the whole way (SessionEditor.apply), with nothing in flight. */
-  private async applyWhole(batch: QueuedEdit[]): Promise<void> {
+  /** A batch the whole way (SessionEditor.apply), with nothing in flight; `refused` when sending it just was. */
+  private async applyWhole(batch: QueuedEdit[], refused = false): Promise<void> {
     try {
-      const outcomes = await this.editor.apply(batch.map((b) => b.request));
+      const outcomes = await this.editor.apply(batch.map((b) => b.request), refused);
       batch.forEach((b, i) => b.resolve(outcomes[i]!));
     } catch (err) {
       batch.forEach((b) => b.reject(err));
     }
   }
 
-  /** Sends the next batches on the fast path while they can go and fewer than MAX_IN_FLIGHT are out. */
+  /**
+   * Sends the next batches on the fast path while they can go and fewer than MAX_IN_FLIGHT are out.
+   * A batch sent early holds a pooled connection while it waits for the one before it, so it goes
+   * only while a connection is spare: with many busy sessions the pool is what they all wait for
+   * (bench:sessions, docs/performance.md), and PGlite runs one statement at a time anyway.
+   */
   private sendWhatCan(): void {
     while (this.edits.length > 0 && this.sent.length < MAX_IN_FLIGHT) {
+      if (this.sent.length > 0 && !spareConnection(this.services.db)) return;
       const batch = this.edits.slice(0, MAX_BATCH);
       const result = this.editor.send(batch.map((b) => b.request));
       if (!result) return;

@@ -360,9 +360,9 @@ export interface BatchedEdit {
  *
  * The statement may be sent while the session's previous batch is still committing (SessionEditor):
  * it then waits on the session row, and runs on once that batch committed, with the snapshot it
- * started with. So the guards read the session and diagram rows FOR UPDATE (`cur`, `dcur`), which
- * waits for that batch and returns the rows as it left them; a plain read, or an UPDATE's own
- * WHERE, would judge the versions the snapshot shows, from before it. The cells that batch
+ * started with. So the guard of such a batch (GUARD_BEHIND) reads the session and diagram rows FOR
+ * UPDATE, which waits for that batch and returns the rows as it left them; a plain read, or an
+ * UPDATE's own WHERE, would judge the versions the snapshot shows, from before it. The cells that batch
  * inserted are invisible to this statement's scans, hence the upsert (which finds them through
  * the index) and no removal in a batch sent early.
  */
@@ -381,19 +381,13 @@ export async function writeEdits(
   // to the statistics: on a generic plan PostgreSQL scanned every logged operation of the session
   // for each batch. Likewise the removal is skipped outright when the batch removes nothing, rather
   // than left to a plan that may scan the diagram's cells to find none.
-  // When the diagram's guard fails after the session's passed (a write from outside the session
-  // moved the diagram), the session row is already updated: the division by zero in the last line
-  // then fails the statement, which writes nothing.
+  // When GUARD_BEHIND's diagram guard fails after its session guard passed (a write from outside
+  // the session moved the diagram), the session row is already updated: the division by zero in
+  // the last line then fails the statement, which writes nothing.
   let rows: { seq: number; update_vector: number }[];
   try {
     rows = await q.query<{ seq: number; update_vector: number }>(
-      `WITH cur AS (SELECT seq, state, head_operation_id FROM collab_sessions WHERE id = $5 FOR UPDATE),
-       s AS (UPDATE collab_sessions c SET seq = c.seq + $8, last_activity = now(), head_operation_id = $11
-             FROM cur WHERE c.id = $5 AND cur.seq = $6 AND cur.state = 'active' AND ($10::text IS NULL OR cur.head_operation_id = $10)
-             RETURNING c.seq),
-       dcur AS (SELECT update_vector FROM diagrams WHERE id = $1 AND EXISTS (SELECT 1 FROM s) FOR UPDATE),
-       d AS (UPDATE diagrams g SET update_vector = g.update_vector + $8, next_cell_ord = $4, modified_at = now()
-             FROM dcur WHERE g.id = $1 AND dcur.update_vector = $7 RETURNING g.update_vector),
+      `WITH ${b.expectHead === null ? GUARD_ALONE : GUARD_BEHIND},
        del AS (DELETE FROM diagram_cells WHERE cardinality($2::uuid[]) > 0 AND diagram_id = $1 AND cell_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM d)),
        ups AS (INSERT INTO diagram_cells (diagram_id, cell_id, ord, data)
                SELECT $1, (x->>'id')::uuid, (x->>'ord')::bigint, x->'data' FROM d, jsonb_array_elements($3::jsonb) AS x
@@ -404,7 +398,7 @@ export async function writeEdits(
                FROM s, d, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(e, i))
        SELECT s.seq, (SELECT update_vector FROM d) AS update_vector, 1 / (SELECT count(*) FROM d)::int AS guarded FROM s`,
       [b.diagramId, removed, JSON.stringify(written), b.nextCellOrd, b.sessionId, b.expectSeq, b.expectVector, n, JSON.stringify(log), b.expectHead, b.edits.at(-1)!.operationId],
-      'collab_write_edits',
+      b.expectHead === null ? 'collab_write_edits' : 'collab_write_edits_behind',
     );
   } catch (err) {
     if (violatesUnique(err, 'collab_ops_operation_id_key') || (err as { code?: unknown }).code === DIVISION_BY_ZERO) return null;
@@ -413,6 +407,31 @@ export async function writeEdits(
   const r = rows[0];
   return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;
 }
+
+/**
+ * writeEdits' guard with no batch of the session in flight before it: it judges the rows as its
+ * snapshot shows them, and a batch that finds another instance's write there fails at once.
+ */
+const GUARD_ALONE = `s AS (UPDATE collab_sessions SET seq = seq + $8, last_activity = now(), head_operation_id = $11
+                  WHERE id = $5 AND seq = $6 AND state = 'active' AND ($10::text IS NULL OR head_operation_id = $10)
+                    AND (SELECT update_vector FROM diagrams WHERE id = $1) = $7
+                  RETURNING seq),
+       d AS (UPDATE diagrams SET update_vector = update_vector + $8, next_cell_ord = $4, modified_at = now()
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM s) RETURNING update_vector)`;
+
+/**
+ * writeEdits' guard behind a batch in flight: the rows are read FOR UPDATE, which waits for that
+ * batch and returns them as it left them. Not for every batch: where two instances write one
+ * session, a batch that loses the race then waits for the winner before it fails, and the p50 of
+ * bench:sessions rose by half (docs/performance.md).
+ */
+const GUARD_BEHIND = `cur AS (SELECT seq, state, head_operation_id FROM collab_sessions WHERE id = $5 FOR UPDATE),
+       s AS (UPDATE collab_sessions c SET seq = c.seq + $8, last_activity = now(), head_operation_id = $11
+             FROM cur WHERE c.id = $5 AND cur.seq = $6 AND cur.state = 'active' AND ($10::text IS NULL OR cur.head_operation_id = $10)
+             RETURNING c.seq),
+       dcur AS (SELECT update_vector FROM diagrams WHERE id = $1 AND EXISTS (SELECT 1 FROM s) FOR UPDATE),
+       d AS (UPDATE diagrams g SET update_vector = g.update_vector + $8, next_cell_ord = $4, modified_at = now()
+             FROM dcur WHERE g.id = $1 AND dcur.update_vector = $7 RETURNING g.update_vector)`;
 
 /** SQLSTATE 22012: writeEdits' diagram guard failed after its session guard passed. */
 const DIVISION_BY_ZERO = '22012';
