@@ -309,6 +309,19 @@ describe('SessionEditor', () => {
     expect((await stored(d, sid)).cells).toEqual({ [n0]: 'zero', [n1]: 'by b', [n2]: 'by a, changed' });
   });
 
+  it('stores a refused batch the whole way, from its copy caught up', async () => {
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    const b = new SessionEditor(t.ctx.db, sid);
+    const [n0, n1, n2] = [randomUUID(), randomUUID(), randomUUID()];
+    await one(a, edit(add(n0, 'zero')));
+    await one(b, edit(add(n1, 'by b'))); // a's copy is now one edit behind
+    const batch = [edit(add(n2, 'by a'), update(n0, 'zero, by a'))];
+    expect(await a.send(batch)).toBe('stale');
+    expect(await a.apply(batch, true)).toMatchObject([{ kind: 'applied', event: { sequence_number: 3, update_vector: 3 } }]);
+    expect(await stored(d, sid)).toEqual({ cells: { [n0]: 'zero, by a', [n1]: 'by b', [n2]: 'by a' }, seqs: [1, 2, 3] });
+  });
+
   it('reports the end of the session', async () => {
     const { tm, d, sid } = await liveSession();
     const a = new SessionEditor(t.ctx.db, sid);

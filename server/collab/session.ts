@@ -389,11 +389,12 @@ export class LocalSession {
         this.sent.shift();
         if ((await settleSent(oldest)) === 'stale') {
           // Refused (another instance wrote, say): the batches sent after it are refused too. Once
-          // they settled, this one goes the whole way, then they, in order.
+          // they settled, this one goes the whole way, then they, in order (refused because this
+          // one was, not for a copy behind the session).
           const later = this.sent.splice(0);
           await Promise.allSettled(later.map((x) => x.result));
           await this.applyWhole(oldest.batch, true);
-          for (const x of later) if ((await settleSent(x)) === 'stale') await this.applyWhole(x.batch, true);
+          for (const x of later) if ((await settleSent(x)) === 'stale') await this.applyWhole(x.batch);
         }
       }
     } finally {
