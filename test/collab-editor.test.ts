@@ -55,6 +55,17 @@ async function stored(d: string, sid: string) {
   return { cells: Object.fromEntries(cells.map((c) => [c.id, c.label])), seqs: seqs.map((r) => Number(r.seq)) };
 }
 
+/** A live session that two instances edit, where a's copy lacks b's edit: cells n0 "zero" (a's) and n1 "by b". */
+async function copyOneEditBehind() {
+  const { d, sid } = await liveSession();
+  const a = new SessionEditor(t.ctx.db, sid);
+  const b = new SessionEditor(t.ctx.db, sid);
+  const [n0, n1] = [randomUUID(), randomUUID()];
+  await one(a, edit(add(n0, 'zero')));
+  await one(b, edit(add(n1, 'by b')));
+  return { d, sid, a, n0, n1 };
+}
+
 describe('SessionEditor', () => {
   it('two instances editing one session interleave into one gapless order, each seeing the other’s cells', async () => {
     const { d, sid } = await liveSession();
@@ -290,12 +301,8 @@ describe('SessionEditor', () => {
   });
 
   it('refuses a batch sent behind a refused one even when another instance’s edits took the numbers it expects', async () => {
-    const { d, sid } = await liveSession();
-    const a = new SessionEditor(t.ctx.db, sid);
-    const b = new SessionEditor(t.ctx.db, sid);
-    const [n0, n1, n2] = [randomUUID(), randomUUID(), randomUUID()];
-    await one(a, edit(add(n0, 'zero')));
-    await one(b, edit(add(n1, 'by b'))); // a's copy is now one edit behind
+    const { d, sid, a, n0, n1 } = await copyOneEditBehind();
+    const n2 = randomUUID();
     // a's first batch expects sequence 1 and is refused; its second, planned on top of the first,
     // expects sequence 2 / vector 2, which b's edit produced: only the head it names tells.
     const first = a.send([edit(add(n2, 'by a'))]);
@@ -310,12 +317,8 @@ describe('SessionEditor', () => {
   });
 
   it('stores a refused batch the whole way, from its copy caught up', async () => {
-    const { d, sid } = await liveSession();
-    const a = new SessionEditor(t.ctx.db, sid);
-    const b = new SessionEditor(t.ctx.db, sid);
-    const [n0, n1, n2] = [randomUUID(), randomUUID(), randomUUID()];
-    await one(a, edit(add(n0, 'zero')));
-    await one(b, edit(add(n1, 'by b'))); // a's copy is now one edit behind
+    const { d, sid, a, n0, n1 } = await copyOneEditBehind();
+    const n2 = randomUUID();
     const batch = [edit(add(n2, 'by a'), update(n0, 'zero, by a'))];
     expect(await a.send(batch)).toBe('stale');
     expect(await a.apply(batch, true)).toMatchObject([{ kind: 'applied', event: { sequence_number: 3, update_vector: 3 } }]);

@@ -195,7 +195,7 @@ export interface SessionServices {
  * connection was idle left queries waiting past the pool's timeout (bench:sessions refused 3,588
  * of 119,041 operations, none without it).
  */
-function spareConnection(db: Db): boolean {
+function poolMostlyIdle(db: Db): boolean {
   const pool = db.poolStats?.();
   return pool !== undefined && pool.waiting === 0 && pool.idle > 0 && pool.idle * 2 >= pool.total;
 }
@@ -207,8 +207,14 @@ interface QueuedEdit {
   reject: (e: unknown) => void;
 }
 
+/** A batch sent on the fast path, and its outcome to come (SessionEditor.send). */
+interface SentBatch {
+  batch: QueuedEdit[];
+  result: Promise<OpOutcome[] | 'stale'>;
+}
+
 /** Hands a settled batch's outcomes (or failure) to its edits; 'stale' when its guard refused it, for the caller to retry. */
-async function settleSent(x: { batch: QueuedEdit[]; result: Promise<OpOutcome[] | 'stale'> }): Promise<'done' | 'stale'> {
+async function settleSent(x: SentBatch): Promise<'done' | 'stale'> {
   let outcomes: OpOutcome[] | 'stale';
   try {
     outcomes = await x.result;
@@ -232,7 +238,7 @@ export class LocalSession {
   /** Edits waiting for the next write of this session (group commit). */
   private edits: QueuedEdit[] = [];
   /** Batches sent on the fast path and not yet settled, oldest first (at most MAX_IN_FLIGHT). */
-  private readonly sent: { batch: QueuedEdit[]; result: Promise<OpOutcome[] | 'stale'> }[] = [];
+  private readonly sent: SentBatch[] = [];
   /** Wakes the commit loop when an edit arrives while it waits for a batch in flight. */
   private arrived: (() => void) | null = null;
   private committing = false;
@@ -420,7 +426,7 @@ export class LocalSession {
    */
   private sendWhatCan(): void {
     while (this.edits.length > 0 && this.sent.length < MAX_IN_FLIGHT) {
-      if (this.sent.length > 0 && !spareConnection(this.services.db)) return;
+      if (this.sent.length > 0 && !poolMostlyIdle(this.services.db)) return;
       const batch = this.edits.slice(0, MAX_BATCH);
       const result = this.editor.send(batch.map((b) => b.request));
       if (!result) return;
