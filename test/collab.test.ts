@@ -433,7 +433,9 @@ describe('WebSocket protocol', () => {
     // A user of its own: a socket another test left open would take one of the three places.
     const alone = await signIn(t.app);
     const [me] = await t.ctx.db.query<{ internal_uuid: string }>('SELECT internal_uuid FROM users WHERE provider_user_id = $1', [alone.user]);
-    const [instance] = await t.ctx.db.query<{ id: string }>('SELECT id FROM collab_instances ORDER BY heartbeat DESC LIMIT 1');
+    // This file's instance (its id starts with this process's pid): another test file's, on a shared
+    // database, may stop meanwhile and take its connection rows with it.
+    const [instance] = await t.ctx.db.query<{ id: string }>('SELECT id FROM collab_instances WHERE id LIKE $1 ORDER BY heartbeat DESC LIMIT 1', [`${process.pid}-%`]);
     const user = { principal_type: 'user' as const, provider: 'tmi', provider_id: alone.user, email: alone.email, display_name: alone.user };
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
