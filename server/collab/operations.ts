@@ -134,7 +134,7 @@ export class SessionEditor {
     const copy = this.copy;
     if (!copy) return null;
     const plan = this.plan(copy, requests);
-    const writes = plan.filter((p): p is Planned & { outcome: Write } => isChange(p.outcome));
+    const writes = writesOf(plan);
     if (writes.length !== plan.length || hasRepeatedIds(writes)) return null;
     if (this.inFlight > 0 && writes.some((p) => p.outcome.changes.some((c) => c.after === null))) return null;
     const after = this.inFlight > 0 ? { head: this.head, stored: this.stored } : null;
@@ -156,7 +156,6 @@ export class SessionEditor {
       },
       (err: unknown) => {
         this.inFlight--;
-        this.copy = null; // unknown whether it committed: reload rather than guess
         throw err;
       },
     );
@@ -247,19 +246,14 @@ export class SessionEditor {
   private async attempt(copy: store.EditState, requests: EditRequest[], confirmed: boolean): Promise<OpOutcome[] | 'stale' | 'unconfirmed'> {
     const plan = this.plan(copy, requests);
     if (!confirmed && plan.some((p) => !isChange(p.outcome))) return 'unconfirmed';
-    const writes = plan.filter((p): p is Planned & { outcome: Write } => isChange(p.outcome));
+    const writes = writesOf(plan);
     // An operation id twice in one batch (a client re-sending at once) is for the locked path,
     // which answers the second as a duplicate.
     if (hasRepeatedIds(writes)) return 'stale';
     const before = { seq: copy.seq, updateVector: copy.updateVector, nextCellOrd: copy.nextCellOrd };
     let numbers: { seq: number; updateVector: number } | null = before;
     if (writes.length > 0) {
-      try {
-        numbers = await this.write(copy, writes, null);
-      } catch (err) {
-        this.copy = null; // unknown whether it committed: reload rather than guess
-        throw err;
-      }
+      numbers = await this.write(copy, writes, null);
       if (!numbers) {
         rewind(copy, writes, before);
         return 'stale';
@@ -272,7 +266,8 @@ export class SessionEditor {
    * Moves the copy past the writes at once and stores them with one guarded statement
    * (store.writeEdits) expecting the copy's numbers from before — and, when sent `after` a batch
    * still in flight, that batch's last edit; resolves to those numbers (the batch took the ones
-   * after them, one per edit, in order), or null when the guard refused.
+   * after them, one per edit, in order), or null when the guard refused. When it fails, the copy is
+   * dropped: whether the batch committed is unknown, so it is reloaded rather than guessed.
    */
   private write(
     copy: store.EditState,
@@ -301,15 +296,25 @@ export class SessionEditor {
       return last;
     };
     const expected = { seq: before.seq + writes.length, updateVector: before.updateVector + writes.length };
-    return stored().then((last) => {
-      if (last && (last.seq !== expected.seq || last.updateVector !== expected.updateVector)) {
-        // Cannot be: the guard held the session and the diagram at exactly the numbers before.
-        throw new Error(`session ${this.sessionId}: batch stored at ${last.seq}/${last.updateVector}, expected ${expected.seq}/${expected.updateVector}`);
-      }
-      return last ? before : null;
-    });
+    return stored().then(
+      (last) => {
+        if (last && (last.seq !== expected.seq || last.updateVector !== expected.updateVector)) {
+          // Cannot be: the guard held the session and the diagram at exactly the numbers before.
+          this.copy = null;
+          throw new Error(`session ${this.sessionId}: batch stored at ${last.seq}/${last.updateVector}, expected ${expected.seq}/${expected.updateVector}`);
+        }
+        return last ? before : null;
+      },
+      (err: unknown) => {
+        this.copy = null;
+        throw err;
+      },
+    );
   }
 }
+
+/** The edits of a plan that write (the rest are rejections and no-ops). */
+const writesOf = (plan: Planned[]) => plan.filter((p): p is Planned & { outcome: Write } => isChange(p.outcome));
 
 const hasRepeatedIds = (writes: Planned[]): boolean => new Set(writes.map((p) => p.request.operationId)).size !== writes.length;
 
