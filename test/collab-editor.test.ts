@@ -316,6 +316,33 @@ describe('SessionEditor', () => {
     expect((await stored(d, sid)).cells).toEqual({ [n0]: 'zero', [n1]: 'by b', [n2]: 'by a, changed' });
   });
 
+  it('rolls back a batch its guard refused, so that the session row it locked is free at once', async () => {
+    // A batch sent early locks the session row before it judges it, and may reach it before the
+    // batch it follows. Committed, that lock would hold the batch it follows until the commit was
+    // flushed to disk; rolled back, it is released without a flush.
+    const { d, sid } = await liveSession();
+    const a = new SessionEditor(t.ctx.db, sid);
+    await one(a, edit(add(randomUUID())));
+    const [at] = await t.ctx.db.query<{ seq: string; update_vector: string; next_cell_ord: string }>(
+      'SELECT s.seq, g.update_vector, g.next_cell_ord FROM collab_sessions s JOIN diagrams g ON g.id = s.diagram_id WHERE s.id = $1',
+      [sid],
+    );
+    const cell = randomUUID();
+    const refused = await collabStore.writeEdits(t.ctx.db, {
+      sessionId: sid,
+      diagramId: d,
+      expectSeq: Number(at!.seq),
+      expectVector: Number(at!.update_vector),
+      expectHead: randomUUID(), // a batch this one follows, not stored yet
+      nextCellOrd: Number(at!.next_cell_ord) + 1,
+      edits: [{ changes: [{ id: cell, before: null, after: { ord: Number(at!.next_cell_ord), data: node(cell, 'early') } }], operationId: randomUUID(), userUuid: actor.userUuid, user: actor.user, patch: [] }],
+    });
+    expect(refused).toBeNull();
+    const [lock] = await t.ctx.db.query<{ locker: string | null }>('SELECT pg_xact_status(xmax::text::xid8) AS locker FROM collab_sessions WHERE id = $1', [sid]);
+    expect(lock!.locker).toBe('aborted');
+    expect(await stored(d, sid)).toMatchObject({ seqs: [1] });
+  });
+
   it('stores a refused batch the whole way, from its copy caught up', async () => {
     const { d, sid, a, n0, n1 } = await copyOneEditBehind();
     const n2 = randomUUID();

@@ -381,9 +381,14 @@ export async function writeEdits(
   // to the statistics: on a generic plan PostgreSQL scanned every logged operation of the session
   // for each batch. Likewise the removal is skipped outright when the batch removes nothing, rather
   // than left to a plan that may scan the diagram's cells to find none.
-  // When GUARD_BEHIND's diagram guard fails after its session guard passed (a write from outside
-  // the session moved the diagram), the session row is already updated: the division by zero in
-  // the last line then fails the statement, which writes nothing.
+  // A refused batch fails the statement (the division by zero in the last line: `d` is empty when
+  // either guard refused), so that its transaction rolls back rather than commits:
+  // - GUARD_BEHIND locks the session row before it judges it. Sent early, it can reach the row
+  //   before the batch it follows, and refuse. A commit of that lock waited for a flush of the log
+  //   to disk, and the batch it follows waited behind the lock for that flush (the slowest 1% of
+  //   live edits in bench:collab, docs/performance.md); a rollback releases it at once.
+  // - When GUARD_BEHIND's diagram guard fails after its session guard passed (a write from outside
+  //   the session moved the diagram), the session row is already updated, and nothing is written.
   let rows: { seq: number; update_vector: number }[];
   try {
     rows = await q.query<{ seq: number; update_vector: number }>(
@@ -396,7 +401,7 @@ export async function writeEdits(
        log AS (INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
                SELECT $5, s.seq - $8 + x.i, 'op', x.e->>'operation_id', (x.e->>'user_uuid')::uuid, x.e->'initiating_user', x.e->'patch', x.e->'inverse', d.update_vector - $8 + x.i, now()
                FROM s, d, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(e, i))
-       SELECT s.seq, (SELECT update_vector FROM d) AS update_vector, 1 / (SELECT count(*) FROM d)::int AS guarded FROM s`,
+       SELECT (SELECT seq FROM s) AS seq, (SELECT update_vector FROM d) AS update_vector, 1 / (SELECT count(*) FROM d)::int AS guarded`,
       [b.diagramId, removed, JSON.stringify(written), b.nextCellOrd, b.sessionId, b.expectSeq, b.expectVector, n, JSON.stringify(log), b.expectHead, b.edits.at(-1)!.operationId],
       b.expectHead === null ? 'collab_write_edits' : 'collab_write_edits_behind',
     );
@@ -404,8 +409,8 @@ export async function writeEdits(
     if (violatesUnique(err, 'collab_ops_operation_id_key') || (err as { code?: unknown }).code === DIVISION_BY_ZERO) return null;
     throw err;
   }
-  const r = rows[0];
-  return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;
+  const r = rows[0]!;
+  return { seq: Number(r.seq), updateVector: Number(r.update_vector) };
 }
 
 /**
@@ -433,7 +438,7 @@ const GUARD_BEHIND = `cur AS (SELECT seq, state, head_operation_id FROM collab_s
        d AS (UPDATE diagrams g SET update_vector = g.update_vector + $8, next_cell_ord = $4, modified_at = now()
              FROM dcur WHERE g.id = $1 AND dcur.update_vector = $7 RETURNING g.update_vector)`;
 
-/** SQLSTATE 22012: writeEdits' diagram guard failed after its session guard passed. */
+/** SQLSTATE 22012: a guard of writeEdits refused the batch. */
 const DIVISION_BY_ZERO = '22012';
 
 /** A session's diagram as an editor keeps it: every cell, and the counters it reflects. */
