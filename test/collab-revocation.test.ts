@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../server/app.ts';
 import { createContext, type AppContext } from '../server/context.ts';
 import { SessionService } from '../server/auth/sessions.ts';
+import { forEachAtMost } from '../server/collab/access.ts';
 import type { CollabSettings } from '../server/config.ts';
 import { call, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
 import { opRequest, processNode, WsClient } from './collab-support.ts';
@@ -264,14 +265,16 @@ describe('revocation ends live access on every instance within a second', () => 
 });
 
 describe('a revocation whose announcement never arrived', () => {
-  it('is found in the shared store at the next ping and closes the sockets with 4401', async () => {
+  it('is found in the shared store at the next ping and closes the sockets with 4401 (both tabs), not the others’', async () => {
     const quick = await startTestApp({}, { collab: { ...collab, pingSeconds: 1 } });
     try {
       const inst = await listen('quick', quick.app);
       const owner = await signIn(quick.app);
       const victim = await signIn(quick.app);
       const m = await liveModel(quick.app, owner, victim);
-      const [s] = await socketsOf(m, victim.accessToken, [inst]);
+      // Two tabs of the victim (one check covers both: LiveAccess.recheckAll), and the owner's.
+      const [s, tab] = await socketsOf(m, victim.accessToken, [inst, inst]);
+      const [own] = await socketsOf(m, owner.accessToken, [inst]);
       // An instance that records the revocation in the shared store but announces it to nobody.
       const silent = new SessionService(quick.ctx.shared.kv, 86_400, 86_400, quick.config.jwt.expirationSeconds);
       await silent.revokeSession(decodeJwt(victim.accessToken).sid as string);
@@ -280,6 +283,11 @@ describe('a revocation whose announcement never arrived', () => {
       // Within a ping interval, plus the two seconds a token found valid is trusted without a look-up.
       expect((await s!.collab.waitClosed(4000)).code).toBe(4401);
       expect((await s!.notes.waitClosed(4000)).code).toBe(4401);
+      expect((await tab!.collab.waitClosed(1000)).code).toBe(4401);
+      expect((await tab!.notes.waitClosed(1000)).code).toBe(4401);
+      await new Promise((r) => setTimeout(r, 1200)); // another ping
+      expect(own!.collab.closed).toBeNull();
+      expect(own!.notes.closed).toBeNull();
     } finally {
       await quick.close();
     }
@@ -306,5 +314,22 @@ describe("the presenter's pointer across instances", () => {
     await v.next(cursorAt(2), 3000);
     expect(v.messages.filter(cursorAt(1))).toEqual([]);
     closeAll(host, v);
+  });
+});
+
+describe('forEachAtMost (the periodic checks of every socket)', () => {
+  it('runs the work on every item, never more than the given number at a time', async () => {
+    let running = 0;
+    let most = 0;
+    const done: number[] = [];
+    await forEachAtMost([1, 2, 3, 4, 5, 6, 7], 2, async (i) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      done.push(i);
+      running--;
+    });
+    expect(most).toBe(2);
+    expect(done.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    await forEachAtMost([], 2, async () => expect.unreachable());
   });
 });

@@ -9,6 +9,21 @@ import { CLOSE } from '../../contract/collab.ts';
 import type { Connection } from './session.ts';
 import { permissionsOf, principalOf, type Credential } from './tickets.ts';
 
+/**
+ * How many checks recheckAll (and the notification sockets' heartbeat) runs at a time. Each takes a pooled database connection (and the
+ * revocation store), and all of an instance's sockets are checked on every ping: run all at once,
+ * they took every connection of the pool, the pool opened new ones (cold, slow to plan their first
+ * queries), and a live edit arriving then waited 100-200 ms for a connection (bench:collab, the
+ * slowest 1%; docs/performance.md).
+ */
+export const CHECKS_AT_ONCE = 2;
+
+/** What a check found: the credential revoked, and the user's role on the model (null: none; 'unknown': could not tell). */
+interface Verdict {
+  revoked: boolean;
+  role: string | null;
+}
+
 export class LiveAccess {
   constructor(private readonly ctx: Pick<AppContext, 'sessions' | 'threatModels'>) {}
 
@@ -23,13 +38,41 @@ export class LiveAccess {
    */
   async recheck(c: Connection): Promise<void> {
     if (c.closed) return;
+    await this.apply(c, await this.judge(c));
+  }
+
+  /**
+   * Re-checks many sockets as recheck does, with one check for the sockets of one credential and
+   * user on one model (a user's tabs, say), CHECKS_AT_ONCE at a time.
+   */
+  async recheckAll(conns: Iterable<Connection>): Promise<void> {
+    const alike = new Map<string, Connection[]>();
+    for (const c of conns) {
+      if (c.closed) continue;
+      const { credential, userUuid, provider, providerId, email, idpGroups, tmiGroupIds } = c.claims;
+      const key = JSON.stringify([c.session.tmId, credential.jti, credential.sid, userUuid, provider, providerId, email, idpGroups, tmiGroupIds]);
+      const same = alike.get(key);
+      if (same) same.push(c);
+      else alike.set(key, [c]);
+    }
+    await forEachAtMost([...alike.values()], CHECKS_AT_ONCE, async (group) => {
+      const verdict = await this.judge(group[0]!);
+      await Promise.all(group.map((c) => this.apply(c, verdict)));
+    });
+  }
+
+  private async judge(c: Connection): Promise<Verdict> {
     const [revoked, role] = await Promise.all([
       this.credentialRevoked(c.claims.credential),
       this.ctx.threatModels
         .accessTo(principalOf(c.claims), c.session.tmId, 'read')
-        .then((a) => a.role)
+        .then((a) => a.role as string)
         .catch((err: unknown) => (err instanceof ApiError && (err.status === 403 || err.status === 404) ? null : 'unknown')),
     ]);
+    return { revoked, role };
+  }
+
+  private async apply(c: Connection, { revoked, role }: Verdict): Promise<void> {
     if (c.closed) return;
     if (revoked) return c.drop(CLOSE.sessionRevoked, 'session revoked');
     if (role === 'unknown') return;
@@ -40,6 +83,15 @@ export class LiveAccess {
       await c.session.announceParticipants();
     }
   }
+}
+
+/** Runs `work` on each item, at most `atOnce` at a time. */
+export async function forEachAtMost<T>(items: readonly T[], atOnce: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, worker));
 }
 
 /** Whether a revoked token id or sign-in session id is the one `credential` was opened with. */

@@ -46,6 +46,8 @@ export class CollabHub {
   /** Sockets whose leave has begun: it runs once, whether the close or a drop comes first. */
   private readonly left = new WeakSet<Connection>();
   private timers: NodeJS.Timeout[] = [];
+  /** Whether the sockets' periodic access checks still run (pingAndRecheck). */
+  private rechecking = false;
   private unsubscribeTm?: () => Promise<void>;
   private stopRevocations?: () => void;
 
@@ -171,8 +173,7 @@ export class CollabHub {
 
   private async onThreatModelEvent(e: ThreatModelEvent | CollabNotice): Promise<void> {
     if (e.type !== 'collaboration_started') {
-      const affected = this.sessions.all().filter((s) => s.tmId === e.threatModelId).flatMap((s) => [...s.conns]);
-      await Promise.all(affected.map((c) => this.access.recheck(c)));
+      await this.access.recheckAll(this.sessions.all().filter((s) => s.tmId === e.threatModelId).flatMap((s) => [...s.conns]));
     }
     await this.notifications.publish(e);
   }
@@ -189,8 +190,15 @@ export class CollabHub {
   private async pingAndRecheck(): Promise<void> {
     const all = this.sessions.connections();
     for (const c of all) if (c.ws.readyState === c.ws.OPEN) c.ws.ping();
-    // Should a revocation announcement have been lost, the shared store still says so.
-    await Promise.all([...all.map((c) => this.access.recheck(c)), this.notifications.heartbeat()]);
+    // Should a revocation announcement have been lost, the shared store still says so. The checks
+    // go a few at a time (LiveAccess.recheckAll); the next ping skips them while they still run.
+    if (this.rechecking) return;
+    this.rechecking = true;
+    try {
+      await Promise.all([this.access.recheckAll(all), this.notifications.heartbeat()]);
+    } finally {
+      this.rechecking = false;
+    }
   }
 
   /** Number of sessions with sockets on this instance (metrics). */

@@ -8,7 +8,7 @@ import type { AppContext } from '../context.ts';
 import type { ThreatModelEvent } from '../resources/threat-models/service.ts';
 import { CLOSE } from '../../contract/collab.ts';
 import type { NotificationMessage } from '../../contract/collab-messages.ts';
-import { openedWith, type LiveAccess } from './access.ts';
+import { CHECKS_AT_ONCE, forEachAtMost, openedWith, type LiveAccess } from './access.ts';
 import { notifications } from './protocol.ts';
 import { credentialOf, type Credential } from './tickets.ts';
 
@@ -67,7 +67,7 @@ export class Notifications {
   /** The heartbeat, and a look at the revocation store in case an announcement was lost. */
   async heartbeat(): Promise<void> {
     for (const n of this.subscribers) send(n, notifications.heartbeat());
-    await Promise.all([...this.subscribers].map((n) => this.recheck(n)));
+    await forEachAtMost([...this.subscribers], CHECKS_AT_ONCE, (n) => this.recheck(n));
   }
 
   /** A token or sign-in session was revoked: the sockets it opened go at once. */
