@@ -14,21 +14,25 @@
 //  3. REST PUT and GET of a whole diagram with 1,000 and with 10,000 cells, and how PUT grows.
 // Results are printed and saved under bench/results/collab-<time>.json.
 //
+// TMI and the floors each run in a process of their own, as a deployment runs them, and the clients
+// in this one: TMI with the Node flags of its start command (START_NODE_FLAGS), the floors
+// (bench/collab/relays.ts) with Node's defaults. Run in this process beside the clients, each side's
+// latency also held the pauses of the heap the clients and both servers shared, and TMI's in
+// V8's default young generation (50 MiB here, where the start command sets 8): scavenges of 10-25
+// ms then fell in its rounds (docs/performance.md).
+//
 //   npx tsx bench/collab/run.ts            PostgreSQL + Redis (BENCH_PG_URL, BENCH_REDIS_URL)
 //   BENCH_EMBEDDED=1 npx tsx bench/collab/run.ts   PGlite + in-process bus
 // Env: BENCH_PORT (TMI, default 18082), BENCH_RELAY_PORT (default 18092), BENCH_OPS (operations
 // per N, default 3000), BENCH_RATE (offered operations per second in total, default 100), BENCH_N
 // (client counts, default 2,10,50).
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import WebSocket, { WebSocketServer } from 'ws';
-import type { FastifyInstance } from 'fastify';
-import { loadConfig } from '../../server/config.ts';
-import { createContext } from '../../server/context.ts';
-import { buildApp } from '../../server/app.ts';
+import WebSocket from 'ws';
+import { signInOverHttp } from '../../test/support/process.ts';
+import { run, START_NODE_FLAGS, waitFor, type Child } from '../support/child.ts';
 import { freshBenchDatabase } from '../support/database.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -52,24 +56,32 @@ const pct = (xs: number[], p: number) => {
 };
 const round = (x: number) => Math.round(x * 100) / 100;
 
-async function signIn(app: FastifyInstance, user: string): Promise<string> {
-  const verifier = randomBytes(48).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const cb = 'http://localhost:8079/';
-  const auth = await app.inject({
-    method: 'GET',
-    url: '/oauth2/authorize',
-    query: { idp: 'tmi', login_hint: user, client_callback: cb, scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' },
+async function api(base: string, token: string, method: string, url: string, body?: unknown) {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  const code = new URL(auth.headers.location as string).searchParams.get('code')!;
-  const token = await app.inject({ method: 'POST', url: '/oauth2/token?idp=tmi', payload: { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: cb } });
-  return (token.json() as { access_token: string }).access_token;
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as any;
 }
 
-async function api(app: FastifyInstance, token: string, method: string, url: string, body?: unknown) {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { payload: body as object } : {}) });
-  if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
-  return res.json() as any;
+/** Resolves once the child printed `line` on its standard output; fails if it exits first. */
+function printed(child: Child, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.split('\n').includes(line)) resolve();
+    });
+    void child.exited.then((code) => reject(new Error(`relays exited with ${code}`)));
+  });
+}
+
+async function stop(child: Child): Promise<void> {
+  child.proc.kill('SIGTERM');
+  await child.exited;
 }
 
 const node = (id: string, x: number) => ({ id, shape: 'process', x, y: 20, width: 120, height: 60, attrs: { text: { text: `P${x}` } } });
@@ -199,66 +211,41 @@ async function presenceSideBySide(sides: Client[][], rounds: number, movesPerRou
   return runs.map((run) => ({ n: sides[0]!.length, moves: rounds * movesPerRound, p50: round(pct(run.latencies, 50)), p99: round(pct(run.latencies, 99)), receipts: run.latencies.length, expected: run.expected }));
 }
 
-function startRelay(): Promise<WebSocketServer> {
-  return new Promise((resolve) => {
-    const wss: WebSocketServer = new WebSocketServer({ port: RELAY_PORT, host: '127.0.0.1' }, () => resolve(wss));
-    wss.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
-        for (const other of wss.clients) if (other !== ws && other.readyState === WebSocket.OPEN) other.send(data, { binary: isBinary });
-      });
-    });
-  });
-}
-
-/**
- * The durable floor: each message is committed with one INSERT (its own transaction, as
- * autocommit) before it is forwarded; commits run concurrently over a pool, as a server would.
- */
-async function startDurableRelay(databaseUrl: string): Promise<{ wss: WebSocketServer; pool: pg.Pool }> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
-  await pool.query('CREATE TABLE IF NOT EXISTS floor_operations (id bigserial PRIMARY KEY, session text NOT NULL, payload jsonb NOT NULL)');
-  const wss = await new Promise<WebSocketServer>((resolve) => {
-    const server: WebSocketServer = new WebSocketServer({ port: DURABLE_PORT, host: '127.0.0.1' }, () => resolve(server));
-  });
-  wss.on('connection', (ws: WebSocket) => {
-    ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
-      void pool.query('INSERT INTO floor_operations (session, payload) VALUES ($1, $2)', ['bench', data.toString()]).then(() => {
-        for (const other of wss.clients) if (other !== ws && other.readyState === WebSocket.OPEN) other.send(data, { binary: isBinary });
-      });
-    });
-  });
-  return { wss, pool };
-}
-
 async function main() {
   const database = EMBEDDED ? null : await freshBenchDatabase(PG_URL, DB_NAME);
   const databaseUrl = database?.url ?? '';
-  const config = loadConfig({
-    TMI_BUILD_MODE: 'test',
-    TMI_JWT_SECRET: randomBytes(32).toString('hex'),
-    TMI_LOG_LEVEL: 'silent',
-    TMI_SERVER_PORT: String(PORT),
-    TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-bench-collab-')),
-    ...(EMBEDDED ? {} : { TMI_DATABASE_URL: databaseUrl, TMI_REDIS_URL: REDIS_URL, TMI_DB_MAX_OPEN_CONNS: '20' }),
-  });
-  const ctx = await createContext(config, { redisKeyPrefix: `tmi-bench:${randomBytes(4).toString('hex')}:` });
-  const app = await buildApp(ctx, { collab: { maxParticipants: 1000, maxSocketsPerUser: 1000, opsPerSecond: 100_000 } });
-  await app.listen({ port: PORT, host: '127.0.0.1' });
-  const relay = await startRelay();
+  const base = `http://127.0.0.1:${PORT}`;
+  const tmi = run(
+    ['server/main.ts'],
+    {
+      TMI_BUILD_MODE: 'test',
+      TMI_JWT_SECRET: randomBytes(32).toString('hex'),
+      TMI_LOG_LEVEL: 'warn',
+      TMI_SERVER_PORT: String(PORT),
+      TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-bench-collab-')),
+      TMI_COLLAB_MAX_PARTICIPANTS: '1000',
+      TMI_COLLAB_MAX_SOCKETS_PER_USER: '1000',
+      TMI_COLLAB_OPS_PER_SECOND: '100000',
+      ...(EMBEDDED ? {} : { TMI_DATABASE_URL: databaseUrl, TMI_REDIS_URL: REDIS_URL, TMI_DB_MAX_OPEN_CONNS: '20' }),
+    },
+    START_NODE_FLAGS,
+  );
   // The floor the operations are compared with: durable on PostgreSQL, the bare relay on PGlite.
-  const durable = EMBEDDED ? null : await startDurableRelay(databaseUrl);
+  const relays = run(['bench/collab/relays.ts'], { RELAY_PORT: String(RELAY_PORT), ...(EMBEDDED ? {} : { DATABASE_URL: databaseUrl }) });
+  await Promise.all([waitFor(`${base}/`, tmi), printed(relays, 'ready')]);
+  const durable = !EMBEDDED;
   const floorUrl = `ws://127.0.0.1:${durable ? DURABLE_PORT : RELAY_PORT}/`;
   const floorName = durable ? 'durable floor' : 'bare relay';
-  const owner = await signIn(app, `bench-${randomBytes(3).toString('hex')}`);
+  const owner = await signInOverHttp(base, `bench-${randomBytes(3).toString('hex')}`);
 
   async function session(cells = 0) {
-    const tm = await api(app, owner, 'POST', '/threat_models', { name: 'Bench' });
-    const d = await api(app, owner, 'POST', `/threat_models/${tm.id}/diagrams`, { name: 'D', type: 'DFD-1.0.0' });
+    const tm = await api(base, owner, 'POST', '/threat_models', { name: 'Bench' });
+    const d = await api(base, owner, 'POST', `/threat_models/${tm.id}/diagrams`, { name: 'D', type: 'DFD-1.0.0' });
     const ids = Array.from({ length: cells }, () => randomUUID());
-    if (cells > 0) await api(app, owner, 'PUT', `/threat_models/${tm.id}/diagrams/${d.id}`, { name: 'D', type: 'DFD-1.0.0', cells: ids.map((id, i) => node(id, i)) });
-    const s = await api(app, owner, 'POST', `/threat_models/${tm.id}/diagrams/${d.id}/collaborate`, {});
+    if (cells > 0) await api(base, owner, 'PUT', `/threat_models/${tm.id}/diagrams/${d.id}`, { name: 'D', type: 'DFD-1.0.0', cells: ids.map((id, i) => node(id, i)) });
+    const s = await api(base, owner, 'POST', `/threat_models/${tm.id}/diagrams/${d.id}/collaborate`, {});
     const url = async () => {
-      const t = await api(app, owner, 'GET', `/ws/ticket?session_id=${s.session_id}`);
+      const t = await api(base, owner, 'GET', `/ws/ticket?session_id=${s.session_id}`);
       return `ws://127.0.0.1:${PORT}/threat_models/${tm.id}/diagrams/${d.id}/ws?session_id=${s.session_id}&ticket=${encodeURIComponent(t.ticket)}`;
     };
     return { url, ids };
@@ -351,8 +338,8 @@ async function main() {
 
   // REST: PUT (and GET) of a whole diagram with 1,000 and with 10,000 cells, over HTTP.
   async function restTimes(cells: number) {
-    const tm = await api(app, owner, 'POST', '/threat_models', { name: 'Bench REST' });
-    const d = await api(app, owner, 'POST', `/threat_models/${tm.id}/diagrams`, { name: 'D', type: 'DFD-1.0.0' });
+    const tm = await api(base, owner, 'POST', '/threat_models', { name: 'Bench REST' });
+    const d = await api(base, owner, 'POST', `/threat_models/${tm.id}/diagrams`, { name: 'D', type: 'DFD-1.0.0' });
     const url = `http://127.0.0.1:${PORT}/threat_models/${tm.id}/diagrams/${d.id}`;
     const headers = { authorization: `Bearer ${owner}`, 'content-type': 'application/json' };
     const puts: number[] = [];
@@ -404,13 +391,7 @@ async function main() {
   writeFileSync(file, JSON.stringify({ backend, floor: floorName, ops: OPS, rate: RATE, fanout, presence: { ours: presenceOurs, bare: presenceBare }, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) }, rest }, null, 2));
   console.log(`saved ${path.relative(ROOT, file)}`);
 
-  relay.close();
-  if (durable) {
-    durable.wss.close();
-    await durable.pool.end();
-  }
-  await app.close();
-  await ctx.close();
+  await Promise.all([stop(relays), stop(tmi)]);
   await database?.drop();
 }
 

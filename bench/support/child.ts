@@ -11,6 +11,9 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
+/** The Node flags of TMI's start command (package.json "start", deploy/Dockerfile): the server measured as it ships. */
+export const START_NODE_FLAGS = ['--max-semi-space-size=8'];
+
 /** Runs `args` (a script and its arguments) under tsx with only `env` (plus PATH and HOME). */
 export function run(args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
