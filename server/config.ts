@@ -171,7 +171,7 @@ export interface Config {
   };
   log: { level: string; dir: string };
   /** listCacheBytes: memory for the list answers an instance keeps (read model of lists); 0: off. */
-  database: { url: string; poolMax: number; listCacheBytes: number };
+  database: { url: string; poolMax: number; poolIdleSeconds: number; listCacheBytes: number };
   redis: { url: string };
   collab: CollabSettings;
   dataDir: string;
@@ -248,6 +248,18 @@ class Reader {
       return fallback;
     }
     return Number(v);
+  }
+  /** Seconds, as a bare integer or with a unit as Go writes durations (`30s`, `5m`, `1h`). */
+  seconds(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const m = /^(\d+)(s|m|h)?$/.exec(v);
+    const seconds = m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'] : NaN;
+    if (!(seconds >= min && seconds <= max)) {
+      this.problems.push(`${name}: expected seconds from ${min} to ${max} (say 30 or 30s), got "${v}"`);
+      return fallback;
+    }
+    return seconds;
   }
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const v = this.raw(name);
@@ -766,7 +778,11 @@ export function loadConfig(env: Env = process.env): Config {
       level: r.oneOf('TMI_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
       dir: r.str('TMI_LOG_DIR'),
     },
-    database: { url: databaseUrl, poolMax: r.int('TMI_DB_MAX_OPEN_CONNS', 10, 1, 500), listCacheBytes: r.int('TMI_LIST_CACHE_MB', 16, 0, 4096) * 1024 * 1024 },
+    database: {
+      url: databaseUrl,
+      poolMax: r.int('TMI_DB_MAX_OPEN_CONNS', 10, 1, 500),
+      poolIdleSeconds: r.seconds('TMI_DB_CONN_MAX_IDLE_TIME', 30, 1, 86_400),
+      listCacheBytes: r.int('TMI_LIST_CACHE_MB', 16, 0, 4096) * 1024 * 1024 },
     redis: { url: redisUrl },
     collab: {
       idleSeconds: r.int('TMI_COLLAB_IDLE_SECONDS', 300, 5, 86_400),

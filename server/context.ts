@@ -76,6 +76,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
         ? {
             databaseUrl: config.database.url,
             poolMax: config.database.poolMax,
+            poolIdleSeconds: config.database.poolIdleSeconds,
             ssl: postgresTls(config.operations.database.tlsCaFile),
             migrate: config.operations.database.migrate,
             log: opts.log,

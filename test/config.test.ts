@@ -98,6 +98,8 @@ describe('defaults', () => {
       TMI_LOG_DIR: path.join(dir, 'logs'),
       TMI_DATABASE_URL: 'postgres://u:p@db:5432/tmi',
       TMI_REDIS_URL: 'redis://:pw@cache:6379/0',
+      TMI_DB_MAX_OPEN_CONNS: '25',
+      TMI_DB_CONN_MAX_IDLE_TIME: '2m',
     });
     expect(c.server.baseUrl).toBe('https://localhost:8443');
     expect(c.server.tls).toEqual({ enabled: true, certFile: cert, keyFile: key, subjectName: 'tmi.example.test' });
@@ -108,7 +110,9 @@ describe('defaults', () => {
     expect(c.oauth.clientCallbackAllowlist).toEqual(['https://a.example/cb', 'https://b.example/*']);
     expect(c.cors.allowedOrigins).toEqual(['https://a.example', 'https://b.example:8443']);
     expect(c.log).toEqual({ level: 'warn', dir: path.join(dir, 'logs') });
-    expect(c.database.url).toBe('postgres://u:p@db:5432/tmi');
+    expect(c.database).toMatchObject({ url: 'postgres://u:p@db:5432/tmi', poolMax: 25, poolIdleSeconds: 120 });
+    expect(loadConfig({ TMI_DATA_DIR: dir, TMI_DB_CONN_MAX_IDLE_TIME: '45' }).database.poolIdleSeconds).toBe(45);
+    expect(loadConfig({ TMI_DATA_DIR: dir }).database.poolIdleSeconds).toBe(30);
     expect(c.redis.url).toBe('redis://:pw@cache:6379/0');
   });
 });
@@ -182,6 +186,7 @@ describe('validation messages', () => {
       TMI_DATABASE_URL: 'mysql://db/tmi',
       TMI_REDIS_URL: 'http://cache',
       TMI_OAUTH_CALLBACK_URL: 'not a url',
+      TMI_DB_CONN_MAX_IDLE_TIME: '30 seconds',
     });
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -194,9 +199,10 @@ describe('validation messages', () => {
         'TMI_DATABASE_URL: expected an absolute postgres: or postgresql: URL, got "mysql://db/tmi"',
         'TMI_REDIS_URL: expected an absolute redis: or rediss: URL, got "http://cache"',
         'TMI_OAUTH_CALLBACK_URL: expected an absolute http: or https: URL, got "not a url"',
+        'TMI_DB_CONN_MAX_IDLE_TIME: expected seconds from 1 to 86400 (say 30 or 30s), got "30 seconds"',
       ]),
     );
-    expect(problems).toHaveLength(9);
+    expect(problems).toHaveLength(10);
   });
 
   it('require key files for RS256/ES256 and certificate files for TLS', () => {

@@ -311,6 +311,8 @@ function lockDataDir(dir: string): () => void {
 export interface OpenOptions {
   databaseUrl?: string;
   poolMax?: number;
+  /** How long a pooled connection may stay idle before it is closed (seconds). */
+  poolIdleSeconds?: number;
   /** PGlite folder; ignored with databaseUrl. Omit for an in-memory database (tests). */
   dataDir?: string;
   /** A PGlite dump to start from (tests' migrated template). */
@@ -330,6 +332,10 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const pool = new driver.Pool({
       connectionString: opts.databaseUrl,
       max: opts.poolMax ?? 10,
+      // pg's default is 10 s: under steady light load (a live session's edits) the pool kept
+      // closing connections and opening new ones for the next burst, whose first statements on a
+      // new backend are planned and its caches filled while an edit waits (docs/performance.md).
+      idleTimeoutMillis: (opts.poolIdleSeconds ?? 30) * 1000,
       // A request does not wait forever for a connection while the server is away; an idle
       // connection to a peer that vanished without closing it is probed (TCP keepalive) and dropped.
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
