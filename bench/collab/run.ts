@@ -45,6 +45,7 @@ const DURABLE_PORT = RELAY_PORT + 1;
 const OPS = Number(process.env.BENCH_OPS ?? 3000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const PACED_ROUNDS = 5;
+const WARM_UP_OPS = 200;
 const FANOUT_NS = (process.env.BENCH_N ?? '2,10,50').split(',').map(Number);
 const DB_NAME = 'tmi_h2_bench_collab';
 
@@ -265,6 +266,10 @@ async function main() {
     const ours = await openClients(n, () => s.url(), (m) => m.message_type === 'diagram_state', false);
     const bare = await openClients(n, async () => floorUrl, () => true, true);
     await sleep(300);
+    // A round of each side first, not counted: the first edits of a session load its diagram into
+    // the instance and grow the pools, whose new connections plan their first statements.
+    await drive(ours, `TMI N=${n} (warm-up)`, RATE, WARM_UP_OPS);
+    await drive(bare, `${floorName} N=${n} (warm-up)`, RATE, WARM_UP_OPS);
     const paced: { tmi: Run[]; floor: Run[] } = { tmi: [], floor: [] };
     const pooled = { tmi: [] as number[], floor: [] as number[] };
     for (let round = 0; round < PACED_ROUNDS; round++) {
