@@ -316,31 +316,46 @@ describe('SessionEditor', () => {
     expect((await stored(d, sid)).cells).toEqual({ [n0]: 'zero', [n1]: 'by b', [n2]: 'by a, changed' });
   });
 
-  it('rolls back a batch its guard refused, so that the session row it locked is free at once', async () => {
-    // A batch sent early locks the session row before it judges it, and may reach it before the
-    // batch it follows. Committed, that lock would hold the batch it follows until the commit was
-    // flushed to disk; rolled back, it is released without a flush.
+  /** A session after one edit, and a batch of one new cell to write on it with `writeEdits` (its guard expecting the session as it is). */
+  async function oneEditIn() {
     const { d, sid } = await liveSession();
-    const a = new SessionEditor(t.ctx.db, sid);
-    await one(a, edit(add(randomUUID())));
+    await one(new SessionEditor(t.ctx.db, sid), edit(add(randomUUID())));
     const [at] = await t.ctx.db.query<{ seq: string; update_vector: string; next_cell_ord: string }>(
       'SELECT s.seq, g.update_vector, g.next_cell_ord FROM collab_sessions s JOIN diagrams g ON g.id = s.diagram_id WHERE s.id = $1',
       [sid],
     );
     const cell = randomUUID();
-    const refused = await collabStore.writeEdits(t.ctx.db, {
+    const batch = {
       sessionId: sid,
       diagramId: d,
       expectSeq: Number(at!.seq),
       expectVector: Number(at!.update_vector),
-      expectHead: randomUUID(), // a batch this one follows, not stored yet
+      expectHead: null as string | null,
       nextCellOrd: Number(at!.next_cell_ord) + 1,
-      edits: [{ changes: [{ id: cell, before: null, after: { ord: Number(at!.next_cell_ord), data: node(cell, 'early') } }], operationId: randomUUID(), userUuid: actor.userUuid, user: actor.user, patch: [] }],
-    });
-    expect(refused).toBeNull();
+      edits: [{ changes: [{ id: cell, before: null, after: { ord: Number(at!.next_cell_ord), data: node(cell, 'new') } }], operationId: randomUUID(), userUuid: actor.userUuid, user: actor.user, patch: [] }],
+    };
+    return { d, sid, batch };
+  }
+
+  it('rolls back a batch sent early that its guard refused, so that the session row it locked is free at once', async () => {
+    // A batch sent early locks the session row before it judges it, and may reach it before the
+    // batch it follows. Committed, that lock would hold the batch it follows until the commit was
+    // flushed to disk; rolled back, it is released without a flush.
+    const { d, sid, batch } = await oneEditIn();
+    expect(await collabStore.writeEdits(t.ctx.db, { ...batch, expectHead: randomUUID() /* a batch not stored yet */ })).toBeNull();
     const [lock] = await t.ctx.db.query<{ locker: string | null }>('SELECT pg_xact_status(xmax::text::xid8) AS locker FROM collab_sessions WHERE id = $1', [sid]);
     expect(lock!.locker).toBe('aborted');
     expect(await stored(d, sid)).toMatchObject({ seqs: [1] });
+  });
+
+  it('refuses a batch sent alone on a session that moved without a failed statement (PostgreSQL logs each one)', async () => {
+    const { d, sid, batch } = await oneEditIn();
+    let failed = 0;
+    const counting = { query: (...args: Parameters<typeof t.ctx.db.query>) => t.ctx.db.query(...args).catch((err: unknown) => ((failed += 1), Promise.reject(err))) };
+    expect(await collabStore.writeEdits(counting as typeof t.ctx.db, { ...batch, expectSeq: batch.expectSeq - 1, expectVector: batch.expectVector - 1 })).toBeNull();
+    expect(failed).toBe(0);
+    expect(await stored(d, sid)).toMatchObject({ seqs: [1] });
+    expect(await collabStore.writeEdits(counting as typeof t.ctx.db, batch)).toEqual({ seq: 2, updateVector: 2 });
   });
 
   it('stores a refused batch the whole way, from its copy caught up', async () => {

@@ -381,14 +381,9 @@ export async function writeEdits(
   // to the statistics: on a generic plan PostgreSQL scanned every logged operation of the session
   // for each batch. Likewise the removal is skipped outright when the batch removes nothing, rather
   // than left to a plan that may scan the diagram's cells to find none.
-  // A refused batch fails the statement (the division by zero in the last line: `d` is empty when
-  // either guard refused), so that its transaction rolls back rather than commits:
-  // - GUARD_BEHIND locks the session row before it judges it. Sent early, it can reach the row
-  //   before the batch it follows, and refuse. A commit of that lock waited for a flush of the log
-  //   to disk, and the batch it follows waited behind the lock for that flush (the slowest 1% of
-  //   live edits in bench:collab, docs/performance.md); a rollback releases it at once.
-  // - When GUARD_BEHIND's diagram guard fails after its session guard passed (a write from outside
-  //   the session moved the diagram), the session row is already updated, and nothing is written.
+  // The statement ends as its guard says (GUARD_ALONE / GUARD_BEHIND), which decides how a refused
+  // batch ends: with no row (committing nothing), or by failing (a division by zero), so that its
+  // transaction rolls back.
   let rows: { seq: number; update_vector: number }[];
   try {
     rows = await q.query<{ seq: number; update_vector: number }>(
@@ -401,7 +396,7 @@ export async function writeEdits(
        log AS (INSERT INTO collab_ops (session_id, seq, kind, operation_id, user_uuid, initiating_user, patch, inverse, update_vector, created_at)
                SELECT $5, s.seq - $8 + x.i, 'op', x.e->>'operation_id', (x.e->>'user_uuid')::uuid, x.e->'initiating_user', x.e->'patch', x.e->'inverse', d.update_vector - $8 + x.i, now()
                FROM s, d, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(e, i))
-       SELECT (SELECT seq FROM s) AS seq, (SELECT update_vector FROM d) AS update_vector, 1 / (SELECT count(*) FROM d)::int AS guarded`,
+       ${b.expectHead === null ? END_ALONE : END_BEHIND}`,
       [b.diagramId, removed, JSON.stringify(written), b.nextCellOrd, b.sessionId, b.expectSeq, b.expectVector, n, JSON.stringify(log), b.expectHead, b.edits.at(-1)!.operationId],
       b.expectHead === null ? 'collab_write_edits' : 'collab_write_edits_behind',
     );
@@ -409,8 +404,8 @@ export async function writeEdits(
     if (violatesUnique(err, 'collab_ops_operation_id_key') || (err as { code?: unknown }).code === DIVISION_BY_ZERO) return null;
     throw err;
   }
-  const r = rows[0]!;
-  return { seq: Number(r.seq), updateVector: Number(r.update_vector) };
+  const r = rows[0];
+  return r ? { seq: Number(r.seq), updateVector: Number(r.update_vector) } : null;
 }
 
 /**
@@ -423,6 +418,15 @@ const GUARD_ALONE = `s AS (UPDATE collab_sessions SET seq = seq + $8, last_activ
                   RETURNING seq),
        d AS (UPDATE diagrams SET update_vector = update_vector + $8, next_cell_ord = $4, modified_at = now()
              WHERE id = $1 AND EXISTS (SELECT 1 FROM s) RETURNING update_vector)`;
+
+/**
+ * How writeEdits ends after GUARD_ALONE: no row when the guard refused. Such a refusal has mostly
+ * locked nothing (the UPDATE's WHERE judged the row as the snapshot shows it), and its empty commit
+ * is then free. Not a failure: where two instances write one session, refusals are frequent, and
+ * PostgreSQL logs every failed statement with its text (bench:sessions: 20,756 of them in a minute,
+ * 39 MB of server log, and the p50 ten times as long).
+ */
+const END_ALONE = `SELECT s.seq, (SELECT update_vector FROM d) AS update_vector, 1 / (SELECT count(*) FROM d)::int AS guarded FROM s`;
 
 /**
  * writeEdits' guard behind a batch in flight: the rows are read FOR UPDATE, which waits for that
@@ -438,7 +442,18 @@ const GUARD_BEHIND = `cur AS (SELECT seq, state, head_operation_id FROM collab_s
        d AS (UPDATE diagrams g SET update_vector = g.update_vector + $8, next_cell_ord = $4, modified_at = now()
              FROM dcur WHERE g.id = $1 AND dcur.update_vector = $7 RETURNING g.update_vector)`;
 
-/** SQLSTATE 22012: a guard of writeEdits refused the batch. */
+/**
+ * How writeEdits ends after GUARD_BEHIND: a failure (the division by zero) whenever a guard refused,
+ * so that the transaction rolls back. That guard locks the session row before it judges it. Sent
+ * early, it can reach the row before the batch it follows, and refuse: committed, that lock waited
+ * for a flush of the log to disk, and the batch it follows waited behind the lock for the same flush
+ * (traced in bench:collab: among the slowest 1% of live edits, docs/performance.md); rolled back, it
+ * is released at once. And when the diagram guard fails after the session guard passed (a write
+ * from outside the session moved the diagram), the session row is already updated.
+ */
+const END_BEHIND = `SELECT (SELECT seq FROM s) AS seq, (SELECT update_vector FROM d) AS update_vector, 1 / (SELECT count(*) FROM d)::int AS guarded`;
+
+/** SQLSTATE 22012: a guard of writeEdits refused the batch (END_BEHIND; after GUARD_ALONE, only when the diagram row is gone). */
 const DIVISION_BY_ZERO = '22012';
 
 /** A session's diagram as an editor keeps it: every cell, and the counters it reflects. */
