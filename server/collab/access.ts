@@ -10,13 +10,15 @@ import type { Connection } from './session.ts';
 import { permissionsOf, principalOf, type Credential } from './tickets.ts';
 
 /**
- * How many checks recheckAll (and the notification sockets' heartbeat) runs at a time. Each takes a pooled database connection (and the
- * revocation store), and all of an instance's sockets are checked on every ping: run all at once,
- * they took every connection of the pool, the pool opened new ones (cold, slow to plan their first
- * queries), and a live edit arriving then waited 100-200 ms for a connection (bench:collab, the
- * slowest 1%; docs/performance.md).
+ * How many checks recheckAll (and the notification sockets' heartbeat) runs at a time. Each takes
+ * a pooled database connection (and the revocation store), and all of an instance's sockets are
+ * checked on every ping: run all at once, they took every connection of the pool, the pool opened
+ * new ones (cold, slow to plan their first queries), and a live edit arriving then waited 100-200 ms
+ * for a connection (bench:collab, the slowest 1%; docs/performance.md). Two at a time was too few:
+ * with 500 sockets an instance (bench:sessions), live edits' p50 rose to 70-1,100 ms from 30-45 ms,
+ * for a reason not found yet; eight measured 46 ms.
  */
-export const CHECKS_AT_ONCE = 2;
+export const CHECKS_AT_ONCE = 8;
 
 /** What a check found: the credential revoked, and the user's role on the model (null: none; 'unknown': could not tell). */
 interface Verdict {
