@@ -15,8 +15,8 @@ import { permissionsOf, principalOf, type Credential } from './tickets.ts';
  * checked on every ping: run all at once, they took every connection of the pool, the pool opened
  * new ones (cold, slow to plan their first queries), and a live edit arriving then waited 100-200 ms
  * for a connection (bench:collab, the slowest 1%; docs/performance.md). Two at a time was too few:
- * with 500 sockets an instance (bench:sessions), live edits' p50 rose to 70-1,100 ms from 30-45 ms,
- * for a reason not found yet; eight measured 46 ms.
+ * with 500 sockets an instance (bench:sessions), a round of checks took up to 4.4 s and live edits'
+ * p50 rose to 70-1,100 ms from 16-45 ms; eight measured 23-46 ms.
  */
 export const CHECKS_AT_ONCE = 8;
 
