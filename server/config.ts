@@ -782,7 +782,8 @@ export function loadConfig(env: Env = process.env): Config {
       url: databaseUrl,
       poolMax: r.int('TMI_DB_MAX_OPEN_CONNS', 10, 1, 500),
       poolIdleSeconds: r.seconds('TMI_DB_CONN_MAX_IDLE_TIME', 30, 1, 86_400),
-      listCacheBytes: r.int('TMI_LIST_CACHE_MB', 16, 0, 4096) * 1024 * 1024 },
+      listCacheBytes: r.int('TMI_LIST_CACHE_MB', 16, 0, 4096) * 1024 * 1024,
+    },
     redis: { url: redisUrl },
     collab: {
       idleSeconds: r.int('TMI_COLLAB_IDLE_SECONDS', 300, 5, 86_400),

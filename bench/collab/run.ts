@@ -32,10 +32,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { signInOverHttp } from '../../test/support/process.ts';
-import { run, START_NODE_FLAGS, waitFor, type Child } from '../support/child.ts';
+import { ROOT, run, START_NODE_FLAGS, stop, waitFor, type Child } from '../support/child.ts';
 import { freshBenchDatabase } from '../support/database.ts';
+import { api } from '../support/http.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -57,16 +57,6 @@ const pct = (xs: number[], p: number) => {
 };
 const round = (x: number) => Math.round(x * 100) / 100;
 
-async function api(base: string, token: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text) as any;
-}
 
 /** Resolves once the child printed `line` on its standard output; fails if it exits first. */
 function printed(child: Child, line: string): Promise<void> {
@@ -78,11 +68,6 @@ function printed(child: Child, line: string): Promise<void> {
     });
     void child.exited.then((code) => reject(new Error(`relays exited with ${code}`)));
   });
-}
-
-async function stop(child: Child): Promise<void> {
-  child.proc.kill('SIGTERM');
-  await child.exited;
 }
 
 const node = (id: string, x: number) => ({ id, shape: 'process', x, y: 20, width: 120, height: 60, attrs: { text: { text: `P${x}` } } });

@@ -35,6 +35,7 @@ import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
 import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
 import { signInOverHttp } from '../../test/support/process.ts';
+import { api } from '../support/http.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
@@ -58,15 +59,6 @@ const BUILT_IN = {
 };
 const AREAS = ['Payments', 'Checkout', 'Identity', 'Search', 'Reporting', 'Billing', 'Mobile', 'Partner', 'Inventory', 'Messaging'];
 
-async function api<T = unknown>(base: string, token: string, method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-  return (res.status === 204 ? null : await res.json()) as T;
-}
 
 async function parallel(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;

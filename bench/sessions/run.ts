@@ -20,6 +20,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { ROOT, signInOverHttp, startServerProcess, type ServerProcess } from '../../test/support/process.ts';
 import { freshBenchDatabase } from '../support/database.ts';
+import { api } from '../support/http.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
@@ -50,16 +51,6 @@ interface Session {
   clients: Client[];
 }
 
-async function api(base: string, token: string, method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 const node = (id: string, k: number) => ({ id, shape: 'process', x: 10 + (k % 40) * 30, y: 20 + Math.floor(k / 40) * 30, width: 120, height: 60, attrs: { text: { text: `P${k}` } } });
 
