@@ -410,7 +410,9 @@ export async function writeEdits(
 
 /**
  * writeEdits' guard with no batch of the session in flight before it: it judges the rows as its
- * snapshot shows them, and a batch that finds another instance's write there fails at once.
+ * snapshot shows them, and a batch that finds another instance's write there fails at once. `$10`
+ * (the head expected) is always null here; it stays in the statement because both variants take
+ * one parameter list, and PostgreSQL refuses a parameter it cannot type.
  */
 const GUARD_ALONE = `s AS (UPDATE collab_sessions SET seq = seq + $8, last_activity = now(), head_operation_id = $11
                   WHERE id = $5 AND seq = $6 AND state = 'active' AND ($10::text IS NULL OR head_operation_id = $10)
