@@ -159,6 +159,18 @@ for (const [label, writerIndex] of [
       }
     });
 
+    it("REST: PUT, PATCH and DELETE of a diagram's cells", async () => {
+      const tm = await newModel();
+      const d = (await w()('POST', `/threat_models/${tm}/diagrams`, { name: 'Rest', type: 'DFD-1.0.0' })) as { id: string };
+      const [a, b] = [processNode(), processNode(undefined, 200)];
+      const ids = (body: any) => body.diagrams[0].cells.map((c: { id: string }) => c.id);
+      await afterWrite(tm, () => w()('PUT', `/threat_models/${tm}/diagrams/${d.id}`, { name: 'Rest', type: 'DFD-1.0.0', cells: [a] }), (body) => expect(ids(body)).toEqual([a.id]));
+      await afterWrite(tm, () => w()('PATCH', `/threat_models/${tm}/diagrams/${d.id}`, [{ op: 'add', path: '/cells/-', value: b }], 'application/json-patch+json'), (body) =>
+        expect(ids(body)).toEqual([a.id, b.id]),
+      );
+      await afterWrite(tm, () => w()('DELETE', `/threat_models/${tm}/diagrams/${d.id}`), (body) => expect(body.diagrams).toEqual([]));
+    });
+
     it('live edit: an operation over the WebSocket shows in the embedded diagram', async () => {
       const tm = await newModel();
       const d = (await w()('POST', `/threat_models/${tm}/diagrams`, { name: 'Live', type: 'DFD-1.0.0' })) as { id: string };
@@ -177,6 +189,14 @@ for (const [label, writerIndex] of [
             await ws.type('diagram_operation_event');
           },
           (b) => expect(b.diagrams[0].cells.map((c: { id: string }) => c.id)).toEqual([n.id]),
+        );
+        await afterWrite(
+          tm,
+          async () => {
+            ws.send({ message_type: 'undo_request' });
+            await ws.type('diagram_operation_event');
+          },
+          (b) => expect(b.diagrams[0].cells).toEqual([]),
         );
       } finally {
         ws.close();
