@@ -171,7 +171,7 @@ export interface Config {
   };
   log: { level: string; dir: string };
   /** listCacheBytes: memory for the list answers an instance keeps (read model of lists); 0: off. */
-  database: { url: string; poolMax: number; poolIdleSeconds: number; listCacheBytes: number };
+  database: { url: string; poolMax: number; poolIdleSeconds: number; poolMaxIdle: number; poolMaxLifetimeSeconds: number; listCacheBytes: number };
   redis: { url: string };
   collab: CollabSettings;
   dataDir: string;
@@ -778,12 +778,19 @@ export function loadConfig(env: Env = process.env): Config {
       level: r.oneOf('TMI_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
       dir: r.str('TMI_LOG_DIR'),
     },
-    database: {
-      url: databaseUrl,
-      poolMax: r.int('TMI_DB_MAX_OPEN_CONNS', 10, 1, 500),
-      poolIdleSeconds: r.seconds('TMI_DB_CONN_MAX_IDLE_TIME', 30, 1, 86_400),
-      listCacheBytes: r.int('TMI_LIST_CACHE_MB', 16, 0, 4096) * 1024 * 1024,
-    },
+    database: (() => {
+      const poolMax = r.int('TMI_DB_MAX_OPEN_CONNS', 10, 1, 500);
+      return {
+        url: databaseUrl,
+        poolMax,
+        poolIdleSeconds: r.seconds('TMI_DB_CONN_MAX_IDLE_TIME', 30, 1, 86_400),
+        // As Go's database/sql reads them: 0 keeps no idle connection / sets no lifetime. The
+        // reference keeps 2 idle; by default we keep what the idle time allows (docs/compatibility.md).
+        poolMaxIdle: r.int('TMI_DB_MAX_IDLE_CONNS', poolMax, 0, 500),
+        poolMaxLifetimeSeconds: r.seconds('TMI_DB_CONN_MAX_LIFETIME', 240, 0, 604_800),
+        listCacheBytes: r.int('TMI_LIST_CACHE_MB', 16, 0, 4096) * 1024 * 1024,
+      };
+    })(),
     redis: { url: redisUrl },
     collab: {
       idleSeconds: r.int('TMI_COLLAB_IDLE_SECONDS', 300, 5, 86_400),

@@ -77,6 +77,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
             databaseUrl: config.database.url,
             poolMax: config.database.poolMax,
             poolIdleSeconds: config.database.poolIdleSeconds,
+            poolMaxIdle: config.database.poolMaxIdle,
+            poolMaxLifetimeSeconds: config.database.poolMaxLifetimeSeconds,
             ssl: postgresTls(config.operations.database.tlsCaFile),
             migrate: config.operations.database.migrate,
             log: opts.log,

@@ -113,6 +113,10 @@ describe('defaults', () => {
     expect(c.database).toMatchObject({ url: 'postgres://u:p@db:5432/tmi', poolMax: 25, poolIdleSeconds: 120 });
     expect(loadConfig({ TMI_DATA_DIR: dir, TMI_DB_CONN_MAX_IDLE_TIME: '45' }).database.poolIdleSeconds).toBe(45);
     expect(loadConfig({ TMI_DATA_DIR: dir }).database.poolIdleSeconds).toBe(30);
+    // Go's database/sql settings of the reference; by default every open connection may stay idle.
+    expect(loadConfig({ TMI_DATA_DIR: dir, TMI_DB_MAX_OPEN_CONNS: '12' }).database).toMatchObject({ poolMaxIdle: 12, poolMaxLifetimeSeconds: 240 });
+    expect(loadConfig({ TMI_DATA_DIR: dir, TMI_DB_MAX_IDLE_CONNS: '0', TMI_DB_CONN_MAX_LIFETIME: '1h' }).database).toMatchObject({ poolMaxIdle: 0, poolMaxLifetimeSeconds: 3600 });
+    expect(loadConfig({ TMI_DATA_DIR: dir, TMI_DB_CONN_MAX_LIFETIME: '0' }).database.poolMaxLifetimeSeconds).toBe(0);
     expect(c.redis.url).toBe('redis://:pw@cache:6379/0');
   });
 });
@@ -187,6 +191,8 @@ describe('validation messages', () => {
       TMI_REDIS_URL: 'http://cache',
       TMI_OAUTH_CALLBACK_URL: 'not a url',
       TMI_DB_CONN_MAX_IDLE_TIME: '30 seconds',
+      TMI_DB_MAX_IDLE_CONNS: '-1',
+      TMI_DB_CONN_MAX_LIFETIME: '4 minutes',
     });
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -200,9 +206,11 @@ describe('validation messages', () => {
         'TMI_REDIS_URL: expected an absolute redis: or rediss: URL, got "http://cache"',
         'TMI_OAUTH_CALLBACK_URL: expected an absolute http: or https: URL, got "not a url"',
         'TMI_DB_CONN_MAX_IDLE_TIME: expected seconds from 1 to 86400 (say 30 or 30s), got "30 seconds"',
+        'TMI_DB_MAX_IDLE_CONNS: expected an integer from 0 to 500, got "-1"',
+        'TMI_DB_CONN_MAX_LIFETIME: expected seconds from 0 to 604800 (say 30 or 30s), got "4 minutes"',
       ]),
     );
-    expect(problems).toHaveLength(10);
+    expect(problems).toHaveLength(12);
   });
 
   it('require key files for RS256/ES256 and certificate files for TLS', () => {

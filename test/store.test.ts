@@ -174,6 +174,46 @@ describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('named statements on 
   });
 });
 
+describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('the pool on PostgreSQL (TMI_DB_MAX_IDLE_CONNS, TMI_DB_CONN_MAX_LIFETIME)', () => {
+  const backend = async (db: Db) => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
+  const busy = (db: Db, n: number) => Promise.all(Array.from({ length: n }, () => db.query('SELECT pg_sleep(0.05)')));
+
+  it('keeps at most the idle connections it is told to, and hands a connection to whoever waits rather than closing it', async () => {
+    const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 3, poolMaxIdle: 1 });
+    try {
+      await busy(db, 3);
+      expect(db.poolStats!()).toEqual({ total: 1, idle: 1, waiting: 0 });
+      // Six at once on three connections: three waited, and got connections given back.
+      await busy(db, 6);
+      expect(db.poolStats!()).toEqual({ total: 1, idle: 1, waiting: 0 });
+    } finally {
+      await db.close();
+    }
+    const none = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 2, poolMaxIdle: 0 });
+    try {
+      const first = await backend(none);
+      expect(none.poolStats!().total).toBe(0);
+      expect(await backend(none)).not.toBe(first);
+    } finally {
+      await none.close();
+    }
+  });
+
+  it('keeps every connection by default, and replaces one older than its lifetime', async () => {
+    const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 3, poolMaxLifetimeSeconds: 1 });
+    try {
+      await busy(db, 3);
+      expect(db.poolStats!()).toMatchObject({ total: 3, idle: 3 });
+      const first = await backend(db);
+      await new Promise((r) => setTimeout(r, 1300));
+      expect(db.poolStats!().total).toBe(0);
+      expect(await backend(db)).not.toBe(first);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe('page sizes written into a statement', () => {
   it('are whole numbers within the page bounds, never anything else', () => {
     expect(pageSizeLiteral(1)).toBe('1');

@@ -116,7 +116,19 @@ class PostgresDb implements Db {
   constructor(
     private readonly pool: pg.Pool,
     private readonly outage: OutageWatch,
+    /** Idle connections kept at most (TMI_DB_MAX_IDLE_CONNS). */
+    private readonly maxIdle: number,
   ) {}
+
+  /**
+   * Gives a connection back to the pool, or closes it: when it broke (`err`), or when the pool
+   * already keeps `maxIdle` idle connections and nobody waits for one (as Go's database/sql does
+   * with SetMaxIdleConns, which the reference's TMI_DB_MAX_IDLE_CONNS sets).
+   */
+  private giveBack(client: pg.PoolClient, err?: Error | boolean): void {
+    const surplus = this.pool.waitingCount === 0 && this.pool.idleCount >= this.maxIdle;
+    client.release(err || surplus);
+  }
 
   /** A connection failure becomes StoreUnavailableError (503); anything else is passed on as it is. */
   private failure(err: unknown): unknown {
@@ -147,11 +159,11 @@ class PostgresDb implements Db {
     const client = await this.pool.connect();
     try {
       const res = await client.query(name ? { text, values, name } : { text, values });
-      client.release();
+      this.giveBack(client);
       return res;
     } catch (err) {
       const stale = name !== undefined && isStalePlan(err);
-      client.release(stale || isPgConnectionFailure(err) ? (err as Error) : undefined);
+      this.giveBack(client, stale || isPgConnectionFailure(err) ? (err as Error) : undefined);
       if (!stale) throw err;
     }
     return this.statement(text, values);
@@ -193,7 +205,7 @@ class PostgresDb implements Db {
       if (!discard) await client.query('ROLLBACK').catch(() => (discard = true));
       throw err;
     } finally {
-      client.release(discard);
+      this.giveBack(client, discard);
     }
   }
 
@@ -313,6 +325,10 @@ export interface OpenOptions {
   poolMax?: number;
   /** How long a pooled connection may stay idle before it is closed (seconds). */
   poolIdleSeconds?: number;
+  /** At most this many idle connections are kept: one given back beyond them is closed (default: poolMax). */
+  poolMaxIdle?: number;
+  /** A connection is closed once this old, when next idle (seconds; 0: no limit, the default). */
+  poolMaxLifetimeSeconds?: number;
   /** PGlite folder; ignored with databaseUrl. Omit for an in-memory database (tests). */
   dataDir?: string;
   /** A PGlite dump to start from (tests' migrated template). */
@@ -336,6 +352,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       // closing connections and opening new ones for the next burst, whose first statements on a
       // new backend are planned and its caches filled while an edit waits (docs/performance.md).
       idleTimeoutMillis: (opts.poolIdleSeconds ?? 30) * 1000,
+      maxLifetimeSeconds: opts.poolMaxLifetimeSeconds ?? 0,
       // A request does not wait forever for a connection while the server is away; an idle
       // connection to a peer that vanished without closing it is probed (TCP keepalive) and dropped.
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -349,7 +366,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     // with 503; the broken connection leaves the pool; new ones are opened when the server is back.
     pool.on('error', (err) => outage.failed(err));
     pool.on('connect', (client) => client.on('error', (err) => outage.failed(err)));
-    db = new PostgresDb(pool, outage);
+    db = new PostgresDb(pool, outage, opts.poolMaxIdle ?? opts.poolMax ?? 10);
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     const pgDir = opts.dataDir ? path.join(opts.dataDir, 'pglite') : undefined;
