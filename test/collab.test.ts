@@ -468,10 +468,10 @@ describe('WebSocket protocol', () => {
 });
 
 describe('/ws/notifications', () => {
-  it('delivers threat-model events only to users who can read the model', async () => {
-    const ownerSock = WsClient.connect(`${base}/ws/notifications`, { authorization: `Bearer ${owner.accessToken}` });
-    const strangerSock = WsClient.connect(`${base}/ws/notifications`, { authorization: `Bearer ${stranger.accessToken}` });
-    await Promise.all([ownerSock.opened, strangerSock.opened]);
+  it('delivers threat-model events only to users who can read the model, as its access list stands at each event', async () => {
+    const notified = (u: SignedIn) => WsClient.connect(`${base}/ws/notifications`, { authorization: `Bearer ${u.accessToken}` });
+    const [ownerSock, ownerTab, readerSock, strangerSock] = [notified(owner), notified(owner), notified(reader), notified(stranger)];
+    await Promise.all([ownerSock.opened, ownerTab.opened, readerSock.opened, strangerSock.opened]);
     await expect(WsClient.connect(`${base}/ws/notifications`).opened).rejects.toThrow('401');
     const { tm, d } = await setup();
     expect((await ownerSock.type('threat_model_created')).data).toMatchObject({ threat_model_id: tm, action: 'created' });
@@ -479,9 +479,25 @@ describe('/ws/notifications', () => {
     expect((await ownerSock.type('collaboration_started')).data).toMatchObject({ diagram_id: d, threat_model_id: tm });
     await call(t.app, 'PATCH', `/threat_models/${tm}`, { token: owner.accessToken, body: [{ op: 'replace', path: '/name', value: 'Renamed' }], contentType: 'application/json-patch+json' });
     expect((await ownerSock.type('threat_model_updated')).data.threat_model_name).toBe('Renamed');
+    for (const s of [ownerTab, readerSock]) expect((await s.type('threat_model_updated')).data.threat_model_name).toBe('Renamed');
     await new Promise((r) => setTimeout(r, 200));
-    expect(strangerSock.messages.filter((m) => String(m.message_type).startsWith('threat_model') || m.message_type === 'collaboration_started')).toEqual([]);
-    ownerSock.close();
-    strangerSock.close();
+    const events = (s: WsClient) => s.messages.filter((m) => String(m.message_type).startsWith('threat_model') || m.message_type === 'collaboration_started');
+    expect(events(strangerSock)).toEqual([]);
+    // Shared with the stranger and no longer with the reader: the stranger is told, the reader not.
+    const before = events(readerSock).length;
+    await call(t.app, 'PATCH', `/threat_models/${tm}`, {
+      token: owner.accessToken,
+      body: [{ op: 'replace', path: '/authorization', value: [share(writer, 'writer'), share(stranger, 'reader')] }],
+      contentType: 'application/json-patch+json',
+    });
+    expect((await strangerSock.type('threat_model_shared')).data).toMatchObject({ threat_model_id: tm, action: 'shared' });
+    await ownerSock.type('threat_model_shared');
+    // A deleted model's event still reaches those who could read it.
+    expect((await call(t.app, 'DELETE', `/threat_models/${tm}/diagrams/${d}/collaborate`, { token: owner.accessToken })).status).toBe(204);
+    expect((await call(t.app, 'DELETE', `/threat_models/${tm}`, { token: owner.accessToken })).status).toBe(204);
+    for (const s of [ownerSock, ownerTab, strangerSock]) expect((await s.type('threat_model_deleted')).data).toMatchObject({ threat_model_id: tm });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(events(readerSock).length).toBe(before);
+    for (const s of [ownerSock, ownerTab, readerSock, strangerSock]) s.close();
   });
 });

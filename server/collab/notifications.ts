@@ -48,20 +48,26 @@ export class Notifications {
     void this.recheck(n).catch(this.report);
   }
 
-  /** An event, to each subscriber who may read its threat model. */
+  /**
+   * An event, to each subscriber who may read its threat model: one read of the model's access list
+   * for all of them (a query per socket took the whole pool at once with a few hundred sockets).
+   * When it cannot be read, nobody is told.
+   */
   async publish(e: ThreatModelEvent | CollabNotice): Promise<void> {
-    await Promise.all([...this.subscribers].map((n) => this.notify(n, e)));
-  }
-
-  private async notify(n: Subscriber, e: ThreatModelEvent | CollabNotice): Promise<void> {
-    const readable = await this.ctx.threatModels
-      .accessTo(n.principal, e.threatModelId, 'read', { includeDeleted: e.type === 'deleted' })
-      .then(() => true)
-      .catch(() => false);
-    if (!readable) return;
-    if (e.type === 'collaboration_started') return send(n, notifications.collaborationStarted(e));
-    send(n, notifications.threatModel(e.type, e));
-    if (e.type === 'updated' && e.accessChanged) send(n, notifications.threatModel('shared', e));
+    const readers = await this.ctx.threatModels
+      .allowedAmong(e.threatModelId, 'read', [...this.subscribers], (n) => n.principal, { includeDeleted: e.type === 'deleted' })
+      .catch((err: unknown) => {
+        this.report(err);
+        return [];
+      });
+    for (const n of readers) {
+      if (!this.subscribers.has(n)) continue; // dropped (revoked) while the list was read
+      if (e.type === 'collaboration_started') send(n, notifications.collaborationStarted(e));
+      else {
+        send(n, notifications.threatModel(e.type, e));
+        if (e.type === 'updated' && e.accessChanged) send(n, notifications.threatModel('shared', e));
+      }
+    }
   }
 
   /** The heartbeat, and a look at the revocation store in case an announcement was lost. */

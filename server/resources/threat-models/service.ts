@@ -209,6 +209,17 @@ export class ThreatModelService {
     return { ctx, role: role as Role };
   }
 
+  /**
+   * Which of many principals may `action` the model, as accessTo judges each, with its access list
+   * read once for all of them (an event for every notification socket of an instance). None may
+   * when the model is gone.
+   */
+  async allowedAmong<T>(id: string, action: Action, items: readonly T[], principalOf: (item: T) => Principal, opts: { includeDeleted?: boolean } = {}): Promise<T[]> {
+    const ctx = await store.findAccessContext(this.db, id);
+    if (!ctx || (ctx.deleted_at && !opts.includeDeleted)) return [];
+    return items.filter((item) => can(effectiveRole(ctx, subjectOf(principalOf(item))), action));
+  }
+
   async list(p: Principal, query: ListThreatModelsQuery, isAdministrator: () => Promise<boolean>) {
     const limit = query.limit ?? 20;
     const offset = query.offset ?? 0;
