@@ -21,7 +21,7 @@ import { combine, runLoad, type Figures, type Load } from '../support/load.ts';
 import pg from 'pg';
 import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
 import { signInOverHttp } from '../../test/support/process.ts';
-import { api } from '../support/http.ts';
+import { api, parallel } from '../support/http.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/8';
@@ -59,16 +59,6 @@ const threatBody = (i: number) => ({
   cwe_id: ['CWE-287', 'CWE-613'],
   cvss: [{ vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:N', score: 8.1 }],
 });
-
-
-async function parallel(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}
 
 async function compare(ours: Load, floor: Load): Promise<{ ours: Figures; floor: Figures }> {
   await runLoad(ours, 2, CONNECTIONS);

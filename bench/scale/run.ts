@@ -35,7 +35,7 @@ import autocannon, { type Result } from 'autocannon';
 import pg from 'pg';
 import { ROOT, run, stop, waitFor, type Child } from '../support/child.ts';
 import { signInOverHttp } from '../../test/support/process.ts';
-import { api } from '../support/http.ts';
+import { api, parallel } from '../support/http.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
@@ -58,16 +58,6 @@ const BUILT_IN = {
   tmiAutomation: '00000000-0000-0000-0000-000000000004',
 };
 const AREAS = ['Payments', 'Checkout', 'Identity', 'Search', 'Reporting', 'Billing', 'Mobile', 'Partner', 'Inventory', 'Messaging'];
-
-
-async function parallel(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}
 
 /** Threats that differ in what the list filters and sorts on. */
 const threatBody = (i: number) => ({

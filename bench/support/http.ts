@@ -12,3 +12,13 @@ export async function api<T = any>(base: string, token: string, method: string, 
   if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 300)}`);
   return (text ? JSON.parse(text) : null) as T;
 }
+
+/** Calls `fn(0)` .. `fn(n - 1)`, `width` at a time (a seed of many REST calls). */
+export async function parallel(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
