@@ -467,6 +467,33 @@ describe('WebSocket protocol', () => {
   });
 });
 
+describe('a role changed while connected', () => {
+  it("takes effect on the sockets at once: a writer made reader is denied, made writer again may edit; the others' stay as they were", async () => {
+    const { tm, d } = await setup();
+    const s = await startSession(tm, d);
+    const [host, w, r] = [await joined(tm, d, s.session_id, owner), await joined(tm, d, s.session_id, writer), await joined(tm, d, s.session_id, reader)];
+    const roles = (m: { participants: { user: { provider_id: string }; permissions: string }[] }) => Object.fromEntries(m.participants.map((p) => [p.user.provider_id, p.permissions]));
+    const authorization = (writerRole: string) => ({ op: 'replace', path: '/authorization', value: [share(writer, writerRole), share(reader, 'reader')] });
+    const patch = async (writerRole: string) =>
+      expect((await call(t.app, 'PATCH', `/threat_models/${tm}`, { token: owner.accessToken, body: [authorization(writerRole)], contentType: 'application/json-patch+json' })).status).toBe(200);
+
+    await patch('reader');
+    const demoted = await host.next((m) => m.message_type === 'participants_update' && roles(m)[writer.user] === 'reader');
+    expect(roles(demoted)).toEqual({ [owner.user]: 'writer', [writer.user]: 'reader', [reader.user]: 'reader' });
+    const n = processNode();
+    w.send(opRequest([{ id: n.id, operation: 'add', data: n }]));
+    expect(await w.type('authorization_denied')).toMatchObject({ reason: 'insufficient_permissions' });
+
+    await patch('writer');
+    await host.next((m) => m.message_type === 'participants_update' && roles(m)[writer.user] === 'writer');
+    const op = opRequest([{ id: n.id, operation: 'add', data: n }]);
+    w.send(op);
+    expect(await host.next((m) => m.message_type === 'diagram_operation_event')).toMatchObject({ operation_id: op.operation_id });
+    for (const c of [host, w, r]) expect(c.closed).toBeNull();
+    for (const c of [host, w, r]) c.close();
+  });
+});
+
 describe('/ws/notifications', () => {
   it('delivers threat-model events only to users who can read the model, as its access list stands at each event', async () => {
     const notified = (u: SignedIn) => WsClient.connect(`${base}/ws/notifications`, { authorization: `Bearer ${u.accessToken}` });

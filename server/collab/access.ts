@@ -4,26 +4,26 @@
 // (revocation, a threat model's access list) and again on every ping, should an announcement have
 // been lost.
 import type { AppContext } from '../context.ts';
-import { ApiError } from '../http/errors.ts';
+import type { Role } from '../authz/index.ts';
 import { CLOSE } from '../../contract/collab.ts';
 import type { Connection } from './session.ts';
 import { permissionsOf, principalOf, type Credential } from './tickets.ts';
 
 /**
- * How many checks recheckAll (and the notification sockets' heartbeat) runs at a time. Each takes
- * a pooled database connection (and the revocation store), and all of an instance's sockets are
- * checked on every ping: run all at once, they took every connection of the pool, the pool opened
- * new ones (cold, slow to plan their first queries), and a live edit arriving then waited 100-200 ms
- * for a connection (bench:collab, the slowest 1%; docs/performance.md). Two at a time was too few:
- * with 500 sockets an instance (bench:sessions), a round of checks took up to 4.4 s and live edits'
- * p50 rose to 70-1,100 ms from 16-45 ms; eight measured 23-46 ms.
+ * How many models recheckAll checks at a time (and how many notification sockets the heartbeat
+ * does). Each takes a pooled database connection (and the revocation store), and all of an
+ * instance's sockets are checked on every ping: run all at once, they took every connection of the
+ * pool, the pool opened new ones (cold, slow to plan their first queries), and a live edit arriving
+ * then waited 100-200 ms for a connection (bench:collab, the slowest 1%; docs/performance.md). Two
+ * at a time was too few: with 500 sockets an instance (bench:sessions), a round of checks took up
+ * to 4.4 s and live edits' p50 rose to 70-1,100 ms from 16-45 ms; eight measured 23-46 ms.
  */
 export const CHECKS_AT_ONCE = 8;
 
 /** What a check found: the credential revoked, and the user's role on the model (null: none; 'unknown': could not tell). */
 interface Verdict {
   revoked: boolean;
-  role: string | null;
+  role: Role | null | 'unknown';
 }
 
 export class LiveAccess {
@@ -38,40 +38,35 @@ export class LiveAccess {
    * Re-checks one socket: credential revoked → close 4401, read access lost → close 4403, both at
    * once; role changed → new permissions. A check that cannot be made leaves the socket as it is.
    */
-  async recheck(c: Connection): Promise<void> {
-    if (c.closed) return;
-    await this.apply(c, await this.judge(c));
+  recheck(c: Connection): Promise<void> {
+    return this.recheckAll([c]);
   }
 
   /**
-   * Re-checks many sockets as recheck does, with one check for the sockets of one credential and
-   * user on one model (a user's tabs, say), CHECKS_AT_ONCE at a time.
+   * Re-checks many sockets as recheck does: per model, one read of its access list for all the
+   * sockets open on it, and one look at the revocation store per credential and user (a user's
+   * tabs share it); CHECKS_AT_ONCE models at a time.
    */
   async recheckAll(conns: Iterable<Connection>): Promise<void> {
-    const alike = new Map<string, Connection[]>();
+    const models = new Map<string, Map<string, Connection[]>>();
     for (const c of conns) {
       if (c.closed) continue;
       const { credential, userUuid, provider, providerId, email, idpGroups, tmiGroupIds } = c.claims;
-      const key = JSON.stringify([c.session.tmId, credential.jti, credential.sid, userUuid, provider, providerId, email, idpGroups, tmiGroupIds]);
-      const same = alike.get(key);
+      const key = JSON.stringify([credential.jti, credential.sid, userUuid, provider, providerId, email, idpGroups, tmiGroupIds]);
+      let callers = models.get(c.session.tmId);
+      if (!callers) models.set(c.session.tmId, (callers = new Map()));
+      const same = callers.get(key);
       if (same) same.push(c);
-      else alike.set(key, [c]);
+      else callers.set(key, [c]);
     }
-    await forEachAtMost([...alike.values()], CHECKS_AT_ONCE, async (group) => {
-      const verdict = await this.judge(group[0]!);
-      await Promise.all(group.map((c) => this.apply(c, verdict)));
+    await forEachAtMost([...models], CHECKS_AT_ONCE, async ([tmId, callers]) => {
+      const groups = [...callers.values()];
+      const [roles, revoked] = await Promise.all([
+        this.ctx.threatModels.rolesAmong(tmId, groups, (g) => principalOf(g[0]!.claims)).catch((): 'unknown'[] => groups.map(() => 'unknown')),
+        Promise.all(groups.map((g) => this.credentialRevoked(g[0]!.claims.credential))),
+      ]);
+      await Promise.all(groups.flatMap((g, i) => g.map((c) => this.apply(c, { revoked: revoked[i]!, role: roles[i]! }))));
     });
-  }
-
-  private async judge(c: Connection): Promise<Verdict> {
-    const [revoked, role] = await Promise.all([
-      this.credentialRevoked(c.claims.credential),
-      this.ctx.threatModels
-        .accessTo(principalOf(c.claims), c.session.tmId, 'read')
-        .then((a) => a.role as string)
-        .catch((err: unknown) => (err instanceof ApiError && (err.status === 403 || err.status === 404) ? null : 'unknown')),
-    ]);
-    return { revoked, role };
   }
 
   private async apply(c: Connection, { revoked, role }: Verdict): Promise<void> {

@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/authenticate.ts';
 import type { AppContext } from '../context.ts';
 import type { ThreatModelEvent } from '../resources/threat-models/service.ts';
+import { can } from '../authz/index.ts';
 import { CLOSE } from '../../contract/collab.ts';
 import type { NotificationMessage } from '../../contract/collab-messages.ts';
 import { CHECKS_AT_ONCE, forEachAtMost, openedWith, type LiveAccess } from './access.ts';
@@ -54,13 +55,14 @@ export class Notifications {
    * When it cannot be read, nobody is told.
    */
   async publish(e: ThreatModelEvent | CollabNotice): Promise<void> {
-    const readers = await this.ctx.threatModels
-      .allowedAmong(e.threatModelId, 'read', [...this.subscribers], (n) => n.principal, { includeDeleted: e.type === 'deleted' })
+    const subscribers = [...this.subscribers];
+    const roles = await this.ctx.threatModels
+      .rolesAmong(e.threatModelId, subscribers, (n) => n.principal, { includeDeleted: e.type === 'deleted' })
       .catch((err: unknown) => {
         this.report(err);
-        return [];
+        return subscribers.map(() => null);
       });
-    for (const n of readers) {
+    for (const n of subscribers.filter((_, i) => can(roles[i]!, 'read'))) {
       if (!this.subscribers.has(n)) continue; // dropped (revoked) while the list was read
       if (e.type === 'collaboration_started') send(n, notifications.collaborationStarted(e));
       else {

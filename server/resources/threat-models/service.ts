@@ -210,14 +210,14 @@ export class ThreatModelService {
   }
 
   /**
-   * Which of many principals may `action` the model, as accessTo judges each, with its access list
-   * read once for all of them (an event for every notification socket of an instance). None may
-   * when the model is gone.
+   * The roles of many principals on the model (null: none), as accessTo judges each, from one read
+   * of its access list for all of them: the sockets open on it, an event for every notification
+   * socket. Null for each when the model is gone.
    */
-  async allowedAmong<T>(id: string, action: Action, items: readonly T[], principalOf: (item: T) => Principal, opts: { includeDeleted?: boolean } = {}): Promise<T[]> {
+  async rolesAmong<T>(id: string, items: readonly T[], principalOf: (item: T) => Principal, opts: { includeDeleted?: boolean } = {}): Promise<(Role | null)[]> {
     const ctx = await store.findAccessContext(this.db, id);
-    if (!ctx || (ctx.deleted_at && !opts.includeDeleted)) return [];
-    return items.filter((item) => can(effectiveRole(ctx, subjectOf(principalOf(item))), action));
+    if (!ctx || (ctx.deleted_at && !opts.includeDeleted)) return items.map(() => null);
+    return items.map((item) => effectiveRole(ctx, subjectOf(principalOf(item))));
   }
 
   async list(p: Principal, query: ListThreatModelsQuery, isAdministrator: () => Promise<boolean>) {
