@@ -472,7 +472,7 @@ describe('a role changed while connected', () => {
     const { tm, d } = await setup();
     const s = await startSession(tm, d);
     const [host, w, r] = [await joined(tm, d, s.session_id, owner), await joined(tm, d, s.session_id, writer), await joined(tm, d, s.session_id, reader)];
-    const roles = (m: { participants: { user: { provider_id: string }; permissions: string }[] }) => Object.fromEntries(m.participants.map((p) => [p.user.provider_id, p.permissions]));
+    const roles = (m: Msg) => Object.fromEntries((m.participants as { user: { provider_id: string }; permissions: string }[]).map((p) => [p.user.provider_id, p.permissions]));
     const authorization = (writerRole: string) => ({ op: 'replace', path: '/authorization', value: [share(writer, writerRole), share(reader, 'reader')] });
     const patch = async (writerRole: string) =>
       expect((await call(t.app, 'PATCH', `/threat_models/${tm}`, { token: owner.accessToken, body: [authorization(writerRole)], contentType: 'application/json-patch+json' })).status).toBe(200);
