@@ -1,6 +1,7 @@
 // Collaboration benchmark. In one run:
 //  1. N clients (N = 2, 10, 50) on one diagram, each sending add operations, paced (a steady total
-//     rate, below saturation, in 5 rounds alternated with the floor's) and unpaced (all at once);
+//     rate, below saturation, in 5 rounds alternated with the floor's) and then, once every N was
+//     paced, unpaced (all at once);
 //     prints operations applied per second and the latency from send to receipt by the other
 //     clients (p50, p99) for TMI and, beside it, for
 //     the durable floor: a bare `ws` relay that commits each operation with one INSERT into
@@ -238,7 +239,7 @@ async function main() {
   }
 
   type Run = Awaited<ReturnType<typeof drive>>;
-  const fanout: { n: number; tmi: Run; floor: Run; roundsP99: { tmi: number[]; floor: number[] }; pooledP99: { tmi: number; floor: number }; tmiMax: Run; floorMax: Run }[] = [];
+  const fanout: { n: number; tmi: Run; floor: Run; roundsP99: { tmi: number[]; floor: number[] }; pooledP99: { tmi: number; floor: number } }[] = [];
   for (const n of FANOUT_NS) {
     // Paced: PACED_ROUNDS rounds of OPS / PACED_ROUNDS operations, alternated between TMI and the
     // floor (both connected throughout), figures per side the median of the rounds' (as
@@ -264,7 +265,23 @@ async function main() {
     ours.forEach((c) => c.ws.close());
     bare.forEach((c) => c.ws.close());
     await sleep(500);
-    // Unpaced: one round each, as throughput over all operations is what it measures.
+    fanout.push({
+      n,
+      tmi: medianRun(paced.tmi),
+      floor: medianRun(paced.floor),
+      roundsP99: { tmi: paced.tmi.map((r) => r.p99), floor: paced.floor.map((r) => r.p99) },
+      pooledP99: { tmi: round(pct(pooled.tmi, 99)), floor: round(pct(pooled.floor, 99)) },
+    });
+  }
+
+  // Unpaced: one round each, as throughput over all operations is what it measures; after every
+  // paced round. A burst opens every pooled connection of both sides, and each pool closes its idle
+  // ones later, all at once (the floor's pg after its default 10 s, TMI's after
+  // TMI_DB_CONN_MAX_IDLE_TIME, 30 s): that many PostgreSQL backends ending together held every
+  // commit on the machine for 100-450 ms, which fell in the next N's paced rounds (TMI's first,
+  // 10 s after the floor's burst, and the floor's second, 30 s after TMI's) in every run.
+  const unpaced: { tmiMax: Run; floorMax: Run }[] = [];
+  for (const n of FANOUT_NS) {
     const s2 = await session();
     const oursMax = await openClients(n, () => s2.url(), (m) => m.message_type === 'diagram_state', false);
     await sleep(300);
@@ -274,15 +291,7 @@ async function main() {
     const floorMax = await drive(bareMax, `${floorName} N=${n}`, 0);
     bareMax.forEach((c) => c.ws.close());
     await sleep(500);
-    fanout.push({
-      n,
-      tmi: medianRun(paced.tmi),
-      floor: medianRun(paced.floor),
-      roundsP99: { tmi: paced.tmi.map((r) => r.p99), floor: paced.floor.map((r) => r.p99) },
-      pooledP99: { tmi: round(pct(pooled.tmi, 99)), floor: round(pct(pooled.floor, 99)) },
-      tmiMax,
-      floorMax,
-    });
+    unpaced.push({ tmiMax, floorMax });
   }
 
   // Presence at N = 10: the presenter's cursor, TMI against the bare relay (nothing is stored).
@@ -351,21 +360,21 @@ async function main() {
   const rest = [await restTimes(1000), await restTimes(10_000)];
 
   const backend = EMBEDDED ? 'PGlite + in-process bus' : 'PostgreSQL + Redis';
-  const row = (f: (typeof fanout)[0], a: Run, b: Run) =>
-    `${String(f.n).padStart(3)} | ${String(a.opsPerSecond).padStart(9)} | ${String(a.p50).padStart(10)} | ${String(a.p99).padStart(10)} | ${String(b.opsPerSecond).padStart(11)} | ${String(b.p50).padStart(12)} | ${String(b.p99).padStart(12)} | ${round(a.p99 / b.p99)}`;
+  const row = (n: number, a: Run, b: Run) =>
+    `${String(n).padStart(3)} | ${String(a.opsPerSecond).padStart(9)} | ${String(a.p50).padStart(10)} | ${String(a.p99).padStart(10)} | ${String(b.opsPerSecond).padStart(11)} | ${String(b.p50).padStart(12)} | ${String(b.p99).padStart(12)} | ${round(a.p99 / b.p99)}`;
   const header = `  N | TMI ops/s | TMI p50 ms | TMI p99 ms | floor ops/s | floor p50 ms | floor p99 ms | p99 TMI/floor`;
   console.log(`\nCollaboration benchmark (${backend}); ${OPS} add operations per N, latency = send -> receipt by the other clients`);
   console.log(`floor = ${floorName}${durable ? ' (one INSERT into PostgreSQL committed before forwarding each operation)' : ''}\n`);
   console.log(`Paced: ${RATE} ops/s offered in total`);
   console.log(header);
-  for (const f of fanout) console.log(row(f, f.tmi, f.floor));
+  for (const f of fanout) console.log(row(f.n, f.tmi, f.floor));
   console.log(`  (medians of ${PACED_ROUNDS} rounds each; p99 of every round, and over all rounds pooled:)`);
   for (const f of fanout) {
     console.log(`  N = ${f.n}: TMI ${f.roundsP99.tmi.join(', ')} | floor ${f.roundsP99.floor.join(', ')} | pooled ${f.pooledP99.tmi} / ${f.pooledP99.floor} = ${round(f.pooledP99.tmi / f.pooledP99.floor)}`);
   }
   console.log('\nUnpaced: every client sends its share at once (operations applied per second)');
   console.log(header);
-  for (const f of fanout) console.log(row(f, f.tmiMax, f.floorMax));
+  unpaced.forEach((u, i) => console.log(row(FANOUT_NS[i]!, u.tmiMax, u.floorMax)));
   console.log(`\nPresence, N = ${PRESENCE_N}: the presenter's cursor at ${presenceRate}/s to ${PRESENCE_N - 1} others (not stored), ${presenceRounds} rounds of ${presenceMoves} moves alternated`);
   for (const [name, r] of [['TMI', presenceOurs], ['bare relay', presenceBare]] as const) console.log(`  ${name.padEnd(10)} p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.receipts} of ${r.expected} receipts`);
   console.log(`  p99 TMI / bare relay: ${round(presenceOurs.p99 / presenceBare.p99)}x`);
@@ -378,7 +387,7 @@ async function main() {
 
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   const file = path.join(ROOT, 'bench/results', `collab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ backend, floor: floorName, ops: OPS, rate: RATE, fanout, presence: { ours: presenceOurs, bare: presenceBare }, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) }, rest }, null, 2));
+  writeFileSync(file, JSON.stringify({ backend, floor: floorName, ops: OPS, rate: RATE, fanout: fanout.map((f, i) => ({ ...f, ...unpaced[i] })), presence: { ours: presenceOurs, bare: presenceBare }, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) }, rest }, null, 2));
   console.log(`saved ${path.relative(ROOT, file)}`);
 
   await Promise.all([stop(relays), stop(tmi)]);
