@@ -51,8 +51,8 @@ export class Notifications {
 
   /**
    * An event, to each subscriber who may read its threat model: one read of the model's access list
-   * for all of them (a query per socket took the whole pool at once with a few hundred sockets).
-   * When it cannot be read, nobody is told.
+   * for all of them, where a query per socket, all at once, asked the pool for a connection per
+   * socket (an instance may hold hundreds). When it cannot be read, nobody is told.
    */
   async publish(e: ThreatModelEvent | CollabNotice): Promise<void> {
     const subscribers = [...this.subscribers];
