@@ -277,9 +277,9 @@ async function main() {
   // Unpaced: one round each, as throughput over all operations is what it measures; after every
   // paced round. A burst opens every pooled connection of both sides, and each pool closes its idle
   // ones later, all at once (the floor's pg after its default 10 s, TMI's after
-  // TMI_DB_CONN_MAX_IDLE_TIME, 30 s): that many PostgreSQL backends ending together held every
-  // commit on the machine for 100-450 ms, which fell in the next N's paced rounds (TMI's first,
-  // 10 s after the floor's burst, and the floor's second, 30 s after TMI's) in every run.
+  // TMI_DB_CONN_MAX_IDLE_TIME, 30 s). As that many PostgreSQL backends ended, every commit on the
+  // machine stalled for 100-450 ms, in the next N's paced rounds (TMI's first, 10 s after the
+  // floor's burst, and the floor's second, 30 s after TMI's) in every run (docs/performance.md).
   const unpaced: { tmiMax: Run; floorMax: Run }[] = [];
   for (const n of FANOUT_NS) {
     const s2 = await session();
