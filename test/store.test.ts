@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataDirLockedError, openDb, pageSizeLiteral, statementName, type Db } from '../server/store/db.ts';
+import { connectionDeadline, DataDirLockedError, openDb, pageSizeLiteral, statementName, type Db } from '../server/store/db.ts';
 import { openSharedState, type SharedState } from '../server/store/shared-state.ts';
 import { seedDataFolder } from './support/process.ts';
 
@@ -201,18 +201,32 @@ describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('the pool on PostgreS
     }
   });
 
-  it('keeps every connection by default, and replaces one older than its lifetime', async () => {
+  it('uses no connection past its lifetime: one met when handing out is closed, one held past it is closed when given back', async () => {
     const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 3, poolMaxLifetimeSeconds: 1 });
     try {
-      await busy(db, 3);
+      const first = new Set(await busy(db, 3));
       expect(db.poolStats!()).toMatchObject({ total: 3, idle: 3 });
-      const first = await backend(db);
-      await new Promise((r) => setTimeout(r, 1300));
+      await new Promise((r) => setTimeout(r, 1100));
+      // All three are past their lifetime: handing one out closes them, and opens a new one.
+      expect(first.has(await backend(db))).toBe(false);
+      expect(db.poolStats!()).toMatchObject({ total: 1, idle: 1 });
+      await db.tx(async (q) => q.query('SELECT pg_sleep(1.1)'));
       expect(db.poolStats!().total).toBe(0);
-      expect(await backend(db)).not.toBe(first);
+      await db.exec('SELECT 1');
+      expect(db.poolStats!()).toMatchObject({ total: 1, idle: 1 });
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('a connection\'s lifetime (TMI_DB_CONN_MAX_LIFETIME)', () => {
+  it('is shortened by up to a tenth at random, so that connections opened together do not end together', () => {
+    const draws = [0, 0.5, 0.999].map((r) => connectionDeadline(1_000, 240_000, () => r));
+    [241_000, 229_000, 217_024].forEach((want, i) => expect(draws[i]).toBeCloseTo(want, 3));
+    const spread = new Set(Array.from({ length: 20 }, () => connectionDeadline(0, 240_000)));
+    expect(spread.size).toBeGreaterThan(1);
+    for (const d of spread) expect(d > 216_000 && d <= 240_000).toBe(true);
   });
 });
 

@@ -111,23 +111,60 @@ async function loadPg(): Promise<typeof pg> {
   return driver;
 }
 
+/**
+ * Up to this share of TMI_DB_CONN_MAX_LIFETIME is taken off each connection's lifetime, at random.
+ * Connections opened together (a burst, a start) would otherwise all end together and be replaced
+ * together, every lifetime, while requests wait for new backends (HikariCP takes off up to 2.5% for
+ * the same reason; with a pool of 20 opened at once and 240 s, 10% ends about one every 1.2 s).
+ */
+const LIFETIME_JITTER = 0.1;
+
+/** When a connection opened at `now` must no longer be used: its lifetime, shortened at random (LIFETIME_JITTER). */
+export function connectionDeadline(now: number, lifetimeMs: number, random: () => number = Math.random): number {
+  return now + lifetimeMs * (1 - LIFETIME_JITTER * random());
+}
+
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
+  /** When each open connection's lifetime ends (none without TMI_DB_CONN_MAX_LIFETIME). */
+  private readonly deadlines = new WeakMap<pg.PoolClient, number>();
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly outage: OutageWatch,
     /** Idle connections kept at most (TMI_DB_MAX_IDLE_CONNS). */
     private readonly maxIdle: number,
-  ) {}
+    /** A connection is not used once this old (TMI_DB_CONN_MAX_LIFETIME, less its jitter); 0: no limit. */
+    lifetimeMs: number,
+  ) {
+    if (lifetimeMs > 0) pool.on('connect', (client) => this.deadlines.set(client, connectionDeadline(Date.now(), lifetimeMs)));
+  }
+
+  private expired(client: pg.PoolClient): boolean {
+    const deadline = this.deadlines.get(client);
+    return deadline !== undefined && Date.now() >= deadline;
+  }
 
   /**
-   * Gives a connection back to the pool, or closes it: when it broke (`err`), or when the pool
-   * already keeps `maxIdle` idle connections and nobody waits for one (as Go's database/sql does
-   * with SetMaxIdleConns, which the reference's TMI_DB_MAX_IDLE_CONNS sets).
+   * A connection from the pool that is within its lifetime; older ones met on the way are closed (as
+   * Go's database/sql does when it hands out a connection).
+   */
+  private async checkout(): Promise<pg.PoolClient> {
+    for (;;) {
+      const client = await this.pool.connect();
+      if (!this.expired(client)) return client;
+      client.release(true);
+    }
+  }
+
+  /**
+   * Gives a connection back to the pool, or closes it: when it broke (`err`), when its lifetime is
+   * over, or when the pool already keeps `maxIdle` idle connections and nobody waits for one (as Go's
+   * database/sql does with SetMaxIdleConns, which the reference's TMI_DB_MAX_IDLE_CONNS sets).
    */
   private giveBack(client: pg.PoolClient, err?: Error | boolean): void {
     const surplus = this.pool.waitingCount === 0 && this.pool.idleCount >= this.maxIdle;
-    client.release(err || surplus);
+    client.release(err || surplus || this.expired(client));
   }
 
   /** A connection failure becomes StoreUnavailableError (503); anything else is passed on as it is. */
@@ -156,7 +193,7 @@ class PostgresDb implements Db {
    * that connection for good, and the query runs again unnamed.
    */
   private async statement(text: string, values: unknown[], name?: string): Promise<pg.QueryResult> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     try {
       const res = await client.query(name ? { text, values, name } : { text, values });
       this.giveBack(client);
@@ -172,7 +209,7 @@ class PostgresDb implements Db {
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await this.checkout();
     } catch (err) {
       throw this.failure(err);
     }
@@ -211,7 +248,14 @@ class PostgresDb implements Db {
 
   async exec(script: string): Promise<void> {
     try {
-      await this.pool.query(script);
+      const client = await this.checkout();
+      try {
+        await client.query(script);
+        this.giveBack(client);
+      } catch (err) {
+        this.giveBack(client, isPgConnectionFailure(err) ? (err as Error) : undefined);
+        throw err;
+      }
     } catch (err) {
       throw this.failure(err);
     }
@@ -327,7 +371,10 @@ export interface OpenOptions {
   poolIdleSeconds?: number;
   /** At most this many idle connections are kept: one given back beyond them is closed (default: poolMax). */
   poolMaxIdle?: number;
-  /** A connection is closed once this old, when next idle (seconds; 0: no limit, the default). */
+  /**
+   * A connection is not used once this old (seconds, less up to a tenth at random: LIFETIME_JITTER);
+   * it is closed when next handed out or given back. 0: no limit, the default.
+   */
   poolMaxLifetimeSeconds?: number;
   /** PGlite folder; ignored with databaseUrl. Omit for an in-memory database (tests). */
   dataDir?: string;
@@ -352,7 +399,6 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       // closing connections and opening new ones for the next burst, whose first statements on a
       // new backend are planned and its caches filled while an edit waits (docs/performance.md).
       idleTimeoutMillis: (opts.poolIdleSeconds ?? 30) * 1000,
-      maxLifetimeSeconds: opts.poolMaxLifetimeSeconds ?? 0,
       // A request does not wait forever for a connection while the server is away; an idle
       // connection to a peer that vanished without closing it is probed (TCP keepalive) and dropped.
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -366,7 +412,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     // with 503; the broken connection leaves the pool; new ones are opened when the server is back.
     pool.on('error', (err) => outage.failed(err));
     pool.on('connect', (client) => client.on('error', (err) => outage.failed(err)));
-    db = new PostgresDb(pool, outage, opts.poolMaxIdle ?? opts.poolMax ?? 10);
+    db = new PostgresDb(pool, outage, opts.poolMaxIdle ?? opts.poolMax ?? 10, (opts.poolMaxLifetimeSeconds ?? 0) * 1000);
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     const pgDir = opts.dataDir ? path.join(opts.dataDir, 'pglite') : undefined;
