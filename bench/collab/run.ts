@@ -7,6 +7,9 @@
 //     the durable floor: a bare `ws` relay that commits each operation with one INSERT into
 //     PostgreSQL before forwarding it (on PGlite runs, a bare relay without storage instead).
 //     TMI keeps "durable before anyone sees it" too, so the durable floor is the fair comparison.
+//     On PostgreSQL a third side runs in the same rounds: the ordered durable floor
+//     (bench/collab/relays.ts), which also gives every client one order of the operations, as TMI
+//     does; TMI / ordered floor is what TMI adds to that, ordered / durable floor what order costs.
 //  1b. Presence: the presenter's cursor (not stored) relayed to N - 1 others, paced, against the
 //     bare relay that forwards without validation or storage, in rounds alternated between the two
 //     (both sets of clients connected throughout).
@@ -43,6 +46,7 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PORT = Number(process.env.BENCH_PORT ?? 18082);
 const RELAY_PORT = Number(process.env.BENCH_RELAY_PORT ?? 18092);
 const DURABLE_PORT = RELAY_PORT + 1;
+const ORDERED_PORT = RELAY_PORT + 2;
 const OPS = Number(process.env.BENCH_OPS ?? 3000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const PACED_ROUNDS = 5;
@@ -239,10 +243,11 @@ async function main() {
   }
 
   type Run = Awaited<ReturnType<typeof drive>>;
-  const fanout: { n: number; tmi: Run; floor: Run; roundsP99: { tmi: number[]; floor: number[] }; pooledP99: { tmi: number; floor: number } }[] = [];
+  type Sides<T> = { tmi: T; floor: T; ordered: T | null };
+  const fanout: (Sides<Run> & { n: number; roundsP99: Sides<number[]>; pooledP99: Sides<number> })[] = [];
   for (const n of FANOUT_NS) {
     // Paced: PACED_ROUNDS rounds of OPS / PACED_ROUNDS operations, alternated between TMI and the
-    // floor (both connected throughout), figures per side the median of the rounds' (as
+    // floors (all connected throughout), figures per side the median of the rounds' (as
     // bench:floor). A slow disk flush (100 ms at times on this machine, IO:WALSync) holds every
     // commit then, of TMI and of the floor alike; in one long round it decided whose p99 it fell in.
     // Rounds of 6 s (600 operations at the default rate): in rounds of 2 s a p99 was the latency of
@@ -251,26 +256,29 @@ async function main() {
     const s = await session();
     const ours = await openClients(n, () => s.url(), (m) => m.message_type === 'diagram_state', false);
     const bare = await openClients(n, async () => floorUrl, () => true, true);
+    const ordered = durable ? await openClients(n, async () => `ws://127.0.0.1:${ORDERED_PORT}/`, () => true, true) : null;
     await sleep(300);
     // A round of each side first, not counted: the first edits of a session load its diagram into
     // the instance and grow the pools, whose new connections plan their first statements.
     await drive(ours, `TMI N=${n} (warm-up)`, RATE, WARM_UP_OPS);
     await drive(bare, `${floorName} N=${n} (warm-up)`, RATE, WARM_UP_OPS);
-    const paced: { tmi: Run[]; floor: Run[] } = { tmi: [], floor: [] };
-    const pooled = { tmi: [] as number[], floor: [] as number[] };
+    if (ordered) await drive(ordered, `ordered floor N=${n} (warm-up)`, RATE, WARM_UP_OPS);
+    const paced = { tmi: [] as Run[], floor: [] as Run[], ordered: [] as Run[] };
+    const pooled = { tmi: [] as number[], floor: [] as number[], ordered: [] as number[] };
     for (let round = 0; round < PACED_ROUNDS; round++) {
       paced.tmi.push(await drive(ours, `TMI N=${n}`, RATE, OPS / PACED_ROUNDS, pooled.tmi));
       paced.floor.push(await drive(bare, `${floorName} N=${n}`, RATE, OPS / PACED_ROUNDS, pooled.floor));
+      if (ordered) paced.ordered.push(await drive(ordered, `ordered floor N=${n}`, RATE, OPS / PACED_ROUNDS, pooled.ordered));
     }
-    ours.forEach((c) => c.ws.close());
-    bare.forEach((c) => c.ws.close());
+    for (const c of [...ours, ...bare, ...(ordered ?? [])]) c.ws.close();
     await sleep(500);
     fanout.push({
       n,
       tmi: medianRun(paced.tmi),
       floor: medianRun(paced.floor),
-      roundsP99: { tmi: paced.tmi.map((r) => r.p99), floor: paced.floor.map((r) => r.p99) },
-      pooledP99: { tmi: round(pct(pooled.tmi, 99)), floor: round(pct(pooled.floor, 99)) },
+      ordered: ordered ? medianRun(paced.ordered) : null,
+      roundsP99: { tmi: paced.tmi.map((r) => r.p99), floor: paced.floor.map((r) => r.p99), ordered: ordered ? paced.ordered.map((r) => r.p99) : null },
+      pooledP99: { tmi: round(pct(pooled.tmi, 99)), floor: round(pct(pooled.floor, 99)), ordered: ordered ? round(pct(pooled.ordered, 99)) : null },
     });
   }
 
@@ -371,6 +379,17 @@ async function main() {
   console.log(`  (medians of ${PACED_ROUNDS} rounds each; p99 of every round, and over all rounds pooled:)`);
   for (const f of fanout) {
     console.log(`  N = ${f.n}: TMI ${f.roundsP99.tmi.join(', ')} | floor ${f.roundsP99.floor.join(', ')} | pooled ${f.pooledP99.tmi} / ${f.pooledP99.floor} = ${round(f.pooledP99.tmi / f.pooledP99.floor)}`);
+  }
+  if (durable) {
+    console.log('\nPaced, in the same rounds: the ordered durable floor (one log, batches committed one at a time, forwarded in order)');
+    console.log('  N | ordered p50 ms | ordered p99 ms | p99 ordered/floor | p99 TMI/ordered | pooled ordered/floor | pooled TMI/ordered');
+    for (const f of fanout) {
+      const [o, pooledOrdered, pooled] = [f.ordered!, f.pooledP99.ordered!, f.pooledP99];
+      console.log(
+        `${String(f.n).padStart(3)} | ${String(o.p50).padStart(14)} | ${String(o.p99).padStart(14)} | ${String(round(o.p99 / f.floor.p99)).padStart(17)} | ${String(round(f.tmi.p99 / o.p99)).padStart(15)} | ${String(round(pooledOrdered / pooled.floor)).padStart(20)} | ${round(pooled.tmi / pooledOrdered)}`,
+      );
+    }
+    for (const f of fanout) console.log(`  N = ${f.n}: ordered floor ${f.roundsP99.ordered!.join(', ')}`);
   }
   console.log('\nUnpaced: every client sends its share at once (operations applied per second)');
   console.log(header);
