@@ -27,9 +27,10 @@ export class WsClient {
   closed: { code: number; reason: string } | null = null;
   readonly opened: Promise<void>;
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
       const m = JSON.parse(data.toString()) as Msg;
-      const problem = nonConforming(m);
+      // A browser hands a binary frame over as a Blob, which tmi-ux does not parse.
+      const problem = isBinary ? `${String(m.message_type)} came in a binary frame, not a text frame` : nonConforming(m);
       if (problem) this.problems.push(problem);
       this.messages.push(m);
       this.wake();
