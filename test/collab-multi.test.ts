@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opRequest, processNode, WsClient, type Msg } from './collab-support.ts';
 import { freePort } from './support/net.ts';
 import { signInOverHttp, startServerProcess, type ServerProcess } from './support/process.ts';
+import { until } from './support/until.ts';
 
 // Chosen before the servers start: the first is also the public origin of both (TMI_SERVER_BASE_URL).
 // Not fixed numbers: another checkout's suite or benchmark may hold those.
@@ -70,14 +71,6 @@ async function connect(port: number, token: string, tm: string, d: string, sid: 
 }
 
 const events = (c: WsClient) => c.messages.filter((m) => m.message_type === 'diagram_operation_event');
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Sends `count` add operations without waiting; returns the cell ids in send order. */
 function burst(c: WsClient, count: number): string[] {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opRequest, processNode, WsClient } from './collab-support.ts';
 import { signInOverHttp, startServerProcess, type ServerProcess } from './support/process.ts';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from './support/private-services.ts';
+import { sleep, until } from './support/until.ts';
 import { WriteLoad, type Outcome } from './support/write-load.ts';
 
 let pgServer: PrivatePostgres;
@@ -17,8 +18,6 @@ const servers: ServerProcess[] = [];
 const bases: string[] = [];
 let token: string;
 let tmId: string;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   [pgServer, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
@@ -88,14 +87,6 @@ async function authorizationCode(base: string, user: string): Promise<{ code: st
 
 const exchange = (base: string, c: { code: string; verifier: string }) =>
   api(base, 'POST', '/oauth2/token?idp=tmi', { body: { grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: 'http://localhost:8079/' } });
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(50);
-  }
-}
 
 /** What the writers saw: only 2xx and 503 (with Retry-After and the envelope); never a 500 or no answer. */
 function expectOnlySuccessOr503(outcomes: Outcome[]) {
