@@ -1,14 +1,19 @@
 // The store: PGlite's data-folder lock (a second open refuses clearly; a stale lock is taken over),
-// and the shared key-value store and bus on whichever back end the suite runs on.
+// the shared key-value store and bus on whichever back end the suite runs on, and on PostgreSQL the
+// named statements and the connection pool.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionDeadline, DataDirLockedError, openDb, pageSizeLiteral, statementName, type Db } from '../server/store/db.ts';
+import { DataDirLockedError, openDb, pageSizeLiteral, statementName, type Db } from '../server/store/db.ts';
+import { isPgConnectionFailure } from '../server/store/availability.ts';
+import { connectionDeadline, ConnectionPool, type PoolOptions } from '../server/store/pool.ts';
 import { openSharedState, type SharedState } from '../server/store/shared-state.ts';
 import { seedDataFolder } from './support/process.ts';
+import { sleep, until } from './support/until.ts';
 
 const folder = () => mkdtempSync(path.join(tmpdir(), 'tmi-store-'));
 /** A data folder holding the migrated template database (the lock does not care what is in it). */
@@ -201,22 +206,139 @@ describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('the pool on PostgreS
     }
   });
 
-  it('uses no connection past its lifetime: one met when handing out is closed, one held past it is closed when given back', async () => {
+  it('uses no connection past its lifetime: idle ones are closed when met, one held past it is replaced in the background', async () => {
     const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 3, poolMaxLifetimeSeconds: 1 });
     try {
       const first = new Set(await busy(db, 3));
       expect(db.poolStats!()).toMatchObject({ total: 3, idle: 3 });
-      await new Promise((r) => setTimeout(r, 1100));
-      // All three are past their lifetime: handing one out closes them, and opens a new one.
-      expect(first.has(await backend(db))).toBe(false);
+      await sleep(1100);
+      // All three are past their lifetime, idle: handing one out closes them, and opens one.
+      const second = await backend(db);
+      expect(first.has(second)).toBe(false);
       expect(db.poolStats!()).toMatchObject({ total: 1, idle: 1 });
-      await db.tx(async (q) => q.query('SELECT pg_sleep(1.1)'));
-      expect(db.poolStats!().total).toBe(0);
-      await db.exec('SELECT 1');
-      expect(db.poolStats!()).toMatchObject({ total: 1, idle: 1 });
+      // One held past its lifetime is closed when given back, and its replacement opened at once.
+      const held = await db.tx(async (q) => (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(1.1)'))[0]!.pid);
+      expect(held).toBe(second);
+      expect(db.poolStats!()).toMatchObject({ total: 1, idle: 0 });
+      await until(() => db.poolStats!().idle === 1, 5000, 'the replacement idle');
+      expect(await backend(db)).not.toBe(held);
     } finally {
       await db.close();
     }
+  });
+
+  it('renews a connection in use before its lifetime ends: the replacement is opened while the old one still serves', async () => {
+    const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 2, poolMaxLifetimeSeconds: 1 });
+    try {
+      type Use = { pid: number; started: number; at: number };
+      const uses: Use[] = [];
+      const stop = Date.now() + 2500;
+      while (Date.now() < stop) {
+        const [use] = await db.query<Use>(
+          `SELECT pid, extract(epoch FROM backend_start) * 1000 AS started, extract(epoch FROM clock_timestamp()) * 1000 AS at
+           FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
+        );
+        uses.push(use!);
+        expect(db.poolStats!().total).toBeLessThanOrEqual(2);
+        await sleep(5);
+      }
+      // One query at a time, each on a connection younger than its lifetime; each backend served
+      // one stretch, and the next was started before the last query on the one it replaced (on a
+      // machine too slow to open one within the renewal window, 50 ms here, not every time).
+      for (const u of uses) expect(u.at - u.started).toBeLessThan(1000);
+      const changes = uses.flatMap((u, i) => (i > 0 && u.pid !== uses[i - 1]!.pid ? [{ next: u, last: uses[i - 1]! }] : []));
+      expect(changes.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(uses.map((u) => u.pid)).size).toBe(changes.length + 1);
+      expect(changes.some(({ next, last }) => next.started < last.at)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('plans the busiest named statements on a replacement before it serves, without a request waiting for it', async () => {
+    const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 2, poolMaxLifetimeSeconds: 1 });
+    const table = `warm_probe_${randomBytes(4).toString('hex')}`;
+    const holder = new pg.Client({ connectionString: process.env.TMI_TEST_DATABASE_URL });
+    await holder.connect();
+    try {
+      await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+      const busiest = `SELECT id FROM ${table} WHERE id = $1`;
+      for (let i = 0; i < 3; i++) await db.query(busiest, [i], statementName(busiest));
+      // Planning the statement needs a lock on its table; while another connection holds the table,
+      // the warm-up of the replacement for a connection held past its lifetime waits, in plain view,
+      // and requests meanwhile do not wait with it.
+      await holder.query(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+      await db.tx((q) => q.query('SELECT pg_sleep(1.1)'));
+      expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      const planning = async () =>
+        (await holder.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query = $1`, [`EXPLAIN ${busiest}`])).rowCount === 1;
+      await until(planning, 5000, 'the replacement plans the busiest statement');
+      await holder.query('COMMIT');
+      await until(async () => !(await planning()) && db.poolStats!().idle === 2, 5000, 'the replacement idle once planned');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+      await db.query(`DROP TABLE IF EXISTS ${table}`);
+      await db.close();
+    }
+  });
+
+});
+
+describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('the connection pool on PostgreSQL', () => {
+  const pool = (o: Partial<PoolOptions> = {}) =>
+    new ConnectionPool({ newClient: () => new pg.Client({ connectionString: process.env.TMI_TEST_DATABASE_URL }), max: 1, maxIdle: 1, idleTimeoutMs: 30_000, acquireTimeoutMs: 10_000, lifetimeMs: 0, onError: () => undefined, ...o });
+
+  it('fails a request that waited too long for a connection as an outage (503), and serves the next one', async () => {
+    const p = pool({ acquireTimeoutMs: 200 });
+    try {
+      const held = await p.acquire();
+      const refused = await p.acquire().catch((err: unknown) => err);
+      expect(isPgConnectionFailure(refused)).toBe(true);
+      expect(p.stats()).toEqual({ total: 1, idle: 0, waiting: 0 });
+      p.release(held);
+      expect(await p.acquire()).toBe(held);
+      p.release(held);
+    } finally {
+      await p.end();
+    }
+  });
+
+  it('drops an idle connection that broke, and opens a new one for the next request', async () => {
+    const errors: Error[] = [];
+    const p = pool({ onError: (err) => errors.push(err) });
+    const admin = new pg.Client({ connectionString: process.env.TMI_TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      const c = await p.acquire();
+      const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      p.release(c);
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await until(() => p.stats().total === 0, 5000, 'the broken connection dropped');
+      expect(errors.length).toBeGreaterThan(0);
+      const next = await p.acquire();
+      expect((await next.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).not.toBe(pid);
+      p.release(next);
+    } finally {
+      await admin.end();
+      await p.end();
+    }
+  });
+
+  it('closes once the busy connections are given back, and refuses new requests meanwhile', async () => {
+    const p = pool({ max: 2 });
+    const busy = await p.acquire();
+    const second = await p.acquire();
+    p.release(second);
+    let closed = false;
+    const ending = p.end().then(() => (closed = true));
+    await expect(p.acquire()).rejects.toThrow(/closed/);
+    await sleep(50);
+    expect(closed).toBe(false);
+    expect(p.stats()).toEqual({ total: 1, idle: 0, waiting: 0 });
+    p.release(busy);
+    await ending;
+    expect(p.stats().total).toBe(0);
   });
 });
 

@@ -29,7 +29,8 @@
 //   BENCH_EMBEDDED=1 npx tsx bench/collab/run.ts   PGlite + in-process bus
 // Env: BENCH_PORT (TMI, default 18082), BENCH_RELAY_PORT (default 18092), BENCH_OPS (operations
 // per N, default 3000), BENCH_RATE (offered operations per second in total, default 100), BENCH_N
-// (client counts, default 2,10,50).
+// (client counts, default 2,10,50), BENCH_DB_CONN_MAX_LIFETIME (TMI's TMI_DB_CONN_MAX_LIFETIME; a
+// few seconds replaces connections often enough to see what a replacement costs an edit).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -217,7 +218,7 @@ async function main() {
       TMI_COLLAB_MAX_PARTICIPANTS: '1000',
       TMI_COLLAB_MAX_SOCKETS_PER_USER: '1000',
       TMI_COLLAB_OPS_PER_SECOND: '100000',
-      ...(EMBEDDED ? {} : { TMI_DATABASE_URL: databaseUrl, TMI_REDIS_URL: REDIS_URL, TMI_DB_MAX_OPEN_CONNS: '20' }),
+      ...(EMBEDDED ? {} : { TMI_DATABASE_URL: databaseUrl, TMI_REDIS_URL: REDIS_URL, TMI_DB_MAX_OPEN_CONNS: '20', ...(process.env.BENCH_DB_CONN_MAX_LIFETIME ? { TMI_DB_CONN_MAX_LIFETIME: process.env.BENCH_DB_CONN_MAX_LIFETIME } : {}) }),
     },
     START_NODE_FLAGS,
   );

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { OutageWatch, StoreUnavailableError, isPgConnectionFailure, type OutageLogger } from './availability.ts';
+import { ConnectionPool, type PoolOptions } from './pool.ts';
 import { MAX_PAGE_SIZE } from '../../contract/limits.ts';
 import { appPath } from '../app-root.ts';
 
@@ -112,59 +113,49 @@ async function loadPg(): Promise<typeof pg> {
 }
 
 /**
- * Up to this share of TMI_DB_CONN_MAX_LIFETIME is taken off each connection's lifetime, at random.
- * Connections opened together (a burst, a start) would otherwise all end together and be replaced
- * together, every lifetime, while requests wait for new backends (HikariCP takes off up to 2.5% for
- * the same reason; with a pool of 20 opened at once and 240 s, 10% ends about one every 1.2 s).
+ * A connection that replaces one past its lifetime plans this many of the named statements run most
+ * since the start before it serves (ConnectionPool's warmUp): the statements of the hot paths, whose
+ * first run on a new backend would otherwise load the catalog caches while a request waits.
  */
-const LIFETIME_JITTER = 0.1;
+const WARMED_STATEMENTS = 8;
 
-/** When a connection opened at `now` must no longer be used: its lifetime, shortened at random (LIFETIME_JITTER). */
-export function connectionDeadline(now: number, lifetimeMs: number, random: () => number = Math.random): number {
-  return now + lifetimeMs * (1 - LIFETIME_JITTER * random());
+/** The highest `$n` in a statement: how many values it takes. */
+function parameterCount(text: string): number {
+  let n = 0;
+  for (const m of text.matchAll(/\$(\d+)/g)) n = Math.max(n, Number(m[1]));
+  return n;
 }
 
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
-  /** When each open connection's lifetime ends (none without TMI_DB_CONN_MAX_LIFETIME). */
-  private readonly deadlines = new WeakMap<pg.PoolClient, number>();
+  /** The named statements run so far, and how often: the busiest are planned by replacement connections. */
+  private readonly named = new Map<string, { text: string; runs: number }>();
+  private readonly pool: ConnectionPool;
 
   constructor(
-    private readonly pool: pg.Pool,
     private readonly outage: OutageWatch,
-    /** Idle connections kept at most (TMI_DB_MAX_IDLE_CONNS). */
-    private readonly maxIdle: number,
-    /** A connection is not used once this old (TMI_DB_CONN_MAX_LIFETIME, less its jitter); 0: no limit. */
-    lifetimeMs: number,
+    pool: Omit<PoolOptions, 'warmUp'>,
   ) {
-    if (lifetimeMs > 0) pool.on('connect', (client) => this.deadlines.set(client, connectionDeadline(Date.now(), lifetimeMs)));
-  }
-
-  private expired(client: pg.PoolClient): boolean {
-    const deadline = this.deadlines.get(client);
-    return deadline !== undefined && Date.now() >= deadline;
+    this.pool = new ConnectionPool({ ...pool, warmUp: (client) => this.warmUp(client) });
   }
 
   /**
-   * A connection from the pool that is within its lifetime; older ones met on the way are closed (as
-   * Go's database/sql does when it hands out a connection).
+   * Plans the busiest named statements on a new connection, without running them: EXPLAIN with
+   * every value null opens their tables and indexes and fills the caches their first run would
+   * fill. Nothing is written and no row is locked. A statement that cannot be planned so is skipped.
    */
-  private async checkout(): Promise<pg.PoolClient> {
-    for (;;) {
-      const client = await this.pool.connect();
-      if (!this.expired(client)) return client;
-      client.release(true);
+  private async warmUp(client: pg.Client): Promise<void> {
+    const busiest = [...this.named.values()].sort((a, b) => b.runs - a.runs).slice(0, WARMED_STATEMENTS);
+    for (const s of busiest) await client.query(`EXPLAIN ${s.text}`, new Array(parameterCount(s.text)).fill(null)).catch(() => undefined);
+  }
+
+  private counted(config: pg.QueryConfig | string): pg.QueryConfig | string {
+    if (typeof config !== 'string' && config.name) {
+      const seen = this.named.get(config.name);
+      if (seen) seen.runs++;
+      else this.named.set(config.name, { text: config.text, runs: 1 });
     }
-  }
-
-  /**
-   * Gives a connection back to the pool, or closes it: when it broke (`err`), when its lifetime is
-   * over, or when the pool already keeps `maxIdle` idle connections and nobody waits for one (as Go's
-   * database/sql does with SetMaxIdleConns, which the reference's TMI_DB_MAX_IDLE_CONNS sets).
-   */
-  private giveBack(client: pg.PoolClient, err?: Error | boolean): void {
-    const surplus = this.pool.waitingCount === 0 && this.pool.idleCount >= this.maxIdle;
-    client.release(err || surplus || this.expired(client));
+    return config;
   }
 
   /** A connection failure becomes StoreUnavailableError (503); anything else is passed on as it is. */
@@ -193,23 +184,23 @@ class PostgresDb implements Db {
    * that connection for good, and the query runs again unnamed.
    */
   private async statement(text: string, values: unknown[], name?: string): Promise<pg.QueryResult> {
-    const client = await this.checkout();
+    const client = await this.pool.acquire();
     try {
-      const res = await client.query(name ? { text, values, name } : { text, values });
-      this.giveBack(client);
+      const res = await client.query(this.counted(name ? { text, values, name } : { text, values }));
+      this.pool.release(client);
       return res;
     } catch (err) {
       const stale = name !== undefined && isStalePlan(err);
-      this.giveBack(client, stale || isPgConnectionFailure(err) ? (err as Error) : undefined);
+      this.pool.release(client, stale || isPgConnectionFailure(err));
       if (!stale) throw err;
     }
     return this.statement(text, values);
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
+    let client: pg.Client;
     try {
-      client = await this.checkout();
+      client = await this.pool.acquire();
     } catch (err) {
       throw this.failure(err);
     }
@@ -217,7 +208,7 @@ class PostgresDb implements Db {
     let discard = false;
     const run = async (config: pg.QueryConfig | string) => {
       try {
-        return await client.query(config);
+        return await client.query(this.counted(config));
       } catch (err) {
         // A statement prepared before another instance migrated its tables fails on this
         // connection for good: close it (the caller's retry gets a fresh one).
@@ -242,18 +233,18 @@ class PostgresDb implements Db {
       if (!discard) await client.query('ROLLBACK').catch(() => (discard = true));
       throw err;
     } finally {
-      this.giveBack(client, discard);
+      this.pool.release(client, discard);
     }
   }
 
   async exec(script: string): Promise<void> {
     try {
-      const client = await this.checkout();
+      const client = await this.pool.acquire();
       try {
         await client.query(script);
-        this.giveBack(client);
+        this.pool.release(client);
       } catch (err) {
-        this.giveBack(client, isPgConnectionFailure(err) ? (err as Error) : undefined);
+        this.pool.release(client, isPgConnectionFailure(err));
         throw err;
       }
     } catch (err) {
@@ -266,7 +257,7 @@ class PostgresDb implements Db {
   }
 
   poolStats() {
-    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+    return this.pool.stats();
   }
 }
 
@@ -372,8 +363,8 @@ export interface OpenOptions {
   /** At most this many idle connections are kept: one given back beyond them is closed (default: poolMax). */
   poolMaxIdle?: number;
   /**
-   * A connection is not used once this old (seconds, less up to a tenth at random: LIFETIME_JITTER);
-   * it is closed when next handed out or given back. 0: no limit, the default.
+   * A connection is not used once this old (seconds, less up to a tenth at random: server/store/pool.ts);
+   * it is replaced, in the background, when next handed out or given back. 0: no limit, the default.
    */
   poolMaxLifetimeSeconds?: number;
   /** PGlite folder; ignored with databaseUrl. Omit for an in-memory database (tests). */
@@ -383,7 +374,7 @@ export interface OpenOptions {
   /** Where the start and the end of a PostgreSQL outage are reported. */
   log?: OutageLogger;
   /** TLS to PostgreSQL beyond what the URL says (server/store/tls.ts). */
-  ssl?: pg.PoolConfig['ssl'];
+  ssl?: pg.ClientConfig['ssl'];
   /** false: only check that every migration has been applied (they run as another role). */
   migrate?: boolean;
 }
@@ -392,27 +383,31 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   let db: Db;
   if (opts.databaseUrl) {
     const driver = await loadPg();
-    const pool = new driver.Pool({
-      connectionString: opts.databaseUrl,
+    const outage = new OutageWatch('database', opts.log);
+    db = new PostgresDb(outage, {
+      newClient: () =>
+        new driver.Client({
+          connectionString: opts.databaseUrl,
+          // A request does not wait forever for a connection while the server is away; an idle
+          // connection to a peer that vanished without closing it is probed (TCP keepalive) and dropped.
+          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+          keepAlive: true,
+          keepAliveInitialDelayMillis: 10_000,
+          ...(opts.ssl ? { ssl: opts.ssl } : {}),
+        }),
       max: opts.poolMax ?? 10,
+      maxIdle: opts.poolMaxIdle ?? opts.poolMax ?? 10,
       // pg's default is 10 s: under steady light load (a live session's edits) the pool kept
       // closing connections and opening new ones for the next burst, whose first statements on a
       // new backend are planned and its caches filled while an edit waits (docs/performance.md).
-      idleTimeoutMillis: (opts.poolIdleSeconds ?? 30) * 1000,
-      // A request does not wait forever for a connection while the server is away; an idle
-      // connection to a peer that vanished without closing it is probed (TCP keepalive) and dropped.
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      ...(opts.ssl ? { ssl: opts.ssl } : {}),
+      idleTimeoutMs: (opts.poolIdleSeconds ?? 30) * 1000,
+      acquireTimeoutMs: CONNECT_TIMEOUT_MS,
+      lifetimeMs: (opts.poolMaxLifetimeSeconds ?? 0) * 1000,
+      // A connection that breaks, idle or busy: the query running on it (if any) fails as well and
+      // is answered with 503; the broken connection leaves the pool; new ones are opened when the
+      // server is back.
+      onError: (err) => outage.failed(err),
     });
-    const outage = new OutageWatch('database', opts.log);
-    // A connection that breaks emits 'error' on its client, idle or checked out; without a listener
-    // that event ends the process. The query running on it (if any) fails as well and is answered
-    // with 503; the broken connection leaves the pool; new ones are opened when the server is back.
-    pool.on('error', (err) => outage.failed(err));
-    pool.on('connect', (client) => client.on('error', (err) => outage.failed(err)));
-    db = new PostgresDb(pool, outage, opts.poolMaxIdle ?? opts.poolMax ?? 10, (opts.poolMaxLifetimeSeconds ?? 0) * 1000);
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     const pgDir = opts.dataDir ? path.join(opts.dataDir, 'pglite') : undefined;
