@@ -363,8 +363,9 @@ export interface OpenOptions {
   /** At most this many idle connections are kept: one given back beyond them is closed (default: poolMax). */
   poolMaxIdle?: number;
   /**
-   * A connection is not used once this old (seconds, less up to a tenth at random: server/store/pool.ts);
-   * it is replaced, in the background, when next handed out or given back. 0: no limit, the default.
+   * A connection is not used once this old (seconds, less up to a tenth at random). One in use is
+   * renewed in the background before then; an idle one is closed when next met (server/store/pool.ts).
+   * 0: no limit, the default.
    */
   poolMaxLifetimeSeconds?: number;
   /** PGlite folder; ignored with databaseUrl. Omit for an in-memory database (tests). */
