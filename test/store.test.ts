@@ -325,6 +325,25 @@ describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('the connection pool 
     }
   });
 
+  it('closes idle connections that timed out together one at a time, spaced, not all at once', async () => {
+    const p = pool({ max: 4, maxIdle: 4, idleTimeoutMs: 50, idleCloseSpacingMs: 300 });
+    try {
+      const held = await Promise.all([p.acquire(), p.acquire(), p.acquire(), p.acquire()]);
+      held.forEach((c) => p.release(c));
+      // When each close was seen (a close seen late by a slow poll only shortens the gap after it).
+      const closes: number[] = [];
+      const deadline = Date.now() + 5000;
+      while (closes.length < 4 && Date.now() < deadline) {
+        await sleep(5);
+        for (let open = p.stats().total; 4 - closes.length > open; ) closes.push(Date.now());
+      }
+      expect(closes).toHaveLength(4);
+      for (let i = 1; i < 4; i++) expect(closes[i]! - closes[i - 1]!).toBeGreaterThanOrEqual(200);
+    } finally {
+      await p.end();
+    }
+  });
+
   it('closes once the busy connections are given back, and refuses new requests meanwhile', async () => {
     const p = pool({ max: 2 });
     const busy = await p.acquire();
