@@ -489,15 +489,19 @@ export class LocalSession {
       case 'op':
         this.delivery.offer(m.event);
         return;
-      case 'participants':
-        for (const c of this.conns) if (c.ready) c.send(m.msg);
+      case 'participants': {
+        const encoded = encodeOnce(m.msg);
+        for (const c of this.conns) if (c.ready) c.send(encoded);
         // Someone joined or left, perhaps on another instance: relay over the bus until it is known.
         this.othersListen.announce(true, false);
         return;
-      case 'relay':
+      }
+      case 'relay': {
         if (m.origin === this.services.instanceId) return;
-        for (const c of this.conns) if (c.ready && c.id !== m.except) c.send(m.msg);
+        const encoded = encodeOnce(m.msg);
+        for (const c of this.conns) if (c.ready && c.id !== m.except) c.send(encoded);
         return;
+      }
       case 'presenter':
         this.presenter.announce(m.userUuid);
         return;
