@@ -22,11 +22,13 @@ export function connectionDeadline(now: number, lifetimeMs: number, random: () =
 }
 
 /**
- * How long before its deadline a connection in use is renewed: a twentieth of its lifetime, at most
- * 10 s. Opening and warming a replacement takes tens of milliseconds; a connection not used within
- * this window is idle, and is closed at its deadline without a replacement.
+ * How long before its deadline a connection in use is renewed: a quarter of its lifetime, at most
+ * 10 s (so 10 s at the default 240 s). Opening and warming a replacement takes tens of milliseconds,
+ * and hundreds on a loaded machine; with a short lifetime a twentieth of it (50 ms at 1 s) was
+ * too short for that, and the old connection expired first. A connection not used within this
+ * window is idle, and is closed at its deadline without a replacement.
  */
-const renewalWindow = (lifetimeMs: number) => Math.min(lifetimeMs / 20, 10_000);
+const renewalWindow = (lifetimeMs: number) => Math.min(lifetimeMs / 4, 10_000);
 
 /**
  * Idle connections are closed at most one per second. Connections opened together (a burst of
