@@ -9,21 +9,16 @@
 //
 //   npm run bench:statement      PostgreSQL only (BENCH_PG_URL)
 // Env: BENCH_OPS (statements per side and mode, default 1500), BENCH_GAP_MS (pause between two
-// statements, default 2), BENCH_PORT (TMI, which creates the session, default 18083).
+// statements, default 2).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { signInOverHttp } from '../../test/support/process.ts';
+import { signInOverHttp, startServerProcess } from '../../test/support/process.ts';
 import { openDb, type Db } from '../../server/store/db.ts';
 import { loadEditState, sessionById, wireUser, writeEdits } from '../../server/collab/store.ts';
-import { run, START_NODE_FLAGS, stop, waitFor } from '../support/child.ts';
 import { freshBenchDatabase } from '../support/database.ts';
 import { api } from '../support/http.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-const PORT = Number(process.env.BENCH_PORT ?? 18083);
 const OPS = Number(process.env.BENCH_OPS ?? 1500);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 2);
 const DB_NAME = 'tmi_h2_bench_statement';
@@ -38,22 +33,10 @@ const node = (id: string, x: number) => ({ id, shape: 'process', position: { x, 
 async function main() {
   const database = await freshBenchDatabase(PG_URL, DB_NAME);
   // The server creates the rows an edit needs (user, model, diagram, session) as it does for clients.
-  const tmi = run(
-    ['server/main.ts'],
-    {
-      TMI_BUILD_MODE: 'test',
-      TMI_JWT_SECRET: randomBytes(32).toString('hex'),
-      TMI_LOG_LEVEL: 'warn',
-      TMI_SERVER_PORT: String(PORT),
-      TMI_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tmi-bench-statement-')),
-      TMI_DATABASE_URL: database.url,
-    },
-    START_NODE_FLAGS,
-  );
-  const base = `http://127.0.0.1:${PORT}`;
+  const tmi = await startServerProcess({ TMI_BUILD_MODE: 'test', TMI_JWT_SECRET: randomBytes(32).toString('hex'), TMI_DATABASE_URL: database.url });
+  const base = `http://127.0.0.1:${tmi.port}`;
   const dbs: Db[] = [];
   try {
-    await waitFor(`${base}/`, tmi);
     const owner = await signInOverHttp(base, `bench-${randomBytes(3).toString('hex')}`);
     const tm = await api(base, owner, 'POST', '/threat_models', { name: 'Statement' });
     const d = await api(base, owner, 'POST', `/threat_models/${tm.id}/diagrams`, { name: 'D', type: 'DFD-1.0.0' });
@@ -126,7 +109,8 @@ async function main() {
     }
   } finally {
     for (const db of dbs) await db.close();
-    await stop(tmi);
+    tmi.child.kill('SIGTERM');
+    await tmi.exited;
     await database.drop();
   }
 }
