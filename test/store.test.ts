@@ -9,9 +9,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, openDb, pageSizeLiteral, statementName, type Db } from '../server/store/db.ts';
-import { isPgConnectionFailure } from '../server/store/availability.ts';
-import { connectionDeadline, ConnectionPool, type PoolOptions } from '../server/store/pool.ts';
+import { isPgConnectionFailure, StoreUnavailableError } from '../server/store/availability.ts';
+import { connectionDeadline, ConnectionPool, PoolExhaustedError, type PoolOptions } from '../server/store/pool.ts';
 import { openSharedState, type SharedState } from '../server/store/shared-state.ts';
+import { LogCapture } from './support/log-capture.ts';
 import { seedDataFolder } from './support/process.ts';
 import { sleep, until } from './support/until.ts';
 
@@ -255,6 +256,26 @@ describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('the pool on PostgreS
     }
   });
 
+  it('answers 503 when every connection stays busy, and logs that as the pool exhausted, not the database unreachable', async () => {
+    const capture = new LogCapture();
+    const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 1, poolAcquireTimeoutMs: 200, log: capture.logger() });
+    try {
+      const busy = db.tx((q) => q.query('SELECT pg_sleep(0.6)'));
+      const refused = await db.query('SELECT 1 AS one').catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect((refused as Error).cause).toBeInstanceOf(PoolExhaustedError);
+      await busy;
+      expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(capture.lines.map((l) => l.msg)).toEqual([
+        'database connection pool exhausted: requests that wait for a connection get 503 until one comes free',
+        'database connection pool serves again',
+      ]);
+      expect(capture.lines[0]).toMatchObject({ store: 'database', reason: 'no database connection came free within 200 ms: all 1 were busy' });
+    } finally {
+      await db.close();
+    }
+  });
+
   it('plans the busiest named statements on a replacement before it serves, without a request waiting for it', async () => {
     const db = await openDb({ databaseUrl: process.env.TMI_TEST_DATABASE_URL, poolMax: 2, poolMaxLifetimeSeconds: 1 });
     const table = `warm_probe_${randomBytes(4).toString('hex')}`;
@@ -289,12 +310,14 @@ describe.runIf(Boolean(process.env.TMI_TEST_DATABASE_URL))('the connection pool 
   const pool = (o: Partial<PoolOptions> = {}) =>
     new ConnectionPool({ newClient: () => new pg.Client({ connectionString: process.env.TMI_TEST_DATABASE_URL }), max: 1, maxIdle: 1, idleTimeoutMs: 30_000, acquireTimeoutMs: 10_000, lifetimeMs: 0, onError: () => undefined, ...o });
 
-  it('fails a request that waited too long for a connection as an outage (503), and serves the next one', async () => {
+  it('fails a request that waited too long for a connection as exhausted, not broken, and serves the next one', async () => {
     const p = pool({ acquireTimeoutMs: 200 });
     try {
       const held = await p.acquire();
       const refused = await p.acquire().catch((err: unknown) => err);
-      expect(isPgConnectionFailure(refused)).toBe(true);
+      expect(refused).toBeInstanceOf(PoolExhaustedError);
+      expect(refused).toMatchObject({ waitedMs: 200, open: 1 });
+      expect(isPgConnectionFailure(refused)).toBe(false);
       expect(p.stats()).toEqual({ total: 1, idle: 0, waiting: 0 });
       p.release(held);
       expect(await p.acquire()).toBe(held);

@@ -26,7 +26,7 @@ export class BackgroundFailures {
       this.log.error({ err }, 'collaboration background task failed');
     } else if (!this.outages.has(err.store)) {
       this.outages.add(err.store);
-      this.log.warn({ store: err.store, reason: err.message }, 'collaboration: store unreachable; sockets stay open, edits are refused until it is back');
+      this.log.warn({ store: err.store, reason: err.message }, 'collaboration: store unavailable; sockets stay open, edits it cannot store are refused');
     }
   };
 

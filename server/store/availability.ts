@@ -11,7 +11,7 @@ export class StoreUnavailableError extends Error {
     readonly store: StoreName,
     cause: unknown,
   ) {
-    super(`the ${store} cannot be reached: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`the ${store} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StoreUnavailableError';
   }
 }
@@ -20,7 +20,7 @@ export class StoreUnavailableError extends Error {
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** What `pg` says when a connection breaks or cannot be had; these carry no code. */
-const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+const PG_CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable)/;
 
 /** What ioredis says when a command cannot reach the server (the name covers MaxRetriesPerRequestError). */
 const REDIS_CONNECTION_MESSAGES = /^(Connection is closed|Stream isn't writeable|Command timed out|Reached the max retries per request limit|LOADING |MASTERDOWN |TRYAGAIN )/;
@@ -53,13 +53,20 @@ export function isRedisConnectionFailure(err: unknown): boolean {
 
 export type OutageLogger = Pick<FastifyBaseLogger, 'warn' | 'info'>;
 
-/** Logs the start and the end of an outage of one store, once each. */
+/** What an OutageWatch logs when its condition begins and when it ends. */
+export interface OutageWording {
+  down: string;
+  up: string;
+}
+
+/** Logs the start and the end of an outage of one store (or another condition of it), once each. */
 export class OutageWatch {
   private since: number | null = null;
 
   constructor(
     private readonly store: StoreName,
     private readonly log?: OutageLogger,
+    private readonly wording: OutageWording = { down: `${store} unreachable: requests that need it get 503 until it is back`, up: `${store} reachable again` },
   ) {}
 
   get down(): boolean {
@@ -69,13 +76,13 @@ export class OutageWatch {
   failed(err: unknown): void {
     if (this.since !== null) return;
     this.since = Date.now();
-    this.log?.warn({ store: this.store, reason: messageOf(err) || String(err) }, `${this.store} unreachable: requests that need it get 503 until it is back`);
+    this.log?.warn({ store: this.store, reason: messageOf(err) || String(err) }, this.wording.down);
   }
 
   recovered(): void {
     if (this.since === null) return;
     const downMs = Date.now() - this.since;
     this.since = null;
-    this.log?.info({ store: this.store, down_ms: downMs }, `${this.store} reachable again`);
+    this.log?.info({ store: this.store, down_ms: downMs }, this.wording.up);
   }
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { OutageWatch, StoreUnavailableError, isPgConnectionFailure, type OutageLogger } from './availability.ts';
-import { ConnectionPool, type PoolOptions } from './pool.ts';
+import { ConnectionPool, PoolExhaustedError, type PoolOptions } from './pool.ts';
 import { MAX_PAGE_SIZE } from '../../contract/limits.ts';
 import { appPath } from '../app-root.ts';
 
@@ -133,7 +133,10 @@ class PostgresDb implements Db {
   private readonly pool: ConnectionPool;
 
   constructor(
+    /** PostgreSQL cannot be reached, or a connection broke. */
     private readonly outage: OutageWatch,
+    /** Every connection busy: requests waited for one in vain (PoolExhaustedError). */
+    private readonly exhaustion: OutageWatch,
     pool: Omit<PoolOptions, 'warmUp'>,
   ) {
     this.pool = new ConnectionPool({ ...pool, warmUp: (client) => this.warmUp(client) });
@@ -158,17 +161,27 @@ class PostgresDb implements Db {
     return config;
   }
 
-  /** A connection failure becomes StoreUnavailableError (503); anything else is passed on as it is. */
+  /**
+   * A connection failure, or a wait for a connection in vain, becomes StoreUnavailableError (503),
+   * each logged as what it is; anything else is passed on as it is.
+   */
   private failure(err: unknown): unknown {
-    if (!isPgConnectionFailure(err)) return err;
-    this.outage.failed(err);
+    if (err instanceof PoolExhaustedError) this.exhaustion.failed(err);
+    else if (isPgConnectionFailure(err)) this.outage.failed(err);
+    else return err;
     return new StoreUnavailableError('database', err);
+  }
+
+  /** A statement was answered: an outage or an exhaustion logged before is over. */
+  private answered(): void {
+    if (this.outage.down) this.outage.recovered();
+    if (this.exhaustion.down) this.exhaustion.recovered();
   }
 
   async query<T>(text: string, params: unknown[] = [], prepared?: string): Promise<T[]> {
     try {
       const res = await this.statement(text, params, prepared);
-      if (this.outage.down) this.outage.recovered();
+      this.answered();
       return res.rows as T[];
     } catch (err) {
       throw this.failure(err);
@@ -227,7 +240,7 @@ class PostgresDb implements Db {
       // A COMMIT cut off by an outage leaves the outcome unknown here: the caller gets 503, so the
       // write is not acknowledged, though it may be there when the caller retries.
       await run('COMMIT');
-      if (this.outage.down) this.outage.recovered();
+      this.answered();
       return result;
     } catch (err) {
       if (!discard) await client.query('ROLLBACK').catch(() => (discard = true));
@@ -368,6 +381,8 @@ export interface OpenOptions {
    * 0: no limit, the default.
    */
   poolMaxLifetimeSeconds?: number;
+  /** How long a query waits for a pooled connection before it answers 503 (default CONNECT_TIMEOUT_MS; tests). */
+  poolAcquireTimeoutMs?: number;
   /** PGlite folder; ignored with databaseUrl. Omit for an in-memory database (tests). */
   dataDir?: string;
   /** A PGlite dump to start from (tests' migrated template). */
@@ -385,7 +400,11 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   if (opts.databaseUrl) {
     const driver = await loadPg();
     const outage = new OutageWatch('database', opts.log);
-    db = new PostgresDb(outage, {
+    const exhaustion = new OutageWatch('database', opts.log, {
+      down: 'database connection pool exhausted: requests that wait for a connection get 503 until one comes free',
+      up: 'database connection pool serves again',
+    });
+    db = new PostgresDb(outage, exhaustion, {
       newClient: () =>
         new driver.Client({
           connectionString: opts.databaseUrl,
@@ -402,7 +421,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       // closing connections and opening new ones for the next burst, whose first statements on a
       // new backend are planned and its caches filled while an edit waits (docs/performance.md).
       idleTimeoutMs: (opts.poolIdleSeconds ?? 30) * 1000,
-      acquireTimeoutMs: CONNECT_TIMEOUT_MS,
+      acquireTimeoutMs: opts.poolAcquireTimeoutMs ?? CONNECT_TIMEOUT_MS,
       lifetimeMs: (opts.poolMaxLifetimeSeconds ?? 0) * 1000,
       // A connection that breaks, idle or busy: the query running on it (if any) fails as well and
       // is answered with 503; the broken connection leaves the pool; new ones are opened when the

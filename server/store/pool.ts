@@ -38,8 +38,21 @@ const renewalWindow = (lifetimeMs: number) => Math.min(lifetimeMs / 4, 10_000);
  */
 const IDLE_CLOSE_SPACING_MS = 1000;
 
-/** What pg says when a request waited too long for a connection (server/store/availability.ts reads it as an outage). */
-const ACQUIRE_TIMEOUT_MESSAGE = 'timeout exceeded when trying to connect';
+/**
+ * A request waited acquireTimeoutMs for a connection and none came free: every one the pool may
+ * open was busy. Answered with 503 like an outage (server/store/db.ts), but not logged as one: the
+ * database answers, and what runs out is connections (slow statements, a database that stopped
+ * answering queries on open connections, or more load than TMI_DB_MAX_OPEN_CONNS serves).
+ */
+export class PoolExhaustedError extends Error {
+  constructor(
+    readonly waitedMs: number,
+    readonly open: number,
+  ) {
+    super(`no database connection came free within ${waitedMs} ms: all ${open} were busy`);
+    this.name = 'PoolExhaustedError';
+  }
+}
 
 export interface PoolOptions {
   /** A new, not yet connected client (its own connect timeout set). */
@@ -52,7 +65,7 @@ export interface PoolOptions {
   idleTimeoutMs: number;
   /** Tests: instead of IDLE_CLOSE_SPACING_MS. */
   idleCloseSpacingMs?: number;
-  /** How long a request waits for a connection before it fails with ACQUIRE_TIMEOUT_MESSAGE. */
+  /** How long a request waits for a connection before it fails with PoolExhaustedError. */
   acquireTimeoutMs: number;
   /** A connection is not handed out past this age (less its jitter); 0: no limit. */
   lifetimeMs: number;
@@ -112,7 +125,7 @@ export class ConnectionPool {
       const timer = setTimeout(() => {
         remove(this.waiters, waiter);
         settle();
-        reject(new Error(ACQUIRE_TIMEOUT_MESSAGE));
+        reject(new PoolExhaustedError(this.options.acquireTimeoutMs, this.open.size));
       }, this.options.acquireTimeoutMs);
       const waiter: Waiter = {
         // A connection opened for a request that stopped waiting meanwhile goes to the next one.
