@@ -174,8 +174,8 @@ class PostgresDb implements Db {
 
   /** A statement was answered: an outage or an exhaustion logged before is over. */
   private answered(): void {
-    if (this.outage.down) this.outage.recovered();
-    if (this.exhaustion.down) this.exhaustion.recovered();
+    this.outage.recovered();
+    this.exhaustion.recovered();
   }
 
   async query<T>(text: string, params: unknown[] = [], prepared?: string): Promise<T[]> {
