@@ -69,10 +69,6 @@ export class OutageWatch {
     private readonly wording: OutageWording = { down: `${store} unreachable: requests that need it get 503 until it is back`, up: `${store} reachable again` },
   ) {}
 
-  get down(): boolean {
-    return this.since !== null;
-  }
-
   failed(err: unknown): void {
     if (this.since !== null) return;
     this.since = Date.now();
