@@ -39,6 +39,8 @@ import WebSocket from 'ws';
 import { signInOverHttp } from '../../test/support/process.ts';
 import { ROOT, run, START_NODE_FLAGS, stop, waitFor, type Child } from '../support/child.ts';
 import { freshBenchDatabase } from '../support/database.ts';
+import { percentile } from '../support/stats.ts';
+import { sleep } from '../../test/support/until.ts';
 import { api } from '../support/http.ts';
 
 const EMBEDDED = process.env.BENCH_EMBEDDED === '1';
@@ -55,12 +57,6 @@ const WARM_UP_OPS = 200;
 const FANOUT_NS = (process.env.BENCH_N ?? '2,10,50').split(',').map(Number);
 const DB_NAME = 'tmi_h2_bench_collab';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const round = (x: number) => Math.round(x * 100) / 100;
 
 
@@ -149,7 +145,7 @@ async function drive(clients: Client[], label: string, rate: number, ops = OPS, 
   }
   const seconds = (lastReceipt - start) / 1000;
   allLatencies?.push(...latencies);
-  return { n, ops: perClient * n, opsPerSecond: round((perClient * n) / seconds), p50: round(pct(latencies, 50)), p99: round(pct(latencies, 99)), receipts: received };
+  return { n, ops: perClient * n, opsPerSecond: round((perClient * n) / seconds), p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), receipts: received };
 }
 
 /** Rounds of one side as one set of figures: operations and receipts summed, rates and percentiles the median of the rounds'. */
@@ -200,7 +196,7 @@ async function presenceSideBySide(sides: Client[][], rounds: number, movesPerRou
       runs[i]!.expected += run.expected;
     }
   }
-  return runs.map((run) => ({ n: sides[0]!.length, moves: rounds * movesPerRound, p50: round(pct(run.latencies, 50)), p99: round(pct(run.latencies, 99)), receipts: run.latencies.length, expected: run.expected }));
+  return runs.map((run) => ({ n: sides[0]!.length, moves: rounds * movesPerRound, p50: round(percentile(run.latencies, 50)), p99: round(percentile(run.latencies, 99)), receipts: run.latencies.length, expected: run.expected }));
 }
 
 async function main() {
@@ -279,7 +275,7 @@ async function main() {
       floor: medianRun(paced.floor),
       ordered: ordered ? medianRun(paced.ordered) : null,
       roundsP99: { tmi: paced.tmi.map((r) => r.p99), floor: paced.floor.map((r) => r.p99), ordered: ordered ? paced.ordered.map((r) => r.p99) : null },
-      pooledP99: { tmi: round(pct(pooled.tmi, 99)), floor: round(pct(pooled.floor, 99)), ordered: ordered ? round(pct(pooled.ordered, 99)) : null },
+      pooledP99: { tmi: round(percentile(pooled.tmi, 99)), floor: round(percentile(pooled.floor, 99)), ordered: ordered ? round(percentile(pooled.ordered, 99)) : null },
     });
   }
 
@@ -340,7 +336,7 @@ async function main() {
   clients.forEach((c) => c.ws.close());
   const stats = sizes.map((cells, i) => {
     const xs = times[i]!;
-    return { cells, mean_ms: round(xs.reduce((a, b) => a + b, 0) / xs.length), p50_ms: round(pct(xs, 50)), p99_ms: round(pct(xs, 99)) };
+    return { cells, mean_ms: round(xs.reduce((a, b) => a + b, 0) / xs.length), p50_ms: round(percentile(xs, 50)), p99_ms: round(percentile(xs, 99)) };
   });
   const [small, big] = stats as [(typeof stats)[0], (typeof stats)[0]];
 

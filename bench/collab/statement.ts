@@ -16,6 +16,8 @@ import { signInOverHttp, startServerProcess } from '../../test/support/process.t
 import { openDb, type Db } from '../../server/store/db.ts';
 import { loadEditState, sessionById, wireUser, writeEdits } from '../../server/collab/store.ts';
 import { freshBenchDatabase } from '../support/database.ts';
+import { percentile } from '../support/stats.ts';
+import { sleep } from '../../test/support/until.ts';
 import { api } from '../support/http.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -23,8 +25,6 @@ const OPS = Number(process.env.BENCH_OPS ?? 1500);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 2);
 const DB_NAME = 'tmi_h2_bench_statement';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const ms = (x: number) => x.toFixed(2).padStart(6);
 
 /** A node as bench:collab's clients add it, in the form the server stores. */
@@ -103,8 +103,8 @@ async function main() {
         }
         await sleep(GAP_MS);
       }
-      const row = (side: string, xs: number[], ratio = '') => console.log(`  ${label.padEnd(22)} | ${side.padEnd(5)} | ${ms(pct(xs, 50))}  | ${ms(pct(xs, 90))}  | ${ms(pct(xs, 99))}  | ${ratio}`);
-      row('TMI', ours, `${(pct(ours, 50) / pct(floor, 50)).toFixed(2).padStart(13)} | ${(pct(ours, 99) / pct(floor, 99)).toFixed(2).padStart(13)}`);
+      const row = (side: string, xs: number[], ratio = '') => console.log(`  ${label.padEnd(22)} | ${side.padEnd(5)} | ${ms(percentile(xs, 50))}  | ${ms(percentile(xs, 90))}  | ${ms(percentile(xs, 99))}  | ${ratio}`);
+      row('TMI', ours, `${(percentile(ours, 50) / percentile(floor, 50)).toFixed(2).padStart(13)} | ${(percentile(ours, 99) / percentile(floor, 99)).toFixed(2).padStart(13)}`);
       row('floor', floor);
     }
   } finally {

@@ -20,6 +20,8 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { ROOT, signInOverHttp, startServerProcess, type ServerProcess } from '../../test/support/process.ts';
 import { freshBenchDatabase } from '../support/database.ts';
+import { percentile } from '../support/stats.ts';
+import { sleep } from '../../test/support/until.ts';
 import { api } from '../support/http.ts';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -30,12 +32,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 2);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const DB_NAME = 'tmi_bench_sessions';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10;
-};
+/** A percentile in tenths of a millisecond. */
+const pct = (xs: number[], p: number) => Math.round(percentile(xs, p) * 10) / 10;
 
 interface Client {
   ws: WebSocket;
