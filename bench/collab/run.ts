@@ -7,9 +7,10 @@
 //     the durable floor: a bare `ws` relay that commits each operation with one INSERT into
 //     PostgreSQL before forwarding it (on PGlite runs, a bare relay without storage instead).
 //     TMI keeps "durable before anyone sees it" too, so the durable floor is the fair comparison.
-//     On PostgreSQL a third side runs in the same rounds: the ordered durable floor
-//     (bench/collab/relays.ts), which also gives every client one order of the operations, as TMI
-//     does; TMI / ordered floor is what TMI adds to that, ordered / durable floor what order costs.
+//     With BENCH_ORDERED=1 (PostgreSQL only) a third side runs in the same rounds: the ordered
+//     durable floor (bench/collab/relays.ts), which also gives every client one order of the
+//     operations, as TMI does; TMI / ordered floor is what TMI adds to that, ordered / durable floor
+//     what order costs (nothing measurable: docs/performance.md).
 //  1b. Presence: the presenter's cursor (not stored) relayed to N - 1 others, paced, against the
 //     bare relay that forwards without validation or storage, in rounds alternated between the two
 //     (both sets of clients connected throughout).
@@ -27,8 +28,9 @@
 //
 //   npx tsx bench/collab/run.ts            PostgreSQL + Redis (BENCH_PG_URL, BENCH_REDIS_URL)
 //   BENCH_EMBEDDED=1 npx tsx bench/collab/run.ts   PGlite + in-process bus
-// Env: BENCH_PORT (TMI, default 18082), BENCH_RELAY_PORT (default 18092), BENCH_OPS (operations
-// per N, default 3000), BENCH_RATE (offered operations per second in total, default 100), BENCH_N
+// Env: BENCH_PORT (TMI, default 18082), BENCH_RELAY_PORT (default 18092), BENCH_PACED_OPS (paced
+// operations per N and side, default 12000), BENCH_OPS (unpaced operations per N, default 3000),
+// BENCH_ORDERED (1: the ordered floor too), BENCH_RATE (offered operations per second in total, default 100), BENCH_N
 // (client counts, default 2,10,50), BENCH_DB_CONN_MAX_LIFETIME (TMI's TMI_DB_CONN_MAX_LIFETIME; a
 // few seconds replaces connections often enough to see what a replacement costs an edit).
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -51,6 +53,8 @@ const RELAY_PORT = Number(process.env.BENCH_RELAY_PORT ?? 18092);
 const DURABLE_PORT = RELAY_PORT + 1;
 const ORDERED_PORT = RELAY_PORT + 2;
 const OPS = Number(process.env.BENCH_OPS ?? 3000);
+const PACED_OPS = Number(process.env.BENCH_PACED_OPS ?? 12_000);
+const WITH_ORDERED = process.env.BENCH_ORDERED === '1';
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const PACED_ROUNDS = 5;
 const WARM_UP_OPS = 200;
@@ -243,17 +247,18 @@ async function main() {
   type Sides<T> = { tmi: T; floor: T; ordered: T | null };
   const fanout: (Sides<Run> & { n: number; roundsP99: Sides<number[]>; pooledP99: Sides<number> })[] = [];
   for (const n of FANOUT_NS) {
-    // Paced: PACED_ROUNDS rounds of OPS / PACED_ROUNDS operations, alternated between TMI and the
-    // floors (all connected throughout), figures per side the median of the rounds' (as
+    // Paced: PACED_ROUNDS rounds of PACED_OPS / PACED_ROUNDS operations, alternated between TMI and
+    // the floors (all connected throughout), figures per side the median of the rounds' (as
     // bench:floor). A slow disk flush (100 ms at times on this machine, IO:WALSync) holds every
     // commit then, of TMI and of the floor alike; in one long round it decided whose p99 it fell in.
-    // Rounds of 6 s (600 operations at the default rate): in rounds of 2 s a p99 was the latency of
-    // two operations' receipts, and one stall anywhere in a round was its p99. Every round's p99 and
-    // the p99 of all rounds pooled are printed too, so a stall that the medians leave out is seen.
+    // Rounds of 24 s (2,400 operations at the default rate): a round's p99 is then its 24th slowest
+    // operation. In rounds of 600 operations it was the 6th, and a handful of the machine's stalls
+    // decided it: the same build's ratio at N = 10 ran from 0.98 to 2.07 between runs. Every round's
+    // p99 and the p99 of all rounds pooled are printed too, so a stall the medians leave out is seen.
     const s = await session();
     const ours = await openClients(n, () => s.url(), (m) => m.message_type === 'diagram_state', false);
     const bare = await openClients(n, async () => floorUrl, () => true, true);
-    const ordered = durable ? await openClients(n, async () => `ws://127.0.0.1:${ORDERED_PORT}/`, () => true, true) : null;
+    const ordered = durable && WITH_ORDERED ? await openClients(n, async () => `ws://127.0.0.1:${ORDERED_PORT}/`, () => true, true) : null;
     await sleep(300);
     // A round of each side first, not counted: the first edits of a session load its diagram into
     // the instance and grow the pools, whose new connections plan their first statements.
@@ -263,9 +268,9 @@ async function main() {
     const paced = { tmi: [] as Run[], floor: [] as Run[], ordered: [] as Run[] };
     const pooled = { tmi: [] as number[], floor: [] as number[], ordered: [] as number[] };
     for (let round = 0; round < PACED_ROUNDS; round++) {
-      paced.tmi.push(await drive(ours, `TMI N=${n}`, RATE, OPS / PACED_ROUNDS, pooled.tmi));
-      paced.floor.push(await drive(bare, `${floorName} N=${n}`, RATE, OPS / PACED_ROUNDS, pooled.floor));
-      if (ordered) paced.ordered.push(await drive(ordered, `ordered floor N=${n}`, RATE, OPS / PACED_ROUNDS, pooled.ordered));
+      paced.tmi.push(await drive(ours, `TMI N=${n}`, RATE, PACED_OPS / PACED_ROUNDS, pooled.tmi));
+      paced.floor.push(await drive(bare, `${floorName} N=${n}`, RATE, PACED_OPS / PACED_ROUNDS, pooled.floor));
+      if (ordered) paced.ordered.push(await drive(ordered, `ordered floor N=${n}`, RATE, PACED_OPS / PACED_ROUNDS, pooled.ordered));
     }
     for (const c of [...ours, ...bare, ...(ordered ?? [])]) c.ws.close();
     await sleep(500);
@@ -368,7 +373,7 @@ async function main() {
   const row = (n: number, a: Run, b: Run) =>
     `${String(n).padStart(3)} | ${String(a.opsPerSecond).padStart(9)} | ${String(a.p50).padStart(10)} | ${String(a.p99).padStart(10)} | ${String(b.opsPerSecond).padStart(11)} | ${String(b.p50).padStart(12)} | ${String(b.p99).padStart(12)} | ${round(a.p99 / b.p99)}`;
   const header = `  N | TMI ops/s | TMI p50 ms | TMI p99 ms | floor ops/s | floor p50 ms | floor p99 ms | p99 TMI/floor`;
-  console.log(`\nCollaboration benchmark (${backend}); ${OPS} add operations per N, latency = send -> receipt by the other clients`);
+  console.log(`\nCollaboration benchmark (${backend}); add operations per N: ${PACED_OPS} paced and ${OPS} unpaced per side; latency = send -> receipt by the other clients`);
   console.log(`floor = ${floorName}${durable ? ' (one INSERT into PostgreSQL committed before forwarding each operation)' : ''}\n`);
   console.log(`Paced: ${RATE} ops/s offered in total`);
   console.log(header);
@@ -377,7 +382,7 @@ async function main() {
   for (const f of fanout) {
     console.log(`  N = ${f.n}: TMI ${f.roundsP99.tmi.join(', ')} | floor ${f.roundsP99.floor.join(', ')} | pooled ${f.pooledP99.tmi} / ${f.pooledP99.floor} = ${round(f.pooledP99.tmi / f.pooledP99.floor)}`);
   }
-  if (durable) {
+  if (fanout.some((f) => f.ordered)) {
     console.log('\nPaced, in the same rounds: the ordered durable floor (one log, batches committed one at a time, forwarded in order)');
     console.log('  N | ordered p50 ms | ordered p99 ms | p99 ordered/floor | p99 TMI/ordered | pooled ordered/floor | pooled TMI/ordered');
     for (const f of fanout) {
@@ -403,7 +408,7 @@ async function main() {
 
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   const file = path.join(ROOT, 'bench/results', `collab-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ backend, floor: floorName, ops: OPS, rate: RATE, fanout: fanout.map((f, i) => ({ ...f, ...unpaced[i] })), presence: { ours: presenceOurs, bare: presenceBare }, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) }, rest }, null, 2));
+  writeFileSync(file, JSON.stringify({ backend, floor: floorName, ops: OPS, pacedOps: PACED_OPS, rate: RATE, fanout: fanout.map((f, i) => ({ ...f, ...unpaced[i] })), presence: { ours: presenceOurs, bare: presenceBare }, perOperation: { small, big, ratio: round(big.mean_ms / small.mean_ms) }, rest }, null, 2));
   console.log(`saved ${path.relative(ROOT, file)}`);
 
   await Promise.all([stop(relays), stop(tmi)]);
