@@ -30,9 +30,10 @@
 //   BENCH_EMBEDDED=1 npx tsx bench/collab/run.ts   PGlite + in-process bus
 // Env: BENCH_PORT (TMI, default 18082), BENCH_RELAY_PORT (default 18092), BENCH_PACED_OPS (paced
 // operations per N and side, default 12000), BENCH_OPS (unpaced operations per N, default 3000),
-// BENCH_ORDERED (1: the ordered floor too), BENCH_RATE (offered operations per second in total, default 100), BENCH_N
-// (client counts, default 2,10,50), BENCH_DB_CONN_MAX_LIFETIME (TMI's TMI_DB_CONN_MAX_LIFETIME; a
-// few seconds replaces connections often enough to see what a replacement costs an edit).
+// BENCH_ORDERED (1: the ordered floor too), BENCH_RATE (offered operations per second in total,
+// default 100), BENCH_N (client counts, default 2,10,50), BENCH_DB_CONN_MAX_LIFETIME (TMI's
+// TMI_DB_CONN_MAX_LIFETIME; a few seconds replaces connections often enough to see what a
+// replacement costs an edit).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
