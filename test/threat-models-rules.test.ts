@@ -1,8 +1,11 @@
 // Threat-model rules from the reference: list filters and
 // paging, PUT replacement semantics, the PATCH allow-list and its gates, ownership transfer,
 // groups and `everyone`, security reviewers, and which of 400/403/404 wins.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, errorOf, signIn, startTestApp, type SignedIn, type TestApp } from './support/app.ts';
+import { call, errorOf, signIn, startTestApp, usingPostgres, whileWriteOpen, type SignedIn, type TestApp } from './support/app.ts';
+import { sleep } from './support/until.ts';
+import { replaceAccess } from '../server/resources/threat-models/store.ts';
 
 let t: TestApp;
 let owner: SignedIn;
@@ -210,6 +213,23 @@ describe('groups and everyone', () => {
   it('does not grant an IdP group to users of another provider', async () => {
     const tm = await create({ name: 'Corp only', authorization: [{ principal_type: 'group', provider: 'corp', provider_id: 'everyone-at-corp', role: 'writer' }] });
     expect((await get(stranger, tm.id)).status).toBe(403);
+  });
+
+  // Naming a group used to lock its row (store.ensureGroup), against the foreign-key check of every
+  // access entry naming it; two writes naming groups in opposite orders then deadlocked. Here a
+  // transaction holds such an entry open while another write names the same group.
+  it.skipIf(!usingPostgres)('names a group while another write holds an access entry to it, without waiting for that write', async () => {
+    const group = { principal_type: 'group', provider: 'tmi', provider_id: `team-${randomBytes(4).toString('hex')}`, role: 'reader' };
+    const first = await create({ name: 'First', authorization: [group] });
+    const [row] = await t.ctx.db.query<{ owner_uuid: string; group_uuid: string }>(
+      `SELECT tm.owner_uuid, g.internal_uuid AS group_uuid FROM threat_models tm, groups g WHERE tm.id = $1 AND g.provider = 'tmi' AND g.group_name = $2`,
+      [first.id, group.provider_id],
+    );
+    const entries = [{ subjectType: 'user' as const, uuid: row!.owner_uuid, role: 'owner' as const }, { subjectType: 'group' as const, uuid: row!.group_uuid, role: 'writer' as const }];
+    await whileWriteOpen(t, (q) => replaceAccess(q, first.id, entries), async () => {
+      const second = create({ name: 'Second', authorization: [group] });
+      expect(await Promise.race([second.then(() => 'created'), sleep(3000).then(() => 'still waiting')])).toBe('created');
+    });
   });
 });
 

@@ -221,13 +221,26 @@ export async function replaceAccess(q: Queryable, tmId: string, entries: Resolve
   );
 }
 
+/**
+ * The stored id of the group an access entry names, the group created when first named. An
+ * existing group's row is read, not locked. The upsert this replaces "updated" the row to have it
+ * returned, which locks it against every foreign-key check of an access entry naming that group
+ * (the key it set is part of the unique key); two writes naming groups in different orders then
+ * deadlocked, and one of them failed (seen on PostgreSQL in CI). A group created by a transaction
+ * that committed after this statement began is not in its snapshot, so it is read once more.
+ */
 export async function ensureGroup(q: Queryable, provider: string, groupName: string): Promise<string> {
   const rows = await q.query<{ internal_uuid: string }>(
-    `INSERT INTO groups (internal_uuid, provider, group_name, name) VALUES (gen_random_uuid(), $1, $2, $2)
-     ON CONFLICT (provider, group_name) DO UPDATE SET provider = EXCLUDED.provider RETURNING internal_uuid`,
+    `WITH created AS (
+       INSERT INTO groups (internal_uuid, provider, group_name, name) VALUES (gen_random_uuid(), $1, $2, $2)
+       ON CONFLICT (provider, group_name) DO NOTHING RETURNING internal_uuid)
+     SELECT internal_uuid FROM created
+     UNION ALL SELECT internal_uuid FROM groups WHERE provider = $1 AND group_name = $2`,
     [provider, groupName],
   );
-  return rows[0]!.internal_uuid;
+  const id = rows[0] ?? (await q.query<{ internal_uuid: string }>('SELECT internal_uuid FROM groups WHERE provider = $1 AND group_name = $2', [provider, groupName]))[0];
+  if (!id) throw new Error(`group ${provider}/${groupName}: neither created nor found`);
+  return id.internal_uuid;
 }
 
 /** Soft-deletes a threat model and, with the same timestamp, its live children. */
