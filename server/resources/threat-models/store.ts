@@ -230,15 +230,15 @@ export async function replaceAccess(q: Queryable, tmId: string, entries: Resolve
  * that committed after this statement began is not in its snapshot, so it is read once more.
  */
 export async function ensureGroup(q: Queryable, provider: string, groupName: string): Promise<string> {
+  const find = 'SELECT internal_uuid FROM groups WHERE provider = $1 AND group_name = $2';
   const rows = await q.query<{ internal_uuid: string }>(
     `WITH created AS (
        INSERT INTO groups (internal_uuid, provider, group_name, name) VALUES (gen_random_uuid(), $1, $2, $2)
        ON CONFLICT (provider, group_name) DO NOTHING RETURNING internal_uuid)
-     SELECT internal_uuid FROM created
-     UNION ALL SELECT internal_uuid FROM groups WHERE provider = $1 AND group_name = $2`,
+     SELECT internal_uuid FROM created UNION ALL ${find}`,
     [provider, groupName],
   );
-  const id = rows[0] ?? (await q.query<{ internal_uuid: string }>('SELECT internal_uuid FROM groups WHERE provider = $1 AND group_name = $2', [provider, groupName]))[0];
+  const id = rows[0] ?? (await q.query<{ internal_uuid: string }>(find, [provider, groupName]))[0];
   if (!id) throw new Error(`group ${provider}/${groupName}: neither created nor found`);
   return id.internal_uuid;
 }
